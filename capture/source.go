@@ -1,0 +1,37 @@
+// Package capture provides packet sources: capture files (pcap, pcapng, gzip)
+// and live AF_PACKET sockets filtered in the kernel. A source knows nothing of
+// what reads it; it hands out raw frames with their link type and timestamp.
+package capture
+
+import (
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Packet is one captured frame. Data is only valid until the next call to
+// ReadPacket: sources reuse their buffers so the steady state allocates nothing.
+type Packet struct {
+	Data     []byte
+	Time     time.Time
+	LinkType layers.LinkType
+	Length   int // length on the wire; len(Data) may be shorter (snaplen)
+}
+
+// Source yields packets in capture order. ReadPacket returns io.EOF at the
+// clean end of a source; any other error says what failed and where.
+type Source interface {
+	ReadPacket() (Packet, error)
+	Stats() Stats
+	Close() error
+}
+
+// Stats are a source's counters, so that loss is never silent.
+type Stats struct {
+	Received uint64 // packets handed to the reader
+	// Live sources only.
+	KernelSeen    uint64 // packets the kernel program looked at
+	KernelPassed  uint64 // passed to user space by the filter
+	KernelDropped uint64 // dropped by the filter (bulk traffic)
+	RingLost      uint64 // lost between kernel and user space (ring full)
+}

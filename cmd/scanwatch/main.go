@@ -1,0 +1,72 @@
+// Command scanwatch is a passive network scan detector with a built-in
+// active scanner. Each subcommand lives in its own file; main only parses
+// the subcommand, wires signals, and maps errors to exit codes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `usage:
+  scanwatch replay [--rules FILE] [--out FILE] FILE...
+  scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--capture ebpf|cbpf]
+  scanwatch scan   -sS|-sT|-sF|-sN|-sX|-sA|-sW|-sM|-sU [--scanflags F] -p PORTS TARGET...
+  scanwatch selftest
+  scanwatch rules check FILE
+`
+
+// command runs one subcommand. JSON goes to stdout, human text to stderr.
+type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+var commands = map[string]command{
+	"replay":   cmdReplay,
+	"live":     cmdLive,
+	"scan":     cmdScan,
+	"selftest": cmdSelftest,
+	"rules":    cmdRules,
+}
+
+// usageError marks bad usage or bad rules: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "scanwatch: unknown command %q\n%s", args[0], usage)
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := cmd(ctx, args[1:], stdout, stderr)
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintf(stderr, "scanwatch %s: %v\n", args[0], err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return 2
+	}
+	return 1
+}

@@ -1,0 +1,80 @@
+// Package decode turns raw frames into flat probe-relevant records without
+// allocating: link layer (Ethernet, VLAN/QinQ, SLL, SLL2, raw IP, BSD
+// loopback), IPv4 (with fragment reassembly up to the transport header),
+// IPv6 (with extension headers), TCP, UDP, ICMP, ICMPv6, SCTP and ARP.
+package decode
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Kind says which transport a Packet carries.
+type Kind uint8
+
+const (
+	KindOther  Kind = iota // IP with a transport we do not parse (-sO probes); Proto says which
+	KindTCP
+	KindUDP
+	KindICMP // ICMPv4 and ICMPv6 alike; Packet.IPv6 tells them apart
+	KindSCTP
+	KindARP
+)
+
+// Packet is the decoded view of one frame. Fields that do not apply to its
+// Kind are zero. Options aliases the frame's bytes: valid until the next Decode.
+type Packet struct {
+	Time     time.Time
+	Kind     Kind
+	IPv6     bool
+	Src, Dst netip.Addr // for ARP: sender and target protocol addresses
+	Proto    uint8      // IP protocol number of the transport (after IPv6 extension headers)
+	TTL      uint8      // IPv4 TTL or IPv6 hop limit
+	IPID     uint32     // IPv4 identification; IPv6 fragment identification if fragmented
+	DF       bool       // IPv4 don't-fragment bit
+	Fragment bool       // the transport header was reassembled from IP fragments
+	IPLen    int        // IP total length as the header states it
+
+	SrcPort, DstPort uint16 // TCP, UDP, SCTP
+
+	// TCP
+	Flags   uint8 // tcp[13]: CWR ECE URG ACK PSH RST SYN FIN
+	Res     uint8 // the 4 reserved bits of tcp[12] (nmap -O's ECN probe sets one)
+	Seq     uint32
+	Ack     uint32
+	Window  uint16
+	Urgent  uint16
+	Options []byte // raw TCP option bytes
+	Payload int    // transport payload length (TCP, UDP, SCTP data), from the IP length
+
+	// ICMP / ICMPv6
+	ICMPType, ICMPCode uint8
+	ICMPID, ICMPSeq    uint16 // echo request/reply
+	// Inner is the header quoted by an ICMP error (unreachable, time exceeded).
+	Inner Quoted
+
+	// SCTP: the type of the first chunk (1 INIT, 2 INIT-ACK, 6 ABORT, ...)
+	SCTPChunk uint8
+	// ARP: operation (1 request, 2 reply)
+	ARPOp uint16
+}
+
+// Quoted is the start of the packet an ICMP error quotes back.
+type Quoted struct {
+	Valid            bool
+	Src, Dst         netip.Addr
+	Proto            uint8
+	SrcPort, DstPort uint16
+}
+
+// TCP flag bits of tcp[13].
+const (
+	FIN uint8 = 0x01
+	SYN uint8 = 0x02
+	RST uint8 = 0x04
+	PSH uint8 = 0x08
+	ACK uint8 = 0x10
+	URG uint8 = 0x20
+	ECE uint8 = 0x40
+	CWR uint8 = 0x80
+)

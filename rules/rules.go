@@ -1,0 +1,83 @@
+// Package rules holds the detector's configuration: home networks, allow
+// lists, the tcp[13] flag patterns that define probe types, thresholds and
+// windows per technique, and state caps. A Rules value is immutable once
+// loaded; reload builds a new one and swaps it.
+package rules
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Rules is the validated, immutable configuration.
+type Rules struct {
+	HomeNetworks []netip.Prefix // empty: every address is home
+	Allow        Allow
+	State        State
+	Timeouts     Timeouts
+	// TCPFlags are the probe patterns, tried in order; the first whose
+	// tcp[13] & Mask == Value names the probe type. A segment that matches
+	// none and belongs to no known connection is a "custom" probe.
+	TCPFlags []FlagPattern
+	// Detect holds one threshold per scan type: syn (also connect), fin,
+	// null, xmas, maimon, ack, custom, udp, ipproto, sctp, ping, arp, osprobe.
+	Detect map[string]Threshold
+	Slow   Slow
+}
+
+// Allow lists traffic that is never counted.
+type Allow struct {
+	Scanners []netip.Prefix // sources never reported (the company's own vulnerability scanner)
+	Targets  []netip.Prefix // destinations never counted
+	Ports    []PortRange    // destination ports never counted
+}
+
+// PortRange is an inclusive range of ports; a single port has Lo == Hi.
+type PortRange struct{ Lo, Hi uint16 }
+
+// State caps the detector's memory. Every table evicts LRU beyond its cap,
+// sparing trackers in an active episode, and counts what it evicted.
+type State struct {
+	MaxTrackers  int // scanners followed at once
+	MaxFlows     int // connections and pending probes followed at once
+	MaxFragments int // IPv4/IPv6 datagrams held for reassembly at once
+}
+
+// Timeouts are measured in packet time.
+type Timeouts struct {
+	Reply time.Duration // how long a probe waits for the target's answer before it counts as unanswered
+	Idle  time.Duration // an episode ends after this long without a probe
+}
+
+// FlagPattern is one tcp[13] pattern: a probe of type Type when flags&Mask == Value.
+type FlagPattern struct {
+	Type  string // syn, fin, null, xmas, maimon, ack, or custom
+	Name  string // label for custom patterns (e.g. "syn-fin"); defaults to Type
+	Mask  uint8
+	Value uint8
+}
+
+// Match reports whether the flags byte matches the pattern.
+func (p FlagPattern) Match(flags uint8) bool { return flags&p.Mask == p.Value }
+
+// Threshold says when an episode becomes a scan: at least Ports distinct
+// ports on one target (vertical), or Hosts distinct targets (horizontal),
+// within Window. A zero field is never reached on its own.
+type Threshold struct {
+	Ports  int
+	Hosts  int
+	Window time.Duration
+}
+
+// Slow configures the sequential hypothesis test on first contacts
+// (Jung, Paxson, Berger, Balakrishnan 2004) that catches scans too slow for
+// any window: each failed first contact multiplies the likelihood ratio by
+// Theta1/Theta0... see detector for the exact update.
+type Slow struct {
+	Enabled bool
+	Theta0  float64       // P(success) for a benign host
+	Theta1  float64       // P(success) for a scanner
+	Alarm   float64       // likelihood ratio at which a scanner is declared (eta1)
+	Memory  time.Duration // how long a tracker's evidence is kept without new contacts
+	MinPorts int          // distinct failed targets/ports before a slow scan is reported
+}
