@@ -13,7 +13,7 @@ import (
 type Kind uint8
 
 const (
-	KindOther  Kind = iota // IP with a transport we do not parse (-sO probes); Proto says which
+	KindOther Kind = iota // IP with a transport we do not parse (-sO probes); Proto says which
 	KindTCP
 	KindUDP
 	KindICMP // ICMPv4 and ICMPv6 alike; Packet.IPv6 tells them apart

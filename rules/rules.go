@@ -74,10 +74,10 @@ type Threshold struct {
 // any window: each failed first contact multiplies the likelihood ratio by
 // Theta1/Theta0... see detector for the exact update.
 type Slow struct {
-	Enabled bool
-	Theta0  float64       // P(success) for a benign host
-	Theta1  float64       // P(success) for a scanner
-	Alarm   float64       // likelihood ratio at which a scanner is declared (eta1)
-	Memory  time.Duration // how long a tracker's evidence is kept without new contacts
-	MinPorts int          // distinct failed targets/ports before a slow scan is reported
+	Enabled  bool
+	Theta0   float64       // P(success) for a benign host
+	Theta1   float64       // P(success) for a scanner
+	Alarm    float64       // likelihood ratio at which a scanner is declared (eta1)
+	Memory   time.Duration // how long a tracker's evidence is kept without new contacts
+	MinPorts int           // distinct failed targets/ports before a slow scan is reported
 }
