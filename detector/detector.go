@@ -1,0 +1,841 @@
+// Package detector turns decoded packets into scan episodes. It follows
+// each flow's handshake and the target's replies to classify probes, counts
+// distinct first contacts per scanner exactly, and reports one alert when an
+// episode is recognised as a scan and one summary when it ends. It does no
+// I/O and reads time only from the packets it is given, so a replay is
+// deterministic and live capture runs the same code.
+package detector
+
+import (
+	"math"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/rules"
+)
+
+// Stats are the detector's counters.
+type Stats struct {
+	Packets         uint64
+	Probes          uint64 // first-contact probes seen
+	Flows           int    // flows followed now
+	FlowsEvicted    uint64
+	Trackers        int // scanners followed now
+	TrackersEvicted uint64
+	Alerts          uint64
+}
+
+// tracker is the state kept per would-be scanner.
+type tracker struct {
+	addr       netip.Addr
+	llr        float64 // log likelihood ratio of the sequential test
+	eps        [numFamilies]*episode
+	last       int64
+	prev, next *tracker
+}
+
+func (t *tracker) active() bool {
+	for _, e := range t.eps {
+		if e != nil && e.alerted {
+			return true
+		}
+	}
+	return false
+}
+
+// Detector is not safe for concurrent use: feed it from one goroutine.
+type Detector struct {
+	r    *rules.Rules
+	emit func(Event)
+
+	now       int64
+	nextSweep int64
+	flows     *flowTable
+	pending   []pendingRef
+	pendHead  int
+
+	trackers   map[netip.Addr]*tracker
+	tHead      *tracker
+	tTail      *tracker
+	thresholds [numFamilies]rules.Threshold
+	famOf      []family // family of each rules.TCPFlags pattern
+	failLLR    float64
+	okLLR      float64
+	alarmLLR   float64
+
+	stats Stats
+}
+
+// New returns a detector that calls emit for every event, in order.
+func New(r *rules.Rules, emit func(Event)) *Detector {
+	d := &Detector{
+		r:        r,
+		emit:     emit,
+		flows:    newFlowTable(r.State.MaxFlows),
+		trackers: make(map[netip.Addr]*tracker),
+	}
+	for f := family(0); f < numFamilies; f++ {
+		d.thresholds[f] = r.Detect[f.String()]
+	}
+	for _, p := range r.TCPFlags {
+		f, ok := familyOf(p.Type)
+		if !ok {
+			f = famCustom
+		}
+		d.famOf = append(d.famOf, f)
+	}
+	s := r.Slow
+	if s.Enabled {
+		d.failLLR = math.Log((1 - s.Theta1) / (1 - s.Theta0))
+		d.okLLR = math.Log(s.Theta1 / s.Theta0)
+		d.alarmLLR = math.Log(s.Alarm)
+	}
+	return d
+}
+
+// Stats returns the current counters.
+func (d *Detector) Stats() Stats {
+	s := d.stats
+	s.Flows = len(d.flows.m)
+	s.FlowsEvicted = d.flows.evicted
+	s.Trackers = len(d.trackers)
+	return s
+}
+
+// Process feeds one decoded packet.
+func (d *Detector) Process(p *decode.Packet) {
+	d.stats.Packets++
+	d.Advance(p.Time)
+	switch p.Kind {
+	case decode.KindTCP:
+		d.tcp(p)
+	case decode.KindUDP:
+		d.udp(p)
+	case decode.KindICMP:
+		d.icmp(p)
+	case decode.KindSCTP:
+		d.sctp(p)
+	case decode.KindOther:
+		d.ipproto(p)
+	case decode.KindARP:
+		d.arp(p)
+	}
+}
+
+// Advance moves the detector's clock to t (never backwards): probes whose
+// reply time ran out are resolved, idle episodes end. Live capture calls it
+// when no packet arrives for a while.
+func (d *Detector) Advance(t time.Time) {
+	now := t.UnixNano()
+	if now <= d.now {
+		return
+	}
+	d.now = now
+	d.expirePending(now - int64(d.r.Timeouts.Reply))
+	if now >= d.nextSweep {
+		if d.nextSweep != 0 {
+			d.sweep()
+		}
+		d.nextSweep = now + int64(time.Second)
+	}
+}
+
+// Flush ends the capture: every pending probe is resolved as unanswered and
+// every open episode is closed with its summary, in a deterministic order.
+func (d *Detector) Flush() {
+	d.expirePending(math.MaxInt64)
+	var ts []*tracker
+	for _, t := range d.trackers {
+		ts = append(ts, t)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].addr.Less(ts[j].addr) })
+	for _, t := range ts {
+		for f, e := range t.eps {
+			if e != nil {
+				d.endEpisode(t, family(f))
+			}
+		}
+	}
+}
+
+// --- TCP ---
+
+func (d *Detector) tcp(p *decode.Packet) {
+	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 6)
+	f := d.flows.get(k)
+	if f == nil {
+		d.newTCP(p, k, srcIsA)
+		return
+	}
+	f.last = d.now
+	d.flows.touch(f)
+	if srcIsA == f.initIsA {
+		d.tcpFromInitiator(f, p)
+	} else {
+		d.tcpFromResponder(f, p)
+	}
+}
+
+func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
+	flags := p.Flags
+	fam, isProbe := famCustom, true
+	if i, ok := d.probeType(flags); ok {
+		fam = d.famOf[i]
+	} else if flags&(decode.ACK|decode.RST) != 0 {
+		// Mid-stream segments, replies to probes we did not see
+		// (one-sided captures), backscatter: not probes.
+		isProbe = false
+	}
+	if flags&decode.ACK != 0 && p.Payload > 0 {
+		isProbe = false // data on a connection that began before the capture
+	}
+	if !isProbe || !d.probeTarget(p) {
+		f := d.flows.insert(k, d.evictFlow)
+		f.initIsA, f.state, f.first, f.last = srcIsA, stBenign, d.now, d.now
+		return
+	}
+	f := d.flows.insert(k, d.evictFlow)
+	f.initIsA, f.state, f.fam, f.flags = srcIsA, stPending, fam, flags
+	f.first, f.last, f.probes = d.now, d.now, 1
+	f.isn = p.Seq
+	f.fp = printOf(p)
+	d.stats.Probes++
+	d.enqueue(f)
+}
+
+// probeType returns the index of the first rules pattern flags match.
+func (d *Detector) probeType(flags uint8) (int, bool) {
+	for i, pat := range d.r.TCPFlags {
+		if pat.Match(flags) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+// probeTarget applies home networks and allow lists to a first contact.
+func (d *Detector) probeTarget(p *decode.Packet) bool {
+	if !p.Dst.IsValid() || p.Dst.IsMulticast() || p.Dst.IsUnspecified() || isBroadcast(p.Dst) {
+		return false
+	}
+	r := d.r
+	if !r.IsHome(p.Dst) || r.AllowedScanner(p.Src) || r.AllowedTarget(p.Dst) {
+		return false
+	}
+	if p.Kind != decode.KindOther && p.Kind != decode.KindICMP && p.Kind != decode.KindARP && r.AllowedPort(p.DstPort) {
+		return false
+	}
+	return true
+}
+
+func isBroadcast(a netip.Addr) bool {
+	return a.Is4() && a.As4()[3] == 255 // 255.255.255.255 and the common /24 broadcasts
+}
+
+func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
+	flags := p.Flags
+	if f.state == stBenign || f.state == stResolved {
+		if f.state == stResolved && flags == f.flags {
+			d.reprobe(f)
+		}
+		return
+	}
+	if p.Payload > 0 {
+		f.dataSeen = true
+		if flags&decode.ACK != 0 {
+			d.resolve(f, outBenign)
+			return
+		}
+	}
+	switch f.state {
+	case stPending:
+		switch {
+		case flags == f.flags:
+			f.probes++ // retransmission
+		case f.fam == famSyn && flags&decode.RST != 0:
+			// SYN, then RST from the scanner: the SYN-ACK was not captured
+			// (one-sided capture), the half-open teardown was.
+			d.resolve(f, outHalfOpen)
+		case f.fam == famSyn && flags&(decode.SYN|decode.ACK) == decode.ACK:
+			f.state = stEstab // handshake completed; SYN-ACK not captured
+			f.last = d.now
+		case flags&decode.ACK != 0:
+			d.resolve(f, outBenign) // a stealth "probe" that was mid-stream traffic
+		}
+	case stSynAck:
+		switch {
+		case flags&decode.RST != 0:
+			d.resolve(f, outHalfOpen)
+		case flags&(decode.SYN|decode.ACK) == decode.ACK:
+			f.state = stEstab
+			if flags&(decode.FIN) != 0 {
+				d.teardown(f, p)
+			}
+		case flags&decode.SYN != 0:
+			f.probes++
+		}
+	case stEstab:
+		if flags&(decode.FIN|decode.RST) != 0 {
+			d.teardown(f, p)
+		}
+	}
+}
+
+// teardown judges a connection closed by its initiator: if no data moved
+// either way (sequence numbers say so even when the kernel filter dropped
+// the data segments) and it closed quickly, it was a connect() probe.
+func (d *Detector) teardown(f *flow, p *decode.Packet) {
+	data := f.dataSeen || p.Seq != f.isn+1
+	if f.synAckSeen && p.Flags&decode.ACK != 0 && p.Ack != f.risn+1 {
+		data = true
+	}
+	if data || d.now-f.first > int64(d.r.Timeouts.Reply) {
+		d.resolve(f, outBenign)
+		return
+	}
+	d.resolve(f, outConnect)
+}
+
+func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
+	flags := p.Flags
+	switch f.state {
+	case stPending:
+		switch {
+		case flags&decode.RST != 0:
+			d.resolve(f, outClosed)
+		case f.fam == famSyn && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
+			f.state, f.synAckSeen, f.risn = stSynAck, true, p.Seq
+			f.last = d.now
+		case f.fam != famSyn:
+			d.resolve(f, outBenign) // the target carried on a conversation: mid-stream
+		}
+	case stSynAck, stEstab:
+		if p.Payload > 0 {
+			f.dataSeen = true // a banner; the scanner's own silence still counts
+		}
+	}
+}
+
+// --- UDP, SCTP, other IP protocols ---
+
+// replyPorts are services whose traffic towards an ephemeral port is a
+// reply, not a probe, when the request was not captured.
+func replyLike(sport, dport uint16) bool {
+	if dport < 32768 {
+		return false
+	}
+	switch sport {
+	case 53, 67, 68, 123, 137, 161, 443, 500, 1900, 4500, 5353:
+		return true
+	}
+	return false
+}
+
+func (d *Detector) udp(p *decode.Packet) {
+	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 17)
+	f := d.flows.get(k)
+	if f == nil {
+		f = d.flows.insert(k, d.evictFlow)
+		f.initIsA, f.first, f.last = srcIsA, d.now, d.now
+		if replyLike(p.SrcPort, p.DstPort) || !d.probeTarget(p) {
+			f.state = stBenign
+			return
+		}
+		f.state, f.fam, f.probes = stPending, famUDP, 1
+		d.stats.Probes++
+		d.enqueue(f)
+		return
+	}
+	f.last = d.now
+	d.flows.touch(f)
+	if srcIsA == f.initIsA {
+		if f.state == stPending {
+			f.probes++
+		}
+		return
+	}
+	if f.state == stPending {
+		d.resolve(f, outOpen)
+	}
+}
+
+func (d *Detector) sctp(p *decode.Packet) {
+	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 132)
+	f := d.flows.get(k)
+	if f == nil {
+		f = d.flows.insert(k, d.evictFlow)
+		f.initIsA, f.first, f.last = srcIsA, d.now, d.now
+		if p.SCTPChunk != 1 || !d.probeTarget(p) { // only INIT opens an association
+			f.state = stBenign
+			return
+		}
+		f.state, f.fam, f.probes = stPending, famSCTP, 1
+		d.stats.Probes++
+		d.enqueue(f)
+		return
+	}
+	f.last = d.now
+	d.flows.touch(f)
+	if srcIsA == f.initIsA {
+		switch {
+		case f.state == stPending && p.SCTPChunk == 1:
+			f.probes++
+		case f.state == stSynAck && p.SCTPChunk == 6: // ABORT after INIT-ACK: half-open
+			d.resolve(f, outHalfOpen)
+		case f.state == stSynAck && p.SCTPChunk == 10: // COOKIE-ECHO: a real association
+			d.resolve(f, outBenign)
+		}
+		return
+	}
+	if f.state == stPending {
+		switch p.SCTPChunk {
+		case 2:
+			f.state, f.synAckSeen = stSynAck, true
+		case 6:
+			d.resolve(f, outClosed)
+		}
+	}
+}
+
+func (d *Detector) ipproto(p *decode.Packet) {
+	k, srcIsA := makeKey(p.Src, p.Dst, 0, 0, p.Proto)
+	f := d.flows.get(k)
+	if f == nil {
+		f = d.flows.insert(k, d.evictFlow)
+		f.initIsA, f.first, f.last = srcIsA, d.now, d.now
+		if !d.probeTarget(p) {
+			f.state = stBenign
+			return
+		}
+		f.state, f.fam, f.probes = stPending, famIPProto, 1
+		d.stats.Probes++
+		d.enqueue(f)
+		return
+	}
+	f.last = d.now
+	d.flows.touch(f)
+	if srcIsA != f.initIsA && f.state == stPending {
+		d.resolve(f, outOpen)
+	}
+}
+
+// --- ICMP and ARP ---
+
+func (d *Detector) icmp(p *decode.Packet) {
+	t, c := p.ICMPType, p.ICMPCode
+	if p.IPv6 {
+		switch t {
+		case 128: // echo request
+			d.sent(p.Src, p.Dst, famPing, p)
+		case 129:
+			d.alive(p.Src, p.Dst, famPing)
+		case 1:
+			d.unreachable(p, c == 4)
+		}
+		return
+	}
+	switch t {
+	case 8, 13, 15, 17: // echo, timestamp, information, address mask requests
+		d.sent(p.Src, p.Dst, famPing, p)
+	case 0, 14, 16, 18:
+		d.alive(p.Src, p.Dst, famPing)
+	case 3:
+		d.unreachable(p, c == 3 || c == 2)
+	}
+}
+
+func (d *Detector) arp(p *decode.Packet) {
+	switch {
+	case p.ARPOp == 1 && p.Src != p.Dst && p.Src.IsValid() && !p.Src.IsUnspecified():
+		d.sent(p.Src, p.Dst, famARP, p)
+	case p.ARPOp == 2:
+		d.alive(p.Src, p.Dst, famARP)
+	}
+}
+
+// unreachable resolves the probe an ICMP error quotes. closed is true for
+// port (and protocol) unreachable, which means "closed"; other codes mean
+// "filtered".
+func (d *Detector) unreachable(p *decode.Packet, closed bool) {
+	q := p.Inner
+	if !q.Valid {
+		return
+	}
+	sport, dport := q.SrcPort, q.DstPort
+	switch q.Proto {
+	case 6, 17, 132:
+	default:
+		sport, dport = 0, 0
+	}
+	k, srcIsA := makeKey(q.Src, q.Dst, sport, dport, q.Proto)
+	f := d.flows.get(k)
+	if f == nil || srcIsA != f.initIsA {
+		return
+	}
+	if f.state != stPending && f.state != stSynAck {
+		return
+	}
+	if closed {
+		d.resolve(f, outClosed)
+	} else {
+		d.resolve(f, outFiltered)
+	}
+}
+
+// sent counts a probe whose answer does not matter: a ping or ARP request
+// to a host is a first contact whether or not the host is there.
+func (d *Detector) sent(src, dst netip.Addr, fam family, p *decode.Packet) {
+	if !d.probeTarget(p) {
+		return
+	}
+	d.stats.Probes++
+	d.contact(src, dst, 0, fam, outSent, 1, nil)
+}
+
+func (d *Detector) alive(src, dst netip.Addr, fam family) {
+	t := d.trackers[dst]
+	if t == nil || t.eps[fam] == nil {
+		return
+	}
+	t.eps[fam].outcomes[outAlive]++
+}
+
+// --- resolution ---
+
+func (d *Detector) enqueue(f *flow) {
+	d.pending = append(d.pending, pendingRef{f, f.gen, f.first + int64(d.r.Timeouts.Reply)})
+}
+
+// expirePending resolves probes whose reply time ended before cut.
+func (d *Detector) expirePending(cut int64) {
+	for d.pendHead < len(d.pending) {
+		r := d.pending[d.pendHead]
+		if r.deadline > cut && cut != math.MaxInt64 {
+			break
+		}
+		d.pendHead++
+		if r.f.gen != r.gen {
+			continue
+		}
+		switch r.f.state {
+		case stPending:
+			d.resolve(r.f, outNone)
+		case stSynAck:
+			d.resolve(r.f, outOpen)
+		}
+	}
+	if d.pendHead > 1024 && d.pendHead*2 > len(d.pending) {
+		n := copy(d.pending, d.pending[d.pendHead:])
+		clear(d.pending[n:])
+		d.pending = d.pending[:n]
+		d.pendHead = 0
+	}
+}
+
+// evictFlow is called before the flow table drops f to make room.
+func (d *Detector) evictFlow(f *flow) {
+	switch f.state {
+	case stPending:
+		d.resolve(f, outNone)
+	case stSynAck:
+		d.resolve(f, outOpen)
+	}
+}
+
+func (d *Detector) resolve(f *flow, o outcome) {
+	if f.state == stResolved || f.state == stBenign {
+		return
+	}
+	scanner, _ := f.initiator()
+	if o == outBenign {
+		f.state = stBenign
+		d.success(scanner)
+		return
+	}
+	f.state, f.outcome = stResolved, o
+	target, port := f.responder()
+	if f.fam == famIPProto {
+		port = uint16(f.key.proto)
+	}
+	d.contact(scanner, target, port, f.fam, o, int(f.probes), f)
+}
+
+// reprobe counts a probe sent again after its flow was resolved.
+func (d *Detector) reprobe(f *flow) {
+	scanner, _ := f.initiator()
+	if t := d.trackers[scanner]; t != nil && t.eps[f.fam] != nil {
+		e := t.eps[f.fam]
+		e.probes++
+		e.last = d.now
+	}
+}
+
+// success is a first contact that carried data: evidence of a benign client.
+func (d *Detector) success(scanner netip.Addr) {
+	t := d.trackers[scanner]
+	if t == nil {
+		return
+	}
+	t.llr = max(t.llr+d.okLLR, -d.alarmLLR)
+}
+
+// contact records one resolved first contact and decides whether the
+// episode it belongs to has become a scan.
+func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, o outcome, probes int, f *flow) {
+	t := d.tracker(scanner)
+	e := t.eps[fam]
+	start := d.now
+	if f != nil {
+		start = f.first
+	}
+	if e == nil {
+		e = newEpisode(fam, start)
+		t.eps[fam] = e
+	}
+	if fam == famCustom && f != nil && e.name == "" {
+		e.name = flagString(f.flags)
+	}
+	e.probes += probes
+	e.first = min(e.first, start)
+	e.last = max(e.last, start)
+	e.outcomes[o]++
+	if f != nil && f.proto() == 6 {
+		syn := fam == famSyn
+		e.tools.add(f.fp, syn)
+		if syn {
+			if f.fp.opts == optFull || f.fp.df && f.fp.opts != optMSSOnly && f.fp.opts != optNone {
+				e.osSY++
+			} else {
+				e.craftedSY++
+			}
+		}
+	}
+	isNew := e.add(target, port, o, d.now)
+	if isNew && d.alarmLLR > 0 {
+		t.llr += d.failLLR
+	}
+	if e.alerted || e.folded || !isNew {
+		return
+	}
+	th := d.thresholds[fam]
+	e.slide(d.now, th.Window)
+	switch {
+	case e.crossed(target, th.Ports, th.Hosts):
+	case d.slowScan(t, e, th):
+		e.slow = true
+	default:
+		return
+	}
+	d.alert(t, fam, e)
+}
+
+// slowScan applies the sequential test to an episode too slow for its
+// window: the scanner's likelihood ratio has reached the alarm and the
+// episode holds enough distinct failed contacts.
+func (d *Detector) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
+	if d.alarmLLR <= 0 || t.llr < d.alarmLLR || d.now-e.first < int64(th.Window) {
+		return false
+	}
+	n := d.r.Slow.MinPorts
+	if e.fam == famPing || e.fam == famARP {
+		return len(e.targets) >= n
+	}
+	if len(e.targets) >= n {
+		return true
+	}
+	for _, ps := range e.targets {
+		if ps.len() >= n {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *Detector) alert(t *tracker, fam family, e *episode) {
+	if d.foldIntoPing(t, fam, e) {
+		return
+	}
+	e.markAlerted()
+	d.stats.Alerts++
+	d.emit(Event{Kind: "alert", Time: time.Unix(0, d.now).UTC(), Scan: e.report(t.addr)})
+}
+
+// foldIntoPing keeps nmap's host discovery (echo, SYN to 443, ACK to 80,
+// timestamp, to every host) one ping-sweep report instead of three.
+func (d *Detector) foldIntoPing(t *tracker, fam family, e *episode) bool {
+	ping := t.eps[famPing]
+	if (fam != famSyn && fam != famAck) || ping == nil {
+		return false
+	}
+	onlyWeb := true
+	e.ports.each(func(p uint16) { onlyWeb = onlyWeb && (p == 80 || p == 443) })
+	if !onlyWeb {
+		return false
+	}
+	shared := 0
+	for a := range e.targets {
+		if ping.targets[a] != nil {
+			shared++
+		}
+	}
+	if shared*2 < len(e.targets) {
+		return false
+	}
+	e.folded = true
+	return true
+}
+
+func (d *Detector) endEpisode(t *tracker, fam family) {
+	e := t.eps[fam]
+	t.eps[fam] = nil
+	if e == nil || !e.alerted {
+		return
+	}
+	s := e.report(t.addr)
+	if fam == famPing {
+		for _, other := range []family{famSyn, famAck} {
+			if o := t.eps[other]; o != nil && o.folded {
+				s.Probes += o.probes
+				s.Evidence += ", " + o.evidence()
+			}
+		}
+	}
+	d.emit(Event{Kind: "scan", Time: time.Unix(0, d.now).UTC(), Scan: s})
+}
+
+// --- trackers ---
+
+func (d *Detector) tracker(a netip.Addr) *tracker {
+	t := d.trackers[a]
+	if t != nil {
+		t.last = d.now
+		d.touchTracker(t)
+		return t
+	}
+	if len(d.trackers) >= d.r.State.MaxTrackers {
+		d.evictTracker()
+	}
+	t = &tracker{addr: a, last: d.now}
+	d.trackers[a] = t
+	d.pushTracker(t)
+	return t
+}
+
+func (d *Detector) touchTracker(t *tracker) {
+	if d.tHead == t {
+		return
+	}
+	d.unlinkTracker(t)
+	d.pushTracker(t)
+}
+
+func (d *Detector) pushTracker(t *tracker) {
+	t.prev, t.next = nil, d.tHead
+	if d.tHead != nil {
+		d.tHead.prev = t
+	}
+	d.tHead = t
+	if d.tTail == nil {
+		d.tTail = t
+	}
+}
+
+func (d *Detector) unlinkTracker(t *tracker) {
+	if t.prev != nil {
+		t.prev.next = t.next
+	} else {
+		d.tHead = t.next
+	}
+	if t.next != nil {
+		t.next.prev = t.prev
+	} else {
+		d.tTail = t.prev
+	}
+	t.prev, t.next = nil, nil
+}
+
+// evictTracker drops the least recently used tracker that is not in an
+// alerted episode; if every tracker is, the least recently used one goes
+// (after its summary is written).
+func (d *Detector) evictTracker() {
+	victim := d.tTail
+	for t, n := d.tTail, 0; t != nil && n < 64; t, n = t.prev, n+1 {
+		if !t.active() {
+			victim = t
+			break
+		}
+	}
+	if victim == nil {
+		return
+	}
+	d.dropTracker(victim)
+	d.stats.TrackersEvicted++
+}
+
+func (d *Detector) dropTracker(t *tracker) {
+	for f := range t.eps {
+		if t.eps[f] != nil {
+			d.endEpisode(t, family(f))
+		}
+	}
+	d.unlinkTracker(t)
+	delete(d.trackers, t.addr)
+}
+
+// sweep runs once a second of packet time: it ends idle episodes, forgets
+// trackers with nothing left to remember, and drops long-idle flows.
+func (d *Detector) sweep() {
+	now := d.now
+	idle := int64(d.r.Timeouts.Idle)
+	memory := int64(d.r.Slow.Memory)
+	if !d.r.Slow.Enabled {
+		memory = 0
+	}
+	for t := d.tTail; t != nil; {
+		prev := t.prev
+		keep := false
+		for f, e := range t.eps {
+			if e == nil {
+				continue
+			}
+			quiet := now - e.last
+			switch {
+			case e.alerted && quiet > episodeIdle(e, idle):
+				d.endEpisode(t, family(f))
+			case !e.alerted && quiet > max(memory, int64(d.thresholds[f].Window)):
+				t.eps[f] = nil
+			default:
+				keep = true
+			}
+		}
+		if !keep && now-t.last > max(memory, idle) {
+			d.unlinkTracker(t)
+			delete(d.trackers, t.addr)
+		}
+		t = prev
+	}
+	// Flows: the LRU tail holds the longest idle ones. A connection silent
+	// for flowIdle that speaks again is picked up as mid-stream traffic.
+	for f := d.flows.tail; f != nil && now-f.last > int64(flowIdle); f = d.flows.tail {
+		d.evictFlow(f)
+		d.flows.remove(f)
+	}
+}
+
+// flowIdle is how long a flow is remembered without packets.
+const flowIdle = 5 * time.Minute
+
+// episodeIdle is how long an alerted episode may stay quiet before it ends:
+// the idle timeout, or three times its mean gap between contacts for slow
+// scans, whose probes may be minutes apart.
+func episodeIdle(e *episode, idle int64) int64 {
+	if e.contacts > 1 {
+		gap := (e.last - e.first) / int64(e.contacts-1)
+		return max(idle, 3*gap)
+	}
+	return idle
+}
+
+func (f *flow) proto() uint8 { return f.key.proto }

@@ -1,0 +1,237 @@
+package detector
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// episode is one scan of one family by one scanner, from its first counted
+// contact until it goes idle. It counts distinct (target, port) contacts
+// exactly, keeps a sliding window of recent first contacts for the rate
+// thresholds, and the reply evidence for the report.
+type episode struct {
+	fam     family
+	name    string // custom probes: the flag mix
+	alerted bool
+	slow    bool
+	folded  bool // part of another episode's report (ping's TCP probes)
+
+	first, last int64 // packet times of the first and last probe, ns
+	probes      int
+
+	targets  map[netip.Addr]*portSet // every counted contact, exactly
+	order    []netip.Addr            // targets in first-contact order (the report lists these)
+	ports    portSet                 // union of ports over targets
+	contacts int
+	open     portSet
+	openN    int
+
+	// Sliding window of first contacts not yet alerted.
+	win          []winEntry
+	winPerTarget map[netip.Addr]int
+
+	outcomes  [numOutcomes]int
+	tools     toolVotes
+	craftedSY int // SYN probes with a crafted fingerprint
+	osSY      int // SYN probes from an OS stack (connect())
+}
+
+type winEntry struct {
+	t      int64
+	target netip.Addr
+}
+
+func newEpisode(fam family, now int64) *episode {
+	return &episode{
+		fam:          fam,
+		first:        now,
+		last:         now,
+		targets:      make(map[netip.Addr]*portSet),
+		winPerTarget: make(map[netip.Addr]int),
+	}
+}
+
+// add counts one resolved contact. It reports whether (target, port) is new
+// to this episode; only new pairs move the thresholds.
+func (e *episode) add(target netip.Addr, port uint16, o outcome, now int64) bool {
+	ps := e.targets[target]
+	if ps == nil {
+		ps = &portSet{}
+		e.targets[target] = ps
+		e.order = append(e.order, target)
+	}
+	if o.open() && !e.open.has(port) {
+		e.open.add(port)
+	}
+	if !ps.add(port) {
+		return false
+	}
+	e.ports.add(port)
+	e.contacts++
+	if !e.alerted {
+		e.win = append(e.win, winEntry{now, target})
+		e.winPerTarget[target]++
+	}
+	return true
+}
+
+// slide forgets window entries older than the window.
+func (e *episode) slide(now int64, window time.Duration) {
+	cut := now - int64(window)
+	i := 0
+	for ; i < len(e.win) && e.win[i].t < cut; i++ {
+		t := e.win[i].target
+		if e.winPerTarget[t]--; e.winPerTarget[t] <= 0 {
+			delete(e.winPerTarget, t)
+		}
+	}
+	if i > 0 {
+		e.win = append(e.win[:0], e.win[i:]...)
+	}
+}
+
+// crossed reports whether the window holds enough distinct ports on target
+// or enough distinct targets.
+func (e *episode) crossed(target netip.Addr, ports, hosts int) bool {
+	return (ports > 0 && e.winPerTarget[target] >= ports) || (hosts > 0 && len(e.winPerTarget) >= hosts)
+}
+
+// markAlerted drops the window: from now on only totals matter.
+func (e *episode) markAlerted() {
+	e.alerted = true
+	e.win = nil
+	e.winPerTarget = nil
+}
+
+// scanType decides the reported type. SYN probes are a connect scan when the
+// scanner completed handshakes and tore them down without data, or, when no
+// port was open, when most SYNs came from an OS stack rather than a crafter.
+func (e *episode) scanType() string {
+	if e.fam != famSyn {
+		return e.fam.String()
+	}
+	switch {
+	case e.outcomes[outConnect] > e.outcomes[outHalfOpen]:
+		return "connect"
+	case e.outcomes[outHalfOpen] > 0:
+		return "syn"
+	case e.osSY > e.craftedSY:
+		return "connect"
+	}
+	return "syn"
+}
+
+func (e *episode) shape() string {
+	switch {
+	case e.fam == famPing || e.fam == famARP:
+		return "horizontal"
+	case len(e.targets) == 1:
+		return "vertical"
+	case e.ports.len() <= 3:
+		return "horizontal"
+	}
+	return "block"
+}
+
+func (e *episode) proto(v6 bool) string {
+	switch e.fam {
+	case famUDP:
+		return "UDP"
+	case famSCTP:
+		return "SCTP"
+	case famIPProto:
+		return "IP"
+	case famARP:
+		return "ARP"
+	case famPing:
+		if v6 {
+			return "IPV6-ICMP"
+		}
+		return "ICMP"
+	}
+	return "TCP"
+}
+
+// report builds the Scan record as the episode stands now.
+func (e *episode) report(scanner netip.Addr) Scan {
+	s := Scan{
+		Type:        e.scanType(),
+		Name:        e.name,
+		Proto:       e.proto(scanner.Is6()),
+		Shape:       e.shape(),
+		Scanner:     scanner,
+		TargetCount: len(e.targets),
+		Probes:      e.probes,
+		FirstSeen:   time.Unix(0, e.first).UTC(),
+		LastSeen:    time.Unix(0, e.last).UTC(),
+		Slow:        e.slow,
+	}
+	targets := append([]netip.Addr(nil), e.order...)
+	sort.Slice(targets, func(i, j int) bool { return targets[i].Less(targets[j]) })
+	if len(targets) > MaxListedTargets {
+		targets = targets[:MaxListedTargets]
+	}
+	s.Targets = targets
+	if e.fam != famPing && e.fam != famARP {
+		s.PortCount = e.ports.len()
+		s.Ports = e.ports.ranges(maxPortRanges)
+		s.OpenPorts = e.open.slice()
+	}
+	s.Tool, s.ToolEvidence = e.tools.verdict()
+	s.Evidence = e.evidence()
+	return s
+}
+
+// evidence says in words what the wire showed, e.g.
+// "87 SYN, 84 RST-ACK, 3 SYN-ACK then RST from scanner".
+func (e *episode) evidence() string {
+	o := e.outcomes
+	var parts []string
+	add := func(n int, what string) {
+		if n > 0 {
+			parts = append(parts, strconv.Itoa(n)+" "+what)
+		}
+	}
+	probe := map[family]string{
+		famSyn: "SYN", famFin: "FIN", famNull: "NULL", famXmas: "FIN|PSH|URG", famMaimon: "FIN|ACK",
+		famAck: "ACK", famCustom: e.name, famUDP: "UDP", famIPProto: "IP protocol", famSCTP: "SCTP INIT",
+		famPing: "echo/timestamp", famARP: "ARP request", famOSProbe: "OS probe",
+	}[e.fam]
+	add(e.probes, probe)
+	switch e.fam {
+	case famSyn:
+		add(o[outClosed], "RST-ACK")
+		add(o[outHalfOpen], "SYN-ACK then RST from scanner")
+		add(o[outConnect], "handshakes closed without data")
+		add(o[outOpen], "SYN-ACK")
+	case famUDP:
+		add(o[outClosed], "ICMP port unreachable")
+		add(o[outOpen], "UDP replies")
+	case famIPProto:
+		add(o[outClosed], "ICMP protocol unreachable")
+		add(o[outOpen], "answered")
+	case famSCTP:
+		add(o[outClosed], "ABORT")
+		add(o[outOpen], "INIT-ACK")
+	case famPing, famARP:
+		add(o[outAlive], "hosts answered")
+	default:
+		add(o[outClosed], "RST")
+	}
+	add(o[outFiltered], "ICMP unreachable")
+	add(o[outNone], "unanswered")
+	if e.fam == famSyn && o[outHalfOpen] == 0 && o[outConnect] == 0 && e.craftedSY+e.osSY > 0 {
+		if e.osSY > e.craftedSY {
+			parts = append(parts, fmt.Sprintf("%d SYN with OS-stack options", e.osSY))
+		} else {
+			parts = append(parts, fmt.Sprintf("%d crafted SYN", e.craftedSY))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

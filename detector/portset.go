@@ -1,0 +1,145 @@
+package detector
+
+import (
+	"math/bits"
+	"strconv"
+	"strings"
+)
+
+// portSet is an exact set of 16-bit values (ports, or IP protocol numbers).
+// Small sets are a slice; past smallMax it switches to a 8 KiB bitmap, so
+// a full 65535-port scan costs 8 KiB per target, and a horizontal scan of
+// one port over many hosts a few bytes per host.
+type portSet struct {
+	small []uint16
+	bits  *[1024]uint64
+	n     int
+}
+
+const smallMax = 32
+
+// add inserts p and reports whether it was new.
+func (s *portSet) add(p uint16) bool {
+	if s.bits != nil {
+		w, b := p>>6, uint64(1)<<(p&63)
+		if s.bits[w]&b != 0 {
+			return false
+		}
+		s.bits[w] |= b
+		s.n++
+		return true
+	}
+	for _, q := range s.small {
+		if q == p {
+			return false
+		}
+	}
+	if len(s.small) < smallMax {
+		s.small = append(s.small, p)
+		s.n++
+		return true
+	}
+	s.bits = new([1024]uint64)
+	for _, q := range s.small {
+		s.bits[q>>6] |= 1 << (q & 63)
+	}
+	s.small = nil
+	s.bits[p>>6] |= 1 << (p & 63)
+	s.n++
+	return true
+}
+
+func (s *portSet) has(p uint16) bool {
+	if s.bits != nil {
+		return s.bits[p>>6]&(1<<(p&63)) != 0
+	}
+	for _, q := range s.small {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *portSet) len() int { return s.n }
+
+// each calls f for every member in ascending order.
+func (s *portSet) each(f func(uint16)) {
+	if s.bits != nil {
+		for w, word := range s.bits {
+			for word != 0 {
+				b := bits.TrailingZeros64(word)
+				f(uint16(w<<6 | b))
+				word &= word - 1
+			}
+		}
+		return
+	}
+	sorted := append([]uint16(nil), s.small...)
+	sortU16(sorted)
+	for _, p := range sorted {
+		f(p)
+	}
+}
+
+// union adds every member of o.
+func (s *portSet) union(o *portSet) { o.each(func(p uint16) { s.add(p) }) }
+
+func (s *portSet) slice() []uint16 {
+	out := make([]uint16, 0, s.n)
+	s.each(func(p uint16) { out = append(out, p) })
+	return out
+}
+
+// ranges renders the set as "1-87,443", at most max ranges, then "...(+N)".
+func (s *portSet) ranges(max int) string {
+	var b strings.Builder
+	n, first, last, started := 0, 0, 0, false
+	flush := func() {
+		if n > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(first))
+		if last != first {
+			b.WriteByte('-')
+			b.WriteString(strconv.Itoa(last))
+		}
+		n++
+	}
+	more := 0
+	s.each(func(p uint16) {
+		v := int(p)
+		switch {
+		case !started:
+			first, last, started = v, v, true
+		case v == last+1:
+			last = v
+		default:
+			if n < max {
+				flush()
+			} else {
+				more++
+			}
+			first, last = v, v
+		}
+	})
+	if started {
+		if n < max {
+			flush()
+		} else {
+			more++
+		}
+	}
+	if more > 0 {
+		b.WriteString(",...(+" + strconv.Itoa(more) + " ranges)")
+	}
+	return b.String()
+}
+
+func sortU16(a []uint16) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
