@@ -65,6 +65,11 @@ type Detector struct {
 	okLLR      float64
 	alarmLLR   float64
 
+	sigs     map[probeSig]sigSeen
+	decoys   map[netip.Addr]*decoySet
+	byTarget map[netip.Addr][]*tracker // sources with an alerted episode, by target
+	groups   int
+
 	stats Stats
 }
 
@@ -75,6 +80,9 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 		emit:     emit,
 		flows:    newFlowTable(r.State.MaxFlows),
 		trackers: make(map[netip.Addr]*tracker),
+		sigs:     make(map[probeSig]sigSeen),
+		decoys:   make(map[netip.Addr]*decoySet),
+		byTarget: make(map[netip.Addr][]*tracker),
 	}
 	for f := family(0); f < numFamilies; f++ {
 		d.thresholds[f] = r.Detect[f.String()]
@@ -180,6 +188,13 @@ func (d *Detector) tcp(p *decode.Packet) {
 
 func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	flags := p.Flags
+	if kind := osProbeTCP(p); kind != osNone {
+		// The rest of this little conversation is the probe's business.
+		f := d.flows.insert(k, d.evictFlow)
+		f.initIsA, f.state, f.first, f.last = srcIsA, stBenign, d.now, d.now
+		d.osProbe(p, kind)
+		return
+	}
 	fam, isProbe := famCustom, true
 	if i, ok := d.probeType(flags); ok {
 		fam = d.famOf[i]
@@ -203,6 +218,7 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	f.fp = printOf(p)
 	d.stats.Probes++
 	d.enqueue(f)
+	d.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
 }
 
 // probeType returns the index of the first rules pattern flags match.
@@ -343,9 +359,17 @@ func (d *Detector) udp(p *decode.Packet) {
 			f.state = stBenign
 			return
 		}
+		if p.Payload == 300 && p.IPID == 0x1042 {
+			f.state = stBenign
+			d.osProbe(p, osUDP300)
+			return
+		}
 		f.state, f.fam, f.probes = stPending, famUDP, 1
 		d.stats.Probes++
 		d.enqueue(f)
+		if p.IPID != 0 { // Linux sends UDP with DF and IP ID 0: no fingerprint there
+			d.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src)
+		}
 		return
 	}
 	f.last = d.now
@@ -438,6 +462,10 @@ func (d *Detector) icmp(p *decode.Packet) {
 	}
 	switch t {
 	case 8, 13, 15, 17: // echo, timestamp, information, address mask requests
+		if t == 8 && c != 0 {
+			d.osProbe(p, osICMPCode)
+			return
+		}
 		d.sent(p.Src, p.Dst, famPing, p)
 	case 0, 14, 16, 18:
 		d.alive(p.Src, p.Dst, famPing)
@@ -492,6 +520,15 @@ func (d *Detector) sent(src, dst netip.Addr, fam family, p *decode.Packet) {
 	}
 	d.stats.Probes++
 	d.contact(src, dst, 0, fam, outSent, 1, nil)
+}
+
+// osProbe counts one OS-fingerprint probe; its kind stands in for a port.
+func (d *Detector) osProbe(p *decode.Packet, kind uint16) {
+	if !d.probeTarget(p) {
+		return
+	}
+	d.stats.Probes++
+	d.contact(p.Src, p.Dst, kind, famOSProbe, outSent, 1, nil)
 }
 
 func (d *Detector) alive(src, dst netip.Addr, fam family) {
@@ -657,7 +694,11 @@ func (d *Detector) alert(t *tracker, fam family, e *episode) {
 	if d.foldIntoPing(t, fam, e) {
 		return
 	}
+	if t, e = d.decoyAlert(t, fam, e); e == nil {
+		return
+	}
 	e.markAlerted()
+	d.groupDistributed(t, fam, e)
 	d.stats.Alerts++
 	d.emit(Event{Kind: "alert", Time: time.Unix(0, d.now).UTC(), Scan: e.report(t.addr)})
 }
@@ -693,6 +734,7 @@ func (d *Detector) endEpisode(t *tracker, fam family) {
 	if e == nil || !e.alerted {
 		return
 	}
+	d.forgetTargets(t, e)
 	s := e.report(t.addr)
 	if fam == famPing {
 		for _, other := range []family{famSyn, famAck} {

@@ -14,11 +14,14 @@ import (
 // exactly, keeps a sliding window of recent first contacts for the rate
 // thresholds, and the reply evidence for the report.
 type episode struct {
-	fam     family
-	name    string // custom probes: the flag mix
-	alerted bool
-	slow    bool
-	folded  bool // part of another episode's report (ping's TCP probes)
+	fam      family
+	name     string // custom probes: the flag mix
+	alerted  bool
+	slow     bool
+	folded   bool // part of another episode's report (ping's TCP probes, a decoy's copies)
+	decoys   []netip.Addr
+	decoyWhy string
+	group    string // distributed scan group
 
 	first, last int64 // packet times of the first and last probe, ns
 	probes      int
@@ -182,7 +185,21 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		s.OpenPorts = e.open.slice()
 	}
 	s.Tool, s.ToolEvidence = e.tools.verdict()
+	if e.fam == famOSProbe {
+		// The probe values themselves are nmap's (TSval 0xFFFFFFFF, U1's IP ID).
+		var kinds []string
+		e.ports.each(func(k uint16) { kinds = append(kinds, osProbeNames[k]) })
+		s.Ports = strings.Join(kinds, ",")
+		s.PortCount = len(kinds)
+		s.OpenPorts = nil
+		s.Tool, s.ToolEvidence = "nmap", "nmap -O probe values: "+s.Ports
+	}
 	s.Evidence = e.evidence()
+	if e.decoyWhy != "" {
+		s.Decoys = e.decoys
+		s.Evidence += "; decoys: " + e.decoyWhy
+	}
+	s.Group = e.group
 	return s
 }
 

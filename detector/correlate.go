@@ -1,0 +1,195 @@
+package detector
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+)
+
+// Decoys (nmap -D) send every probe several times, from spoofed sources,
+// with the same IP ID, sequence number and source port. probeSig is that
+// fingerprint; two sources sending the same one to the same target and
+// port within decoyWindow are one scan.
+type probeSig struct {
+	target [16]byte
+	port   uint16
+	ipid   uint16
+	sport  uint16
+	seq    uint32
+	proto  uint8
+}
+
+type sigSeen struct {
+	scanner netip.Addr
+	t       int64
+}
+
+const (
+	decoyWindow = int64(2e9) // copies of one probe leave within microseconds; allow for queues
+	maxSigs     = 1 << 16
+)
+
+// decoySet is a group of sources found sending the same probes.
+type decoySet struct {
+	members []netip.Addr
+}
+
+// noteProbe indexes a first-contact probe and links its source with any
+// other source that sent the identical probe just before.
+func (d *Detector) noteProbe(sig probeSig, src netip.Addr) {
+	if prev, ok := d.sigs[sig]; ok && prev.scanner != src && d.now-prev.t <= decoyWindow {
+		d.linkDecoys(prev.scanner, src)
+		return
+	}
+	if len(d.sigs) >= maxSigs {
+		clear(d.sigs) // a cheap bound; decoy copies arrive together, so little is lost
+	}
+	d.sigs[sig] = sigSeen{src, d.now}
+}
+
+func (d *Detector) linkDecoys(a, b netip.Addr) {
+	sa, sb := d.decoys[a], d.decoys[b]
+	switch {
+	case sa == nil && sb == nil:
+		s := &decoySet{members: []netip.Addr{a, b}}
+		d.decoys[a], d.decoys[b] = s, s
+	case sa == nil:
+		sb.members = append(sb.members, a)
+		d.decoys[a] = sb
+	case sb == nil:
+		sa.members = append(sa.members, b)
+		d.decoys[b] = sa
+	case sa != sb:
+		for _, m := range sb.members {
+			sa.members = append(sa.members, m)
+			d.decoys[m] = sa
+		}
+	}
+}
+
+// decoyAlert handles an episode of a source that belongs to a decoy set:
+// the set gets one alert, attributed to the likely real scanner. It returns
+// the episode to report and the tracker it belongs to, or nil when the set
+// has already been reported.
+func (d *Detector) decoyAlert(t *tracker, fam family, e *episode) (*tracker, *episode) {
+	ds := d.decoys[t.addr]
+	if ds == nil {
+		return t, e
+	}
+	for _, m := range ds.members {
+		if mt := d.trackers[m]; mt != nil && mt != t && mt.eps[fam] != nil && mt.eps[fam].alerted {
+			e.folded = true
+			return nil, nil
+		}
+	}
+	real, why := d.realScanner(ds, fam)
+	rt := t
+	if real.IsValid() {
+		if x := d.trackers[real]; x != nil && x.eps[fam] != nil {
+			rt = x
+		}
+	}
+	for _, m := range ds.members {
+		if mt := d.trackers[m]; mt != nil && mt != rt && mt.eps[fam] != nil {
+			mt.eps[fam].folded = true
+		}
+	}
+	re := rt.eps[fam]
+	re.decoys = nil
+	for _, m := range ds.members {
+		if m != rt.addr {
+			re.decoys = append(re.decoys, m)
+		}
+	}
+	sort.Slice(re.decoys, func(i, j int) bool { return re.decoys[i].Less(re.decoys[j]) })
+	re.decoyWhy = fmt.Sprintf("same probes (IP ID, sequence, source port) from %d sources; %s", len(ds.members), why)
+	return rt, re
+}
+
+// realScanner picks the member whose probes the target answered and whose
+// own stack reset the SYN-ACKs: spoofed decoys that do not exist (or are
+// not on the path) never do. When no member stands out it says so.
+func (d *Detector) realScanner(ds *decoySet, fam family) (netip.Addr, string) {
+	var best netip.Addr
+	bestScore, tie := -1, false
+	for _, m := range ds.members {
+		t := d.trackers[m]
+		if t == nil || t.eps[fam] == nil {
+			continue
+		}
+		o := t.eps[fam].outcomes
+		score := 3*(o[outHalfOpen]+o[outConnect]) + o[outClosed] + o[outOpen]
+		switch {
+		case score > bestScore:
+			best, bestScore, tie = m, score, false
+		case score == bestScore:
+			tie = true
+		}
+	}
+	if tie || bestScore <= 0 {
+		return netip.Addr{}, "real scanner undetermined (no source drew distinct replies)"
+	}
+	return best, fmt.Sprintf("real scanner %s: the only source answered by the target or resetting its SYN-ACKs", best)
+}
+
+// groupDistributed links an alerted episode with alerted episodes of other
+// sources that scan the same target in the same period, with the same
+// technique, over (mostly) different ports: a port range split between
+// several sources. They share one group id.
+func (d *Detector) groupDistributed(t *tracker, fam family, e *episode) {
+	if len(e.targets) > 4 {
+		return // horizontal and block scans are not split this way
+	}
+	for target := range e.targets {
+		for _, ot := range d.byTarget[target] {
+			if ot == t {
+				continue
+			}
+			oe := ot.eps[fam]
+			if oe == nil || !oe.alerted || oe.folded || oe.last+int64(d.thresholds[fam].Window) < e.first {
+				continue
+			}
+			if overlap(&e.ports, &oe.ports)*5 > min(e.ports.len(), oe.ports.len()) {
+				continue // more than 20% shared: not a split range
+			}
+			if oe.group == "" {
+				d.groups++
+				oe.group = fmt.Sprintf("dist-%d", d.groups)
+			}
+			e.group = oe.group
+		}
+	}
+	for target := range e.targets {
+		d.byTarget[target] = append(d.byTarget[target], t)
+	}
+}
+
+func (d *Detector) forgetTargets(t *tracker, e *episode) {
+	for target := range e.targets {
+		list := d.byTarget[target]
+		for i, x := range list {
+			if x == t {
+				list = append(list[:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(d.byTarget, target)
+		} else {
+			d.byTarget[target] = list
+		}
+	}
+}
+
+func overlap(a, b *portSet) int {
+	if a.len() > b.len() {
+		a, b = b, a
+	}
+	n := 0
+	a.each(func(p uint16) {
+		if b.has(p) {
+			n++
+		}
+	})
+	return n
+}

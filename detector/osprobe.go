@@ -1,0 +1,79 @@
+package detector
+
+import (
+	"encoding/binary"
+
+	"github.com/scanwatch/scanwatch/decode"
+)
+
+// OS-fingerprint probe kinds. nmap -O sends a fixed set of odd packets
+// (its reference guide, "TCP/IP Fingerprinting Methods"): six SYNs with
+// unusual option sets, an ECN SYN with a reserved bit, T2-T7 (NULL,
+// SYN|FIN|PSH|URG, ACK, SYN, ACK, FIN|PSH|URG, all with options), a UDP
+// probe of 300 bytes, and ICMP echoes with a non-zero code. A few of them
+// are enough to name an OS probe, even when only two ports are touched.
+// The port of an osprobe contact is its kind, so "distinct ports" counts
+// distinct kinds.
+const (
+	osNone     uint16 = iota
+	osSEQ             // SYN carrying timestamp TSval 0xFFFFFFFF (SEQ, T5)
+	osECN             // SYN with ECE|CWR, a reserved bit and an urgent pointer without URG
+	osNullOpts        // no flags, with options (T2)
+	osSFPU            // SYN|FIN|PSH|URG (T3)
+	osAckTS           // ACK carrying TSval 0xFFFFFFFF (T4, T6)
+	osFPUOpts         // FIN|PSH|URG with options (T7)
+	osICMPCode        // echo request with a non-zero code (IE)
+	osUDP300          // 300-byte UDP with IP ID 0x1042 (U1)
+)
+
+// osProbeTCP returns the OS-probe kind of a TCP segment, or osNone.
+func osProbeTCP(p *decode.Packet) uint16 {
+	const sfpu = decode.SYN | decode.FIN | decode.PSH | decode.URG
+	const fpu = decode.FIN | decode.PSH | decode.URG
+	f := p.Flags & 0x3f
+	switch {
+	case f == decode.SYN && p.Flags&(decode.ECE|decode.CWR) == decode.ECE|decode.CWR && p.Res != 0 && p.Urgent != 0:
+		// The reserved bit alone is AccECN's AE flag on modern stacks; an
+		// urgent pointer without URG is the probe's own tell (0xF7F5).
+		return osECN
+	case f == sfpu:
+		return osSFPU
+	case len(p.Options) == 0:
+		return osNone
+	case p.Flags == 0:
+		return osNullOpts
+	case f == fpu:
+		return osFPUOpts
+	case !maxTSval(p.Options):
+		return osNone
+	case f == decode.SYN:
+		return osSEQ
+	case f == decode.ACK:
+		return osAckTS
+	}
+	return osNone
+}
+
+// maxTSval reports a timestamp option whose TSval is 0xFFFFFFFF: nmap's OS
+// probes all carry it; a real stack's clock would have to sit on that value.
+func maxTSval(opts []byte) bool {
+	for i := 0; i < len(opts); {
+		switch opts[i] {
+		case 0:
+			return false
+		case 1:
+			i++
+			continue
+		}
+		if i+1 >= len(opts) || opts[i+1] < 2 || i+int(opts[i+1]) > len(opts) {
+			return false
+		}
+		if opts[i] == 8 && opts[i+1] == 10 {
+			return binary.BigEndian.Uint32(opts[i+2:]) == 0xFFFFFFFF
+		}
+		i += int(opts[i+1])
+	}
+	return false
+}
+
+var osProbeNames = [...]string{"", "SEQ", "ECN", "T2", "T3", "T4/T6", "T7", "IE", "U1"}
