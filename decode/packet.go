@@ -22,7 +22,8 @@ const (
 )
 
 // Packet is the decoded view of one frame. Fields that do not apply to its
-// Kind are zero. Options aliases the frame's bytes: valid until the next Decode.
+// Kind are zero. Options aliases the frame's bytes (or, for a reassembled
+// fragment, the Decoder's buffer): valid until the next Decode.
 type Packet struct {
 	Time     time.Time
 	Kind     Kind
@@ -33,7 +34,11 @@ type Packet struct {
 	IPID     uint32     // IPv4 identification; IPv6 fragment identification if fragmented
 	DF       bool       // IPv4 don't-fragment bit
 	Fragment bool       // the transport header was reassembled from IP fragments
-	IPLen    int        // IP total length as the header states it
+	// IPLen is the IP total length as the header states it (IPv6: 40 +
+	// payload length). For a reassembled fragment it is the datagram's
+	// length when its last fragment has been seen, else a lower bound (the
+	// end of the furthest fragment seen so far).
+	IPLen int
 
 	SrcPort, DstPort uint16 // TCP, UDP, SCTP
 
@@ -45,7 +50,11 @@ type Packet struct {
 	Window  uint16
 	Urgent  uint16
 	Options []byte // raw TCP option bytes
-	Payload int    // transport payload length (TCP, UDP, SCTP data), from the IP length
+	// Payload is the transport payload length from the IP length, not the
+	// captured bytes: TCP and UDP data; SCTP: the chunks after the common
+	// header; ICMP: the bytes after the 8-byte ICMP header; KindOther: the
+	// whole transport. A lower bound for a fragment (see IPLen).
+	Payload int
 
 	// ICMP / ICMPv6
 	ICMPType, ICMPCode uint8
@@ -61,9 +70,10 @@ type Packet struct {
 
 // Quoted is the start of the packet an ICMP error quotes back.
 type Quoted struct {
-	Valid            bool
+	Valid            bool // the quoted IP addresses and Proto are present
 	Src, Dst         netip.Addr
-	Proto            uint8
+	Proto            uint8 // IPv6: the last extension header type reached if the quote ends among them
+	HasPorts         bool  // the quote reaches SrcPort/DstPort (TCP, UDP, SCTP)
 	SrcPort, DstPort uint16
 }
 
