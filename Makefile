@@ -48,8 +48,8 @@ $(BENCH_PCAP):
 	$(GO) run ./testdata/gen -n $(BENCH_N) -o $@
 
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s ./decode
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./rules
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 3s ./decode
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 3s ./rules
 
 # captures remakes testdata/*.pcap from real scanners (root; namespaces only).
 captures:

@@ -72,7 +72,8 @@ type Threshold struct {
 // Slow configures the sequential hypothesis test on first contacts
 // (Jung, Paxson, Berger, Balakrishnan 2004) that catches scans too slow for
 // any window: each failed first contact multiplies the likelihood ratio by
-// Theta1/Theta0... see detector for the exact update.
+// (1-θ1)/(1-θ0), each successful one by θ1/θ0, where θ0 = Theta0 and
+// θ1 = Theta1; the host is declared a scanner when the ratio reaches Alarm.
 type Slow struct {
 	Enabled  bool
 	Theta0   float64       // P(success) for a benign host

@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/scanwatch/scanwatch/rules"
 )
 
 const usage = `usage:
@@ -18,7 +20,8 @@ const usage = `usage:
   scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--capture ebpf|cbpf]
   scanwatch scan   -sS|-sT|-sF|-sN|-sX|-sA|-sW|-sM|-sU [--scanflags F] -p PORTS TARGET...
   scanwatch selftest
-  scanwatch rules check FILE
+  scanwatch rules check FILE      # validate a rules file
+  scanwatch rules default         # print the embedded rules, a start for your own
 `
 
 // command runs one subcommand. JSON goes to stdout, human text to stderr.
@@ -63,7 +66,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if err == nil {
 		return 0
 	}
-	fmt.Fprintf(stderr, "scanwatch %s: %v\n", args[0], err)
+	var re *rules.Error
+	if errors.As(err, &re) {
+		fmt.Fprintln(stderr, re.Error()) // already file:line:col, one per line
+	} else {
+		fmt.Fprintf(stderr, "scanwatch %s: %v\n", args[0], err)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return 2
