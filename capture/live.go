@@ -1,0 +1,309 @@
+//go:build linux
+
+package capture
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gopacket/gopacket/afpacket"
+	"github.com/gopacket/gopacket/layers"
+	xbpf "golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"github.com/scanwatch/scanwatch/bpf"
+)
+
+// ErrTimeout is returned by a live source's ReadPacket when no packet arrived
+// within PollInterval, so that the caller can advance its clock and check its
+// context. It is not an error: call ReadPacket again.
+var ErrTimeout = errors.New("capture: no packet within the poll interval")
+
+// ErrNoInterface: the interface to capture on does not exist.
+var ErrNoInterface = errors.New("interface not found")
+
+// PollInterval is how long a live ReadPacket waits before returning
+// ErrTimeout, and so the longest Close waits for a concurrent ReadPacket.
+const PollInterval = 200 * time.Millisecond
+
+// Capture modes for LiveOptions.Mode.
+const (
+	ModeEBPF = "ebpf" // eBPF socket filter with flow state (default)
+	ModeCBPF = "cbpf" // classic BPF, stateless: for kernels without eBPF
+	ModeNone = "none" // no filter: every packet (debugging, benchmarks)
+)
+
+// LiveOptions configure OpenLive.
+type LiveOptions struct {
+	Mode        string        // ModeEBPF (default), ModeCBPF or ModeNone
+	Patterns    []bpf.Pattern // the rules' tcp[13] probe patterns
+	Snaplen     int           // bytes kept per packet at most (default 256)
+	FlowEntries int           // eBPF flow map size (default 65536)
+	Promisc     bool          // put the interface in promiscuous mode (a SPAN/mirror port)
+}
+
+// OpenLive captures on a network interface through an AF_PACKET socket
+// (TPACKET_V3 ring) with a kernel filter that drops bulk traffic (see package
+// bpf for what passes). iface "any" (or "") captures on every interface of
+// the network namespace.
+//
+// Link types: an Ethernet interface (or loopback) gives Ethernet frames from
+// a SOCK_RAW socket. "any" and interfaces without an Ethernet header (tun,
+// WireGuard, ...) use a SOCK_DGRAM ("cooked") socket, where the kernel hands
+// over the packet from its network header; the source then prefixes a Linux
+// cooked (SLL) header whose protocol field is inferred from the packet (IPv4,
+// IPv6 or ARP). The packet type and hardware address fields of that header
+// are not known and are zero.
+//
+// Packets that arrive in the instant between the socket's bind and the
+// filter's attachment reach user space unfiltered; they count in Received but
+// not in KernelSeen.
+//
+// Errors wrap bpf.ErrPermission (not root, no CAP_NET_RAW/CAP_BPF),
+// ErrNoInterface, and bpf.ErrNoEBPF (kernel without eBPF: use ModeCBPF).
+func OpenLive(iface string, opts LiveOptions) (Source, error) {
+	if opts.Mode == "" {
+		opts.Mode = ModeEBPF
+	}
+	if opts.Snaplen == 0 {
+		opts.Snaplen = bpf.DefaultSnaplen
+	}
+	if opts.Snaplen < 64 || opts.Snaplen > 65535 {
+		return nil, fmt.Errorf("live: snaplen %d out of range 64..65535", opts.Snaplen)
+	}
+	switch opts.Mode {
+	case ModeEBPF, ModeCBPF, ModeNone:
+	default:
+		return nil, fmt.Errorf("live: unknown capture mode %q (want %s or %s)", opts.Mode, ModeEBPF, ModeCBPF)
+	}
+
+	name := iface
+	if name == "" {
+		name = "any"
+	}
+	cooked := true
+	bindTo := ""
+	if name != "any" {
+		ifc, err := net.InterfaceByName(name)
+		if err != nil {
+			return nil, fmt.Errorf("live: interface %q %w (have: %s)", name, ErrNoInterface, interfaceNames())
+		}
+		// Ethernet-like devices (and loopback, which has an all-zero
+		// Ethernet header) give frames from their link header.
+		cooked = !(ifc.Flags&net.FlagLoopback != 0 || len(ifc.HardwareAddr) == 6)
+		bindTo = name
+	}
+
+	l := &live{name: name, cooked: cooked, linkType: layers.LinkTypeEthernet, mode: opts.Mode, snaplen: opts.Snaplen}
+	if cooked {
+		l.linkType = layers.LinkTypeLinuxSLL
+	}
+
+	// Load the program before opening the socket, so the socket runs
+	// unfiltered for as short a time as possible.
+	var classic []xbpf.RawInstruction
+	switch opts.Mode {
+	case ModeEBPF:
+		f, err := bpf.LoadOptions(bpf.Options{Patterns: opts.Patterns, FlowEntries: opts.FlowEntries, Snaplen: opts.Snaplen, Cooked: cooked})
+		if err != nil {
+			return nil, fmt.Errorf("live: %s: %w", name, err)
+		}
+		l.filter = f
+	case ModeCBPF:
+		var err error
+		if cooked {
+			classic, err = bpf.ClassicFilterCooked(opts.Patterns, opts.Snaplen)
+		} else {
+			classic, err = bpf.ClassicFilter(opts.Patterns, opts.Snaplen)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("live: %s: %w", name, err)
+		}
+	}
+
+	sockType := afpacket.SocketRaw
+	if cooked {
+		sockType = afpacket.SocketDgram
+	}
+	tpOpts := []any{
+		afpacket.TPacketVersion3,
+		sockType,
+		afpacket.OptBlockSize(1 << 20),
+		afpacket.OptNumBlocks(16),
+		afpacket.OptBlockTimeout(20 * time.Millisecond),
+		afpacket.OptPollTimeout(PollInterval),
+	}
+	if bindTo != "" {
+		tpOpts = append(tpOpts, afpacket.OptInterface(bindTo))
+	}
+	tp, err := afpacket.NewTPacket(tpOpts...)
+	if err != nil {
+		l.filter.Close()
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			return nil, fmt.Errorf("live: open AF_PACKET socket on %s: %w: %w", name, bpf.ErrPermission, err)
+		}
+		return nil, fmt.Errorf("live: open AF_PACKET socket on %s: %w", name, err)
+	}
+	l.tp = tp
+
+	switch {
+	case l.filter != nil:
+		err = tp.SetEBPF(int32(l.filter.FD()))
+	case classic != nil:
+		err = tp.SetBPF(classic)
+	}
+	if err != nil {
+		l.closeAll()
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+			err = fmt.Errorf("%w: %w", bpf.ErrPermission, err)
+		}
+		return nil, fmt.Errorf("live: attach %s filter to the socket on %s: %w", opts.Mode, name, err)
+	}
+	if opts.Promisc {
+		if err := tp.SetPromiscuous(true); err != nil {
+			l.closeAll()
+			return nil, fmt.Errorf("live: promiscuous mode on %s: %w", name, err)
+		}
+	}
+	return l, nil
+}
+
+func interfaceNames() string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return "cannot list: " + err.Error()
+	}
+	names := make([]string, 0, len(ifs)+1)
+	for _, i := range ifs {
+		names = append(names, i.Name)
+	}
+	sort.Strings(names)
+	return strings.Join(append(names, "any"), ", ")
+}
+
+type live struct {
+	name     string
+	mode     string
+	snaplen  int
+	cooked   bool
+	linkType layers.LinkType
+	filter   *bpf.Filter // ModeEBPF only
+
+	mu        sync.Mutex // held while reading the ring; Close takes it
+	tp        *afpacket.TPacket
+	closed    atomic.Bool
+	closeOnce sync.Once
+	buf       []byte
+
+	received atomic.Uint64
+
+	statsMu sync.Mutex
+	last    Stats // kept at Close
+}
+
+const sllLen = 16
+
+func (l *live) ReadPacket() (Packet, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed.Load() {
+		return Packet{}, io.EOF
+	}
+	data, ci, err := l.tp.ZeroCopyReadPacketData()
+	if err != nil {
+		if errors.Is(err, afpacket.ErrTimeout) {
+			return Packet{}, ErrTimeout
+		}
+		return Packet{}, fmt.Errorf("live: read from %s: %w", l.name, err)
+	}
+	// Copy out of the ring: the ring is unmapped at Close, which another
+	// goroutine may call while the caller still looks at the packet.
+	l.buf = l.buf[:0]
+	length := ci.Length
+	if l.cooked {
+		l.buf = appendSLL(l.buf, data)
+		length += sllLen
+	}
+	if len(data) > l.snaplen { // ModeNone: the kernel did not cut it
+		data = data[:l.snaplen]
+	}
+	l.buf = append(l.buf, data...)
+	l.received.Add(1)
+	return Packet{Data: l.buf, Time: ci.Timestamp, LinkType: l.linkType, Length: length}, nil
+}
+
+// appendSLL appends a Linux cooked-mode header for a packet that starts at
+// its network header.
+func appendSLL(b, pkt []byte) []byte {
+	var proto uint16
+	switch {
+	case len(pkt) > 0 && pkt[0]>>4 == 4:
+		proto = uint16(layers.EthernetTypeIPv4)
+	case len(pkt) > 0 && pkt[0]>>4 == 6:
+		proto = uint16(layers.EthernetTypeIPv6)
+	case len(pkt) >= 4 && pkt[0] == 0 && pkt[1] == 1 && pkt[2] == 8 && pkt[3] == 0:
+		proto = uint16(layers.EthernetTypeARP) // hardware type 1, protocol IPv4
+	}
+	var h [sllLen]byte
+	h[14] = byte(proto >> 8)
+	h[15] = byte(proto)
+	return append(b, h[:]...)
+}
+
+// Stats reads the kernel counters. In ModeCBPF the kernel cannot count what
+// the classic filter dropped: KernelSeen and KernelDropped stay zero and
+// KernelPassed counts what passed the filter. In ModeNone KernelPassed counts
+// every packet.
+func (l *live) Stats() Stats {
+	l.statsMu.Lock()
+	defer l.statsMu.Unlock()
+	if l.closed.Load() {
+		return l.last
+	}
+	s := Stats{Received: l.received.Load()}
+	if l.filter != nil {
+		if c, err := l.filter.Counters(); err == nil {
+			s.KernelSeen, s.KernelPassed, s.KernelDropped = c.Seen, c.Passed, c.Dropped
+		}
+	}
+	if _, v3, err := l.tp.SocketStats(); err == nil {
+		// tp_packets counts what passed the filter, queued or not.
+		if l.filter == nil {
+			s.KernelPassed = uint64(v3.Packets())
+		}
+		s.RingLost = uint64(v3.Drops())
+	}
+	l.last = s
+	return s
+}
+
+// Close stops the capture. A ReadPacket running in another goroutine returns
+// within PollInterval; later ones return io.EOF.
+func (l *live) Close() error {
+	l.closeOnce.Do(func() {
+		l.Stats() // keep the final counters
+		l.statsMu.Lock()
+		l.closed.Store(true)
+		l.statsMu.Unlock()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.closeAll()
+	})
+	return nil
+}
+
+func (l *live) closeAll() {
+	if l.tp != nil {
+		l.tp.Close()
+	}
+	if l.filter != nil {
+		l.filter.Close()
+	}
+}
