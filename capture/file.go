@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"io"
 	"os"
 	"sync/atomic"
@@ -142,6 +143,7 @@ func (s *fileSource) openNext() error {
 		return err
 	}
 	fr.closer = f
+	fr.mapPcap(f, size)
 	s.cur = fr
 	return nil
 }
@@ -224,6 +226,9 @@ type fileReader struct {
 	cr         countingReader
 	br         *bufio.Reader
 	pcap       *pcapgo.Reader
+	rec        pcapRecords
+	mm         []byte // a plain pcap file, memory-mapped (see mapPcap)
+	pos        int    // offset of the next record in mm
 	ng         *pcapgo.NgReader
 	ngBig      bool // byte order of the current pcapng section
 	ngSure     bool // ngBig is known (see ngWalk)
@@ -275,6 +280,7 @@ func newFileReader(path string, r io.Reader, size int64) (*fileReader, error) {
 			return nil, fr.headerError("pcap file header", err)
 		}
 		fr.pcap = pr
+		fr.rec = newPcapRecords(magic, pr)
 	case kindPcapng:
 		if _, typ, _, err := fr.ngWalk(); err != nil {
 			return nil, fr.errorAt(0, blockName(typ), err)
@@ -290,6 +296,10 @@ func newFileReader(path string, r io.Reader, size int64) (*fileReader, error) {
 
 func (fr *fileReader) close() error {
 	var err error
+	if fr.mm != nil {
+		unix.Munmap(fr.mm)
+		fr.mm = nil
+	}
 	if fr.gz != nil {
 		fr.gz.Close()
 	}
@@ -307,6 +317,9 @@ func (fr *fileReader) offset() int64 {
 }
 
 func (fr *fileReader) read() (p Packet, err error) {
+	if fr.pcap != nil {
+		return fr.readPcap()
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fr.errorAt(fr.offset(), "record", fmt.Errorf("%w: %v", errReaderPanic, r))

@@ -4,6 +4,7 @@ package capture
 
 import (
 	"errors"
+	"io"
 	"net"
 	"runtime"
 	"strings"
@@ -284,8 +285,10 @@ func TestLiveCloseUnblocksRead(t *testing.T) {
 	errc := make(chan error, 1)
 	go func() {
 		for {
+			// Packets that arrive before Close (IPv6 duplicate address
+			// detection on the fresh link) are fine; only the end matters.
 			_, err := src.ReadPacket()
-			if errors.Is(err, ErrTimeout) {
+			if err == nil || errors.Is(err, ErrTimeout) {
 				continue
 			}
 			errc <- err
@@ -297,8 +300,8 @@ func TestLiveCloseUnblocksRead(t *testing.T) {
 	src.Close()
 	select {
 	case err := <-errc:
-		if err == nil {
-			t.Fatal("ReadPacket returned a packet after Close")
+		if !errors.Is(err, io.EOF) {
+			t.Errorf("ReadPacket after Close: %v, want io.EOF", err)
 		}
 		if d := time.Since(start); d > PollInterval+100*time.Millisecond {
 			t.Errorf("ReadPacket took %v to return after Close", d)

@@ -106,7 +106,7 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 // Stats returns the current counters.
 func (d *Detector) Stats() Stats {
 	s := d.stats
-	s.Flows = len(d.flows.m)
+	s.Flows = d.flows.len()
 	s.FlowsEvicted = d.flows.evicted
 	s.Trackers = len(d.trackers)
 	return s

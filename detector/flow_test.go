@@ -1,0 +1,53 @@
+package detector
+
+import (
+	"math/rand/v2"
+	"net/netip"
+	"testing"
+)
+
+// The flow table against a plain map, through inserts, LRU evictions and
+// removals, with few distinct addresses so probe runs collide and wrap.
+func TestFlowTableMatchesMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	ft := newFlowTable(500)
+	ref := map[flowKey]*flow{}
+	key := func() flowKey {
+		a := netip.AddrFrom4([4]byte{10, 0, 0, byte(rng.IntN(8))})
+		b := netip.AddrFrom4([4]byte{10, 0, 1, byte(rng.IntN(8))})
+		k, _ := makeKey(a, b, uint16(rng.IntN(40)), uint16(rng.IntN(40)), 6)
+		return k
+	}
+	for i := 0; i < 200000; i++ {
+		k := key()
+		switch f := ft.get(k); {
+		case f != ref[k]:
+			t.Fatalf("step %d: get %v, map has %v", i, f, ref[k])
+		case f == nil:
+			ft.insert(k, func(old *flow) { delete(ref, old.key) })
+			ref[k] = ft.get(k)
+		case rng.IntN(3) == 0:
+			ft.remove(f)
+			delete(ref, k)
+		default:
+			ft.touch(f)
+		}
+		if ft.len() != len(ref) || ft.len() > 500 {
+			t.Fatalf("step %d: len %d, map %d", i, ft.len(), len(ref))
+		}
+	}
+	for k, f := range ref {
+		if ft.get(k) != f {
+			t.Fatal("lost a flow")
+		}
+	}
+}
+
+func TestMakeKeyBothDirections(t *testing.T) {
+	a, b := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("2001:db8::1")
+	k1, aFirst := makeKey(a, b, 1000, 80, 6)
+	k2, bFirst := makeKey(b, a, 80, 1000, 6)
+	if k1 != k2 || aFirst == bFirst {
+		t.Fatalf("directions differ: %v %v %v %v", k1, k2, aFirst, bFirst)
+	}
+}

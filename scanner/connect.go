@@ -1,0 +1,127 @@
+package scanner
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// runConnect is the connect scan (-sT): the operating system's connect(),
+// closed at once when it succeeds. Refused means closed; a timeout after the
+// retries, or an unreachable error, means filtered.
+func runConnect(ctx context.Context, cfg Config, res *Result) error {
+	np := len(cfg.Ports)
+	ports := make([][]PortResult, len(cfg.Targets))
+	up := make([]bool, len(cfg.Targets))
+	for h := range ports {
+		ports[h] = make([]PortResult, np)
+	}
+	var mu sync.Mutex // guards lim, up and the counters
+	lim := newLimiter(cfg.Rate)
+	wait := func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		return lim.wait(ctx)
+	}
+	sem := make(chan struct{}, cfg.Concurrency)
+	var wg sync.WaitGroup
+	// The per-connect timeout adapts to measured connect times, like the raw
+	// scan's probe timeout: within [MinTimeout, cfg.Timeout].
+	var rtt rttEstimator
+	rtt.init(cfg.Timeout)
+	var ctxErr error
+	order := rand.Perm(np)
+loop:
+	for _, pi := range order {
+		for h, addr := range cfg.Targets {
+			select {
+			case sem <- struct{}{}:
+			case <-ctx.Done():
+				ctxErr = ctx.Err()
+				break loop
+			}
+			wg.Add(1)
+			go func(h, pi int, addr netip.Addr) {
+				defer func() { <-sem; wg.Done() }()
+				port := cfg.Ports[pi]
+				state, reason := cfg.Technique.noReplyState(), "no-response"
+				for try := 0; try <= cfg.MaxRetries; try++ {
+					if wait() != nil {
+						break
+					}
+					mu.Lock()
+					res.ProbesSent++
+					if try > 0 {
+						res.Retransmits++
+					}
+					mu.Unlock()
+					dialer := net.Dialer{Timeout: rtt.timeout(), KeepAlive: -1}
+					start := time.Now()
+					c, err := dialer.DialContext(ctx, "tcp", netip.AddrPortFrom(addr, port).String())
+					var done bool
+					state, reason, done = connectVerdict(c, err)
+					if done {
+						rtt.sample(time.Since(start))
+					}
+					if done {
+						break
+					}
+					if ctx.Err() != nil {
+						break
+					}
+				}
+				if reason != "no-response" {
+					mu.Lock()
+					up[h] = true
+					res.Replies++
+					mu.Unlock()
+				}
+				ports[h][pi] = PortResult{Port: port, Proto: "tcp", State: state, Reason: reason, Service: Service("tcp", port)}
+			}(h, pi, addr)
+		}
+	}
+	wg.Wait()
+	if ctxErr == nil {
+		ctxErr = ctx.Err()
+	}
+	if ctxErr != nil {
+		return ctxErr
+	}
+	for h, addr := range cfg.Targets {
+		res.Hosts = append(res.Hosts, HostResult{Addr: addr, Up: up[h], Ports: ports[h]})
+	}
+	return nil
+}
+
+// connectVerdict classifies the outcome of one connect; done is false when
+// the attempt timed out and may be retried.
+func connectVerdict(c net.Conn, err error) (state PortState, reason string, done bool) {
+	if err == nil {
+		c.Close()
+		return Open, "syn-ack", true
+	}
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return Closed, "conn-refused", true
+	case errors.Is(err, syscall.EHOSTUNREACH):
+		return Filtered, "host-unreach", true
+	case errors.Is(err, syscall.ENETUNREACH):
+		return Filtered, "net-unreach", true
+	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
+		return Filtered, "admin-prohibited", true
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+		return Filtered, "no-response", false
+	}
+	return Filtered, "no-response", false
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}

@@ -1,0 +1,420 @@
+//go:build linux
+
+package scanner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// The test network: two namespaces joined by a veth pair. Nothing here
+// touches any other namespace or address.
+const (
+	nsAttacker = "swscan-a"
+	nsTarget   = "swscan-b"
+)
+
+var (
+	attacker4 = netip.MustParseAddr("10.79.0.1")
+	target4   = netip.MustParseAddr("10.79.0.2")
+	attacker6 = netip.MustParseAddr("fd79::1")
+	target6   = netip.MustParseAddr("fd79::2")
+)
+
+// What the target offers.
+var (
+	openTCP   = []uint16{22, 80, 443, 8080, 31337, 65000}
+	openUDP   = []uint16{53, 161}
+	dropTCP   = uint16(81)  // nft drop: filtered
+	rejectTCP = uint16(82)  // nft reject admin-prohibited: filtered
+	dropUDP   = uint16(162) // open|filtered
+	rejectUDP = uint16(163) // filtered
+)
+
+// testNet is the running namespace pair.
+type testNet struct {
+	firewall bool
+}
+
+func run(tb testing.TB, name string, args ...string) string {
+	tb.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+func needRoot(tb testing.TB, tools ...string) {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		tb.Skip("needs root (network namespaces, raw sockets)")
+	}
+	for _, tool := range append([]string{"ip"}, tools...) {
+		if _, err := exec.LookPath(tool); err != nil {
+			tb.Skipf("needs %s in PATH: %v", tool, err)
+		}
+	}
+}
+
+func deleteNetns() {
+	for _, ns := range []string{nsAttacker, nsTarget} {
+		_ = exec.Command("ip", "netns", "del", ns).Run()
+	}
+}
+
+// setupNet creates the namespaces, the services and the firewall, and
+// removes everything when the test ends (also when it fails).
+func setupNet(tb testing.TB) *testNet {
+	tb.Helper()
+	deleteNetns() // leftovers of a killed run
+	tb.Cleanup(deleteNetns)
+	run(tb, "ip", "netns", "add", nsAttacker)
+	run(tb, "ip", "netns", "add", nsTarget)
+	run(tb, "ip", "link", "add", "swscan-va", "netns", nsAttacker, "type", "veth", "peer", "name", "swscan-vb", "netns", nsTarget)
+	for _, c := range [][]string{
+		{"-n", nsAttacker, "addr", "add", attacker4.String() + "/24", "dev", "swscan-va"},
+		{"-n", nsAttacker, "addr", "add", attacker6.String() + "/64", "dev", "swscan-va", "nodad"},
+		{"-n", nsTarget, "addr", "add", target4.String() + "/24", "dev", "swscan-vb"},
+		{"-n", nsTarget, "addr", "add", target6.String() + "/64", "dev", "swscan-vb", "nodad"},
+		{"-n", nsAttacker, "link", "set", "lo", "up"},
+		{"-n", nsTarget, "link", "set", "lo", "up"},
+		{"-n", nsAttacker, "link", "set", "swscan-va", "up"},
+		{"-n", nsTarget, "link", "set", "swscan-vb", "up"},
+	} {
+		run(tb, "ip", c...)
+	}
+	// Linux rate-limits ICMP errors; -sU and the reject rule need them all.
+	for _, kv := range []string{"net.ipv4.icmp_ratelimit=0", "net.ipv4.icmp_msgs_per_sec=1000000",
+		"net.ipv4.icmp_msgs_burst=1000000", "net.ipv6.icmp.ratelimit=0"} {
+		if out, err := exec.Command("ip", "netns", "exec", nsTarget, "sysctl", "-q", "-w", kv).CombinedOutput(); err != nil {
+			tb.Logf("sysctl %s in %s: %v %s (UDP results may be rate limited)", kv, nsTarget, err, out)
+		}
+	}
+	tn := &testNet{}
+	if _, err := exec.LookPath("nft"); err == nil {
+		rules := fmt.Sprintf(`table inet swscan {
+	chain input {
+		type filter hook input priority 0; policy accept;
+		tcp dport %d drop
+		tcp dport %d reject with icmpx type admin-prohibited
+		udp dport %d drop
+		udp dport %d reject with icmpx type admin-prohibited
+	}
+}
+`, dropTCP, rejectTCP, dropUDP, rejectUDP)
+		cmd := exec.Command("ip", "netns", "exec", nsTarget, "nft", "-f", "-")
+		cmd.Stdin = strings.NewReader(rules)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tb.Fatalf("nft in %s: %v\n%s", nsTarget, err, out)
+		}
+		tn.firewall = true
+	} else {
+		tb.Logf("nft not installed: no filtered ports in the target (apt-get install -y nftables)")
+	}
+	startServices(tb)
+	// Wait for both address families to be usable (nodad makes this quick).
+	time.Sleep(200 * time.Millisecond)
+	return tn
+}
+
+// inNetns runs f on a thread moved into namespace ns; the thread is thrown
+// away afterwards (the goroutine exits still locked), so no other goroutine
+// ever runs in that namespace. Sockets made by f stay in ns.
+func inNetns(tb testing.TB, ns string, f func() error) {
+	tb.Helper()
+	fd, err := unix.Open(filepath.Join("/var/run/netns", ns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		tb.Fatalf("open netns %s: %v", ns, err)
+	}
+	defer unix.Close(fd)
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns %s: %w", ns, err)
+			return
+		}
+		errc <- f()
+	}()
+	if err := <-errc; err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// startServices listens on the open TCP and UDP ports in the target, on
+// IPv4 and IPv6. TCP connections are closed at once; UDP datagrams of any
+// size (empty too) get a reply.
+func startServices(tb testing.TB) {
+	var closers []func() error
+	inNetns(tb, nsTarget, func() error {
+		for _, p := range openTCP {
+			for _, nw := range []string{"tcp4", "tcp6"} {
+				l, err := net.Listen(nw, fmt.Sprintf(":%d", p))
+				if err != nil {
+					return fmt.Errorf("listen %s %d: %w", nw, p, err)
+				}
+				closers = append(closers, l.Close)
+				go func() {
+					for {
+						c, err := l.Accept()
+						if err != nil {
+							return
+						}
+						c.Close()
+					}
+				}()
+			}
+		}
+		for _, p := range openUDP {
+			for _, nw := range []string{"udp4", "udp6"} {
+				c, err := net.ListenPacket(nw, fmt.Sprintf(":%d", p))
+				if err != nil {
+					return fmt.Errorf("listen %s %d: %w", nw, p, err)
+				}
+				closers = append(closers, c.Close)
+				go func() {
+					buf := make([]byte, 2048)
+					for {
+						_, from, err := c.ReadFrom(buf)
+						if err != nil {
+							return
+						}
+						_, _ = c.WriteTo([]byte("scanwatch test service\n"), from)
+					}
+				}()
+			}
+		}
+		return nil
+	})
+	tb.Cleanup(func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	})
+}
+
+// helperEnv names a file with a Config for the test binary re-executed in the attacker namespace.
+const helperEnv = "SWSCAN_HELPER_CONFIG"
+
+// TestScanHelperProcess is not a test: scanInNetns re-executes the test
+// binary under "ip netns exec" to run one scan in the attacker namespace.
+func TestScanHelperProcess(t *testing.T) {
+	cfgFile := os.Getenv(helperEnv)
+	if cfgFile == "" {
+		t.Skip("helper process for the namespace tests")
+	}
+	var cfg Config
+	cfgJSON, err := os.ReadFile(cfgFile)
+	if err == nil {
+		err = json.Unmarshal(cfgJSON, &cfg)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "helper config:", err)
+		os.Exit(3)
+	}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "scan:", err)
+		os.Exit(4)
+	}
+	out, _ := json.Marshal(res)
+	if err := os.WriteFile(os.Getenv(helperEnv+"_OUT"), out, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(5)
+	}
+	os.Exit(0)
+}
+
+// scanResult is the part of Result the tests read back.
+type scanResult struct {
+	Seconds     float64      `json:"seconds"`
+	ProbesSent  int          `json:"probes_sent"`
+	Retransmits int          `json:"retransmits"`
+	Hosts       []HostResult `json:"hosts"`
+}
+
+// scanInNetns runs the scanner package in the attacker namespace.
+func scanInNetns(tb testing.TB, cfg Config) (map[uint16]PortState, scanResult) {
+	tb.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfgJSON, err := json.Marshal(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := tb.TempDir()
+	outFile, cfgFile := filepath.Join(dir, "result.json"), filepath.Join(dir, "config.json")
+	if err := os.WriteFile(cfgFile, cfgJSON, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := exec.Command("ip", "netns", "exec", nsAttacker, exe, "-test.run=^TestScanHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), helperEnv+"="+cfgFile, helperEnv+"_OUT="+outFile)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("scanwatch scan in %s: %v\n%s", nsAttacker, err, out)
+	}
+	data, err := os.ReadFile(outFile)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var res scanResult
+	if err := json.Unmarshal(data, &res); err != nil {
+		tb.Fatalf("decode result: %v", err)
+	}
+	if len(res.Hosts) != 1 {
+		tb.Fatalf("want 1 host in result, got %d", len(res.Hosts))
+	}
+	return res.Hosts[0].States(), res
+}
+
+// nmapXML is the part of nmap's -oX output the tests read.
+type nmapXML struct {
+	Hosts []struct {
+		Ports struct {
+			Extra []struct {
+				State   string `xml:"state,attr"`
+				Count   int    `xml:"count,attr"`
+				Reasons []struct {
+					Ports string `xml:"ports,attr"`
+				} `xml:"extrareasons"`
+			} `xml:"extraports"`
+			Port []struct {
+				Proto string `xml:"protocol,attr"`
+				ID    uint16 `xml:"portid,attr"`
+				State struct {
+					State string `xml:"state,attr"`
+				} `xml:"state"`
+			} `xml:"port"`
+		} `xml:"ports"`
+	} `xml:"host"`
+}
+
+// nmapScan runs real nmap in the attacker namespace and returns every
+// port's state and the wall time.
+func nmapScan(tb testing.TB, ports []uint16, target netip.Addr, args ...string) (map[uint16]PortState, time.Duration) {
+	tb.Helper()
+	full := append([]string{"netns", "exec", nsAttacker, "nmap", "-n", "-Pn", "-oX", "-"}, args...)
+	if target.Is6() {
+		full = append(full, "-6")
+	}
+	full = append(full, target.String())
+	start := time.Now()
+	var stderr bytes.Buffer
+	cmd := exec.Command("ip", full...)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	took := time.Since(start)
+	if err != nil {
+		tb.Fatalf("nmap %v: %v\n%s", args, err, stderr.String())
+	}
+	var x nmapXML
+	if err := xml.Unmarshal(out, &x); err != nil {
+		tb.Fatalf("parse nmap XML: %v", err)
+	}
+	if len(x.Hosts) != 1 {
+		tb.Fatalf("nmap reported %d hosts:\n%s", len(x.Hosts), out)
+	}
+	states := map[uint16]PortState{}
+	h := x.Hosts[0]
+	for _, p := range h.Ports.Port {
+		s, err := ParsePortState(p.State.State)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		states[p.ID] = s
+	}
+	var rest []PortState // extraports without a port list
+	for _, e := range h.Ports.Extra {
+		s, err := ParsePortState(e.State)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		listed := false
+		for _, r := range e.Reasons {
+			if r.Ports == "" {
+				continue
+			}
+			ps, err := ParsePorts(r.Ports)
+			if err != nil {
+				tb.Fatalf("nmap extrareasons ports %q: %v", r.Ports, err)
+			}
+			for _, p := range ps {
+				states[p] = s
+			}
+			listed = true
+		}
+		if !listed {
+			rest = append(rest, s)
+		}
+	}
+	if len(rest) > 1 {
+		tb.Fatalf("nmap XML has %d extraports without port lists", len(rest))
+	}
+	for _, p := range ports {
+		if _, ok := states[p]; !ok && len(rest) == 1 {
+			states[p] = rest[0]
+		}
+	}
+	return states, took
+}
+
+func portSpec(ports []uint16) string {
+	var b strings.Builder
+	for i := 0; i < len(ports); {
+		j := i
+		for j+1 < len(ports) && ports[j+1] == ports[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		if j > i {
+			fmt.Fprintf(&b, "%d-%d", ports[i], ports[j])
+		} else {
+			b.WriteString(strconv.Itoa(int(ports[i])))
+		}
+		i = j + 1
+	}
+	return b.String()
+}
+
+// comparePorts reports every port where the two scans disagree and returns
+// how many agree.
+func comparePorts(tb testing.TB, what string, ports []uint16, ours, theirs map[uint16]PortState) int {
+	tb.Helper()
+	agree := 0
+	var bad []string
+	for _, p := range ports {
+		o, ok1 := ours[p]
+		n, ok2 := theirs[p]
+		if ok1 && ok2 && o == n {
+			agree++
+			continue
+		}
+		bad = append(bad, fmt.Sprintf("%d: scanwatch %v, nmap %v", p, o, n))
+	}
+	if len(bad) > 0 {
+		if len(bad) > 20 {
+			bad = append(bad[:20], fmt.Sprintf("... and %d more", len(bad)-20))
+		}
+		tb.Errorf("%s: %d of %d ports differ:\n  %s", what, len(ports)-agree, len(ports), strings.Join(bad, "\n  "))
+	}
+	return agree
+}

@@ -1,0 +1,290 @@
+package scanner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// ParsePorts parses nmap's port syntax: "22", "22,80,443", "1000-2000",
+// "-" (1-65535, from -p-), "-1024" (1-1024), "60000-" (60000-65535), and
+// protocol prefixes "T:22,80,U:53" (all protocols' ports are returned; see
+// ParsePortsFor). The result is sorted and without duplicates.
+func ParsePorts(spec string) ([]uint16, error) {
+	return parsePorts(spec, "")
+}
+
+// ParsePortsFor is ParsePorts for one protocol ("tcp" or "udp"): ports
+// after "U:" count only for udp, after "T:" only for tcp; unprefixed ports
+// count for both.
+func ParsePortsFor(spec, proto string) ([]uint16, error) {
+	ports, err := parsePorts(spec, proto)
+	if err == nil && len(ports) == 0 {
+		return nil, fmt.Errorf("port spec %q has no %s ports", spec, proto)
+	}
+	return ports, err
+}
+
+func parsePorts(spec, proto string) ([]uint16, error) {
+	spec = strings.TrimSpace(spec)
+	if spec == "" {
+		return nil, errors.New("empty port spec")
+	}
+	var set [65536]bool
+	cur := "" // current protocol prefix: "", "tcp", "udp", "sctp"
+	for _, item := range strings.Split(spec, ",") {
+		item = strings.TrimSpace(item)
+		if len(item) >= 2 && item[1] == ':' {
+			switch strings.ToUpper(item[:1]) {
+			case "T":
+				cur = "tcp"
+			case "U":
+				cur = "udp"
+			case "S":
+				cur = "sctp"
+			default:
+				return nil, fmt.Errorf("port spec %q: unknown protocol prefix %q (want T:, U: or S:)", spec, item[:2])
+			}
+			item = item[2:]
+		}
+		if item == "" {
+			return nil, fmt.Errorf("port spec %q: empty item", spec)
+		}
+		lo, hi, err := parsePortRange(item)
+		if err != nil {
+			return nil, fmt.Errorf("port spec %q: %w", spec, err)
+		}
+		if proto != "" && cur != "" && cur != proto {
+			continue
+		}
+		for p := lo; p <= hi; p++ {
+			set[p] = true
+		}
+	}
+	var ports []uint16
+	for p := 1; p < len(set); p++ {
+		if set[p] {
+			ports = append(ports, uint16(p))
+		}
+	}
+	return ports, nil
+}
+
+func parsePortRange(item string) (lo, hi int, err error) {
+	a, b, isRange := strings.Cut(item, "-")
+	if !isRange {
+		p, err := parsePort(a)
+		return p, p, err
+	}
+	lo, hi = 1, 65535
+	if a != "" {
+		if lo, err = parsePort(a); err != nil {
+			return 0, 0, err
+		}
+	}
+	if b != "" {
+		if hi, err = parsePort(b); err != nil {
+			return 0, 0, err
+		}
+	}
+	if lo > hi {
+		return 0, 0, fmt.Errorf("range %q is backwards", item)
+	}
+	return lo, hi, nil
+}
+
+func parsePort(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a port number", s)
+	}
+	if n < 1 || n > 65535 {
+		return 0, fmt.Errorf("port %d out of range 1-65535", n)
+	}
+	return n, nil
+}
+
+// ParseScanFlags parses nmap's --scanflags: flag names run together in any
+// order and case ("URGACKPSHRSTSYNFIN", "synfin", also ECE and CWR), or a
+// number (decimal, or hex with 0x) giving byte 13 of the TCP header.
+func ParseScanFlags(s string) (uint8, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, errors.New("empty --scanflags")
+	}
+	if s[0] >= '0' && s[0] <= '9' {
+		n, err := strconv.ParseUint(s, 0, 64)
+		if err != nil || n > 255 {
+			return 0, fmt.Errorf("--scanflags %q: a number must be 0-255", s)
+		}
+		return uint8(n), nil
+	}
+	names := map[string]uint8{
+		"FIN": FlagFIN, "SYN": FlagSYN, "RST": FlagRST, "PSH": FlagPSH,
+		"ACK": FlagACK, "URG": FlagURG, "ECE": FlagECE, "CWR": FlagCWR,
+	}
+	up := strings.ToUpper(s)
+	var f uint8
+	for i := 0; i < len(up); i += 3 {
+		if i+3 > len(up) {
+			return 0, fmt.Errorf("--scanflags %q: trailing %q is not a flag (want names from URG ACK PSH RST SYN FIN ECE CWR, or a number)", s, s[i:])
+		}
+		bit, ok := names[up[i:i+3]]
+		if !ok {
+			return 0, fmt.Errorf("--scanflags %q: %q is not a flag (want names from URG ACK PSH RST SYN FIN ECE CWR, or a number)", s, s[i:i+3])
+		}
+		f |= bit
+	}
+	return f, nil
+}
+
+// FlagString spells TCP flags like nmap's --scanflags ("SYNFIN"), "NONE" for none.
+func FlagString(f uint8) string {
+	order := []struct {
+		bit  uint8
+		name string
+	}{{FlagCWR, "CWR"}, {FlagECE, "ECE"}, {FlagURG, "URG"}, {FlagACK, "ACK"}, {FlagPSH, "PSH"}, {FlagRST, "RST"}, {FlagSYN, "SYN"}, {FlagFIN, "FIN"}}
+	var b strings.Builder
+	for _, o := range order {
+		if f&o.bit != 0 {
+			b.WriteString(o.name)
+		}
+	}
+	if b.Len() == 0 {
+		return "NONE"
+	}
+	return b.String()
+}
+
+// ParseTargets expands targets: IPv4 and IPv6 addresses, CIDR blocks
+// ("10.0.0.0/24", "fd00::/120"; like nmap, network and broadcast addresses
+// are included), ranges of the last part ("10.0.0.1-20", "fd00::1-ff") or of
+// whole addresses ("10.0.0.250-10.0.1.5"), and host names (resolved with the
+// system resolver). More than MaxHosts addresses in all is an error.
+// Duplicates are dropped; order is kept.
+func ParseTargets(specs []string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	seen := make(map[netip.Addr]bool)
+	add := func(a netip.Addr) error {
+		a = a.Unmap()
+		if seen[a] {
+			return nil
+		}
+		if len(out) >= MaxHosts {
+			return fmt.Errorf("more than %d target addresses", MaxHosts)
+		}
+		seen[a] = true
+		out = append(out, a)
+		return nil
+	}
+	for _, spec := range specs {
+		spec = strings.TrimSpace(spec)
+		if spec == "" {
+			return nil, errors.New("empty target")
+		}
+		if err := expandTarget(spec, add); err != nil {
+			return nil, fmt.Errorf("target %q: %w", spec, err)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no targets")
+	}
+	return out, nil
+}
+
+func expandTarget(spec string, add func(netip.Addr) error) error {
+	if a, err := netip.ParseAddr(spec); err == nil {
+		if a.Zone() != "" {
+			return errors.New("zoned addresses are not supported")
+		}
+		return add(a)
+	}
+	if strings.Contains(spec, "/") {
+		p, err := netip.ParsePrefix(spec)
+		if err != nil {
+			return fmt.Errorf("bad CIDR block: %w", err)
+		}
+		p = p.Masked()
+		hostBits := p.Addr().BitLen() - p.Bits()
+		if hostBits > 16 {
+			return fmt.Errorf("/%d has 2^%d addresses, more than %d", p.Bits(), hostBits, MaxHosts)
+		}
+		for a := p.Addr(); a.IsValid() && p.Contains(a); a = a.Next() {
+			if err := add(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if first, last, ok := strings.Cut(spec, "-"); ok {
+		lo, err := netip.ParseAddr(first)
+		if err != nil {
+			return fmt.Errorf("bad range start: %w", err)
+		}
+		hi, err := netip.ParseAddr(last)
+		if err != nil {
+			// The last part only: "10.0.0.1-20" or "fd00::1-ff".
+			hi, err = rangeEnd(lo, last)
+			if err != nil {
+				return err
+			}
+		}
+		if lo.Is4() != hi.Is4() {
+			return errors.New("range mixes IPv4 and IPv6")
+		}
+		if hi.Less(lo) {
+			return errors.New("range is backwards")
+		}
+		n := new(big.Int).Sub(new(big.Int).SetBytes(hi.AsSlice()), new(big.Int).SetBytes(lo.AsSlice()))
+		if n.Cmp(big.NewInt(MaxHosts)) >= 0 {
+			return fmt.Errorf("range has more than %d addresses", MaxHosts)
+		}
+		for a := lo; ; a = a.Next() {
+			if err := add(a); err != nil {
+				return err
+			}
+			if a == hi {
+				return nil
+			}
+		}
+	}
+	// A host name.
+	if strings.ContainsAny(spec, " :") {
+		return errors.New("not an address, CIDR block, range or host name")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", spec)
+	if err != nil {
+		return fmt.Errorf("not an address, CIDR block or range, and resolving it failed: %w", err)
+	}
+	// nmap scans the first address of a name.
+	return add(addrs[0])
+}
+
+// rangeEnd builds the end of a "last part" range: for IPv4 the last octet
+// (decimal), for IPv6 the last 16-bit group (hex).
+func rangeEnd(lo netip.Addr, last string) (netip.Addr, error) {
+	b := lo.AsSlice()
+	if lo.Is4() {
+		n, err := strconv.ParseUint(last, 10, 8)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("range end %q is not an address or an octet 0-255", last)
+		}
+		b[3] = byte(n)
+	} else {
+		n, err := strconv.ParseUint(last, 16, 16)
+		if err != nil {
+			return netip.Addr{}, fmt.Errorf("range end %q is not an address or a hex group 0-ffff", last)
+		}
+		b[14], b[15] = byte(n>>8), byte(n)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a, nil
+}

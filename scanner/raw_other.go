@@ -1,0 +1,12 @@
+//go:build !linux
+
+package scanner
+
+import (
+	"context"
+	"errors"
+)
+
+func runRaw(ctx context.Context, cfg Config, res *Result) error {
+	return errors.New("raw scan techniques need Linux (AF_PACKET); use -sT")
+}
