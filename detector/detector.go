@@ -50,11 +50,12 @@ type Detector struct {
 	r    *rules.Rules
 	emit func(Event)
 
-	now       int64
-	nextSweep int64
-	flows     *flowTable
-	pending   []pendingRef
-	pendHead  int
+	now        int64
+	nextSweep  int64
+	flows      *flowTable
+	pending    []pendingRef
+	pendHead   int
+	arpPending []pendingRef
 
 	trackers   map[netip.Addr]*tracker
 	tHead      *tracker
@@ -142,6 +143,9 @@ func (d *Detector) Advance(t time.Time) {
 	}
 	d.now = now
 	d.expirePending(now - int64(d.r.Timeouts.Reply))
+	if len(d.arpPending) > 0 {
+		d.expireARP(now)
+	}
 	if now >= d.nextSweep {
 		if d.nextSweep != 0 {
 			d.sweep()
@@ -154,6 +158,7 @@ func (d *Detector) Advance(t time.Time) {
 // every open episode is closed with its summary, in a deterministic order.
 func (d *Detector) Flush() {
 	d.expirePending(math.MaxInt64)
+	d.expireARP(math.MaxInt64)
 	var ts []*tracker
 	for _, t := range d.trackers {
 		ts = append(ts, t)
@@ -365,6 +370,7 @@ func (d *Detector) udp(p *decode.Packet) {
 			return
 		}
 		f.state, f.fam, f.probes = stPending, famUDP, 1
+		f.fp = printOf(p)
 		d.stats.Probes++
 		d.enqueue(f)
 		if p.IPID != 0 { // Linux sends UDP with DF and IP ID 0: no fingerprint there
@@ -396,6 +402,7 @@ func (d *Detector) sctp(p *decode.Packet) {
 			return
 		}
 		f.state, f.fam, f.probes = stPending, famSCTP, 1
+		f.fp = printOf(p)
 		d.stats.Probes++
 		d.enqueue(f)
 		return
@@ -434,6 +441,7 @@ func (d *Detector) ipproto(p *decode.Packet) {
 			return
 		}
 		f.state, f.fam, f.probes = stPending, famIPProto, 1
+		f.fp = printOf(p)
 		d.stats.Probes++
 		d.enqueue(f)
 		return
@@ -474,13 +482,71 @@ func (d *Detector) icmp(p *decode.Packet) {
 	}
 }
 
+// arp follows ARP requests. A host's kernel asks for every neighbour it
+// sends IP packets to, so a request only counts towards an ARP sweep when
+// the same source sent no IP probe to that host: a pure ARP sweep (nmap -sn
+// on a LAN, arp-scan) sends nothing else. The verdict waits twice the reply
+// timeout, long enough for the IP probes that follow a resolution.
 func (d *Detector) arp(p *decode.Packet) {
 	switch {
 	case p.ARPOp == 1 && p.Src != p.Dst && p.Src.IsValid() && !p.Src.IsUnspecified():
-		d.sent(p.Src, p.Dst, famARP, p)
+		k, srcIsA := makeKey(p.Src, p.Dst, arpPort, arpPort, 0)
+		f := d.flows.get(k)
+		if f != nil {
+			if f.state == stPending && srcIsA == f.initIsA {
+				f.probes++
+			}
+			return
+		}
+		if !d.probeTarget(p) {
+			return
+		}
+		f = d.flows.insert(k, d.evictFlow)
+		f.initIsA, f.state, f.fam, f.probes = srcIsA, stPending, famARP, 1
+		f.first, f.last = d.now, d.now
+		d.stats.Probes++
+		d.arpPending = append(d.arpPending, pendingRef{f, f.gen, d.now + 2*int64(d.r.Timeouts.Reply)})
 	case p.ARPOp == 2:
-		d.alive(p.Src, p.Dst, famARP)
+		k, srcIsA := makeKey(p.Src, p.Dst, arpPort, arpPort, 0)
+		if f := d.flows.get(k); f != nil && f.state == stPending && srcIsA != f.initIsA {
+			f.synAckSeen = true
+		}
 	}
+}
+
+// arpPort marks ARP entries in the flow table (no IP transport has ports
+// and protocol number 0 together with port 0xFFFF).
+const arpPort = 0xFFFF
+
+// expireARP resolves the ARP requests whose wait ended before cut.
+func (d *Detector) expireARP(cut int64) {
+	n := 0
+	for _, r := range d.arpPending {
+		if r.deadline > cut {
+			break
+		}
+		n++
+		if r.f.gen == r.gen && r.f.state == stPending {
+			d.resolve(r.f, outSent)
+		}
+	}
+	if n > 0 {
+		d.arpPending = append(d.arpPending[:0], d.arpPending[n:]...)
+	}
+}
+
+// probedOverIP reports whether scanner sent counted IP probes to target.
+func (d *Detector) probedOverIP(scanner, target netip.Addr) bool {
+	t := d.trackers[scanner]
+	if t == nil {
+		return false
+	}
+	for f, e := range t.eps {
+		if e != nil && family(f) != famARP && e.targets[target] != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // unreachable resolves the probe an ICMP error quotes. closed is true for
@@ -519,7 +585,8 @@ func (d *Detector) sent(src, dst netip.Addr, fam family, p *decode.Packet) {
 		return
 	}
 	d.stats.Probes++
-	d.contact(src, dst, 0, fam, outSent, 1, nil)
+	fp := printOf(p)
+	d.contact(src, dst, 0, fam, outSent, 1, nil, &fp)
 }
 
 // osProbe counts one OS-fingerprint probe; its kind stands in for a port.
@@ -528,7 +595,7 @@ func (d *Detector) osProbe(p *decode.Packet, kind uint16) {
 		return
 	}
 	d.stats.Probes++
-	d.contact(p.Src, p.Dst, kind, famOSProbe, outSent, 1, nil)
+	d.contact(p.Src, p.Dst, kind, famOSProbe, outSent, 1, nil, nil)
 }
 
 func (d *Detector) alive(src, dst netip.Addr, fam family) {
@@ -591,12 +658,22 @@ func (d *Detector) resolve(f *flow, o outcome) {
 		d.success(scanner)
 		return
 	}
-	f.state, f.outcome = stResolved, o
 	target, port := f.responder()
+	if f.fam == famARP {
+		if d.probedOverIP(scanner, target) {
+			f.state = stBenign // the kernel resolving a neighbour for IP probes
+			return
+		}
+		port = 0
+		if o = outSent; f.synAckSeen {
+			o = outAlive
+		}
+	}
+	f.state, f.outcome = stResolved, o
 	if f.fam == famIPProto {
 		port = uint16(f.key.proto)
 	}
-	d.contact(scanner, target, port, f.fam, o, int(f.probes), f)
+	d.contact(scanner, target, port, f.fam, o, int(f.probes), f, &f.fp)
 }
 
 // reprobe counts a probe sent again after its flow was resolved.
@@ -620,7 +697,7 @@ func (d *Detector) success(scanner netip.Addr) {
 
 // contact records one resolved first contact and decides whether the
 // episode it belongs to has become a scan.
-func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, o outcome, probes int, f *flow) {
+func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, o outcome, probes int, f *flow, fp *synPrint) {
 	t := d.tracker(scanner)
 	e := t.eps[fam]
 	start := d.now
@@ -638,10 +715,12 @@ func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, 
 	e.first = min(e.first, start)
 	e.last = max(e.last, start)
 	e.outcomes[o]++
+	if fp != nil {
+		e.ttl.add(*fp)
+	}
 	if f != nil && f.proto() == 6 {
-		syn := fam == famSyn
-		e.tools.add(f.fp, syn)
-		if syn {
+		e.tools.add(f.fp)
+		if fam == famSyn {
 			if f.fp.opts == optFull || f.fp.df && f.fp.opts != optMSSOnly && f.fp.opts != optNone {
 				e.osSY++
 			} else {

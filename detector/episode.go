@@ -39,6 +39,7 @@ type episode struct {
 
 	outcomes  [numOutcomes]int
 	tools     toolVotes
+	ttl       ttlSpread
 	craftedSY int // SYN probes with a crafted fingerprint
 	osSY      int // SYN probes from an OS stack (connect())
 }
@@ -185,6 +186,9 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		s.OpenPorts = e.open.slice()
 	}
 	s.Tool, s.ToolEvidence = e.tools.verdict()
+	if ok, why := e.ttl.nmap(); ok && s.Tool == "unknown" && e.fam != famARP {
+		s.Tool, s.ToolEvidence = "nmap", why
+	}
 	if e.fam == famOSProbe {
 		// The probe values themselves are nmap's (TSval 0xFFFFFFFF, U1's IP ID).
 		var kinds []string

@@ -22,6 +22,8 @@ const (
 // synPrint holds the features of a probe that tell tools apart. It is kept
 // on the flow and counted into the episode when the probe is resolved.
 type synPrint struct {
+	flags     uint8 // tcp[13]
+	v6        bool
 	ttl       uint8
 	df        bool
 	opts      optClass
@@ -35,7 +37,7 @@ type synPrint struct {
 }
 
 func printOf(p *decode.Packet) synPrint {
-	fp := synPrint{ttl: p.TTL, df: p.DF, window: p.Window, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq}
+	fp := synPrint{flags: p.Flags, v6: p.IPv6, ttl: p.TTL, df: p.DF, window: p.Window, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq}
 	fp.opts, fp.mss = classifyOptions(p.Options)
 	fp.ackNoFlag = p.Ack != 0 && p.Flags&decode.ACK == 0
 	if !p.IPv6 {
@@ -107,8 +109,10 @@ var toolNames = [numTools]string{"unknown", "nmap", "masscan", "zmap", "hping3",
 
 // toolOf names the tool whose fingerprint one TCP probe matches, with the
 // features that matched. TTLs are compared as upper bounds, since routers
-// only lower them.
-func toolOf(fp synPrint, syn bool) (tool, string) {
+// only lower them; IPv6 has no DF bit and nmap leaves its hop limit alone.
+func toolOf(fp synPrint) (tool, string) {
+	syn := fp.flags&decode.SYN != 0
+	nmapIP := fp.v6 || !fp.df && fp.ttl <= 59
 	switch {
 	case fp.ipid == 54321 && fp.window == 65535 && fp.ttl > 128:
 		return toolZmap, "IP ID 54321, window 65535, TTL>128"
@@ -116,14 +120,21 @@ func toolOf(fp synPrint, syn bool) (tool, string) {
 		return toolMasscan, "window 1024, TTL>128, IP ID = dst^port^seq"
 	case fp.window == 512 && fp.opts == optNone && (fp.ackNoFlag || !syn):
 		return toolHping3, "window 512, no options"
-	case syn && fp.opts == optMSSOnly && fp.mss == 1460 && !fp.df && fp.ttl <= 59 && isNmapWindow(fp.window):
-		return toolNmap, "window " + itoa(int(fp.window)) + ", MSS-only option, no DF, TTL<=59"
-	case !syn && fp.opts == optNone && !fp.df && fp.ttl <= 59 && isNmapWindow(fp.window):
-		return toolNmap, "window " + itoa(int(fp.window)) + ", no options, no DF, TTL<=59"
+	case syn && fp.opts == optMSSOnly && fp.mss == 1460 && nmapIP && isNmapWindow(fp.window):
+		return toolNmap, "window " + itoa(int(fp.window)) + ", MSS-only option" + ipTell(fp)
+	case !syn && fp.opts == optNone && nmapIP && isNmapWindow(fp.window):
+		return toolNmap, "window " + itoa(int(fp.window)) + ", no options" + ipTell(fp)
 	case syn && fp.opts == optFull:
 		return toolOS, "OS-stack SYN options"
 	}
 	return toolUnknown, ""
+}
+
+func ipTell(fp synPrint) string {
+	if fp.v6 {
+		return ""
+	}
+	return ", no DF, TTL<=59"
 }
 
 func isNmapWindow(w uint16) bool { return w == 1024 || w == 2048 || w == 3072 || w == 4096 }
@@ -135,8 +146,8 @@ type toolVotes struct {
 	total    int
 }
 
-func (v *toolVotes) add(fp synPrint, syn bool) {
-	t, ev := toolOf(fp, syn)
+func (v *toolVotes) add(fp synPrint) {
+	t, ev := toolOf(fp)
 	v.n[t]++
 	if v.evidence[t] == "" {
 		v.evidence[t] = ev
@@ -160,6 +171,44 @@ func (v *toolVotes) verdict() (string, string) {
 		return "unknown", ""
 	}
 	return toolNames[best], fmt.Sprintf("%d/%d probes: %s", v.n[best], v.total, v.evidence[best])
+}
+
+// ttlSpread follows the IPv4 TTLs of an episode's probes. An OS stack
+// sends every packet with one TTL; nmap draws a new one (37-59) for every
+// raw probe, whatever the protocol. Many TTLs within that span, and never
+// DF, name nmap however many hops away it is.
+type ttlSpread struct {
+	seen   [4]uint64 // bitset of TTL values
+	n      int       // distinct values
+	lo, hi uint8
+	df     bool
+	probes int
+}
+
+func (t *ttlSpread) add(fp synPrint) {
+	if fp.v6 {
+		return
+	}
+	t.probes++
+	t.df = t.df || fp.df
+	w, b := fp.ttl>>6, uint64(1)<<(fp.ttl&63)
+	if t.seen[w]&b == 0 {
+		t.seen[w] |= b
+		if t.n == 0 || fp.ttl < t.lo {
+			t.lo = fp.ttl
+		}
+		t.hi = max(t.hi, fp.ttl)
+		t.n++
+	}
+}
+
+// nmap reports nmap's randomised TTL: at least 4 distinct values, all
+// within nmap's 23-value span and at most 59, and no DF.
+func (t *ttlSpread) nmap() (bool, string) {
+	if t.n < 4 || t.df || t.hi > 59 || t.hi-t.lo > 22 {
+		return false, ""
+	}
+	return true, fmt.Sprintf("TTL randomised per probe (%d values in %d-%d), no DF", t.n, t.lo, t.hi)
 }
 
 // flagString names a tcp[13] value the way tcpdump users read it: "SYN|FIN".
