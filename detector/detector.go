@@ -86,7 +86,7 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 		byTarget: make(map[netip.Addr][]*tracker),
 	}
 	for f := family(0); f < numFamilies; f++ {
-		d.thresholds[f] = r.Detect[f.String()]
+		d.thresholds[f] = r.Threshold(f.String())
 	}
 	for _, p := range r.TCPFlags {
 		f, ok := familyOf(p.Type)
@@ -221,6 +221,9 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	f.first, f.last, f.probes = d.now, d.now, 1
 	f.isn = p.Seq
 	f.fp = printOf(p)
+	if fam == famSyn && f.fp.opts == optFull {
+		f.fam = famConnect
+	}
 	d.stats.Probes++
 	d.enqueue(f)
 	d.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
@@ -275,11 +278,11 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 		switch {
 		case flags == f.flags:
 			f.probes++ // retransmission
-		case f.fam == famSyn && flags&decode.RST != 0:
+		case f.fam.synLike() && flags&decode.RST != 0:
 			// SYN, then RST from the scanner: the SYN-ACK was not captured
 			// (one-sided capture), the half-open teardown was.
 			d.resolve(f, outHalfOpen)
-		case f.fam == famSyn && flags&(decode.SYN|decode.ACK) == decode.ACK:
+		case f.fam.synLike() && flags&(decode.SYN|decode.ACK) == decode.ACK:
 			f.state = stEstab // handshake completed; SYN-ACK not captured
 			f.last = d.now
 		case flags&decode.ACK != 0:
@@ -326,10 +329,10 @@ func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 		switch {
 		case flags&decode.RST != 0:
 			d.resolve(f, outClosed)
-		case f.fam == famSyn && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
+		case f.fam.synLike() && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
 			f.state, f.synAckSeen, f.risn = stSynAck, true, p.Seq
 			f.last = d.now
-		case f.fam != famSyn:
+		case !f.fam.synLike():
 			d.resolve(f, outBenign) // the target carried on a conversation: mid-stream
 		}
 	case stSynAck, stEstab:
@@ -720,7 +723,7 @@ func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, 
 	}
 	if f != nil && f.proto() == 6 {
 		e.tools.add(f.fp)
-		if fam == famSyn {
+		if fam.synLike() {
 			if f.fp.opts == optFull || f.fp.df && f.fp.opts != optMSSOnly && f.fp.opts != optNone {
 				e.osSY++
 			} else {
@@ -786,7 +789,7 @@ func (d *Detector) alert(t *tracker, fam family, e *episode) {
 // timestamp, to every host) one ping-sweep report instead of three.
 func (d *Detector) foldIntoPing(t *tracker, fam family, e *episode) bool {
 	ping := t.eps[famPing]
-	if (fam != famSyn && fam != famAck) || ping == nil {
+	if (!fam.synLike() && fam != famAck) || ping == nil {
 		return false
 	}
 	onlyWeb := true
@@ -816,7 +819,7 @@ func (d *Detector) endEpisode(t *tracker, fam family) {
 	d.forgetTargets(t, e)
 	s := e.report(t.addr)
 	if fam == famPing {
-		for _, other := range []family{famSyn, famAck} {
+		for _, other := range []family{famSyn, famConnect, famAck} {
 			if o := t.eps[other]; o != nil && o.folded {
 				s.Probes += o.probes
 				s.Evidence += ", " + o.evidence()

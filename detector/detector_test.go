@@ -272,3 +272,21 @@ func TestSlowScanSequentialTest(t *testing.T) {
 		t.Fatalf("summary %+v", last)
 	}
 }
+
+// A SYN scan and then a connect scan from one source are two scans.
+func TestSYNThenConnectSameSource(t *testing.T) {
+	w := newWire(t)
+	for port := uint16(1); port <= 40; port++ {
+		w.tcp(scanner, target, 40000, port, syn, 1000, 0, 0, mssOnly)
+		w.tcp(target, scanner, port, 40000, rstack, 0, 1001, 0, nil)
+	}
+	for port := uint16(1); port <= 40; port++ {
+		w.tcp(scanner, target, 50000+port, port, syn, 7000, 0, 0, osOpts)
+		w.tcp(target, scanner, port, 50000+port, rstack, 0, 7001, 0, nil)
+	}
+	w.d.Flush()
+	a := w.alerts()
+	if len(a) != 2 || a[0].Scan.Type != "syn" || a[1].Scan.Type != "connect" {
+		t.Fatalf("want a syn and a connect alert, got %+v", a)
+	}
+}

@@ -115,18 +115,15 @@ func (e *episode) markAlerted() {
 // scanner completed handshakes and tore them down without data, or, when no
 // port was open, when most SYNs came from an OS stack rather than a crafter.
 func (e *episode) scanType() string {
-	if e.fam != famSyn {
-		return e.fam.String()
-	}
 	switch {
+	case !e.fam.synLike():
+		return e.fam.String()
 	case e.outcomes[outConnect] > e.outcomes[outHalfOpen]:
 		return "connect"
-	case e.outcomes[outHalfOpen] > 0:
+	case e.outcomes[outHalfOpen] > e.outcomes[outConnect]:
 		return "syn"
-	case e.osSY > e.craftedSY:
-		return "connect"
 	}
-	return "syn"
+	return e.fam.String() // no open port: the SYN fingerprint decides
 }
 
 func (e *episode) shape() string {
@@ -218,13 +215,13 @@ func (e *episode) evidence() string {
 		}
 	}
 	probe := map[family]string{
-		famSyn: "SYN", famFin: "FIN", famNull: "NULL", famXmas: "FIN|PSH|URG", famMaimon: "FIN|ACK",
+		famSyn: "SYN", famConnect: "SYN", famFin: "FIN", famNull: "NULL", famXmas: "FIN|PSH|URG", famMaimon: "FIN|ACK",
 		famAck: "ACK", famCustom: e.name, famUDP: "UDP", famIPProto: "IP protocol", famSCTP: "SCTP INIT",
 		famPing: "echo/timestamp", famARP: "ARP request", famOSProbe: "OS probe",
 	}[e.fam]
 	add(e.probes, probe)
 	switch e.fam {
-	case famSyn:
+	case famSyn, famConnect:
 		add(o[outClosed], "RST-ACK")
 		add(o[outHalfOpen], "SYN-ACK then RST from scanner")
 		add(o[outConnect], "handshakes closed without data")
@@ -245,7 +242,7 @@ func (e *episode) evidence() string {
 	}
 	add(o[outFiltered], "ICMP unreachable")
 	add(o[outNone], "unanswered")
-	if e.fam == famSyn && o[outHalfOpen] == 0 && o[outConnect] == 0 && e.craftedSY+e.osSY > 0 {
+	if e.fam.synLike() && o[outHalfOpen] == 0 && o[outConnect] == 0 && e.craftedSY+e.osSY > 0 {
 		if e.osSY > e.craftedSY {
 			parts = append(parts, fmt.Sprintf("%d SYN with OS-stack options", e.osSY))
 		} else {

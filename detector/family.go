@@ -1,12 +1,14 @@
 package detector
 
-// family groups probes that make up one kind of scan. SYN probes form one
-// family: whether they were a SYN or a connect scan is decided from the
-// replies and fingerprints when the scan is reported.
+// family groups probes that make up one kind of scan. SYN probes split by
+// who made them: crafted SYNs (raw-socket scanners) and SYNs with an OS
+// stack's full options (connect()), so a SYN scan and a connect scan from
+// one source stay two scans. The replies have the last word on the type.
 type family uint8
 
 const (
 	famSyn family = iota
+	famConnect
 	famFin
 	famNull
 	famXmas
@@ -22,9 +24,12 @@ const (
 	numFamilies
 )
 
-var famNames = [numFamilies]string{"syn", "fin", "null", "xmas", "maimon", "ack", "custom", "udp", "ipproto", "sctp", "ping", "arp", "osprobe"}
+var famNames = [numFamilies]string{"syn", "connect", "fin", "null", "xmas", "maimon", "ack", "custom", "udp", "ipproto", "sctp", "ping", "arp", "osprobe"}
 
 func (f family) String() string { return famNames[f] }
+
+// synLike families probe with SYN and follow the handshake.
+func (f family) synLike() bool { return f == famSyn || f == famConnect }
 
 func familyOf(name string) (family, bool) {
 	for i, n := range famNames {

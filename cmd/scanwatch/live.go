@@ -11,6 +11,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/capture"
+	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/rules"
 )
@@ -95,6 +96,14 @@ func (p *pipeline) runLive(ctx context.Context, src capture.Source) error {
 			nextStats = now.Add(statsEvery)
 		}
 	}
+	// Drain what the kernel already passed, so nothing seen is lost.
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); {
+		pk, err := src.ReadPacket()
+		if err != nil {
+			break
+		}
+		p.handle(pk)
+	}
 	return nil
 }
 
@@ -119,10 +128,17 @@ func (p *pipeline) writeStats(t time.Time, src capture.Source) {
 }
 
 // patterns converts the rules' probe patterns for the kernel filter.
+// Patterns that require the ACK bit (ack, maimon) describe segments that
+// look like any established connection's: passing them by flags alone
+// would pass all bulk traffic. The kernel delivers them as the first packet
+// of a flow it has not seen, which is exactly when they can be probes.
 func patterns(r *rules.Rules) []bpf.Pattern {
-	out := make([]bpf.Pattern, len(r.TCPFlags))
-	for i, f := range r.TCPFlags {
-		out[i] = bpf.Pattern{Mask: f.Mask, Value: f.Value}
+	var out []bpf.Pattern
+	for _, f := range r.TCPFlags {
+		if f.Mask&f.Value&decode.ACK != 0 {
+			continue
+		}
+		out = append(out, bpf.Pattern{Mask: f.Mask, Value: f.Value})
 	}
 	return out
 }
