@@ -56,6 +56,8 @@ type eveLine struct {
 		Decoys      []string `json:"decoys"`
 		Group       string   `json:"group"`
 		Slow        bool     `json:"slow"`
+		Probes      int      `json:"probes"`
+		DurationS   float64  `json:"duration_s"`
 	} `json:"scan"`
 }
 
