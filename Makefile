@@ -3,13 +3,13 @@
 
 GO      ?= go
 BIN     := bin/scanwatch
-PKGS    := nmap masscan hping3 tcpdump iproute2 socat ncat python3 nftables
+PKGS    := nmap masscan hping3 zmap tcpdump iproute2 socat ncat python3 nftables bc
 # The tools each package provides, checked before calling apt-get.
-TOOLS   := nmap masscan hping3 tcpdump ip socat ncat python3 nft
+TOOLS   := nmap masscan hping3 zmap tcpdump ip socat ncat python3 nft bc
 BENCH_N ?= 2000000
 BENCH_PCAP := testdata/bench/mixed-$(BENCH_N).pcap
 
-.PHONY: all build run test deps vet bench fuzz generate captures clean
+.PHONY: all build run demo test deps vet bench fuzz generate captures clean
 
 all: build
 
@@ -25,8 +25,13 @@ deps:
 	fi
 	$(GO) mod download
 
-# Until the live self-test exists, run replays the committed demo captures.
-run: build
+# run: the one-command demo. Two throwaway namespaces, the live sensor in
+# one, every technique of the built-in scanner from the other (root).
+run: deps build
+	$(BIN) selftest
+
+# demo replays committed captures of real scanners (no root needed).
+demo: build
 	$(BIN) replay testdata/nmap_sS.pcap testdata/nmap_sU.pcap testdata/masscan.pcap testdata/benign_http.pcap
 
 vet:

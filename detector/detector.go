@@ -307,15 +307,13 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	}
 }
 
-// teardown judges a connection closed by its initiator: if no data moved
-// either way (sequence numbers say so even when the kernel filter dropped
-// the data segments) and it closed quickly, it was a connect() probe.
+// teardown judges a connection closed by its initiator: if the initiator
+// sent no data (its sequence number says so even when the kernel filter
+// dropped the data segments) and closed quickly, it was a connect() probe.
+// What the server sent does not matter: a banner read and dropped is what
+// a banner-grabbing scan does.
 func (d *Detector) teardown(f *flow, p *decode.Packet) {
-	data := f.dataSeen || p.Seq != f.isn+1
-	if f.synAckSeen && p.Flags&decode.ACK != 0 && p.Ack != f.risn+1 {
-		data = true
-	}
-	if data || d.now-f.first > int64(d.r.Timeouts.Reply) {
+	if f.dataSeen || p.Seq != f.isn+1 || d.now-f.first > int64(d.r.Timeouts.Reply) {
 		d.resolve(f, outBenign)
 		return
 	}
@@ -334,10 +332,6 @@ func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 			f.last = d.now
 		case !f.fam.synLike():
 			d.resolve(f, outBenign) // the target carried on a conversation: mid-stream
-		}
-	case stSynAck, stEstab:
-		if p.Payload > 0 {
-			f.dataSeen = true // a banner; the scanner's own silence still counts
 		}
 	}
 }

@@ -290,3 +290,30 @@ func TestSYNThenConnectSameSource(t *testing.T) {
 		t.Fatalf("want a syn and a connect alert, got %+v", a)
 	}
 }
+
+// Servers that greet (a banner) or close first: the scanner's silence
+// still makes each a connect probe, and the port is open.
+func TestConnectScanBannerAndServerClose(t *testing.T) {
+	w := newWire(t)
+	for port := uint16(1); port <= 30; port++ {
+		sport := 50000 + port
+		w.tcp(scanner, target, sport, port, syn, 7000, 0, 0, osOpts)
+		w.tcp(target, scanner, port, sport, synack, 9000, 7001, 0, osOpts)
+		w.tcp(scanner, target, sport, port, ack, 7001, 9001, 0, nil)
+		if port%2 == 0 {
+			w.tcp(target, scanner, port, sport, pshack, 9001, 7001, 40, nil) // banner
+			w.tcp(scanner, target, sport, port, rstack, 7001, 9041, 0, nil)
+		} else {
+			w.tcp(target, scanner, port, sport, finack, 9001, 7001, 0, nil) // server closes first
+			w.tcp(scanner, target, sport, port, rstack, 7001, 9002, 0, nil)
+		}
+	}
+	w.d.Flush()
+	a := w.alerts()
+	if len(a) != 1 || a[0].Scan.Type != "connect" {
+		t.Fatalf("want one connect alert, got %+v", w.events)
+	}
+	if s := w.events[len(w.events)-1].Scan; len(s.OpenPorts) != 30 {
+		t.Fatalf("open ports %v, want all 30", s.OpenPorts)
+	}
+}

@@ -62,7 +62,7 @@ type flow struct {
 	last       int64 // packet time of the last packet in either direction, ns
 	isn, risn  uint32
 	fp         synPrint
-	dataSeen   bool // payload in either direction, seen or inferred from sequence numbers
+	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
 	unreach    int8 // ICMP unreachable code + 1; 0 none
 	outcome    outcome
