@@ -225,7 +225,13 @@ cap_nmap_scanflags() { capture nmap_scanflags "${NMAP[@]}" --scanflags SYNFIN -p
 cap_nmap_horizontal(){ capture nmap_horizontal "${NMAP[@]}" -sS -Pn -p 22,80 10.77.0.10-40; }
 
 cap_masscan() {
-  capture masscan masscan "$IP_T" -p1-1000 --rate 2000 --wait 3 \
+  # masscan 1.3.2 sometimes never exits after its --wait (receive thread stuck, "waiting
+  # -N-secs"): bound it. The scan itself takes ~0.5 s + 3 s wait. Run from $TMP so a
+  # stopped masscan cannot leave paused.conf in the caller's directory.
+  capture masscan bash -c 'cd "$1" && shift && timeout -s INT -k 3 20 "$@"; rc=$?
+    if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "(masscan did not exit by itself: stopped after 20 s)"; rc=0; fi
+    exit $rc' masscan-wrapper "$TMP" \
+    masscan "$IP_T" -p1-1000 --rate 2000 --wait 3 \
     --adapter "$VA" --adapter-ip "$IP_A" --adapter-mac "$MAC_A" --router-mac "$MAC_T"
 }
 
