@@ -3,13 +3,14 @@
 
 GO      ?= go
 BIN     := bin/scanwatch
-PKGS    := nmap masscan hping3 zmap tcpdump iproute2 socat ncat python3 nftables bc
+PKGS    := nmap masscan hping3 zmap arp-scan tcpdump iproute2 ethtool socat ncat curl python3 nftables bc clang llvm libbpf-dev
 # The tools each package provides, checked before calling apt-get.
-TOOLS   := nmap masscan hping3 zmap tcpdump ip socat ncat python3 nft bc
+TOOLS   := nmap masscan hping3 zmap arp-scan tcpdump ip ethtool socat ncat curl python3 nft bc clang llvm-strip
+BPF_HDR := /usr/include/bpf/bpf_helpers.h
 BENCH_N ?= 2000000
 BENCH_PCAP := testdata/bench/mixed-$(BENCH_N).pcap
 
-.PHONY: all build run demo test deps vet bench fuzz generate captures clean
+.PHONY: all build run demo test deps vet bench fuzz generate check-generated captures clean
 
 all: build
 
@@ -19,6 +20,7 @@ build:
 # deps installs the real scanners and tools the tests drive, when missing.
 deps:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	test -f $(BPF_HDR) || missing="$$missing libbpf-dev"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing (missing:$$missing): $(PKGS)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PKGS) >/dev/null; \
@@ -38,8 +40,16 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-test: deps vet
+test: deps vet check-generated
 	$(GO) test -count=1 -timeout 12m ./...
+
+# generate rebuilds the eBPF object and its Go bindings from bpf/filter.c.
+generate:
+	$(GO) generate ./bpf
+
+# check-generated fails when the committed eBPF output is stale.
+check-generated: generate
+	@git diff --exit-code --stat -- bpf/ || { echo "bpf/: generated files are stale: run 'make generate' and commit"; exit 1; }
 
 # bench: replay throughput on a generated 2M-packet capture, side by side
 # with tcpdump reading the same file with the classic scan filter.
