@@ -3,7 +3,7 @@
 
 GO      ?= go
 BIN     := bin/scanwatch
-PKGS    := nmap masscan hping3 zmap arp-scan tcpdump iproute2 ethtool socat ncat curl python3 nftables bc clang llvm libbpf-dev
+PKGS    := nmap masscan hping3 zmap arp-scan tcpdump iproute2 ethtool socat ncat curl python3 nftables bc time clang llvm libbpf-dev
 # The tools each package provides, checked before calling apt-get.
 TOOLS   := nmap masscan hping3 zmap arp-scan tcpdump ip ethtool socat ncat curl python3 nft bc clang llvm-strip
 BPF_HDR := /usr/include/bpf/bpf_helpers.h
@@ -21,6 +21,7 @@ build:
 deps:
 	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
 	test -f $(BPF_HDR) || missing="$$missing libbpf-dev"; \
+	test -x /usr/bin/time || missing="$$missing time"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing (missing:$$missing): $(PKGS)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PKGS) >/dev/null; \
@@ -53,7 +54,7 @@ check-generated: generate
 
 # bench: replay throughput on a generated 2M-packet capture, side by side
 # with tcpdump reading the same file with the classic scan filter.
-bench: build $(BENCH_PCAP)
+bench: deps build $(BENCH_PCAP)
 	@echo "== replay of $(BENCH_PCAP) ($(BENCH_N) packets)"
 	@sh testdata/bench.sh $(BIN) $(BENCH_PCAP)
 	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector

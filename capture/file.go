@@ -150,6 +150,12 @@ func (s *fileSource) openNext() error {
 
 // ReadPacket returns the next packet. Its Data is valid until the next call.
 func (s *fileSource) ReadPacket() (Packet, error) {
+	if fr := s.cur; fr != nil && fr.mm != nil {
+		if p, ok := fr.nextMapped(); ok {
+			s.received.Add(1)
+			return p, nil
+		}
+	}
 	for s.err == nil {
 		if s.cur == nil {
 			if s.next >= len(s.paths) {

@@ -68,6 +68,24 @@ func (r *pcapRecords) tooLong(caplen uint32) error {
 	return nil
 }
 
+// nextMapped is the hot path of a replay: the next whole, sane record of a
+// memory-mapped file. Anything else (the end, damage) is left to readMapped.
+func (fr *fileReader) nextMapped() (Packet, bool) {
+	mm, pos := fr.mm, fr.pos
+	if len(mm)-pos < 16 {
+		return Packet{}, false
+	}
+	r := &fr.rec
+	sec, frac, caplen, wirelen := r.header(mm[pos : pos+16])
+	end := pos + 16 + int(caplen)
+	if caplen > r.snaplen && r.snaplen != 0 || caplen > uint32(len(mm)) || end > len(mm) {
+		return Packet{}, false
+	}
+	fr.pos = end
+	fr.packets++
+	return r.packet(mm[pos+16:end:end], sec, frac, wirelen), true
+}
+
 // readMapped reads the next record of a memory-mapped file: no copy, no
 // system call per buffer.
 func (fr *fileReader) readMapped() (Packet, error) {
