@@ -29,12 +29,14 @@ type Stats struct {
 
 // tracker is the state kept per would-be scanner.
 type tracker struct {
-	addr       netip.Addr
-	llr        float64 // log likelihood ratio of the sequential test
-	eps        [numFamilies]*episode
-	last       int64
-	prev, next *tracker
+	addr netip.Addr
+	llr  float64 // log likelihood ratio of the sequential test
+	eps  [numFamilies]*episode
+	last int64
+	link[tracker]
 }
+
+func (t *tracker) links() *link[tracker] { return &t.link }
 
 func (t *tracker) active() bool {
 	for _, e := range t.eps {
@@ -58,8 +60,7 @@ type Detector struct {
 	arpPending []pendingRef
 
 	trackers   map[netip.Addr]*tracker
-	tHead      *tracker
-	tTail      *tracker
+	byAge      lru[tracker, *tracker]
 	thresholds [numFamilies]rules.Threshold
 	famOf      []family // family of each rules.TCPFlags pattern
 	failLLR    float64
@@ -194,9 +195,7 @@ func (d *Detector) tcp(p *decode.Packet) {
 func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	flags := p.Flags
 	if kind := osProbeTCP(p); kind != osNone {
-		// The rest of this little conversation is the probe's business.
-		f := d.flows.insert(k, d.evictFlow)
-		f.initIsA, f.state, f.first, f.last = srcIsA, stBenign, d.now, d.now
+		d.newFlow(k, srcIsA) // the rest of this little conversation is the probe's business
 		d.osProbe(p, kind)
 		return
 	}
@@ -211,22 +210,32 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	if flags&decode.ACK != 0 && p.Payload > 0 {
 		isProbe = false // data on a connection that began before the capture
 	}
+	f := d.newFlow(k, srcIsA)
 	if !isProbe || !d.probeTarget(p) {
-		f := d.flows.insert(k, d.evictFlow)
-		f.initIsA, f.state, f.first, f.last = srcIsA, stBenign, d.now, d.now
 		return
 	}
-	f := d.flows.insert(k, d.evictFlow)
-	f.initIsA, f.state, f.fam, f.flags = srcIsA, stPending, fam, flags
-	f.first, f.last, f.probes = d.now, d.now, 1
-	f.isn = p.Seq
-	f.fp = printOf(p)
+	d.startProbe(f, fam, p)
+	f.flags, f.isn = flags, p.Seq
 	if fam == famSyn && f.fp.opts == optFull {
 		f.fam = famConnect
 	}
+	d.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
+}
+
+// newFlow starts following k as ordinary traffic; startProbe makes it a probe.
+func (d *Detector) newFlow(k flowKey, srcIsA bool) *flow {
+	f := d.flows.insert(k, d.evictFlow)
+	f.initIsA, f.state, f.first, f.last = srcIsA, stBenign, d.now, d.now
+	return f
+}
+
+// startProbe marks f's first packet p as a probe of family fam that now
+// waits for the target's answer.
+func (d *Detector) startProbe(f *flow, fam family, p *decode.Packet) {
+	f.state, f.fam, f.probes = stPending, fam, 1
+	f.fp = printOf(p)
 	d.stats.Probes++
 	d.enqueue(f)
-	d.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
 }
 
 // probeType returns the index of the first rules pattern flags match.
@@ -355,21 +364,15 @@ func (d *Detector) udp(p *decode.Packet) {
 	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 17)
 	f := d.flows.get(k)
 	if f == nil {
-		f = d.flows.insert(k, d.evictFlow)
-		f.initIsA, f.first, f.last = srcIsA, d.now, d.now
-		if replyLike(p.SrcPort, p.DstPort) || !d.probeTarget(p) {
-			f.state = stBenign
+		f = d.newFlow(k, srcIsA)
+		switch {
+		case replyLike(p.SrcPort, p.DstPort) || !d.probeTarget(p):
 			return
-		}
-		if p.Payload == 300 && p.IPID == 0x1042 {
-			f.state = stBenign
+		case p.Payload == 300 && p.IPID == 0x1042:
 			d.osProbe(p, osUDP300)
 			return
 		}
-		f.state, f.fam, f.probes = stPending, famUDP, 1
-		f.fp = printOf(p)
-		d.stats.Probes++
-		d.enqueue(f)
+		d.startProbe(f, famUDP, p)
 		if p.IPID != 0 { // Linux sends UDP with DF and IP ID 0: no fingerprint there
 			d.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src)
 		}
@@ -392,16 +395,10 @@ func (d *Detector) sctp(p *decode.Packet) {
 	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 132)
 	f := d.flows.get(k)
 	if f == nil {
-		f = d.flows.insert(k, d.evictFlow)
-		f.initIsA, f.first, f.last = srcIsA, d.now, d.now
-		if p.SCTPChunk != 1 || !d.probeTarget(p) { // only INIT opens an association
-			f.state = stBenign
-			return
+		f = d.newFlow(k, srcIsA)
+		if p.SCTPChunk == 1 && d.probeTarget(p) { // only INIT opens an association
+			d.startProbe(f, famSCTP, p)
 		}
-		f.state, f.fam, f.probes = stPending, famSCTP, 1
-		f.fp = printOf(p)
-		d.stats.Probes++
-		d.enqueue(f)
 		return
 	}
 	f.last = d.now
@@ -431,16 +428,10 @@ func (d *Detector) ipproto(p *decode.Packet) {
 	k, srcIsA := makeKey(p.Src, p.Dst, 0, 0, p.Proto)
 	f := d.flows.get(k)
 	if f == nil {
-		f = d.flows.insert(k, d.evictFlow)
-		f.initIsA, f.first, f.last = srcIsA, d.now, d.now
-		if !d.probeTarget(p) {
-			f.state = stBenign
-			return
+		f = d.newFlow(k, srcIsA)
+		if d.probeTarget(p) {
+			d.startProbe(f, famIPProto, p)
 		}
-		f.state, f.fam, f.probes = stPending, famIPProto, 1
-		f.fp = printOf(p)
-		d.stats.Probes++
-		d.enqueue(f)
 		return
 	}
 	f.last = d.now
@@ -829,7 +820,7 @@ func (d *Detector) tracker(a netip.Addr) *tracker {
 	t := d.trackers[a]
 	if t != nil {
 		t.last = d.now
-		d.touchTracker(t)
+		d.byAge.touch(t)
 		return t
 	}
 	if len(d.trackers) >= d.r.State.MaxTrackers {
@@ -837,49 +828,16 @@ func (d *Detector) tracker(a netip.Addr) *tracker {
 	}
 	t = &tracker{addr: a, last: d.now}
 	d.trackers[a] = t
-	d.pushTracker(t)
+	d.byAge.pushFront(t)
 	return t
-}
-
-func (d *Detector) touchTracker(t *tracker) {
-	if d.tHead == t {
-		return
-	}
-	d.unlinkTracker(t)
-	d.pushTracker(t)
-}
-
-func (d *Detector) pushTracker(t *tracker) {
-	t.prev, t.next = nil, d.tHead
-	if d.tHead != nil {
-		d.tHead.prev = t
-	}
-	d.tHead = t
-	if d.tTail == nil {
-		d.tTail = t
-	}
-}
-
-func (d *Detector) unlinkTracker(t *tracker) {
-	if t.prev != nil {
-		t.prev.next = t.next
-	} else {
-		d.tHead = t.next
-	}
-	if t.next != nil {
-		t.next.prev = t.prev
-	} else {
-		d.tTail = t.prev
-	}
-	t.prev, t.next = nil, nil
 }
 
 // evictTracker drops the least recently used tracker that is not in an
 // alerted episode; if every tracker is, the least recently used one goes
 // (after its summary is written).
 func (d *Detector) evictTracker() {
-	victim := d.tTail
-	for t, n := d.tTail, 0; t != nil && n < 64; t, n = t.prev, n+1 {
+	victim := d.byAge.tail
+	for t, n := d.byAge.tail, 0; t != nil && n < 64; t, n = d.byAge.older(t), n+1 {
 		if !t.active() {
 			victim = t
 			break
@@ -898,7 +856,7 @@ func (d *Detector) dropTracker(t *tracker) {
 			d.endEpisode(t, family(f))
 		}
 	}
-	d.unlinkTracker(t)
+	d.byAge.unlink(t)
 	delete(d.trackers, t.addr)
 }
 
@@ -911,8 +869,8 @@ func (d *Detector) sweep() {
 	if !d.r.Slow.Enabled {
 		memory = 0
 	}
-	for t := d.tTail; t != nil; {
-		prev := t.prev
+	for t := d.byAge.tail; t != nil; {
+		prev := d.byAge.older(t)
 		keep := false
 		for f, e := range t.eps {
 			if e == nil {
@@ -929,14 +887,14 @@ func (d *Detector) sweep() {
 			}
 		}
 		if !keep && now-t.last > max(memory, idle) {
-			d.unlinkTracker(t)
+			d.byAge.unlink(t)
 			delete(d.trackers, t.addr)
 		}
 		t = prev
 	}
 	// Flows: the LRU tail holds the longest idle ones. A connection silent
 	// for flowIdle that speaks again is picked up as mid-stream traffic.
-	for f := d.flows.tail; f != nil && now-f.last > int64(flowIdle); f = d.flows.tail {
+	for f := d.flows.oldest(); f != nil && now-f.last > int64(flowIdle); f = d.flows.oldest() {
 		d.evictFlow(f)
 		d.flows.remove(f)
 	}

@@ -51,7 +51,7 @@ const (
 // whether any data moved. The initiator is the would-be scanner.
 type flow struct {
 	key        flowKey
-	prev, next *flow // LRU list, most recent at head
+	link[flow] // LRU list of the flow table
 	gen        uint32
 	initIsA    bool
 	state      flowState
@@ -90,13 +90,13 @@ func addrFrom16(b [16]byte) netip.Addr { return netip.AddrFrom16(b).Unmap() }
 // probing and a multiplicative hash of the 5-tuple cost a fraction of a
 // general map's hashing of the 40-byte key.
 type flowTable struct {
-	slots      []*flow
-	mask       uint64
-	n          int
-	head, tail *flow
-	free       []*flow
-	max        int
-	evicted    uint64
+	slots   []*flow
+	mask    uint64
+	n       int
+	list    lru[flow, *flow]
+	free    []*flow
+	max     int
+	evicted uint64
 }
 
 func newFlowTable(max int) *flowTable {
@@ -164,45 +164,17 @@ func (t *flowTable) unplace(f *flow) {
 	t.slots[i] = nil
 }
 
-// touch moves f to the head of the LRU list.
-func (t *flowTable) touch(f *flow) {
-	if t.head == f {
-		return
-	}
-	t.unlink(f)
-	t.pushFront(f)
-}
+func (f *flow) links() *link[flow] { return &f.link }
 
-func (t *flowTable) unlink(f *flow) {
-	if f.prev != nil {
-		f.prev.next = f.next
-	} else {
-		t.head = f.next
-	}
-	if f.next != nil {
-		f.next.prev = f.prev
-	} else {
-		t.tail = f.prev
-	}
-	f.prev, f.next = nil, nil
-}
+func (t *flowTable) touch(f *flow) { t.list.touch(f) }
 
-func (t *flowTable) pushFront(f *flow) {
-	f.next = t.head
-	if t.head != nil {
-		t.head.prev = f
-	}
-	t.head = f
-	if t.tail == nil {
-		t.tail = f
-	}
-}
+// oldest is the least recently used flow, or nil.
+func (t *flowTable) oldest() *flow { return t.list.tail }
 
 // insert adds a new flow for k. When the table is full, onEvict is called
 // with the least recently used flow before it is dropped.
 func (t *flowTable) insert(k flowKey, onEvict func(*flow)) *flow {
-	if t.n >= t.max && t.tail != nil {
-		old := t.tail
+	if old := t.list.tail; t.n >= t.max && old != nil {
 		onEvict(old)
 		t.remove(old)
 		t.evicted++
@@ -222,12 +194,12 @@ func (t *flowTable) insert(k flowKey, onEvict func(*flow)) *flow {
 	}
 	t.place(f)
 	t.n++
-	t.pushFront(f)
+	t.list.pushFront(f)
 	return f
 }
 
 func (t *flowTable) remove(f *flow) {
-	t.unlink(f)
+	t.list.unlink(f)
 	t.unplace(f)
 	t.n--
 	f.gen++
