@@ -317,3 +317,27 @@ func TestConnectScanBannerAndServerClose(t *testing.T) {
 		t.Fatalf("open ports %v, want all 30", s.OpenPorts)
 	}
 }
+
+// A block scan past the per-episode target cap keeps exact counts of
+// targets while its memory stays bounded.
+func TestEpisodeTargetCap(t *testing.T) {
+	w := newWire(t)
+	n := maxEpisodeTargets + 500
+	for i := 0; i < n; i++ {
+		dst := netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)})
+		w.tcp(scanner, dst, 40000, 80, syn, 1000, 0, 0, mssOnly)
+		w.tcp(dst, scanner, 80, 40000, rstack, 0, 1001, 0, nil)
+	}
+	w.d.Flush()
+	s := w.events[len(w.events)-1].Scan
+	if s.TargetCount != n || len(s.Targets) != MaxListedTargets {
+		t.Fatalf("target_count %d (want %d), listed %d", s.TargetCount, n, len(s.Targets))
+	}
+	e := newEpisode(famSyn, 0)
+	for i := 0; i < n; i++ {
+		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, outClosed, 0)
+	}
+	if len(e.targets) != maxEpisodeTargets {
+		t.Fatalf("kept %d port sets, cap %d", len(e.targets), maxEpisodeTargets)
+	}
+}

@@ -27,7 +27,7 @@ type episode struct {
 	probes      int
 
 	targets  map[netip.Addr]*portSet // every counted contact, exactly
-	order    []netip.Addr            // targets in first-contact order (the report lists these)
+	overflow map[netip.Addr]struct{} // targets past maxEpisodeTargets: counted, ports not kept
 	ports    portSet                 // union of ports over targets
 	contacts int
 	open     portSet
@@ -59,14 +59,30 @@ func newEpisode(fam family, now int64) *episode {
 	}
 }
 
+// maxEpisodeTargets bounds one episode's memory: a block scan of a /16 on
+// 1000 ports would otherwise keep 65536 port sets. Targets past the cap
+// are counted (TargetCount stays exact) but their ports are not kept.
+const maxEpisodeTargets = 1 << 14
+
 // add counts one resolved contact. It reports whether (target, port) is new
 // to this episode; only new pairs move the thresholds.
 func (e *episode) add(target netip.Addr, port uint16, o outcome, now int64) bool {
 	ps := e.targets[target]
+	if ps == nil && len(e.targets) >= maxEpisodeTargets {
+		if e.overflow == nil {
+			e.overflow = make(map[netip.Addr]struct{})
+		}
+		if _, seen := e.overflow[target]; seen {
+			return false
+		}
+		e.overflow[target] = struct{}{}
+		e.ports.add(port)
+		e.contacts++
+		return true
+	}
 	if ps == nil {
 		ps = &portSet{}
 		e.targets[target] = ps
-		e.order = append(e.order, target)
 	}
 	if o.open() && !e.open.has(port) {
 		e.open.add(port)
@@ -130,7 +146,7 @@ func (e *episode) shape() string {
 	switch {
 	case e.fam == famPing || e.fam == famARP:
 		return "horizontal"
-	case len(e.targets) == 1:
+	case len(e.targets)+len(e.overflow) == 1:
 		return "vertical"
 	case e.ports.len() <= 3:
 		return "horizontal"
@@ -165,13 +181,16 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		Proto:       e.proto(scanner.Is6()),
 		Shape:       e.shape(),
 		Scanner:     scanner,
-		TargetCount: len(e.targets),
+		TargetCount: len(e.targets) + len(e.overflow),
 		Probes:      e.probes,
 		FirstSeen:   time.Unix(0, e.first).UTC(),
 		LastSeen:    time.Unix(0, e.last).UTC(),
 		Slow:        e.slow,
 	}
-	targets := append([]netip.Addr(nil), e.order...)
+	targets := make([]netip.Addr, 0, len(e.targets))
+	for t := range e.targets {
+		targets = append(targets, t)
+	}
 	sort.Slice(targets, func(i, j int) bool { return targets[i].Less(targets[j]) })
 	if len(targets) > MaxListedTargets {
 		targets = targets[:MaxListedTargets]
