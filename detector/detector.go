@@ -263,9 +263,9 @@ func (d *Detector) probeTarget(p *decode.Packet) bool {
 	return true
 }
 
-func isBroadcast(a netip.Addr) bool {
-	return a.Is4() && a.As4()[3] == 255 // 255.255.255.255 and the common /24 broadcasts
-}
+// isBroadcast is the limited broadcast; a subnet's broadcast address cannot
+// be told from a host without its netmask (x.y.z.255 is a host in a /16).
+func isBroadcast(a netip.Addr) bool { return a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) }
 
 func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	flags := p.Flags
