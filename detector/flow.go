@@ -2,6 +2,8 @@ package detector
 
 import (
 	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
 	"net/netip"
 )
 
@@ -95,6 +97,7 @@ type flowTable struct {
 	n       int
 	list    lru[flow, *flow]
 	free    []*flow
+	secret  [7]uint64
 	max     int
 	evicted uint64
 }
@@ -104,21 +107,34 @@ func newFlowTable(max int) *flowTable {
 	for size < 2*min(max, 1<<16) {
 		size <<= 1
 	}
-	return &flowTable{slots: make([]*flow, size), mask: uint64(size - 1), max: max}
+	t := &flowTable{slots: make([]*flow, size), mask: uint64(size - 1), max: max}
+	for i := range t.secret {
+		t.secret[i] = rand.Uint64() | 1
+	}
+	return t
 }
 
-func (k *flowKey) hash() uint64 {
-	le := binary.LittleEndian
-	h := le.Uint64(k.a[:8])*0x9E3779B97F4A7C15 ^ le.Uint64(k.a[8:])*0xC2B2AE3D27D4EB4F ^
-		le.Uint64(k.b[:8])*0x165667B19E3779F9 ^ le.Uint64(k.b[8:])*0xD6E8FEB86659FD93 ^
-		(uint64(k.pa)<<24|uint64(k.pb)<<8|uint64(k.proto))*0xFF51AFD7ED558CCD
-	return h ^ h>>31
+// hash mixes the key with the table's random secrets: each step folds a
+// 128-bit product (every input bit reaches every output bit), and secrets
+// drawn at start make collisions impossible to craft from outside, so a
+// scan cannot be shaped to slow the sensor down.
+func (t *flowTable) hash(k *flowKey) uint64 {
+	le, s := binary.LittleEndian, &t.secret
+	h := fold(le.Uint64(k.a[:8])^s[0], le.Uint64(k.a[8:])^s[1]) ^
+		fold(le.Uint64(k.b[:8])^s[2], le.Uint64(k.b[8:])^s[3]) ^
+		fold(uint64(k.pa)<<24|uint64(k.pb)<<8|uint64(k.proto)^s[4], s[5])
+	return fold(h, s[6])
+}
+
+func fold(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
 }
 
 func (t *flowTable) len() int { return t.n }
 
 func (t *flowTable) get(k flowKey) *flow {
-	for i := k.hash() & t.mask; ; i = (i + 1) & t.mask {
+	for i := t.hash(&k) & t.mask; ; i = (i + 1) & t.mask {
 		f := t.slots[i]
 		if f == nil || f.key == k {
 			return f
@@ -127,7 +143,7 @@ func (t *flowTable) get(k flowKey) *flow {
 }
 
 func (t *flowTable) place(f *flow) {
-	i := f.key.hash() & t.mask
+	i := t.hash(&f.key) & t.mask
 	for t.slots[i] != nil {
 		i = (i + 1) & t.mask
 	}
@@ -149,12 +165,12 @@ func (t *flowTable) grow() {
 // unplace removes f's slot, shifting later entries of its probe run back so
 // that lookups never stop early at a hole.
 func (t *flowTable) unplace(f *flow) {
-	i := f.key.hash() & t.mask
+	i := t.hash(&f.key) & t.mask
 	for t.slots[i] != f {
 		i = (i + 1) & t.mask
 	}
 	for j := (i + 1) & t.mask; t.slots[j] != nil; j = (j + 1) & t.mask {
-		ideal := t.slots[j].key.hash() & t.mask
+		ideal := t.hash(&t.slots[j].key) & t.mask
 		// Move slots[j] into the hole at i unless its ideal slot lies in (i, j].
 		if (j > i && (ideal <= i || ideal > j)) || (j < i && ideal <= i && ideal > j) {
 			t.slots[i] = t.slots[j]

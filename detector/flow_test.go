@@ -51,3 +51,26 @@ func TestMakeKeyBothDirections(t *testing.T) {
 		t.Fatalf("directions differ: %v %v %v %v", k1, k2, aFirst, bFirst)
 	}
 }
+
+// A sweep of a /16 (keys that differ only in the last two address bytes)
+// must not build long probe runs: every lookup would walk them.
+func TestFlowTableSpreadsSweeps(t *testing.T) {
+	ft := newFlowTable(1 << 17)
+	src := netip.MustParseAddr("10.1.2.3")
+	for i := 0; i < 1<<16; i++ {
+		k, _ := makeKey(src, netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 40000, 80, 6)
+		ft.insert(k, func(*flow) {})
+	}
+	longest, run := 0, 0
+	for _, f := range ft.slots {
+		if f == nil {
+			run = 0
+			continue
+		}
+		run++
+		longest = max(longest, run)
+	}
+	if longest > 64 {
+		t.Fatalf("longest probe run %d slots for %d flows in %d slots", longest, ft.len(), len(ft.slots))
+	}
+}
