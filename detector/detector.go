@@ -195,7 +195,8 @@ func (d *Detector) tcp(p *decode.Packet) {
 func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	flags := p.Flags
 	if kind := osProbeTCP(p); kind != osNone {
-		d.newFlow(k, srcIsA) // the rest of this little conversation is the probe's business
+		// Counted at once; the flow only listens for a SYN-ACK (an open port).
+		d.newFlow(k, srcIsA).fam = famOSProbe
 		d.osProbe(p, kind)
 		return
 	}
@@ -331,6 +332,13 @@ func (d *Detector) teardown(f *flow, p *decode.Packet) {
 
 func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 	flags := p.Flags
+	if f.fam == famOSProbe && f.state == stBenign && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
+		scanner, _ := f.initiator()
+		if t := d.trackers[scanner]; t != nil && t.eps[famOSProbe] != nil {
+			t.eps[famOSProbe].open.add(p.SrcPort)
+		}
+		return
+	}
 	switch f.state {
 	case stPending:
 		switch {
@@ -366,7 +374,7 @@ func (d *Detector) udp(p *decode.Packet) {
 	if f == nil {
 		f = d.newFlow(k, srcIsA)
 		switch {
-		case replyLike(p.SrcPort, p.DstPort) || !d.probeTarget(p):
+		case replyLike(p.SrcPort, p.DstPort) && !d.scanning(p.Src, famUDP), !d.probeTarget(p):
 			return
 		case p.Payload == 300 && p.IPID == 0x1042:
 			d.osProbe(p, osUDP300)
@@ -521,6 +529,14 @@ func (d *Detector) expireARP(cut int64) {
 	if n > 0 {
 		d.arpPending = append(d.arpPending[:0], d.arpPending[n:]...)
 	}
+}
+
+// scanning reports whether src already has an episode of family fam:
+// then a packet that would pass for a reply (a UDP probe from source port
+// 53 to an ephemeral port) is one more probe.
+func (d *Detector) scanning(src netip.Addr, fam family) bool {
+	t := d.trackers[src]
+	return t != nil && t.eps[fam] != nil
 }
 
 // probedOverIP reports whether scanner sent counted IP probes to target.

@@ -211,7 +211,7 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		e.ports.each(func(k uint16) { kinds = append(kinds, osProbeNames[k]) })
 		s.Ports = strings.Join(kinds, ",")
 		s.PortCount = len(kinds)
-		s.OpenPorts = nil
+		s.OpenPorts = e.open.slice()
 		s.Tool, s.ToolEvidence = "nmap", "nmap -O probe values: "+s.Ports
 	}
 	s.Evidence = e.evidence()

@@ -7,7 +7,9 @@
 #   SWCAP_OUT=/tmp/try sudo testdata/capture.sh   # write somewhere else (trial run)
 #
 # Needs root and: nmap masscan hping3 tcpdump iproute2 socat curl python3 (Debian 12:
-#   apt-get install -y nmap masscan hping3 tcpdump iproute2 ethtool socat ncat curl python3).
+#   apt-get install -y nmap masscan hping3 tcpdump iproute2 ethtool socat ncat curl python3);
+#   zmap_sweep also needs zmap, arp_scan arp-scan, windows_like_* nft (apt-get install -y zmap
+#   arp-scan nftables).
 #
 # Network (nothing else is reachable: no default routes, only these on-link subnets):
 #
@@ -44,7 +46,14 @@ ALL=(
   masscan
   hping3_syn hping3_fin hping3_scan
   benign_http benign_dns benign_closed_retry benign_midstream benign_services
+  nmap_decoy nmap_distributed nmap_frag nmap_mtu16 nmap_srcport53 nmap_sU_srcport53 nmap_O
+  arp_sweep arp_scan masscan_sweep zmap_sweep connect_loop windows_like_fin windows_like_xmas
+  nmap_T1_short
 )
+# extra attacker addresses for nmap_distributed (added for that capture only)
+IP_A2=10.77.0.3 IP_A3=10.77.0.4
+# nmap -D decoys: inside 10.77.0.0/24, assigned to nobody
+DECOYS=10.77.0.50,10.77.0.51,ME,10.77.0.52
 # 40 distinct open TCP services for benign_services (none of them used by the base services)
 SERVICE_PORTS=(21 23 25 110 111 135 139 143 389 445 465 587 993 995 1433 1521 1723 2049 2181
   3000 3306 3389 5000 5432 5672 5900 6379 6443 7001 8000 8081 8443 8888 9000 9090 9092 9200
@@ -224,16 +233,20 @@ cap_nmap_sS6()       { capture nmap_sS6 "${NMAP[@]}" -6 -sS -p 1-1024 "$IP6_T"; 
 cap_nmap_scanflags() { capture nmap_scanflags "${NMAP[@]}" --scanflags SYNFIN -p 1-1024 "$IP_T"; }
 cap_nmap_horizontal(){ capture nmap_horizontal "${NMAP[@]}" -sS -Pn -p 22,80 10.77.0.10-40; }
 
-cap_masscan() {
+run_masscan() { # name masscan-args... : masscan bounded by a timeout, run from $TMP
   # masscan 1.3.2 sometimes never exits after its --wait (receive thread stuck, "waiting
   # -N-secs"): bound it. The scan itself takes ~0.5 s + 3 s wait. Run from $TMP so a
   # stopped masscan cannot leave paused.conf in the caller's directory.
-  capture masscan bash -c 'cd "$1" && shift && timeout -s INT -k 3 20 "$@"; rc=$?
+  local name=$1; shift
+  capture "$name" bash -c 'cd "$1" && shift && timeout -s INT -k 3 20 "$@"; rc=$?
     if [ $rc -eq 124 ] || [ $rc -eq 137 ]; then echo "(masscan did not exit by itself: stopped after 20 s)"; rc=0; fi
     exit $rc' masscan-wrapper "$TMP" \
-    masscan "$IP_T" -p1-1000 --rate 2000 --wait 3 \
+    masscan "$@" --wait 3 \
     --adapter "$VA" --adapter-ip "$IP_A" --adapter-mac "$MAC_A" --router-mac "$MAC_T"
 }
+
+cap_masscan()       { run_masscan masscan "$IP_T" -p1-1000 --rate 2000; }
+cap_masscan_sweep() { run_masscan masscan_sweep 10.77.0.10-10.77.0.40 -p80,443 --rate 1000; }
 
 cap_hping3_syn()  { capture hping3_syn  hping3 -I "$VA" -S -p ++1 -c 200 -i u5000 "$IP_T"; }
 cap_hping3_fin()  { capture hping3_fin  hping3 -I "$VA" -F -p ++1 -c 200 -i u5000 "$IP_T"; }
@@ -282,6 +295,86 @@ cap_benign_services() {
   kill "$srv" 2>/dev/null || true; wait "$srv" 2>/dev/null || true
 }
 
+# ---------------------------------------------------------------- evasions and other tools
+cap_nmap_decoy() {
+  capture nmap_decoy "${NMAP[@]}" -sS -Pn -D "$DECOYS" -p 1-300 "$IP_T"
+  # The target answered the decoys' SYNs to its open ports with SYN-ACKs it can never deliver
+  # (nobody answers ARP for a decoy) and would retransmit them, re-ARPing for the decoys, for
+  # ~1 min: "who-has 10.77.0.5x" would leak into the next captures. Drop those half-open
+  # connections now (SOCK_DESTROY; needs CONFIG_INET_DIAG_DESTROY, else wait them out).
+  if ! tgt ss -K -n state syn-recv '( dst 10.77.0.50 or dst 10.77.0.51 or dst 10.77.0.52 )' >/dev/null 2>&1 ||
+     tgt ss -H -n state syn-recv | grep -q .; then
+    log "nmap_decoy: cannot destroy the half-open decoy connections: waiting 65 s for them to expire"
+    sleep 65
+  fi
+}
+
+cap_nmap_distributed() {
+  # three scanners (10.77.0.2, .3, .4 on the attacker's interface) split 1-3000, in parallel
+  ip -n "$ATK" addr add "$IP_A2/24" dev "$VA"
+  ip -n "$ATK" addr add "$IP_A3/24" dev "$VA"
+  capture nmap_distributed bash -c '
+    d=$(mktemp -d)
+    "$@" -S 10.77.0.2 -p 1-1000    10.77.0.10 >"$d/1" 2>&1 & a=$!
+    "$@" -S 10.77.0.3 -p 1001-2000 10.77.0.10 >"$d/2" 2>&1 & b=$!
+    "$@" -S 10.77.0.4 -p 2001-3000 10.77.0.10 >"$d/3" 2>&1 & c=$!
+    rc=0; wait $a || rc=1; wait $b || rc=1; wait $c || rc=1
+    for i in 1 2 3; do echo "=== scanner $i"; cat "$d/$i"; done; rm -rf "$d"; exit $rc
+  ' distributed "${NMAP[@]}" -sS -Pn
+  ip -n "$ATK" addr del "$IP_A2/24" dev "$VA"
+  ip -n "$ATK" addr del "$IP_A3/24" dev "$VA"
+}
+
+cap_nmap_frag()  { capture nmap_frag  "${NMAP[@]}" -sS -Pn -f -p 1-300 "$IP_T"; }
+cap_nmap_mtu16() { capture nmap_mtu16 "${NMAP[@]}" -sS -Pn --mtu 16 -p 1-300 "$IP_T"; }
+cap_nmap_srcport53() { capture nmap_srcport53 "${NMAP[@]}" -sS -Pn --source-port 53 -p 1-300 "$IP_T"; }
+cap_nmap_sU_srcport53() {
+  # no ICMP rate limit on the target for this one: every closed port gets its unreachable
+  tgt sysctl -qw net.ipv4.icmp_ratelimit=0
+  capture nmap_sU_srcport53 "${NMAP[@]}" -sU -Pn --source-port 53 --top-ports 50 "$IP_T"
+  tgt sysctl -qw net.ipv4.icmp_ratelimit="$ICMP_RATELIMIT_MS"
+}
+cap_nmap_O() { capture nmap_O "${NMAP[@]}" -O -Pn -p 22,81 "$IP_T"; }
+
+cap_arp_sweep() { capture arp_sweep "${NMAP[@]}" -sn 10.77.0.0/24; }
+cap_arp_scan()  { capture arp_scan arp-scan --interface "$VA" 10.77.0.0/24; }
+
+cap_zmap_sweep() {
+  # zmap sends raw frames; the only interface in the attacker namespace is the veth, and the
+  # allowlist holds exactly the 31 target addresses (the empty blocklist replaces zmap's
+  # default one, which excludes 10/8). --max-targets 31 caps it again. (Checked with zmap -d,
+  # the dry run: exactly 10.77.0.10-40.) Bounded by a timeout like masscan.
+  local i
+  : >"$TMP/zmap-blocklist"
+  for i in $(seq 10 40); do echo "10.77.0.$i/32"; done >"$TMP/zmap-allowlist"
+  capture zmap_sweep timeout -k 3 30 zmap -p 80 -i "$VA" -S "$IP_A" --source-mac "$MAC_A" -G "$MAC_T" \
+    -w "$TMP/zmap-allowlist" -b "$TMP/zmap-blocklist" --max-targets 31 -r 1000 -c 3 \
+    -o - --disable-syslog
+}
+
+cap_connect_loop() {
+  capture connect_loop bash -c '
+    for p in $(seq 1 200); do timeout 0.2 socat -u /dev/null TCP:10.77.0.10:$p,connect-timeout=0.2 2>/dev/null; done; true'
+}
+
+windows_like() { # name nmap-scan-flag: target RSTs every segment without SYN/ACK/RST, like Windows
+  local name=$1 flag=$2
+  tgt nft -f - <<'NFT'
+table inet swcap_winlike {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp flags & (syn | ack | rst) == 0 reject with tcp reset
+  }
+}
+NFT
+  capture "$name" "${NMAP[@]}" "$flag" -Pn -p 1-300 "$IP_T"
+  tgt nft delete table inet swcap_winlike
+}
+cap_windows_like_fin()  { windows_like windows_like_fin -sF; }
+cap_windows_like_xmas() { windows_like windows_like_xmas -sX; }
+
+cap_nmap_T1_short() { capture nmap_T1_short nmap -n -T1 -e "$VA" -sS -Pn -p 20-27 "$IP_T"; }
+
 main() {
   local want=() n
   if [ "${1:-}" = "--list" ]; then printf '%s\n' "${ALL[@]}"; exit 0; fi
@@ -295,6 +388,12 @@ main() {
   [ "$(id -u)" -eq 0 ] || die "must run as root"
   for c in ip ethtool tcpdump nmap masscan hping3 socat curl; do command -v "$c" >/dev/null || die "missing $c"; done
   [ -x "$PY" ] || die "missing $PY"
+  for n in "${want[@]}"; do # tools only some captures need
+    case $n in
+      zmap_*) c=zmap ;; arp_scan) c=arp-scan ;; windows_like_*) c=nft ;; *) continue ;;
+    esac
+    command -v "$c" >/dev/null || die "$n needs $c (apt-get install -y zmap arp-scan nftables)"
+  done
 
   trap cleanup EXIT
   trap 'exit 130' INT

@@ -25,17 +25,24 @@ import (
 // expected mirrors testdata/expected.yaml, whose content was checked by hand
 // against tcpdump's view of each capture (testdata/README.md).
 type expected struct {
-	Captures map[string]struct {
-		Scans []struct {
-			Scanner     string   `yaml:"scanner"`
-			Type        string   `yaml:"type"`
-			Shape       string   `yaml:"shape"`
-			OpenPorts   []uint16 `yaml:"open_ports"`
-			TargetCount int      `yaml:"target_count"`
-			PortCount   int      `yaml:"port_count"`
-			Tool        string   `yaml:"tool"`
-		} `yaml:"scans"`
-	} `yaml:"captures"`
+	Captures map[string]wantCapture `yaml:"captures"`
+}
+
+type wantCapture struct {
+	Group bool       `yaml:"group"` // every scan record shares one non-empty scan.group
+	Scans []wantScan `yaml:"scans"`
+}
+
+type wantScan struct {
+	Scanner     string   `yaml:"scanner"`
+	Type        string   `yaml:"type"`
+	Shape       string   `yaml:"shape"`
+	OpenPorts   []uint16 `yaml:"open_ports"`
+	TargetCount int      `yaml:"target_count"`
+	PortCount   int      `yaml:"port_count"`
+	Tool        string   `yaml:"tool"`
+	Decoys      []string `yaml:"decoys"`
+	Slow        bool     `yaml:"slow"`
 }
 
 // eveLine is the part of an EVE line the tests look at.
@@ -99,24 +106,28 @@ func TestGoldenCaptures(t *testing.T) {
 	exp := loadExpected(t)
 	for name, want := range exp.Captures {
 		t.Run(name, func(t *testing.T) {
-			checkCapture(t, filepath.Join("../../testdata", name), want.Scans)
+			scans := checkCapture(t, filepath.Join("../../testdata", name), want.Scans)
+			if want.Group {
+				for _, s := range scans {
+					if s.Scan.Group == "" || s.Scan.Group != scans[0].Scan.Group {
+						t.Errorf("scan records not in one group: %q vs %q", s.Scan.Group, scans[0].Scan.Group)
+					}
+				}
+			}
 		})
 	}
 }
 
-func checkCapture(t *testing.T, path string, want []struct {
-	Scanner     string   `yaml:"scanner"`
-	Type        string   `yaml:"type"`
-	Shape       string   `yaml:"shape"`
-	OpenPorts   []uint16 `yaml:"open_ports"`
-	TargetCount int      `yaml:"target_count"`
-	PortCount   int      `yaml:"port_count"`
-	Tool        string   `yaml:"tool"`
-}) {
+// checkCapture replays path and checks its scans against want; it returns
+// the scan records.
+func checkCapture(t *testing.T, path string, want []wantScan) []eveLine {
 	t.Helper()
 	recs, _, stderr, code := replayFiles(t, path)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if strings.Contains(stderr, "warning") {
+		t.Errorf("replay warned: %s", stderr)
 	}
 	var alerts, scans []eveLine
 	for _, r := range recs {
@@ -162,8 +173,12 @@ func checkCapture(t *testing.T, path string, want []struct {
 			if w.PortCount != 0 && g.PortCount != w.PortCount {
 				t.Errorf("%s: %d ports, want %d", w.Type, g.PortCount, w.PortCount)
 			}
+			if !slices.Equal(g.Decoys, w.Decoys) || g.Slow != w.Slow {
+				t.Errorf("%s: decoys %v slow %v, want %v %v", w.Type, g.Decoys, g.Slow, w.Decoys, w.Slow)
+			}
 		}
 	}
+	return scans
 }
 
 func orEmpty(p []uint16) []uint16 {
