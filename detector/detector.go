@@ -910,9 +910,16 @@ func (d *Detector) sweep() {
 	}
 	// Flows: the LRU tail holds the longest idle ones. A connection silent
 	// for flowIdle that speaks again is picked up as mid-stream traffic.
-	for f := d.flows.oldest(); f != nil && now-f.last > int64(flowIdle); f = d.flows.oldest() {
-		d.evictFlow(f)
-		d.flows.remove(f)
+	// A resolved probe's flow goes sooner: later packets (a retransmission,
+	// masscan's extra RST) can no longer change its verdict.
+	done := now - 2*int64(d.r.Timeouts.Reply)
+	for f := d.flows.oldest(); f != nil && f.last < done; {
+		older := d.flows.older(f)
+		if f.state == stResolved || now-f.last > int64(flowIdle) {
+			d.evictFlow(f)
+			d.flows.remove(f)
+		}
+		f = older
 	}
 }
 

@@ -107,34 +107,49 @@ const (
 
 var toolNames = [numTools]string{"unknown", "nmap", "masscan", "zmap", "hping3", "os-stack"}
 
-// toolOf names the tool whose fingerprint one TCP probe matches, with the
-// features that matched. TTLs are compared as upper bounds, since routers
-// only lower them; IPv6 has no DF bit and nmap leaves its hop limit alone.
-func toolOf(fp synPrint) (tool, string) {
+// toolOf names the tool whose fingerprint one TCP probe matches. TTLs are
+// compared as upper bounds, since routers only lower them; IPv6 has no DF
+// bit and nmap leaves its hop limit alone.
+func toolOf(fp synPrint) tool {
 	syn := fp.flags&decode.SYN != 0
 	nmapIP := fp.v6 || !fp.df && fp.ttl <= 59
 	switch {
 	case fp.ipid == 54321 && fp.window == 65535 && fp.ttl > 128:
-		return toolZmap, "IP ID 54321, window 65535, TTL>128"
+		return toolZmap
 	case fp.window == 1024 && fp.ttl > 128 && fp.idMatch:
-		return toolMasscan, "window 1024, TTL>128, IP ID = dst^port^seq"
+		return toolMasscan
 	case fp.window == 512 && fp.opts == optNone && (fp.ackNoFlag || !syn):
-		return toolHping3, "window 512, no options"
-	case syn && fp.opts == optMSSOnly && fp.mss == 1460 && nmapIP && isNmapWindow(fp.window):
-		return toolNmap, "window " + itoa(int(fp.window)) + ", MSS-only option" + ipTell(fp)
-	case !syn && fp.opts == optNone && nmapIP && isNmapWindow(fp.window):
-		return toolNmap, "window " + itoa(int(fp.window)) + ", no options" + ipTell(fp)
+		return toolHping3
+	case isNmapWindow(fp.window) && nmapIP && (syn && fp.opts == optMSSOnly && fp.mss == 1460 || !syn && fp.opts == optNone):
+		return toolNmap
 	case syn && fp.opts == optFull:
-		return toolOS, "OS-stack SYN options"
+		return toolOS
 	}
-	return toolUnknown, ""
+	return toolUnknown
 }
 
-func ipTell(fp synPrint) string {
-	if fp.v6 {
-		return ""
+// toolEvidence says which features of fp matched tool t.
+func toolEvidence(t tool, fp synPrint) string {
+	switch t {
+	case toolZmap:
+		return "IP ID 54321, window 65535, TTL>128"
+	case toolMasscan:
+		return "window 1024, TTL>128, IP ID = dst^port^seq"
+	case toolHping3:
+		return "window 512, no options"
+	case toolNmap:
+		s := "window " + itoa(int(fp.window)) + ", no options"
+		if fp.opts == optMSSOnly {
+			s = "window " + itoa(int(fp.window)) + ", MSS-only option"
+		}
+		if !fp.v6 {
+			s += ", no DF, TTL<=59"
+		}
+		return s
+	case toolOS:
+		return "OS-stack SYN options"
 	}
-	return ", no DF, TTL<=59"
+	return ""
 }
 
 func isNmapWindow(w uint16) bool { return w == 1024 || w == 2048 || w == 3072 || w == 4096 }
@@ -147,11 +162,11 @@ type toolVotes struct {
 }
 
 func (v *toolVotes) add(fp synPrint) {
-	t, ev := toolOf(fp)
-	v.n[t]++
-	if v.evidence[t] == "" {
-		v.evidence[t] = ev
+	t := toolOf(fp)
+	if v.n[t] == 0 {
+		v.evidence[t] = toolEvidence(t, fp)
 	}
+	v.n[t]++
 	v.total++
 }
 

@@ -184,8 +184,9 @@ func (f *flow) links() *link[flow] { return &f.link }
 
 func (t *flowTable) touch(f *flow) { t.list.touch(f) }
 
-// oldest is the least recently used flow, or nil.
-func (t *flowTable) oldest() *flow { return t.list.tail }
+// oldest is the least recently used flow, or nil; older the one before f.
+func (t *flowTable) oldest() *flow       { return t.list.tail }
+func (t *flowTable) older(f *flow) *flow { return t.list.older(f) }
 
 // insert adds a new flow for k. When the table is full, onEvict is called
 // with the least recently used flow before it is dropped.
