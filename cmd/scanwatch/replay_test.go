@@ -322,3 +322,18 @@ func TestCaptureVariants(t *testing.T) {
 		})
 	}
 }
+
+// TestUndecodableWarns: frames of an encapsulation the decoder does not
+// know (here MACsec's ethertype) must not vanish silently.
+func TestUndecodableWarns(t *testing.T) {
+	macsec := func(d []byte) []byte {
+		out := append([]byte{}, d...)
+		out[12], out[13] = 0x88, 0xe5
+		return out
+	}
+	path := rewrite(t, "../../testdata/nmap_sS.pcap", layers.LinkTypeEthernet, macsec)
+	_, _, stderr, code := replayFiles(t, path)
+	if code != 0 || !strings.Contains(stderr, "warning") || !strings.Contains(stderr, "0x88e5") {
+		t.Fatalf("exit %d, stderr %q: want a warning naming ethertype 0x88e5", code, stderr)
+	}
+}
