@@ -33,6 +33,9 @@ type tracker struct {
 	llr  float64 // log likelihood ratio of the sequential test
 	eps  [numFamilies]*episode
 	last int64
+	// ended holds targets of IP episodes closed lately, so that the ARP
+	// requests of their probes still count as resolutions (probedOverIP).
+	ended map[netip.Addr]struct{}
 	link[tracker]
 }
 
@@ -550,8 +553,12 @@ func (d *Detector) probedOverIP(scanner, target netip.Addr) bool {
 			return true
 		}
 	}
-	return false
+	_, ok := t.ended[target]
+	return ok
 }
+
+// maxEnded bounds the targets a tracker remembers from closed episodes.
+const maxEnded = 4096
 
 // unreachable resolves the probe an ICMP error quotes. closed is true for
 // port (and protocol) unreachable, which means "closed"; other codes mean
@@ -704,6 +711,10 @@ func (d *Detector) success(scanner netip.Addr) {
 func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, o outcome, probes int, f *flow, fp *synPrint) {
 	t := d.tracker(scanner)
 	e := t.eps[fam]
+	if e != nil && e.alerted && f != nil && d.otherTool(e, f) {
+		d.endEpisode(t, fam) // the same source, another tool: another scan
+		e = nil
+	}
 	start := d.now
 	if f != nil {
 		start = f.first
@@ -749,6 +760,16 @@ func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, 
 		return
 	}
 	d.alert(t, fam, e)
+}
+
+// otherTool reports a TCP probe whose fingerprint names a tool other than
+// the one an alerted episode was made with (at least 10 of its probes).
+func (d *Detector) otherTool(e *episode, f *flow) bool {
+	if f.proto() != 6 {
+		return false
+	}
+	cur, nt := e.tools.leader(), toolOf(f.fp)
+	return cur != toolUnknown && e.tools.n[cur] >= 10 && nt != cur && nt != toolUnknown && nt != toolOS
 }
 
 // slowScan applies the sequential test to an episode too slow for its
@@ -818,6 +839,17 @@ func (d *Detector) endEpisode(t *tracker, fam family) {
 		return
 	}
 	d.forgetTargets(t, e)
+	if fam != famARP {
+		if t.ended == nil {
+			t.ended = make(map[netip.Addr]struct{})
+		}
+		for a := range e.targets {
+			if len(t.ended) >= maxEnded {
+				break
+			}
+			t.ended[a] = struct{}{}
+		}
+	}
 	s := e.report(t.addr)
 	if fam == famPing {
 		for _, other := range []family{famSyn, famConnect, famAck} {

@@ -170,19 +170,25 @@ func (v *toolVotes) add(fp synPrint) {
 	v.total++
 }
 
+// leader is the tool most probes matched so far (not the OS stack).
+func (v *toolVotes) leader() tool {
+	best := toolUnknown
+	for t := toolNmap; t < toolOS; t++ {
+		if v.n[t] > v.n[best] {
+			best = t
+		}
+	}
+	return best
+}
+
 // verdict names a tool only when at least 80% of probes agree on it;
 // "unknown" is better than a wrong name.
 func (v *toolVotes) verdict() (string, string) {
 	if v.total == 0 {
 		return "unknown", ""
 	}
-	best := toolUnknown
-	for t := toolNmap; t < numTools; t++ {
-		if v.n[t] > v.n[best] {
-			best = t
-		}
-	}
-	if best == toolUnknown || best == toolOS || v.n[best]*5 < v.total*4 {
+	best := v.leader()
+	if best == toolUnknown || v.n[best]*5 < v.total*4 {
 		return "unknown", ""
 	}
 	return toolNames[best], fmt.Sprintf("%d/%d probes: %s", v.n[best], v.total, v.evidence[best])

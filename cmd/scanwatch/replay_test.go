@@ -337,3 +337,17 @@ func TestUndecodableWarns(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q: want a warning naming ethertype 0x88e5", code, stderr)
 	}
 }
+
+// TestToolChangeIsNewScan: one source running zmap, then hping3, within the
+// idle timeout is two scans, each named after its tool.
+func TestToolChangeIsNewScan(t *testing.T) {
+	recs, _, _, _ := replayFiles(t, "../../testdata/zmap_sweep.pcap", "../../testdata/hping3_syn.pcap")
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.EventType+" "+r.Scan.Tool)
+	}
+	want := []string{"alert zmap", "scan zmap", "alert hping3", "scan hping3"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("got %v, want %v", got, want)
+	}
+}
