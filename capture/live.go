@@ -307,3 +307,26 @@ func (l *live) closeAll() {
 		l.filter.Close()
 	}
 }
+
+// SetPatterns replaces the kernel filter's tcp[13] probe patterns, for a
+// rules reload: the eBPF map is updated in place (flow state is kept), the
+// classic program is rebuilt and attached again.
+func (l *live) SetPatterns(patterns []bpf.Pattern) error {
+	switch l.mode {
+	case ModeEBPF:
+		return l.filter.SetPatterns(patterns)
+	case ModeCBPF:
+		build := bpf.ClassicFilter
+		if l.cooked {
+			build = bpf.ClassicFilterCooked
+		}
+		prog, err := build(patterns, l.snaplen)
+		if err != nil {
+			return err
+		}
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.tp.SetBPF(prog)
+	}
+	return nil
+}

@@ -9,6 +9,7 @@ package detector
 import (
 	"math"
 	"net/netip"
+	"slices"
 	"sort"
 	"time"
 
@@ -81,7 +82,6 @@ type Detector struct {
 // New returns a detector that calls emit for every event, in order.
 func New(r *rules.Rules, emit func(Event)) *Detector {
 	d := &Detector{
-		r:        r,
 		emit:     emit,
 		flows:    newFlowTable(r.State.MaxFlows),
 		trackers: make(map[netip.Addr]*tracker),
@@ -89,9 +89,20 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 		decoys:   make(map[netip.Addr]*decoySet),
 		byTarget: make(map[netip.Addr][]*tracker),
 	}
+	d.SetRules(r)
+	return d
+}
+
+// SetRules swaps in new rules (a reload) and keeps every flow, tracker and
+// episode: thresholds, patterns and allow lists apply from the next packet.
+// The flow cap applies as the table next fills.
+func (d *Detector) SetRules(r *rules.Rules) {
+	d.r = r
+	d.flows.max = r.State.MaxFlows
 	for f := family(0); f < numFamilies; f++ {
 		d.thresholds[f] = r.Threshold(f.String())
 	}
+	d.famOf = d.famOf[:0]
 	for _, p := range r.TCPFlags {
 		f, ok := familyOf(p.Type)
 		if !ok {
@@ -99,13 +110,12 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 		}
 		d.famOf = append(d.famOf, f)
 	}
-	s := r.Slow
-	if s.Enabled {
+	d.failLLR, d.okLLR, d.alarmLLR = 0, 0, 0
+	if s := r.Slow; s.Enabled {
 		d.failLLR = math.Log((1 - s.Theta1) / (1 - s.Theta0))
 		d.okLLR = math.Log(s.Theta1 / s.Theta0)
 		d.alarmLLR = math.Log(s.Alarm)
 	}
-	return d
 }
 
 // Stats returns the current counters.
@@ -904,8 +914,19 @@ func (d *Detector) dropTracker(t *tracker) {
 			d.endEpisode(t, family(f))
 		}
 	}
+	d.forget(t)
+}
+
+// forget removes a tracker with nothing left to report.
+func (d *Detector) forget(t *tracker) {
 	d.byAge.unlink(t)
 	delete(d.trackers, t.addr)
+	if ds := d.decoys[t.addr]; ds != nil {
+		delete(d.decoys, t.addr)
+		if i := slices.Index(ds.members, t.addr); i >= 0 {
+			ds.members = slices.Delete(ds.members, i, i+1)
+		}
+	}
 }
 
 // sweep runs once a second of packet time: it ends idle episodes, forgets
@@ -935,8 +956,7 @@ func (d *Detector) sweep() {
 			}
 		}
 		if !keep && now-t.last > max(memory, idle) {
-			d.byAge.unlink(t)
-			delete(d.trackers, t.addr)
+			d.forget(t)
 		}
 		t = prev
 	}

@@ -341,3 +341,24 @@ func TestEpisodeTargetCap(t *testing.T) {
 		t.Fatalf("kept %d port sets, cap %d", len(e.targets), maxEpisodeTargets)
 	}
 }
+
+// A reload applies from the next packet and keeps the state: a threshold
+// raised mid-scan holds the alert back until the new count is reached.
+func TestSetRulesKeepsState(t *testing.T) {
+	w := newWire(t)
+	for port := uint16(1); port <= 10; port++ {
+		w.tcp(scanner, target, 40000, port, syn, 1000, 0, 0, mssOnly)
+		w.tcp(target, scanner, port, 40000, rstack, 0, 1001, 0, nil)
+	}
+	r := *rules.Default()
+	r.Detect = map[string]rules.Threshold{"syn": {Ports: 30, Window: time.Minute}}
+	w.d.SetRules(&r)
+	for port := uint16(11); port <= 40; port++ {
+		w.tcp(scanner, target, 40000, port, syn, 1000, 0, 0, mssOnly)
+		w.tcp(target, scanner, port, 40000, rstack, 0, 1001, 0, nil)
+	}
+	a := w.alerts()
+	if len(a) != 1 || a[0].Scan.PortCount != 30 {
+		t.Fatalf("want one alert at the 30th port (state kept across the reload), got %+v", a)
+	}
+}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/scanwatch/scanwatch/bpf"
@@ -20,7 +22,9 @@ import (
 const statsEvery = 60 * time.Second
 
 // cmdLive runs the sensor on a network interface until SIGINT/SIGTERM, then
-// closes every open episode with its summary and exits 0.
+// closes every open episode with its summary and exits 0. SIGHUP reloads
+// the rules file (kernel patterns included) without losing any state; a
+// bad file is reported and the old rules stay.
 func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("live", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -39,6 +43,10 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if *mode != capture.ModeEBPF && *mode != capture.ModeCBPF {
 		return usagef("--capture must be ebpf or cbpf, not %q", *mode)
 	}
+	// SIGHUP means reload; catch it before anyone can see us running.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	r, err := loadRules(*rulesPath)
 	if err != nil {
 		return err
@@ -66,7 +74,21 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 	// Live output is unbuffered: each record is one write, seen at once.
 	p := newPipeline(r, out)
-	err = p.runLive(ctx, src)
+	reload := func() {
+		nr, err := loadRules(*rulesPath)
+		if err == nil {
+			if ps, ok := src.(interface{ SetPatterns([]bpf.Pattern) error }); ok {
+				err = ps.SetPatterns(patterns(nr))
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "scanwatch live: rules not reloaded, the old ones stay: %v\n", err)
+			return
+		}
+		p.det.SetRules(nr)
+		fmt.Fprintf(stderr, "scanwatch live: rules reloaded\n")
+	}
+	err = p.runLive(ctx, src, hup, reload)
 	p.det.Flush()
 	p.writeStats(time.Now(), src)
 	src.Close()
@@ -77,9 +99,14 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // runLive reads until ctx ends. Quiet periods still advance the detector's
 // clock so that probes time out and idle episodes end.
-func (p *pipeline) runLive(ctx context.Context, src capture.Source) error {
+func (p *pipeline) runLive(ctx context.Context, src capture.Source, hup <-chan os.Signal, reload func()) error {
 	nextStats := time.Now().Add(statsEvery)
 	for ctx.Err() == nil {
+		select {
+		case <-hup:
+			reload()
+		default:
+		}
 		pk, err := src.ReadPacket()
 		switch {
 		case errors.Is(err, capture.ErrTimeout):

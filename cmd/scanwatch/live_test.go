@@ -879,3 +879,49 @@ func TestLiveErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestLiveReload: SIGHUP reloads the rules file without a restart. A bad
+// file is refused and the old rules stay; a good one that allow-lists a
+// scanner silences it while others are still detected.
+func TestLiveReload(t *testing.T) {
+	needTools(t, "nmap")
+	tb := newTestbed(t, "swlhup")
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(path, []byte("allow: {scanners: []}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startSensor(t, tb.Pair, "--rules", path)
+	hup := func(want string) {
+		t.Helper()
+		if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(s.Stderr(), want); {
+			if time.Now().After(deadline) {
+				t.Fatalf("no %q on stderr after SIGHUP:\n%s", want, s.Stderr())
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	if err := os.WriteFile(path, []byte("allow: {scaners: []}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hup("rules not reloaded")
+	if err := os.WriteFile(path, []byte("allow: {scanners: ["+srcSyn.String()+"]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hup("rules reloaded")
+	steps := []scanStep{
+		nmapStep("-sS", srcSyn, "syn", "1-100", []int{22, 80}),
+		nmapStep("-sF", srcFin, "fin", "1-100", nil),
+	}
+	runSteps(t, tb.Pair, steps)
+	s.waitAlerts(wantKeys(steps[1:]), 15*time.Second)
+	rs := s.stop()
+	for _, r := range byType(rs, "alert") {
+		if r.SrcIP == srcSyn.String() {
+			t.Errorf("allow-listed scanner %s alerted after the reload", srcSyn)
+		}
+	}
+	checkAlerts(t, rs, steps[1:])
+}
