@@ -196,8 +196,7 @@ func (d *Detector) tcp(p *decode.Packet) {
 		d.newTCP(p, k, srcIsA)
 		return
 	}
-	f.last = d.now
-	d.flows.touch(f)
+	d.seen(f)
 	if srcIsA == f.initIsA {
 		d.tcpFromInitiator(f, p)
 	} else {
@@ -236,10 +235,21 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	d.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
 }
 
+// seen notes a packet of f. The LRU position moves at most once a second
+// of packet time: a bulk flow would otherwise relink on every packet, and
+// eviction and expiry only need second precision.
+func (d *Detector) seen(f *flow) {
+	f.last = d.now
+	if d.now-f.touched >= int64(time.Second) {
+		f.touched = d.now
+		d.flows.touch(f)
+	}
+}
+
 // newFlow starts following k as ordinary traffic; startProbe makes it a probe.
 func (d *Detector) newFlow(k flowKey, srcIsA bool) *flow {
 	f := d.flows.insert(k, d.evictFlow)
-	f.initIsA, f.state, f.first, f.last = srcIsA, stBenign, d.now, d.now
+	f.initIsA, f.state, f.first, f.last, f.touched = srcIsA, stBenign, d.now, d.now, d.now
 	return f
 }
 
@@ -399,8 +409,7 @@ func (d *Detector) udp(p *decode.Packet) {
 		}
 		return
 	}
-	f.last = d.now
-	d.flows.touch(f)
+	d.seen(f)
 	if srcIsA == f.initIsA {
 		if f.state == stPending {
 			f.probes++
@@ -422,8 +431,7 @@ func (d *Detector) sctp(p *decode.Packet) {
 		}
 		return
 	}
-	f.last = d.now
-	d.flows.touch(f)
+	d.seen(f)
 	if srcIsA == f.initIsA {
 		switch {
 		case f.state == stPending && p.SCTPChunk == 1:
@@ -455,8 +463,7 @@ func (d *Detector) ipproto(p *decode.Packet) {
 		}
 		return
 	}
-	f.last = d.now
-	d.flows.touch(f)
+	d.seen(f)
 	if srcIsA != f.initIsA && f.state == stPending {
 		d.resolve(f, outOpen)
 	}

@@ -62,6 +62,7 @@ type flow struct {
 	probes     uint16
 	first      int64 // packet time of the first probe, ns
 	last       int64 // packet time of the last packet in either direction, ns
+	touched    int64 // packet time of the last move to the LRU head
 	isn, risn  uint32
 	fp         synPrint
 	dataSeen   bool // payload from the initiator: a real client
