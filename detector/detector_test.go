@@ -362,3 +362,25 @@ func TestSetRulesKeepsState(t *testing.T) {
 		t.Fatalf("want one alert at the 30th port (state kept across the reload), got %+v", a)
 	}
 }
+
+// Under a flow cap far below the scan's size, probes evicted before their
+// reply count as unanswered: the scan is still reported, with every port.
+func TestTinyFlowCap(t *testing.T) {
+	w := newWire(t)
+	r := *rules.Default()
+	r.State.MaxFlows = 8
+	w.d = New(&r, func(e Event) { w.events = append(w.events, e) })
+	for port := uint16(1); port <= 200; port++ {
+		w.tcp(scanner, target, 40000, port, syn, 1000, 0, 0, mssOnly)
+	}
+	w.d.Flush()
+	if a := w.alerts(); len(a) != 1 || a[0].Scan.Type != "syn" {
+		t.Fatalf("want one syn alert, got %+v", w.events)
+	}
+	if s := w.events[len(w.events)-1].Scan; s.PortCount != 200 {
+		t.Fatalf("port_count %d, want 200", s.PortCount)
+	}
+	if st := w.d.Stats(); st.FlowsEvicted == 0 || st.Flows > 8 {
+		t.Fatalf("stats %+v", st)
+	}
+}

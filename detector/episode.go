@@ -253,6 +253,7 @@ func (e *episode) evidence() string {
 		add(o[outOpen], "answered")
 	case famSCTP:
 		add(o[outClosed], "ABORT")
+		add(o[outHalfOpen], "INIT-ACK then ABORT from scanner")
 		add(o[outOpen], "INIT-ACK")
 	case famPing, famARP:
 		add(o[outAlive], "hosts answered")
