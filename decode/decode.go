@@ -492,6 +492,9 @@ func (d *Decoder) icmp(p *Packet, b []byte, tl int, l Layer) (bool, error) {
 		} else {
 			quoteV4(&p.Inner, q)
 		}
+	case p.IPv6 && (b[0] == 135 || b[0] == 136) && len(b) >= 24:
+		// Neighbour solicitation/advertisement: the address asked or told.
+		p.NDTarget = netip.AddrFrom16([16]byte(b[8:24]))
 	}
 	return true, nil
 }

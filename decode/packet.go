@@ -58,7 +58,8 @@ type Packet struct {
 
 	// ICMP / ICMPv6
 	ICMPType, ICMPCode uint8
-	ICMPID, ICMPSeq    uint16 // echo request/reply
+	ICMPID, ICMPSeq    uint16     // echo request/reply
+	NDTarget           netip.Addr // ICMPv6 neighbour solicitation/advertisement target
 	// Inner is the header quoted by an ICMP error (unreachable, time exceeded).
 	Inner Quoted
 

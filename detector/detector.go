@@ -481,6 +481,10 @@ func (d *Detector) icmp(p *decode.Packet) {
 			d.alive(p.Src, p.Dst, famPing)
 		case 1:
 			d.unreachable(p, c == 4)
+		case 135:
+			d.neighbourSolicit(p)
+		case 136:
+			d.resolveReply(p.Src, p.Dst)
 		}
 		return
 	}
@@ -498,35 +502,55 @@ func (d *Detector) icmp(p *decode.Packet) {
 	}
 }
 
-// arp follows ARP requests. A host's kernel asks for every neighbour it
-// sends IP packets to, so a request only counts towards an ARP sweep when
-// the same source sent no IP probe to that host: a pure ARP sweep (nmap -sn
-// on a LAN, arp-scan) sends nothing else. The verdict waits twice the reply
-// timeout, long enough for the IP probes that follow a resolution.
+// arp follows ARP requests, and neighbourSolicit their IPv6 form. A host's
+// kernel asks for every neighbour it sends IP packets to, so a request only
+// counts towards a sweep when the same source sent no IP probe to that
+// host: a pure sweep (nmap -sn on a LAN, arp-scan) sends nothing else. The
+// verdict waits twice the reply timeout, long enough for the IP probes that
+// follow a resolution.
 func (d *Detector) arp(p *decode.Packet) {
-	switch {
-	case p.ARPOp == 1 && p.Src != p.Dst && p.Src.IsValid() && !p.Src.IsUnspecified():
-		k, srcIsA := makeKey(p.Src, p.Dst, arpPort, arpPort, 0)
-		f := d.flows.get(k)
-		if f != nil {
-			if f.state == stPending && srcIsA == f.initIsA {
-				f.probes++
-			}
-			return
+	switch p.ARPOp {
+	case 1:
+		d.resolveRequest(p.Src, p.Dst)
+	case 2:
+		d.resolveReply(p.Src, p.Dst)
+	}
+}
+
+func (d *Detector) neighbourSolicit(p *decode.Packet) {
+	if p.NDTarget.IsValid() && !p.Src.IsUnspecified() { // :: is duplicate address detection
+		d.resolveRequest(p.Src, p.NDTarget)
+	}
+}
+
+// resolveRequest is src asking for target's link-layer address.
+func (d *Detector) resolveRequest(src, target netip.Addr) {
+	if src == target || !src.IsValid() || src.IsUnspecified() || !target.IsValid() {
+		return // gratuitous ARP, ARP probes of RFC 5227
+	}
+	k, srcIsA := makeKey(src, target, arpPort, arpPort, 0)
+	if f := d.flows.get(k); f != nil {
+		if f.state == stPending && srcIsA == f.initIsA {
+			f.probes++
 		}
-		if !d.probeTarget(p) {
-			return
-		}
-		f = d.flows.insert(k, d.evictFlow)
-		f.initIsA, f.state, f.fam, f.probes = srcIsA, stPending, famARP, 1
-		f.first, f.last = d.now, d.now
-		d.stats.Probes++
-		d.arpPending = append(d.arpPending, pendingRef{f, f.gen, d.now + 2*int64(d.r.Timeouts.Reply)})
-	case p.ARPOp == 2:
-		k, srcIsA := makeKey(p.Src, p.Dst, arpPort, arpPort, 0)
-		if f := d.flows.get(k); f != nil && f.state == stPending && srcIsA != f.initIsA {
-			f.synAckSeen = true
-		}
+		return
+	}
+	r := d.r
+	if target.IsMulticast() || !r.IsHome(target) || r.AllowedScanner(src) || r.AllowedTarget(target) {
+		return
+	}
+	f := d.flows.insert(k, d.evictFlow)
+	f.initIsA, f.state, f.fam, f.probes = srcIsA, stPending, famARP, 1
+	f.first, f.last = d.now, d.now
+	d.stats.Probes++
+	d.arpPending = append(d.arpPending, pendingRef{f, f.gen, d.now + 2*int64(d.r.Timeouts.Reply)})
+}
+
+// resolveReply is target answering who asked: the host is there.
+func (d *Detector) resolveReply(target, asker netip.Addr) {
+	k, srcIsA := makeKey(target, asker, arpPort, arpPort, 0)
+	if f := d.flows.get(k); f != nil && f.state == stPending && srcIsA != f.initIsA {
+		f.synAckSeen = true
 	}
 }
 

@@ -163,6 +163,9 @@ func (e *episode) proto(v6 bool) string {
 	case famIPProto:
 		return "IP"
 	case famARP:
+		if v6 {
+			return "IPV6-ICMP" // neighbour discovery
+		}
 		return "ARP"
 	case famPing:
 		if v6 {
@@ -236,7 +239,7 @@ func (e *episode) evidence() string {
 	probe := map[family]string{
 		famSyn: "SYN", famConnect: "SYN", famFin: "FIN", famNull: "NULL", famXmas: "FIN|PSH|URG", famMaimon: "FIN|ACK",
 		famAck: "ACK", famCustom: e.name, famUDP: "UDP", famIPProto: "IP protocol", famSCTP: "SCTP INIT",
-		famPing: "echo/timestamp", famARP: "ARP request", famOSProbe: "OS probe",
+		famPing: "echo/timestamp", famARP: "ARP request/neighbour solicitation", famOSProbe: "OS probe",
 	}[e.fam]
 	add(e.probes, probe)
 	switch e.fam {

@@ -60,7 +60,7 @@ var signatures = map[string]signature{
 	"ipproto": {9000010, "scanwatch: IP protocol scan", 2},
 	"sctp":    {9000011, "scanwatch: SCTP INIT scan", 2},
 	"ping":    {9000012, "scanwatch: host discovery sweep", 3},
-	"arp":     {9000013, "scanwatch: ARP sweep", 3},
+	"arp":     {9000013, "scanwatch: ARP/neighbour discovery sweep", 3},
 	"osprobe": {9000014, "scanwatch: OS fingerprinting probes", 2},
 }
 

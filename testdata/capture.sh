@@ -48,7 +48,7 @@ ALL=(
   benign_http benign_dns benign_closed_retry benign_midstream benign_services
   nmap_decoy nmap_distributed nmap_frag nmap_mtu16 nmap_srcport53 nmap_sU_srcport53 nmap_O
   arp_sweep arp_scan masscan_sweep zmap_sweep connect_loop windows_like_fin windows_like_xmas
-  nmap_T1_short
+  nmap_T1_short nd_sweep6
 )
 # extra attacker addresses for nmap_distributed (added for that capture only)
 IP_A2=10.77.0.3 IP_A3=10.77.0.4
@@ -338,6 +338,8 @@ cap_nmap_O() { capture nmap_O "${NMAP[@]}" -O -Pn -p 22,81 "$IP_T"; }
 
 cap_arp_sweep() { capture arp_sweep "${NMAP[@]}" -sn 10.77.0.0/24; }
 cap_arp_scan()  { capture arp_scan arp-scan --interface "$VA" 10.77.0.0/24; }
+# IPv6 host discovery on the link: one neighbour solicitation per address of the /120.
+cap_nd_sweep6() { capture nd_sweep6 "${NMAP[@]}" -6 -sn fd77::/120; }
 
 cap_zmap_sweep() {
   # zmap sends raw frames; the only interface in the attacker namespace is the veth, and the
