@@ -228,7 +228,7 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 		return
 	}
 	d.startProbe(f, fam, p)
-	f.flags, f.isn = flags, p.Seq
+	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
 	if fam == famSyn && f.fp.opts == optFull {
 		f.fam = famConnect
 	}
@@ -309,6 +309,10 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	switch f.state {
 	case stPending:
 		switch {
+		case flags == f.flags && (p.Seq != f.isn || p.Ack != f.ack):
+			// A probe is retransmitted as it was; a connection moves its
+			// numbers on (pure ACKs of a download seen from one side).
+			d.resolve(f, outBenign)
 		case flags == f.flags:
 			f.probes++ // retransmission
 		case f.fam.synLike() && flags&decode.RST != 0:

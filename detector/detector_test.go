@@ -384,3 +384,22 @@ func TestTinyFlowCap(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 }
+
+// One-sided capture of a busy client (an outbound-only mirror port): it
+// downloads from 12 servers, so only its pure ACKs are seen, their ack
+// numbers climbing. That is traffic, not an ACK sweep.
+func TestOneSidedDownloadsNoAlert(t *testing.T) {
+	w := newWire(t)
+	for round := uint32(0); round < 20; round++ {
+		for i := 0; i < 12; i++ {
+			srv := netip.AddrFrom4([4]byte{192, 0, 2, byte(10 + i)})
+			w.tcp(scanner, srv, uint16(50000+i), 443, ack, 777, 1000+round*2896, 0, nil)
+		}
+		w.wait(50 * time.Millisecond)
+	}
+	w.wait(30 * time.Second)
+	w.d.Flush()
+	if len(w.events) != 0 {
+		t.Fatalf("downloads seen from one side alerted: %+v", w.events[0].Scan)
+	}
+}

@@ -60,10 +60,11 @@ type flow struct {
 	fam        family
 	flags      uint8 // the first probe's tcp[13] (custom probes are named by it)
 	probes     uint16
-	first      int64 // packet time of the first probe, ns
-	last       int64 // packet time of the last packet in either direction, ns
-	touched    int64 // packet time of the last move to the LRU head
-	isn, risn  uint32
+	first      int64  // packet time of the first probe, ns
+	last       int64  // packet time of the last packet in either direction, ns
+	touched    int64  // packet time of the last move to the LRU head
+	isn, risn  uint32 // initiator's and responder's initial sequence numbers
+	ack        uint32 // the first probe's acknowledgment number
 	fp         synPrint
 	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
