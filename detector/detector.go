@@ -382,7 +382,7 @@ func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 
 // --- UDP, SCTP, other IP protocols ---
 
-// replyPorts are services whose traffic towards an ephemeral port is a
+// replyLike: traffic from these services towards an ephemeral port is a
 // reply, not a probe, when the request was not captured.
 func replyLike(sport, dport uint16) bool {
 	if dport < 32768 {
