@@ -66,6 +66,8 @@ $(BENCH_PCAP):
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 3s ./decode
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 3s ./rules
+	$(GO) test -run '^$$' -fuzz FuzzOpenFiles -fuzztime 60s -fuzzminimizetime 3s ./capture
+	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s -fuzzminimizetime 3s ./detector
 
 # captures remakes testdata/*.pcap from real scanners (root; namespaces only).
 captures:
