@@ -91,7 +91,7 @@ func parseScanArgs(args []string, stderr io.Writer) (*scanArgs, error) {
 			rest = append(rest, "-p", a[2:])
 		case a == "-h" || a == "--help" || a == "-help":
 			fmt.Fprint(stderr, scanUsage)
-			return nil, usagef("help requested")
+			return nil, flag.ErrHelp
 		default:
 			rest = append(rest, a)
 		}
