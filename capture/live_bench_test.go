@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/scanwatch/scanwatch/internal/netns"
 )
 
 // BenchmarkLiveBulk measures what capturing a bulk TCP transfer costs with the
@@ -32,8 +34,8 @@ func BenchmarkLiveBulk(b *testing.B) {
 	}
 	for _, mode := range []string{ModeEBPF, ModeCBPF, ModeNone} {
 		b.Run(mode, func(b *testing.B) {
-			setupNetns(b)
-			src := openInB(b, vethB, LiveOptions{Mode: mode, Patterns: livePatterns, Snaplen: 256})
+			p := setupNetns(b)
+			src := openInB(b, p, p.B.Veth, LiveOptions{Mode: mode, Patterns: livePatterns, Snaplen: 256})
 			var received atomic.Uint64
 			stop, done := make(chan struct{}), make(chan struct{})
 			go func() {
@@ -56,16 +58,16 @@ func BenchmarkLiveBulk(b *testing.B) {
 			}()
 
 			const bytes = 100 << 20
-			pkts0 := vethPackets(b)
+			pkts0 := vethPackets(b, p)
 			self0, children0 := cpuTimes()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
-				bulkTransfer(b, bytes)
+				bulkTransfer(b, p, bytes)
 			}
 			time.Sleep(50 * time.Millisecond) // let the reader drain the ring
 			self1, children1 := cpuTimes()
 			b.StopTimer()
-			pkts := vethPackets(b) - pkts0
+			pkts := vethPackets(b, p) - pkts0
 			close(stop)
 			<-done
 
@@ -96,12 +98,12 @@ func cpuTimes() (self, children time.Duration) {
 	return self, children
 }
 
-// vethPackets is the number of packets swbpf-vb received and sent: what a
+// vethPackets is the number of packets B's veth received and sent: what a
 // packet socket on it sees.
-func vethPackets(tb testing.TB) uint64 {
+func vethPackets(tb testing.TB, p *netns.Pair) uint64 {
 	tb.Helper()
 	var n uint64
-	err := inNetns(nsB, func() error {
+	err := p.Do(p.B.NS, func() error {
 		f, err := os.Open("/proc/thread-self/net/dev")
 		if err != nil {
 			return err
@@ -110,7 +112,7 @@ func vethPackets(tb testing.TB) uint64 {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			name, rest, ok := strings.Cut(sc.Text(), ":")
-			if !ok || strings.TrimSpace(name) != vethB {
+			if !ok || strings.TrimSpace(name) != p.B.Veth {
 				continue
 			}
 			var v [16]uint64
@@ -121,7 +123,7 @@ func vethPackets(tb testing.TB) uint64 {
 			n = v[1] + v[9] // rx packets + tx packets
 			return nil
 		}
-		return fmt.Errorf("%s not in /proc/net/dev", vethB)
+		return fmt.Errorf("%s not in /proc/net/dev", p.B.Veth)
 	})
 	if err != nil {
 		tb.Fatalf("read packet counters: %v", err)

@@ -7,105 +7,35 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/scanwatch/scanwatch/internal/netns"
 )
 
-// A pair of network namespaces joined by a veth pair, private to these tests:
-// swbpf-a (10.78.0.1, the scanner and bulk sender) and swbpf-b (10.78.0.2,
-// the target and sensor).
+// A pair of network namespaces joined by a veth pair, private to each test
+// (internal/netns, names swbpf-<id>-a and -b): A (10.78.0.1, the scanner
+// and bulk sender) and B (10.78.0.2, the target and sensor). The veths send
+// one segment per packet (gso_max_segs 1), as a NIC without offloads shows
+// them: veth would otherwise pass 64 KB TSO super-packets around.
 const (
-	nsA, nsB     = "swbpf-a", "swbpf-b"
-	vethA, vethB = "swbpf-va", "swbpf-vb"
 	addrA, addrB = "10.78.0.1", "10.78.0.2"
 	bulkPort     = 5001
 )
 
-func liveNeedRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: needs root (network namespaces, AF_PACKET, eBPF); run `sudo go test ./capture`")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("skipped: needs iproute2's ip command")
-	}
-}
-
-func ipCmd(args ...string) error {
-	out, err := exec.Command("ip", args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
-	}
-	return nil
-}
+var liveSubnet = netip.MustParsePrefix("10.78.0.0/24")
 
 // setupNetns creates the namespace pair; t.Cleanup deletes it (which also
-// deletes the veths), also when the test fails.
-func setupNetns(t testing.TB) {
+// deletes the veths), also when the test fails. It skips the test when not
+// root.
+func setupNetns(t testing.TB) *netns.Pair {
 	t.Helper()
-	liveNeedRoot(t)
-	del := func() {
-		_ = exec.Command("ip", "netns", "del", nsA).Run()
-		_ = exec.Command("ip", "netns", "del", nsB).Run()
-	}
-	del() // leftovers of a killed run
-	t.Cleanup(del)
-	steps := [][]string{
-		{"netns", "add", nsA},
-		{"netns", "add", nsB},
-		{"link", "add", vethA, "netns", nsA, "type", "veth", "peer", "name", vethB, "netns", nsB},
-		{"-n", nsA, "addr", "add", addrA + "/24", "dev", vethA},
-		{"-n", nsB, "addr", "add", addrB + "/24", "dev", vethB},
-		// One segment per packet, as a NIC without offloads shows them:
-		// veth would otherwise pass 64 KB TSO super-packets around.
-		{"-n", nsA, "link", "set", vethA, "gso_max_segs", "1"},
-		{"-n", nsB, "link", "set", vethB, "gso_max_segs", "1"},
-		{"-n", nsA, "link", "set", "lo", "up"},
-		{"-n", nsB, "link", "set", "lo", "up"},
-		{"-n", nsA, "link", "set", vethA, "up"},
-		{"-n", nsB, "link", "set", vethB, "up"},
-	}
-	for _, s := range steps {
-		if err := ipCmd(s...); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-// inNetns runs fn on a thread switched into the named namespace. Sockets
-// created by fn stay in that namespace.
-func inNetns(ns string, fn func() error) error {
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer orig.Close()
-	target, err := os.Open("/run/netns/" + ns)
-	if err != nil {
-		runtime.UnlockOSThread()
-		return err
-	}
-	defer target.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return fmt.Errorf("setns %s: %w", ns, err)
-	}
-	ferr := fn()
-	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-		// Leave the thread locked: it exits with the goroutine.
-		return fmt.Errorf("setns back from %s: %w", ns, err)
-	}
-	runtime.UnlockOSThread()
-	return ferr
+	return netns.New(t, netns.Config{Prefix: "swbpf", Subnet: liveSubnet})
 }
 
 // The bulk transfer runs in helper processes (this test binary, re-executed
@@ -174,24 +104,25 @@ func runHelper(spec string) error {
 	return errors.New("unknown helper " + spec)
 }
 
-// helper starts this test binary in namespace ns as the given helper.
-func helper(t testing.TB, ns, spec string) *exec.Cmd {
+// helper prepares this test binary to run in namespace ns as the given
+// helper.
+func helper(t testing.TB, p *netns.Pair, ns, spec string) *exec.Cmd {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", ns, exe, "-test.run=^TestLiveHelperProcess$")
+	cmd := p.Exec(ns, exe, "-test.run=^TestLiveHelperProcess$")
 	cmd.Env = append(os.Environ(), helperEnv+"="+spec)
 	cmd.Stderr = os.Stderr
 	return cmd
 }
 
-// bulkTransfer sends n bytes over TCP from swbpf-a to swbpf-b:bulkPort in
-// helper processes and returns when the transfer is done.
-func bulkTransfer(t testing.TB, n int64) {
+// bulkTransfer sends n bytes over TCP from A to B:bulkPort in helper
+// processes and returns when the transfer is done.
+func bulkTransfer(t testing.TB, p *netns.Pair, n int64) {
 	t.Helper()
-	sink := helper(t, nsB, fmt.Sprintf("sink:%d", bulkPort))
+	sink := helper(t, p, p.B.NS, fmt.Sprintf("sink:%d", bulkPort))
 	out, err := sink.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -204,7 +135,7 @@ func bulkTransfer(t testing.TB, n int64) {
 		sink.Process.Kill()
 		t.Fatalf("sink did not start: %v", err)
 	}
-	send := helper(t, nsA, fmt.Sprintf("send:%s:%d:%d", addrB, bulkPort, n))
+	send := helper(t, p, p.A.NS, fmt.Sprintf("send:%s:%d:%d", addrB, bulkPort, n))
 	if err := send.Run(); err != nil {
 		sink.Process.Kill()
 		sink.Wait()

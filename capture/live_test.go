@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/scanwatch/scanwatch/bpf"
+	"github.com/scanwatch/scanwatch/internal/netns"
 )
 
 var livePatterns = []bpf.Pattern{
@@ -27,7 +28,7 @@ var livePatterns = []bpf.Pattern{
 
 const probeSrcPort = 33333
 
-// probe is one crafted scan probe from swbpf-a to swbpf-b.
+// probe is one crafted scan probe from A to B.
 type probe struct {
 	port  uint16
 	flags uint8
@@ -48,13 +49,13 @@ func probeSet() []probe {
 	return ps
 }
 
-// sendProbes writes the probes onto swbpf-va from inside swbpf-a with an
+// sendProbes writes the probes onto A's veth from inside A with an
 // AF_PACKET socket, so that they look exactly like a raw-socket scanner's.
-func sendProbes(t testing.TB, ps []probe) {
+func sendProbes(t testing.TB, pair *netns.Pair, ps []probe) {
 	t.Helper()
 	var dstMAC net.HardwareAddr
-	if err := inNetns(nsB, func() error {
-		ifc, err := net.InterfaceByName(vethB)
+	if err := pair.Do(pair.B.NS, func() error {
+		ifc, err := net.InterfaceByName(pair.B.Veth)
 		if err == nil {
 			dstMAC = ifc.HardwareAddr
 		}
@@ -62,8 +63,8 @@ func sendProbes(t testing.TB, ps []probe) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	err := inNetns(nsA, func() error {
-		ifc, err := net.InterfaceByName(vethA)
+	err := pair.Do(pair.A.NS, func() error {
+		ifc, err := net.InterfaceByName(pair.A.Veth)
 		if err != nil {
 			return err
 		}
@@ -167,11 +168,11 @@ func readLive(src Source, stop <-chan struct{}, tl *tally, done chan<- struct{})
 	}
 }
 
-// openInB opens a live source inside swbpf-b.
-func openInB(t testing.TB, iface string, opts LiveOptions) Source {
+// openInB opens a live source inside B.
+func openInB(t testing.TB, p *netns.Pair, iface string, opts LiveOptions) Source {
 	t.Helper()
 	var src Source
-	err := inNetns(nsB, func() error {
+	err := p.Do(p.B.NS, func() error {
 		var err error
 		src, err = OpenLive(iface, opts)
 		return err
@@ -186,6 +187,10 @@ func openInB(t testing.TB, iface string, opts LiveOptions) Source {
 	return src
 }
 
+// vethIface, in a table of interfaces, stands for B's end of the veth pair,
+// whose name each pair chooses.
+const vethIface = "veth"
+
 func TestLiveEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short mode: moves 200 MB through network namespaces")
@@ -196,15 +201,18 @@ func TestLiveEndToEnd(t *testing.T) {
 		mode  string
 		bytes int64
 	}{
-		{"ebpf", vethB, ModeEBPF, 200 << 20},
+		{"ebpf", vethIface, ModeEBPF, 200 << 20},
 		{"ebpf-any", "any", ModeEBPF, 50 << 20},
-		{"cbpf", vethB, ModeCBPF, 50 << 20},
+		{"cbpf", vethIface, ModeCBPF, 50 << 20},
 		{"cbpf-any", "any", ModeCBPF, 50 << 20},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			setupNetns(t)
+			p := setupNetns(t)
+			if c.iface == vethIface {
+				c.iface = p.B.Veth
+			}
 			const snaplen = 200
-			src := openInB(t, c.iface, LiveOptions{Mode: c.mode, Patterns: livePatterns, Snaplen: snaplen})
+			src := openInB(t, p, c.iface, LiveOptions{Mode: c.mode, Patterns: livePatterns, Snaplen: snaplen})
 
 			tl := &tally{probes: map[uint16]bool{}}
 			stop, done := make(chan struct{}), make(chan struct{})
@@ -215,10 +223,10 @@ func TestLiveEndToEnd(t *testing.T) {
 			go func() {
 				defer close(sent)
 				time.Sleep(100 * time.Millisecond) // while the bulk transfer runs
-				sendProbes(t, ps)
+				sendProbes(t, p, ps)
 			}()
 			start := time.Now()
-			bulkTransfer(t, c.bytes)
+			bulkTransfer(t, p, c.bytes)
 			elapsed := time.Since(start)
 			<-sent
 			close(stop)
@@ -280,8 +288,8 @@ func TestLiveEndToEnd(t *testing.T) {
 }
 
 func TestLiveCloseUnblocksRead(t *testing.T) {
-	setupNetns(t)
-	src := openInB(t, vethB, LiveOptions{Patterns: livePatterns})
+	p := setupNetns(t)
+	src := openInB(t, p, p.B.Veth, LiveOptions{Patterns: livePatterns})
 	errc := make(chan error, 1)
 	go func() {
 		for {
@@ -315,8 +323,8 @@ func TestLiveCloseUnblocksRead(t *testing.T) {
 }
 
 func TestLiveTimeout(t *testing.T) {
-	setupNetns(t)
-	src := openInB(t, vethB, LiveOptions{Patterns: livePatterns})
+	p := setupNetns(t)
+	src := openInB(t, p, p.B.Veth, LiveOptions{Patterns: livePatterns})
 	// The link just came up: IPv6 duplicate address detection may still
 	// send a neighbour solicitation or two, which pass. Read past them.
 	deadline := time.Now().Add(5 * time.Second)
@@ -337,7 +345,7 @@ func TestLiveTimeout(t *testing.T) {
 }
 
 func TestLiveErrors(t *testing.T) {
-	liveNeedRoot(t)
+	netns.Require(t)
 	_, err := OpenLive("swbpf-nope9", LiveOptions{})
 	if !errors.Is(err, ErrNoInterface) || !strings.Contains(err.Error(), `"swbpf-nope9"`) || !strings.Contains(err.Error(), "have: ") {
 		t.Errorf("unknown interface: %v", err)
@@ -350,7 +358,7 @@ func TestLiveErrors(t *testing.T) {
 // TestLivePermission drops CAP_NET_RAW and CAP_BPF/CAP_SYS_ADMIN on a locked
 // thread and checks the error says what is missing.
 func TestLivePermission(t *testing.T) {
-	liveNeedRoot(t)
+	netns.Require(t)
 	errc := make(chan error, 1)
 	go func() {
 		// This thread's capabilities are dropped for good: never unlock

@@ -87,8 +87,8 @@ func TestCompareWithNmap(t *testing.T) {
 				// On a loaded machine either tool can lose a reply; a
 				// disagreement must survive a second run of both to fail.
 				for attempt := 1; ; attempt++ {
-					ours, res = scanInNetns(t, cfg)
-					theirs, took = nmapScan(t, ports, target, args...)
+					ours, res = tn.scanInNetns(t, cfg)
+					theirs, took = tn.nmapScan(t, ports, target, args...)
 					if attempt == 2 {
 						agree = comparePorts(t, c.name, ports, ours, theirs)
 						break

@@ -13,22 +13,17 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/scanwatch/scanwatch/internal/netns"
 )
 
-// The test network: two namespaces joined by a veth pair. Nothing here
-// touches any other namespace or address.
-const (
-	nsAttacker = "swscan-a"
-	nsTarget   = "swscan-b"
-)
-
+// The test network: two namespaces joined by a veth pair (internal/netns,
+// names swscan-<id>-a and -b, private to each test): the attacker (A) and
+// the target (B). Nothing here touches any other namespace or address.
 var (
 	attacker4 = netip.MustParseAddr("10.79.0.1")
 	target4   = netip.MustParseAddr("10.79.0.2")
@@ -48,33 +43,18 @@ var (
 
 // testNet is the running namespace pair.
 type testNet struct {
+	*netns.Pair
 	firewall bool
 }
 
-func run(tb testing.TB, name string, args ...string) string {
-	tb.Helper()
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return string(out)
-}
-
+// needRoot skips the test unless it runs as root with ip and the given tools.
 func needRoot(tb testing.TB, tools ...string) {
 	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip("needs root (network namespaces, raw sockets)")
-	}
-	for _, tool := range append([]string{"ip"}, tools...) {
+	netns.Require(tb)
+	for _, tool := range tools {
 		if _, err := exec.LookPath(tool); err != nil {
 			tb.Skipf("needs %s in PATH: %v", tool, err)
 		}
-	}
-}
-
-func deleteNetns() {
-	for _, ns := range []string{nsAttacker, nsTarget} {
-		_ = exec.Command("ip", "netns", "del", ns).Run()
 	}
 }
 
@@ -82,31 +62,24 @@ func deleteNetns() {
 // removes everything when the test ends (also when it fails).
 func setupNet(tb testing.TB) *testNet {
 	tb.Helper()
-	deleteNetns() // leftovers of a killed run
-	tb.Cleanup(deleteNetns)
-	run(tb, "ip", "netns", "add", nsAttacker)
-	run(tb, "ip", "netns", "add", nsTarget)
-	run(tb, "ip", "link", "add", "swscan-va", "netns", nsAttacker, "type", "veth", "peer", "name", "swscan-vb", "netns", nsTarget)
-	for _, c := range [][]string{
-		{"-n", nsAttacker, "addr", "add", attacker4.String() + "/24", "dev", "swscan-va"},
-		{"-n", nsAttacker, "addr", "add", attacker6.String() + "/64", "dev", "swscan-va", "nodad"},
-		{"-n", nsTarget, "addr", "add", target4.String() + "/24", "dev", "swscan-vb"},
-		{"-n", nsTarget, "addr", "add", target6.String() + "/64", "dev", "swscan-vb", "nodad"},
-		{"-n", nsAttacker, "link", "set", "lo", "up"},
-		{"-n", nsTarget, "link", "set", "lo", "up"},
-		{"-n", nsAttacker, "link", "set", "swscan-va", "up"},
-		{"-n", nsTarget, "link", "set", "swscan-vb", "up"},
-	} {
-		run(tb, "ip", c...)
+	p := netns.New(tb, netns.Config{
+		Prefix:  "swscan",
+		Subnet:  netip.PrefixFrom(attacker4, 24).Masked(),
+		Subnet6: netip.PrefixFrom(attacker6, 64).Masked(),
+		// The scans see what TCP sends; its segment sizes do not matter.
+		KeepOffloads: true,
+	})
+	if p.A.Addr != attacker4 || p.B.Addr != target4 || p.A.Addr6 != attacker6 || p.B.Addr6 != target6 {
+		tb.Fatalf("netns addresses %v %v %v %v, want %v %v %v %v", p.A.Addr, p.B.Addr, p.A.Addr6, p.B.Addr6, attacker4, target4, attacker6, target6)
 	}
 	// Linux rate-limits ICMP errors; -sU and the reject rule need them all.
 	for _, kv := range []string{"net.ipv4.icmp_ratelimit=0", "net.ipv4.icmp_msgs_per_sec=1000000",
 		"net.ipv4.icmp_msgs_burst=1000000", "net.ipv6.icmp.ratelimit=0"} {
-		if out, err := exec.Command("ip", "netns", "exec", nsTarget, "sysctl", "-q", "-w", kv).CombinedOutput(); err != nil {
-			tb.Logf("sysctl %s in %s: %v %s (UDP results may be rate limited)", kv, nsTarget, err, out)
+		if out, err := p.Output(p.B.NS, "sysctl", "-q", "-w", kv); err != nil {
+			tb.Logf("sysctl %s in %s: %v %s (UDP results may be rate limited)", kv, p.B.NS, err, out)
 		}
 	}
-	tn := &testNet{}
+	tn := &testNet{Pair: p}
 	if _, err := exec.LookPath("nft"); err == nil {
 		rules := fmt.Sprintf(`table inet swscan {
 	chain input {
@@ -118,51 +91,34 @@ func setupNet(tb testing.TB) *testNet {
 	}
 }
 `, dropTCP, rejectTCP, dropUDP, rejectUDP)
-		cmd := exec.Command("ip", "netns", "exec", nsTarget, "nft", "-f", "-")
+		cmd := p.Exec(p.B.NS, "nft", "-f", "-")
 		cmd.Stdin = strings.NewReader(rules)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			tb.Fatalf("nft in %s: %v\n%s", nsTarget, err, out)
+			tb.Fatalf("nft in %s: %v\n%s", p.B.NS, err, out)
 		}
 		tn.firewall = true
 	} else {
 		tb.Logf("nft not installed: no filtered ports in the target (apt-get install -y nftables)")
 	}
-	startServices(tb)
+	tn.startServices(tb)
 	// Wait for both address families to be usable (nodad makes this quick).
 	time.Sleep(200 * time.Millisecond)
 	return tn
 }
 
-// inNetns runs f on a thread moved into namespace ns; the thread is thrown
-// away afterwards (the goroutine exits still locked), so no other goroutine
-// ever runs in that namespace. Sockets made by f stay in ns.
-func inNetns(tb testing.TB, ns string, f func() error) {
-	tb.Helper()
-	fd, err := unix.Open(filepath.Join("/var/run/netns", ns), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		tb.Fatalf("open netns %s: %v", ns, err)
-	}
-	defer unix.Close(fd)
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		errc <- f()
-	}()
-	if err := <-errc; err != nil {
-		tb.Fatal(err)
-	}
-}
-
 // startServices listens on the open TCP and UDP ports in the target, on
 // IPv4 and IPv6. TCP connections are closed at once; UDP datagrams of any
 // size (empty too) get a reply.
-func startServices(tb testing.TB) {
+func (tn *testNet) startServices(tb testing.TB) {
+	tb.Helper()
 	var closers []func() error
-	inNetns(tb, nsTarget, func() error {
+	// Registered first, so that listeners opened before a failure close too.
+	tb.Cleanup(func() {
+		for _, c := range closers {
+			_ = c()
+		}
+	})
+	err := tn.Do(tn.B.NS, func() error {
 		for _, p := range openTCP {
 			for _, nw := range []string{"tcp4", "tcp6"} {
 				l, err := net.Listen(nw, fmt.Sprintf(":%d", p))
@@ -202,11 +158,9 @@ func startServices(tb testing.TB) {
 		}
 		return nil
 	})
-	tb.Cleanup(func() {
-		for _, c := range closers {
-			_ = c()
-		}
-	})
+	if err != nil {
+		tb.Fatal(err)
+	}
 }
 
 // helperEnv names a file with a Config for the test binary re-executed in the attacker namespace.
@@ -250,7 +204,7 @@ type scanResult struct {
 }
 
 // scanInNetns runs the scanner package in the attacker namespace.
-func scanInNetns(tb testing.TB, cfg Config) (map[uint16]PortState, scanResult) {
+func (tn *testNet) scanInNetns(tb testing.TB, cfg Config) (map[uint16]PortState, scanResult) {
 	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -265,10 +219,10 @@ func scanInNetns(tb testing.TB, cfg Config) (map[uint16]PortState, scanResult) {
 	if err := os.WriteFile(cfgFile, cfgJSON, 0o600); err != nil {
 		tb.Fatal(err)
 	}
-	cmd := exec.Command("ip", "netns", "exec", nsAttacker, exe, "-test.run=^TestScanHelperProcess$", "-test.count=1")
+	cmd := tn.Exec(tn.A.NS, exe, "-test.run=^TestScanHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), helperEnv+"="+cfgFile, helperEnv+"_OUT="+outFile)
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("scanwatch scan in %s: %v\n%s", nsAttacker, err, out)
+		tb.Fatalf("scanwatch scan in %s: %v\n%s", tn.A.NS, err, out)
 	}
 	data, err := os.ReadFile(outFile)
 	if err != nil {
@@ -308,16 +262,16 @@ type nmapXML struct {
 
 // nmapScan runs real nmap in the attacker namespace and returns every
 // port's state and the wall time.
-func nmapScan(tb testing.TB, ports []uint16, target netip.Addr, args ...string) (map[uint16]PortState, time.Duration) {
+func (tn *testNet) nmapScan(tb testing.TB, ports []uint16, target netip.Addr, args ...string) (map[uint16]PortState, time.Duration) {
 	tb.Helper()
-	full := append([]string{"netns", "exec", nsAttacker, "nmap", "-n", "-Pn", "-oX", "-"}, args...)
+	full := append([]string{"nmap", "-n", "-Pn", "-oX", "-"}, args...)
 	if target.Is6() {
 		full = append(full, "-6")
 	}
 	full = append(full, target.String())
 	start := time.Now()
 	var stderr bytes.Buffer
-	cmd := exec.Command("ip", full...)
+	cmd := tn.Exec(tn.A.NS, full...)
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	took := time.Since(start)

@@ -29,12 +29,15 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Config describes the pair to build.
@@ -256,6 +259,60 @@ func (p *Pair) Exec(ns string, argv ...string) *exec.Cmd {
 	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
+}
+
+// Do runs fn in this goroutine on its OS thread switched into namespace ns
+// (unix.Setns), and switches the thread back afterwards. Sockets that fn
+// opens stay in ns; goroutines that fn starts run on other threads, in the
+// test's own namespace. The thread is locked meanwhile, so nothing else runs
+// on it in ns; it is switched back also when fn panics or calls
+// runtime.Goexit. Should switching back fail, the thread stays locked and is
+// thrown away with the goroutine. Do returns fn's error, or the error of
+// switching.
+//
+// Do does not touch the test (no t.Fatal), so any goroutine may call it.
+func (p *Pair) Do(ns string, fn func() error) error {
+	if ns == "" || (ns != p.A.NS && ns != p.B.NS) {
+		return fmt.Errorf("netns: %q is not a namespace of this pair (%s, %s)", ns, p.A.NS, p.B.NS)
+	}
+	target, err := os.Open(nsPath(ns))
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	runtime.LockOSThread()
+	orig, err := os.Open("/proc/thread-self/ns/net")
+	if err != nil {
+		runtime.UnlockOSThread()
+		return err
+	}
+	defer orig.Close()
+	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
+		runtime.UnlockOSThread()
+		return fmt.Errorf("setns %s: %w", ns, err)
+	}
+	var backErr error
+	func() {
+		// Deferred, so that the thread is switched back even when fn
+		// panics or calls runtime.Goexit (t.Fatal).
+		defer func() {
+			if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
+				backErr = fmt.Errorf("setns back from %s: %w", ns, err)
+				return // the thread stays locked: it dies with the goroutine
+			}
+			runtime.UnlockOSThread()
+		}()
+		err = fn()
+	}()
+	if backErr != nil {
+		return backErr
+	}
+	return err
+}
+
+// nsPath is where `ip netns` keeps namespace ns.
+func nsPath(ns string) string {
+	return "/var/run/netns/" + ns
 }
 
 // Output runs argv in ns to completion and returns its combined output.
