@@ -29,7 +29,7 @@ func (p Pattern) Match(flags uint8) bool { return flags&p.Mask == p.Value }
 var (
 	// ErrPermission: the process may not load eBPF programs or open packet
 	// sockets.
-	ErrPermission = errors.New("need root or CAP_BPF+CAP_NET_RAW")
+	ErrPermission = errors.New("need root, or CAP_BPF, CAP_PERFMON and CAP_NET_RAW (--capture cbpf needs only CAP_NET_RAW)")
 	// ErrNoEBPF: the kernel cannot run the eBPF filter.
 	ErrNoEBPF = errors.New("kernel cannot run the eBPF socket filter (use --capture cbpf)")
 )
@@ -63,8 +63,9 @@ type Options struct {
 //
 // Kernel needed: Linux 5.2 or later (socket filters with
 // bpf_skb_load_bytes, LRU hash maps, and read-only global variables, which
-// arrived in 5.2), run as root or with CAP_BPF and CAP_NET_RAW (CAP_SYS_ADMIN
-// before 5.8). The program uses no CO-RE relocations, so the kernel's own BTF
+// arrived in 5.2), run as root or with CAP_BPF, CAP_PERFMON and CAP_NET_RAW
+// (CAP_SYS_ADMIN before 5.8): without CAP_PERFMON the verifier refuses the
+// program's pointer arithmetic to unprivileged loaders. The program uses no CO-RE relocations, so the kernel's own BTF
 // (/sys/kernel/btf/vmlinux) is not required. On older kernels use the
 // classic filter (ClassicFilter, --capture cbpf).
 type Filter struct {

@@ -66,7 +66,7 @@ type LiveOptions struct {
 // filter's attachment reach user space unfiltered; they count in Received but
 // not in KernelSeen.
 //
-// Errors wrap bpf.ErrPermission (not root, no CAP_NET_RAW/CAP_BPF),
+// Errors wrap bpf.ErrPermission (not root, no CAP_NET_RAW/CAP_BPF/CAP_PERFMON),
 // ErrNoInterface, and bpf.ErrNoEBPF (kernel without eBPF: use ModeCBPF).
 func OpenLive(iface string, opts LiveOptions) (Source, error) {
 	if opts.Mode == "" {
