@@ -755,6 +755,13 @@ func (d *Detector) success(scanner netip.Addr) {
 // episode it belongs to has become a scan.
 func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, o outcome, probes int, f *flow, fp *synPrint) {
 	t := d.tracker(scanner)
+	if discoveryProbe(fam, port) && t.eps[famPing] != nil && t.eps[famPing].targets[target] != nil {
+		// nmap's host discovery sends SYN to 443 and ACK to 80 with its
+		// echo request: part of the ping sweep, not a port scan.
+		t.eps[famPing].probes += probes
+		t.eps[famPing].tcpProbes += probes
+		return
+	}
 	e := t.eps[fam]
 	if e != nil && e.alerted && f != nil && d.otherTool(e, f) {
 		d.endEpisode(t, fam) // the same source, another tool: another scan
@@ -850,6 +857,10 @@ func (d *Detector) alert(t *tracker, fam family, e *episode) {
 	d.groupDistributed(t, fam, e)
 	d.stats.Alerts++
 	d.emit(Event{Kind: "alert", Time: time.Unix(0, d.now).UTC(), Scan: e.report(t.addr)})
+}
+
+func discoveryProbe(fam family, port uint16) bool {
+	return fam.synLike() && port == 443 || fam == famAck && port == 80
 }
 
 // foldIntoPing keeps nmap's host discovery (echo, SYN to 443, ACK to 80,

@@ -25,6 +25,7 @@ type episode struct {
 
 	first, last int64 // packet times of the first and last probe, ns
 	probes      int
+	tcpProbes   int // ping: host-discovery SYN/ACK probes folded in
 
 	targets  map[netip.Addr]*portSet // every counted contact, exactly
 	overflow map[netip.Addr]struct{} // targets past maxEpisodeTargets: counted, ports not kept
@@ -241,7 +242,7 @@ func (e *episode) evidence() string {
 		famAck: "ACK", famCustom: e.name, famUDP: "UDP", famIPProto: "IP protocol", famSCTP: "SCTP INIT",
 		famPing: "echo/timestamp", famARP: "ARP request/neighbour solicitation", famOSProbe: "OS probe",
 	}[e.fam]
-	add(e.probes, probe)
+	add(e.probes-e.tcpProbes, probe)
 	switch e.fam {
 	case famSyn, famConnect:
 		add(o[outClosed], "RST-ACK")
@@ -259,7 +260,8 @@ func (e *episode) evidence() string {
 		add(o[outHalfOpen], "INIT-ACK then ABORT from scanner")
 		add(o[outOpen], "INIT-ACK")
 	case famPing, famARP:
-		add(o[outAlive], "hosts answered")
+		add(e.tcpProbes, "TCP SYN-443/ACK-80 discovery probes")
+		add(o[outAlive], "replies")
 	default:
 		add(o[outClosed], "RST")
 	}
