@@ -235,6 +235,7 @@ type fileReader struct {
 	rec        pcapRecords
 	mm         []byte // a plain pcap file, memory-mapped (see mapPcap)
 	pos        int    // offset of the next record in mm
+	released   int    // mm before this offset has been handed back (see release)
 	ng         *pcapgo.NgReader
 	ngBig      bool // byte order of the current pcapng section
 	ngSure     bool // ngBig is known (see ngWalk)

@@ -83,7 +83,25 @@ func (fr *fileReader) nextMapped() (Packet, bool) {
 	}
 	fr.pos = end
 	fr.packets++
+	if pos-fr.released >= releaseEvery {
+		fr.release(pos)
+	}
 	return r.packet(mm[pos+16:end:end], sec, frac, wirelen), true
+}
+
+// releaseEvery is how much of a mapped file is read before the pages
+// behind the reader are handed back: a replay of a 10 GB file should not
+// hold 10 GB of resident pages.
+const releaseEvery = 64 << 20
+
+// release drops the mapped pages before offset upTo (rounded down to a
+// page), none of which a later packet can point into.
+func (fr *fileReader) release(upTo int) {
+	end := upTo &^ (os.Getpagesize() - 1)
+	if end > fr.released {
+		unix.Madvise(fr.mm[fr.released:end], unix.MADV_DONTNEED)
+		fr.released = end
+	}
 }
 
 // readMapped reads the next record of a memory-mapped file: no copy, no
