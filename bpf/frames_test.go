@@ -41,7 +41,6 @@ type seg struct {
 	flags    uint8
 	payload  int
 	options  bool // add TCP options (MSS, timestamps) like an OS stack
-	proto    layers.IPProtocol
 	fragment bool
 }
 

@@ -36,7 +36,7 @@ func (w *wire) tcp(src, dst netip.Addr, sport, dport uint16, flags uint8, seq, a
 	w.now = w.now.Add(time.Millisecond)
 	p := decode.Packet{Time: w.now, Kind: decode.KindTCP, Src: src, Dst: dst, Proto: 6, TTL: 64,
 		SrcPort: sport, DstPort: dport, Flags: flags, Seq: seq, Ack: ack, Window: 64240, Options: opts, Payload: payload, DF: true}
-	if opts != nil && len(opts) == 4 {
+	if len(opts) == 4 {
 		p.TTL, p.Window, p.DF = 44, 1024, false
 	}
 	w.d.Process(&p)

@@ -32,7 +32,6 @@ type episode struct {
 	ports    portSet                 // union of ports over targets
 	contacts int
 	open     portSet
-	openN    int
 
 	// Sliding window of first contacts not yet alerted.
 	win          []winEntry

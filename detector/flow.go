@@ -68,7 +68,6 @@ type flow struct {
 	fp         synPrint
 	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
-	unreach    int8 // ICMP unreachable code + 1; 0 none
 	outcome    outcome
 }
 

@@ -82,9 +82,6 @@ func (s *portSet) each(f func(uint16)) {
 	}
 }
 
-// union adds every member of o.
-func (s *portSet) union(o *portSet) { o.each(func(p uint16) { s.add(p) }) }
-
 func (s *portSet) slice() []uint16 {
 	out := make([]uint16, 0, s.n)
 	s.each(func(p uint16) { out = append(out, p) })

@@ -283,13 +283,6 @@ func where(path string) string {
 	return "in " + path
 }
 
-func join(path, key string) string {
-	if path == "" {
-		return key
-	}
-	return path + "." + key
-}
-
 // mapping walks the key/value pairs of n (a mapping, or null for none),
 // reporting duplicate keys and keys not in known (named what: "key",
 // "technique"), and calls fn for each known key with its value dereferenced.
