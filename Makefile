@@ -37,8 +37,11 @@ run: deps build
 demo: build
 	$(BIN) replay testdata/nmap_sS.pcap testdata/nmap_sU.pcap testdata/masscan.pcap testdata/benign_http.pcap
 
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
 vet:
 	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 test: deps vet check-generated
