@@ -15,6 +15,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // Stats are the detector's counters.
@@ -265,7 +266,7 @@ func (d *Detector) startProbe(f *flow, fam family, p *decode.Packet) {
 // probeType returns the index of the first rules pattern flags match.
 func (d *Detector) probeType(flags uint8) (int, bool) {
 	for i, pat := range d.r.TCPFlags {
-		if pat.Match(flags) {
+		if pat.Match(tcpflags.Flags(flags)) {
 			return i, true
 		}
 	}

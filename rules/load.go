@@ -20,6 +20,8 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 //go:embed default.yaml
@@ -99,9 +101,6 @@ var ProbeTypes = []string{"syn", "fin", "null", "xmas", "maimon", "ack", "custom
 
 // Techniques are the keys allowed under detect, one per scan type.
 var Techniques = []string{"syn", "fin", "null", "xmas", "maimon", "ack", "custom", "udp", "sctp", "ipproto", "ping", "arp", "osprobe"}
-
-// flagNames are the tcp[13] bits by name, lowest bit first.
-var flagNames = [8]string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"}
 
 var (
 	topKeys     = []string{"home_networks", "allow", "state", "timeouts", "tcp_flags", "detect", "slow"}
@@ -591,7 +590,7 @@ func (l *loader) tcpFlags(n *yaml.Node) {
 			ok = false
 			continue
 		}
-		p := FlagPattern{Mask: 0xff}
+		p := FlagPattern{Pattern: tcpflags.Pattern{Mask: 0xff}}
 		var typeNode, valueNode *yaml.Node
 		good := true
 		l.mapping(it, path, "key", patternKeys, func(key string, v *yaml.Node) {
@@ -631,9 +630,11 @@ func (l *loader) tcpFlags(n *yaml.Node) {
 			l.errorf(it, "%s: missing key \"value\" (mask defaults to 0xff)", path)
 			good = false
 		}
-		if good && p.Value&^p.Mask != 0 {
-			l.errorf(valueNode, "%s: value 0x%02x has bits outside mask 0x%02x, so it never matches", path, p.Value, p.Mask)
-			good = false
+		if good {
+			if err := p.Validate(); err != nil {
+				l.errorf(valueNode, "%s: %v", path, err)
+				good = false
+			}
 		}
 		if !good {
 			ok = false
@@ -652,62 +653,19 @@ func (l *loader) tcpFlags(n *yaml.Node) {
 }
 
 // flags parses a tcp[13] byte: an integer 0..255 (0x3f works) or flag
-// names joined by "|" (FIN SYN RST PSH ACK URG ECE CWR, any case).
-func (l *loader) flags(n *yaml.Node, path string) (uint8, bool) {
+// names joined by "|" (FIN SYN RST PSH ACK URG ECE CWR, any case); see
+// tcpflags.Parse for every spelling.
+func (l *loader) flags(n *yaml.Node, path string) (tcpflags.Flags, bool) {
 	if n.Kind != yaml.ScalarNode || isNull(n) {
 		l.errorf(n, "%s: expected a number 0..255 or flag names joined by \"|\", got %s", path, describe(n))
 		return 0, false
 	}
-	if n.ShortTag() == "!!int" {
-		var v int64
-		if n.Decode(&v) != nil || v < 0 || v > 255 {
-			l.errorf(n, "%s: %s out of range 0..255", path, n.Value)
-			return 0, false
-		}
-		return uint8(v), true
-	}
-	v, err := ParseFlags(n.Value)
+	v, err := tcpflags.Parse(n.Value)
 	if err != nil {
 		l.errorf(n, "%s: %v", path, err)
 		return 0, false
 	}
 	return v, true
-}
-
-// ParseFlags parses a tcp[13] byte: a number 0..255 (decimal, 0x hex, 0o
-// octal, 0b binary) or flag names joined by "|" (FIN SYN RST PSH ACK URG ECE
-// CWR, case-insensitive).
-func ParseFlags(s string) (uint8, error) {
-	if v, err := strconv.ParseUint(strings.TrimSpace(s), 0, 64); err == nil {
-		if v > 255 {
-			return 0, fmt.Errorf("%s out of range 0..255", s)
-		}
-		return uint8(v), nil
-	}
-	var v uint8
-	for part := range strings.SplitSeq(s, "|") {
-		name := strings.TrimSpace(part)
-		i := slices.IndexFunc(flagNames[:], func(f string) bool { return strings.EqualFold(f, name) })
-		if i < 0 {
-			return 0, fmt.Errorf("unknown flag %q in %q (known: %s)", name, s, strings.Join(flagNames[:], " "))
-		}
-		v |= 1 << i
-	}
-	return v, nil
-}
-
-// FlagString names the bits of a tcp[13] byte ("SYN|ACK"; "0" for none).
-func FlagString(f uint8) string {
-	if f == 0 {
-		return "0"
-	}
-	var parts []string
-	for i, name := range flagNames {
-		if f&(1<<i) != 0 {
-			parts = append(parts, name)
-		}
-	}
-	return strings.Join(parts, "|")
 }
 
 func (l *loader) detect(n *yaml.Node) {
@@ -793,7 +751,7 @@ func (l *loader) crossCheck() {
 		live := make([]bool, len(l.r.TCPFlags))
 		for f := range 256 {
 			for i, p := range l.r.TCPFlags {
-				if p.Match(uint8(f)) {
+				if p.Match(tcpflags.Flags(f)) {
 					live[i] = true
 					break
 				}
@@ -856,7 +814,7 @@ func (r *Rules) AllowedPort(p uint16) bool {
 
 // ProbeType returns the first tcp_flags pattern that the tcp[13] byte
 // matches; false when none does (a "custom" probe if no connection owns it).
-func (r *Rules) ProbeType(flags uint8) (FlagPattern, bool) {
+func (r *Rules) ProbeType(flags tcpflags.Flags) (FlagPattern, bool) {
 	for _, p := range r.TCPFlags {
 		if p.Match(flags) {
 			return p, true

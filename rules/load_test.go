@@ -14,6 +14,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -162,12 +163,12 @@ var wantDefault = &rules.Rules{
 	State:    rules.State{MaxTrackers: 65536, MaxFlows: 1048576, MaxFragments: 8192},
 	Timeouts: rules.Timeouts{Reply: 5 * time.Second, Idle: 120 * time.Second},
 	TCPFlags: []rules.FlagPattern{
-		{Type: "syn", Name: "syn", Mask: 0x3f, Value: 0x02},
-		{Type: "fin", Name: "fin", Mask: 0x3f, Value: 0x01},
-		{Type: "null", Name: "null", Mask: 0xff, Value: 0x00},
-		{Type: "xmas", Name: "xmas", Mask: 0x3f, Value: 0x29},
-		{Type: "maimon", Name: "maimon", Mask: 0x3f, Value: 0x11},
-		{Type: "ack", Name: "ack", Mask: 0x3f, Value: 0x10},
+		{Type: "syn", Name: "syn", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x02}},
+		{Type: "fin", Name: "fin", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x01}},
+		{Type: "null", Name: "null", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0x00}},
+		{Type: "xmas", Name: "xmas", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x29}},
+		{Type: "maimon", Name: "maimon", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x11}},
+		{Type: "ack", Name: "ack", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x10}},
 	},
 	Detect: map[string]rules.Threshold{
 		"syn":     {Ports: 15, Hosts: 15, Window: time.Minute},
@@ -262,11 +263,11 @@ func TestDefaultMatchesYAML(t *testing.T) {
 		if typ == "" { // plain `null` decodes to ""
 			typ = "null"
 		}
-		v, err := rules.ParseFlags(p.Value)
+		v, err := tcpflags.Parse(p.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (rules.FlagPattern{Type: typ, Name: typ, Mask: uint8(p.Mask), Value: v}); d.TCPFlags[i] != want {
+		if want := (rules.FlagPattern{Type: typ, Name: typ, Pattern: tcpflags.Pattern{Mask: tcpflags.Flags(p.Mask), Value: v}}); d.TCPFlags[i] != want {
 			t.Errorf("tcp_flags[%d] = %+v, yaml %+v", i, d.TCPFlags[i], want)
 		}
 	}
@@ -331,10 +332,10 @@ allow:
 	want.Detect["udp"] = rules.Threshold{Ports: 15, Hosts: 15, Window: 5 * time.Minute}
 	want.Detect["null"] = rules.Threshold{Ports: 8, Hosts: 3, Window: time.Minute}
 	want.TCPFlags = []rules.FlagPattern{
-		{Type: "custom", Name: "syn-fin", Mask: 0xff, Value: 0x03},
-		{Type: "syn", Name: "syn", Mask: 0x3f, Value: 0x02},
-		{Type: "null", Name: "null", Mask: 0xff, Value: 0},
-		{Type: "ack", Name: "ack", Mask: 0x3f, Value: 0x10},
+		{Type: "custom", Name: "syn-fin", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0x03}},
+		{Type: "syn", Name: "syn", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x02}},
+		{Type: "null", Name: "null", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0}},
+		{Type: "ack", Name: "ack", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x10}},
 	}
 	want.State.MaxFlows = 1000
 	want.Slow.Enabled = false
@@ -441,10 +442,10 @@ allow:
 		}
 	}
 	const (
-		FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 1, 2, 4, 8, 16, 32, 64, 128
+		FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = tcpflags.FIN, tcpflags.SYN, tcpflags.RST, tcpflags.PSH, tcpflags.ACK, tcpflags.URG, tcpflags.ECE, tcpflags.CWR
 	)
 	for _, tt := range []struct {
-		flags uint8
+		flags tcpflags.Flags
 		want  string // "" for no match
 	}{
 		{SYN, "syn"}, {SYN | ECE | CWR, "syn"}, {FIN, "fin"}, {0, "null"},
@@ -453,7 +454,7 @@ allow:
 	} {
 		p, ok := r.ProbeType(tt.flags)
 		if got := map[bool]string{true: p.Name}[ok]; got != tt.want {
-			t.Errorf("ProbeType(%s) = %q, %v; want %q", rules.FlagString(tt.flags), p.Name, ok, tt.want)
+			t.Errorf("ProbeType(%s) = %q, %v; want %q", tt.flags, p.Name, ok, tt.want)
 		}
 	}
 	if r.Threshold("connect") != r.Threshold("syn") || r.Threshold("nope") != (rules.Threshold{}) {
@@ -477,22 +478,16 @@ allow:
 	}
 }
 
-func TestParseFlags(t *testing.T) {
-	for in, want := range map[string]uint8{
+// TestFlagSpellings: mask and value take every spelling tcpflags.Parse
+// reads, YAML integers included.
+func TestFlagSpellings(t *testing.T) {
+	for in, want := range map[string]tcpflags.Flags{
 		"SYN": 2, "syn|ack": 0x12, "FIN | PSH | URG": 0x29, "ECE|CWR": 0xc0, "0": 0, "0x3f": 0x3f, "255": 255, "0b11": 3,
+		"SYNFIN": 3, `"FIN,PSH,URG"`: 0x29, "\"0x12\"": 0x12, "NONE": 0,
 	} {
-		if got, err := rules.ParseFlags(in); err != nil || got != want {
-			t.Errorf("ParseFlags(%q) = %#x, %v; want %#x", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "SYNACK", "256", "SYN||ACK", "-1"} {
-		if _, err := rules.ParseFlags(in); err == nil {
-			t.Errorf("ParseFlags(%q) succeeded", in)
-		}
-	}
-	for f := range 256 {
-		if v, err := rules.ParseFlags(rules.FlagString(uint8(f))); err != nil || v != uint8(f) {
-			t.Errorf("FlagString(%#x) = %q does not round-trip", f, rules.FlagString(uint8(f)))
+		r, err := rules.Parse("r.yaml", []byte("tcp_flags:\n  - {type: custom, value: "+in+"}\n"))
+		if err != nil || r.TCPFlags[0].Value != want {
+			t.Errorf("value: %s = %+v, %v; want %#x", in, r, err, want)
 		}
 	}
 }
@@ -534,7 +529,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		for _, p := range r.TCPFlags {
-			if p.Value&^p.Mask != 0 || p.Name == "" {
+			if p.Validate() != nil || p.Name == "" {
 				t.Fatalf("bad pattern %+v", p)
 			}
 		}
@@ -555,7 +550,7 @@ func BenchmarkHelpers(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		_ = r.IsHome(dst) && !r.AllowedScanner(src) && !r.AllowedTarget(dst) && !r.AllowedPort(uint16(i))
-		r.ProbeType(uint8(i))
+		r.ProbeType(tcpflags.Flags(i))
 		r.Threshold("syn")
 	}
 }

@@ -7,6 +7,8 @@ package rules
 import (
 	"net/netip"
 	"time"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // Rules is the validated, immutable configuration.
@@ -49,16 +51,13 @@ type Timeouts struct {
 	Idle  time.Duration // an episode ends after this long without a probe
 }
 
-// FlagPattern is one tcp[13] pattern: a probe of type Type when flags&Mask == Value.
+// FlagPattern is one tcp[13] pattern: a probe of type Type when
+// flags&Mask == Value (the embedded Pattern's Match).
 type FlagPattern struct {
-	Type  string // syn, fin, null, xmas, maimon, ack, or custom
-	Name  string // label for custom patterns (e.g. "syn-fin"); defaults to Type
-	Mask  uint8
-	Value uint8
+	Type string // syn, fin, null, xmas, maimon, ack, or custom
+	Name string // label for custom patterns (e.g. "syn-fin"); defaults to Type
+	tcpflags.Pattern
 }
-
-// Match reports whether the flags byte matches the pattern.
-func (p FlagPattern) Match(flags uint8) bool { return flags&p.Mask == p.Value }
 
 // Threshold says when an episode becomes a scan: at least Ports distinct
 // ports on one target (vertical), or Hosts distinct targets (horizontal),
