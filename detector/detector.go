@@ -16,6 +16,7 @@ import (
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Stats are the detector's counters.
@@ -101,11 +102,11 @@ func (d *Detector) SetRules(r *rules.Rules) {
 	d.r = r
 	d.flows.max = r.State.MaxFlows
 	for f := family(0); f < numFamilies; f++ {
-		d.thresholds[f] = r.Threshold(f.String())
+		d.thresholds[f] = r.Threshold(technique.Technique(f)) // same order (phase B: family becomes technique.Technique)
 	}
 	d.famOf = d.famOf[:0]
 	for _, p := range r.TCPFlags {
-		f, ok := familyOf(p.Type)
+		f, ok := familyOf(p.Type.String())
 		if !ok {
 			f = famCustom
 		}

@@ -22,6 +22,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 //go:embed default.yaml
@@ -30,7 +31,7 @@ var defaultYAML []byte
 // defaultRules parses the embedded default once. The default is parsed onto
 // an empty Rules, so it must spell out every key; TestDefault checks that.
 var defaultRules = sync.OnceValue(func() *Rules {
-	r, err := parse("default.yaml", defaultYAML, &Rules{Detect: map[string]Threshold{}})
+	r, err := parse("default.yaml", defaultYAML, &Rules{Detect: map[technique.Technique]Threshold{}})
 	if err != nil {
 		panic("rules: embedded default.yaml is invalid:\n" + err.Error())
 	}
@@ -96,11 +97,51 @@ func (e *Error) Error() string {
 // maxIssues bounds how many problems one file reports.
 const maxIssues = 50
 
-// ProbeTypes are the values allowed for FlagPattern.Type, in tcp_flags.
-var ProbeTypes = []string{"syn", "fin", "null", "xmas", "maimon", "ack", "custom"}
+// ProbeTypes are the values allowed for FlagPattern.Type, in tcp_flags:
+// the techniques told apart by TCP flags (technique.ByFlags).
+var ProbeTypes = probeTypes()
 
-// Techniques are the keys allowed under detect, one per scan type.
-var Techniques = []string{"syn", "fin", "null", "xmas", "maimon", "ack", "custom", "udp", "sctp", "ipproto", "ping", "arp", "osprobe"}
+// Techniques are the keys allowed under detect: every technique but
+// connect, which counts against syn's threshold. They come in the order the
+// embedded default lists them, the order users read and messages name them.
+var Techniques = detectOrder(defaultYAML)
+
+func probeTypes() []technique.Technique {
+	var out []technique.Technique
+	for t := range technique.Count {
+		if t.ByFlags() {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// detectOrder returns the keys of the detect section of a rules file, in
+// file order; it panics on the embedded default only.
+func detectOrder(data []byte) []technique.Technique {
+	var doc struct{ Detect yaml.Node }
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		panic("rules: embedded default.yaml: " + err.Error())
+	}
+	var out []technique.Technique
+	for i := 0; i+1 < len(doc.Detect.Content); i += 2 {
+		t, err := technique.Parse(doc.Detect.Content[i].Value)
+		if err != nil || t == technique.Connect {
+			panic(fmt.Sprintf("rules: embedded default.yaml: detect.%s is not a technique with its own threshold", doc.Detect.Content[i].Value))
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// names spells techniques for messages.
+func names(ts []technique.Technique) []string {
+	s := make([]string, len(ts))
+	for i, t := range ts {
+		s[i] = t.String()
+	}
+	return s
+}
 
 var (
 	topKeys     = []string{"home_networks", "allow", "state", "timeouts", "tcp_flags", "detect", "slow"}
@@ -602,11 +643,12 @@ func (l *loader) tcpFlags(n *yaml.Node) {
 				if !sok {
 					l.errorf(v, "%s.type: expected a probe type, got %s", path, describe(v))
 					good = false
-				} else if !slices.Contains(ProbeTypes, s) {
-					l.errorf(v, "unknown probe type %q in %s (known: %s)", s, path, strings.Join(ProbeTypes, ", "))
+				} else if t, err := technique.Parse(s); err != nil || !t.ByFlags() {
+					l.errorf(v, "unknown probe type %q in %s (known: %s)", s, path, strings.Join(names(ProbeTypes), ", "))
 					good = false
+				} else {
+					p.Type = t
 				}
-				p.Type = s
 			case "name":
 				s, sok := l.str(v, path+".name")
 				good = good && sok
@@ -641,7 +683,7 @@ func (l *loader) tcpFlags(n *yaml.Node) {
 			continue
 		}
 		if p.Name == "" {
-			p.Name = p.Type
+			p.Name = p.Type.String()
 		}
 		out = append(out, p)
 		nodes = append(nodes, typeNode)
@@ -669,8 +711,9 @@ func (l *loader) flags(n *yaml.Node, path string) (tcpflags.Flags, bool) {
 }
 
 func (l *loader) detect(n *yaml.Node) {
-	l.mapping(n, "detect", "technique", Techniques, func(tech string, v *yaml.Node) {
-		path := "detect." + tech
+	l.mapping(n, "detect", "technique", names(Techniques), func(name string, v *yaml.Node) {
+		path := "detect." + name
+		tech, _ := technique.Parse(name) // known names parse
 		t := l.r.Detect[tech]
 		changed := false
 		l.mapping(v, path, "key", detectKeys, func(key string, v *yaml.Node) {
@@ -823,15 +866,15 @@ func (r *Rules) ProbeType(flags tcpflags.Flags) (FlagPattern, bool) {
 	return FlagPattern{}, false
 }
 
-// Threshold returns the threshold for a scan type (see Rules.Detect).
-// "connect" uses syn's unless Detect has its own. An unknown kind gets the
-// zero Threshold, which never fires.
-func (r *Rules) Threshold(kind string) Threshold {
-	if t, ok := r.Detect[kind]; ok {
-		return t
+// Threshold returns the threshold for a technique (see Rules.Detect).
+// Connect uses syn's unless Detect has its own. A technique Detect lacks
+// gets the zero Threshold, which never fires.
+func (r *Rules) Threshold(t technique.Technique) Threshold {
+	if th, ok := r.Detect[t]; ok {
+		return th
 	}
-	if kind == "connect" {
-		return r.Detect["syn"]
+	if t == technique.Connect {
+		return r.Detect[technique.Syn]
 	}
 	return Threshold{}
 }

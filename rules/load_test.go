@@ -15,6 +15,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -163,27 +164,27 @@ var wantDefault = &rules.Rules{
 	State:    rules.State{MaxTrackers: 65536, MaxFlows: 1048576, MaxFragments: 8192},
 	Timeouts: rules.Timeouts{Reply: 5 * time.Second, Idle: 120 * time.Second},
 	TCPFlags: []rules.FlagPattern{
-		{Type: "syn", Name: "syn", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x02}},
-		{Type: "fin", Name: "fin", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x01}},
-		{Type: "null", Name: "null", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0x00}},
-		{Type: "xmas", Name: "xmas", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x29}},
-		{Type: "maimon", Name: "maimon", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x11}},
-		{Type: "ack", Name: "ack", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x10}},
+		{Type: technique.Syn, Name: "syn", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x02}},
+		{Type: technique.Fin, Name: "fin", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x01}},
+		{Type: technique.Null, Name: "null", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0x00}},
+		{Type: technique.Xmas, Name: "xmas", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x29}},
+		{Type: technique.Maimon, Name: "maimon", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x11}},
+		{Type: technique.Ack, Name: "ack", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x10}},
 	},
-	Detect: map[string]rules.Threshold{
-		"syn":     {Ports: 15, Hosts: 15, Window: time.Minute},
-		"fin":     {Ports: 8, Hosts: 8, Window: time.Minute},
-		"null":    {Ports: 8, Hosts: 8, Window: time.Minute},
-		"xmas":    {Ports: 8, Hosts: 8, Window: time.Minute},
-		"maimon":  {Ports: 8, Hosts: 8, Window: time.Minute},
-		"ack":     {Ports: 10, Hosts: 10, Window: time.Minute},
-		"custom":  {Ports: 8, Hosts: 8, Window: time.Minute},
-		"udp":     {Ports: 15, Hosts: 15, Window: time.Minute},
-		"sctp":    {Ports: 8, Hosts: 8, Window: time.Minute},
-		"ipproto": {Ports: 8, Hosts: 0, Window: time.Minute},
-		"ping":    {Ports: 0, Hosts: 10, Window: time.Minute},
-		"arp":     {Ports: 0, Hosts: 16, Window: time.Minute},
-		"osprobe": {Ports: 2, Hosts: 0, Window: 30 * time.Second},
+	Detect: map[technique.Technique]rules.Threshold{
+		technique.Syn:     {Ports: 15, Hosts: 15, Window: time.Minute},
+		technique.Fin:     {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.Null:    {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.Xmas:    {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.Maimon:  {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.Ack:     {Ports: 10, Hosts: 10, Window: time.Minute},
+		technique.Custom:  {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.UDP:     {Ports: 15, Hosts: 15, Window: time.Minute},
+		technique.SCTP:    {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.IPProto: {Ports: 8, Hosts: 0, Window: time.Minute},
+		technique.Ping:    {Ports: 0, Hosts: 10, Window: time.Minute},
+		technique.ARP:     {Ports: 0, Hosts: 16, Window: time.Minute},
+		technique.OSProbe: {Ports: 2, Hosts: 0, Window: 30 * time.Second},
 	},
 	Slow: rules.Slow{Enabled: true, Theta0: 0.8, Theta1: 0.2, Alarm: 99, Memory: 24 * time.Hour, MinPorts: 6},
 }
@@ -208,7 +209,7 @@ func TestDefault(t *testing.T) {
 		t.Errorf("Parse(DefaultYAML()) = %+v, want %+v", r, d)
 	}
 	// Default returns independent copies.
-	d.Detect["syn"] = rules.Threshold{}
+	d.Detect[technique.Syn] = rules.Threshold{}
 	d.TCPFlags[0].Value = 0
 	if e := rules.Default(); !reflect.DeepEqual(e, wantDefault) {
 		t.Errorf("modifying one Default() changed the next")
@@ -263,11 +264,15 @@ func TestDefaultMatchesYAML(t *testing.T) {
 		if typ == "" { // plain `null` decodes to ""
 			typ = "null"
 		}
+		tech, err := technique.Parse(typ)
+		if err != nil {
+			t.Fatal(err)
+		}
 		v, err := tcpflags.Parse(p.Value)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (rules.FlagPattern{Type: typ, Name: typ, Pattern: tcpflags.Pattern{Mask: tcpflags.Flags(p.Mask), Value: v}}); d.TCPFlags[i] != want {
+		if want := (rules.FlagPattern{Type: tech, Name: typ, Pattern: tcpflags.Pattern{Mask: tcpflags.Flags(p.Mask), Value: v}}); d.TCPFlags[i] != want {
 			t.Errorf("tcp_flags[%d] = %+v, yaml %+v", i, d.TCPFlags[i], want)
 		}
 	}
@@ -279,8 +284,12 @@ func TestDefaultMatchesYAML(t *testing.T) {
 		if key != nil {
 			k = key.(string)
 		}
-		if want := (rules.Threshold{Ports: v.Ports, Hosts: v.Hosts, Window: dur(v.Window)}); d.Threshold(k) != want {
-			t.Errorf("detect.%s = %+v, yaml %+v", k, d.Threshold(k), want)
+		tech, err := technique.Parse(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (rules.Threshold{Ports: v.Ports, Hosts: v.Hosts, Window: dur(v.Window)}); d.Threshold(tech) != want {
+			t.Errorf("detect.%s = %+v, yaml %+v", k, d.Threshold(tech), want)
 		}
 	}
 	s := y.Slow
@@ -328,14 +337,14 @@ allow:
 		netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("172.16.0.0/12"),
 		netip.MustParsePrefix("10.1.0.0/16"),
 	}
-	want.Detect["syn"] = rules.Threshold{Ports: 30, Hosts: 15, Window: time.Minute}
-	want.Detect["udp"] = rules.Threshold{Ports: 15, Hosts: 15, Window: 5 * time.Minute}
-	want.Detect["null"] = rules.Threshold{Ports: 8, Hosts: 3, Window: time.Minute}
+	want.Detect[technique.Syn] = rules.Threshold{Ports: 30, Hosts: 15, Window: time.Minute}
+	want.Detect[technique.UDP] = rules.Threshold{Ports: 15, Hosts: 15, Window: 5 * time.Minute}
+	want.Detect[technique.Null] = rules.Threshold{Ports: 8, Hosts: 3, Window: time.Minute}
 	want.TCPFlags = []rules.FlagPattern{
-		{Type: "custom", Name: "syn-fin", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0x03}},
-		{Type: "syn", Name: "syn", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x02}},
-		{Type: "null", Name: "null", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0}},
-		{Type: "ack", Name: "ack", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x10}},
+		{Type: technique.Custom, Name: "syn-fin", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0x03}},
+		{Type: technique.Syn, Name: "syn", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x02}},
+		{Type: technique.Null, Name: "null", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0}},
+		{Type: technique.Ack, Name: "ack", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x10}},
 	}
 	want.State.MaxFlows = 1000
 	want.Slow.Enabled = false
@@ -366,8 +375,8 @@ allow:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Threshold("null") != (rules.Threshold{Ports: 4, Hosts: 5, Window: 10 * time.Second}) {
-		t.Errorf("alias: null = %+v", r.Threshold("null"))
+	if r.Threshold(technique.Null) != (rules.Threshold{Ports: 4, Hosts: 5, Window: 10 * time.Second}) {
+		t.Errorf("alias: null = %+v", r.Threshold(technique.Null))
 	}
 }
 
@@ -457,7 +466,7 @@ allow:
 			t.Errorf("ProbeType(%s) = %q, %v; want %q", tt.flags, p.Name, ok, tt.want)
 		}
 	}
-	if r.Threshold("connect") != r.Threshold("syn") || r.Threshold("nope") != (rules.Threshold{}) {
+	if r.Threshold(technique.Connect) != r.Threshold(technique.Syn) || r.Threshold(technique.Count) != (rules.Threshold{}) {
 		t.Errorf("Threshold fallbacks")
 	}
 	// Hand-built rules work too.
@@ -471,7 +480,7 @@ allow:
 		r.AllowedTarget(a("2001:db8:1::1"))
 		r.AllowedPort(6001)
 		r.ProbeType(SYN)
-		r.Threshold("syn")
+		r.Threshold(technique.Syn)
 	})
 	if allocs != 0 {
 		t.Errorf("helpers allocate %v times per call", allocs)
@@ -551,6 +560,6 @@ func BenchmarkHelpers(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		_ = r.IsHome(dst) && !r.AllowedScanner(src) && !r.AllowedTarget(dst) && !r.AllowedPort(uint16(i))
 		r.ProbeType(tcpflags.Flags(i))
-		r.Threshold("syn")
+		r.Threshold(technique.Syn)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Rules is the validated, immutable configuration.
@@ -21,9 +22,9 @@ type Rules struct {
 	// tcp[13] & Mask == Value names the probe type. A segment that matches
 	// none and belongs to no known connection is a "custom" probe.
 	TCPFlags []FlagPattern
-	// Detect holds one threshold per scan type: syn (also connect), fin,
-	// null, xmas, maimon, ack, custom, udp, ipproto, sctp, ping, arp, osprobe.
-	Detect map[string]Threshold
+	// Detect holds one threshold per technique but connect, which uses
+	// syn's (see Threshold).
+	Detect map[technique.Technique]Threshold
 	Slow   Slow
 }
 
@@ -54,8 +55,8 @@ type Timeouts struct {
 // FlagPattern is one tcp[13] pattern: a probe of type Type when
 // flags&Mask == Value (the embedded Pattern's Match).
 type FlagPattern struct {
-	Type string // syn, fin, null, xmas, maimon, ack, or custom
-	Name string // label for custom patterns (e.g. "syn-fin"); defaults to Type
+	Type technique.Technique // one of ProbeTypes: syn, fin, null, xmas, maimon, ack, or custom
+	Name string              // label for custom patterns (e.g. "syn-fin"); defaults to Type
 	tcpflags.Pattern
 }
 
