@@ -5,7 +5,9 @@
 package rules
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
 
 	"github.com/scanwatch/scanwatch/tcpflags"
@@ -81,4 +83,75 @@ type Slow struct {
 	Alarm    float64       // likelihood ratio at which a scanner is declared (eta1)
 	Memory   time.Duration // how long a tracker's evidence is kept without new contacts
 	MinPorts int           // distinct failed targets/ports before a slow scan is reported
+}
+
+// Clone returns a deep copy of r.
+func (r *Rules) Clone() *Rules {
+	c := *r
+	c.HomeNetworks = slices.Clone(r.HomeNetworks)
+	c.Allow.Scanners = slices.Clone(r.Allow.Scanners)
+	c.Allow.Targets = slices.Clone(r.Allow.Targets)
+	c.Allow.Ports = slices.Clone(r.Allow.Ports)
+	c.TCPFlags = slices.Clone(r.TCPFlags)
+	c.Detect = maps.Clone(r.Detect)
+	return &c
+}
+
+// IsHome reports whether a is in the home networks (always true when there
+// are none). IPv4-mapped IPv6 addresses match as IPv4.
+func (r *Rules) IsHome(a netip.Addr) bool {
+	return len(r.HomeNetworks) == 0 || containsAddr(r.HomeNetworks, a)
+}
+
+// AllowedScanner reports whether a is an allowed scanner, never reported.
+func (r *Rules) AllowedScanner(a netip.Addr) bool { return containsAddr(r.Allow.Scanners, a) }
+
+// AllowedTarget reports whether a is an allowed target, never counted.
+func (r *Rules) AllowedTarget(a netip.Addr) bool { return containsAddr(r.Allow.Targets, a) }
+
+func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
+	if len(ps) == 0 {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowedPort reports whether destination port p is never counted.
+func (r *Rules) AllowedPort(p uint16) bool {
+	for _, pr := range r.Allow.Ports {
+		if p >= pr.Lo && p <= pr.Hi {
+			return true
+		}
+	}
+	return false
+}
+
+// ProbeType returns the first tcp_flags pattern that the tcp[13] byte
+// matches; false when none does (a "custom" probe if no connection owns it).
+func (r *Rules) ProbeType(flags tcpflags.Flags) (FlagPattern, bool) {
+	for _, p := range r.TCPFlags {
+		if p.Match(flags) {
+			return p, true
+		}
+	}
+	return FlagPattern{}, false
+}
+
+// Threshold returns the threshold for a technique (see Rules.Detect).
+// Connect uses syn's unless Detect has its own. A technique Detect lacks
+// gets the zero Threshold, which never fires.
+func (r *Rules) Threshold(t technique.Technique) Threshold {
+	if th, ok := r.Detect[t]; ok {
+		return th
+	}
+	if t == technique.Connect {
+		return r.Detect[technique.Syn]
+	}
+	return Threshold{}
 }
