@@ -78,14 +78,17 @@ type Quoted struct {
 	SrcPort, DstPort uint16
 }
 
-// TCP flag bits of tcp[13].
+// TCP flag bits of tcp[13]. They are untyped, so they mix with the uint8
+// Packet.Flags and with tcpflags.Flags alike; TestFlagBits holds them to
+// tcpflags' values.
+// TODO(issue 8, phase B): make Packet.Flags a tcpflags.Flags and drop these.
 const (
-	FIN uint8 = 0x01
-	SYN uint8 = 0x02
-	RST uint8 = 0x04
-	PSH uint8 = 0x08
-	ACK uint8 = 0x10
-	URG uint8 = 0x20
-	ECE uint8 = 0x40
-	CWR uint8 = 0x80
+	FIN = 0x01
+	SYN = 0x02
+	RST = 0x04
+	PSH = 0x08
+	ACK = 0x10
+	URG = 0x20
+	ECE = 0x40
+	CWR = 0x80
 )

@@ -15,6 +15,8 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Stats are the detector's counters.
@@ -100,11 +102,11 @@ func (d *Detector) SetRules(r *rules.Rules) {
 	d.r = r
 	d.flows.max = r.State.MaxFlows
 	for f := family(0); f < numFamilies; f++ {
-		d.thresholds[f] = r.Threshold(f.String())
+		d.thresholds[f] = r.Threshold(technique.Technique(f)) // same order (phase B: family becomes technique.Technique)
 	}
 	d.famOf = d.famOf[:0]
 	for _, p := range r.TCPFlags {
-		f, ok := familyOf(p.Type)
+		f, ok := familyOf(p.Type.String())
 		if !ok {
 			f = famCustom
 		}
@@ -265,7 +267,7 @@ func (d *Detector) startProbe(f *flow, fam family, p *decode.Packet) {
 // probeType returns the index of the first rules pattern flags match.
 func (d *Detector) probeType(flags uint8) (int, bool) {
 	for i, pat := range d.r.TCPFlags {
-		if pat.Match(flags) {
+		if pat.Match(tcpflags.Flags(flags)) {
 			return i, true
 		}
 	}

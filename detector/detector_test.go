@@ -7,6 +7,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // wire builds a conversation packet by packet on a fake clock.
@@ -351,7 +352,7 @@ func TestSetRulesKeepsState(t *testing.T) {
 		w.tcp(target, scanner, port, 40000, rstack, 0, 1001, 0, nil)
 	}
 	r := *rules.Default()
-	r.Detect = map[string]rules.Threshold{"syn": {Ports: 30, Window: time.Minute}}
+	r.Detect = map[technique.Technique]rules.Threshold{technique.Syn: {Ports: 30, Window: time.Minute}}
 	w.d.SetRules(&r)
 	for port := uint16(11); port <= 40; port++ {
 		w.tcp(scanner, target, 40000, port, syn, 1000, 0, 0, mssOnly)
