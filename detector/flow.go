@@ -232,3 +232,5 @@ type pendingRef struct {
 	gen      uint32
 	deadline int64
 }
+
+func (f *flow) proto() uint8 { return f.key.proto }
