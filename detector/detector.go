@@ -1,15 +1,15 @@
 // Package detector turns decoded packets into scan episodes. It follows
-// each flow's handshake and the target's replies to classify probes, counts
-// distinct first contacts per scanner exactly, and reports one alert when an
-// episode is recognised as a scan and one summary when it ends. It does no
-// I/O and reads time only from the packets it is given, so a replay is
+// each flow's handshake and the target's replies to classify probes, and
+// hands every resolved first contact, as a Contact, to Episodes: it counts
+// distinct first contacts per scanner exactly, and reports one alert when
+// an episode is recognised as a scan and one summary when it ends. It does
+// no I/O and reads time only from the packets it is given, so a replay is
 // deterministic and live capture runs the same code.
 package detector
 
 import (
 	"math"
 	"net/netip"
-	"sort"
 	"time"
 
 	"github.com/scanwatch/scanwatch/decode"
@@ -29,8 +29,7 @@ type Stats struct {
 
 // Detector is not safe for concurrent use: feed it from one goroutine.
 type Detector struct {
-	r    *rules.Rules
-	emit func(Event)
+	r *rules.Rules
 
 	now        int64
 	nextSweep  int64
@@ -38,33 +37,25 @@ type Detector struct {
 	pending    []pendingRef
 	pendHead   int
 	arpPending []pendingRef
-
-	trackers   map[netip.Addr]*tracker
-	byAge      lru[tracker, *tracker]
-	thresholds [numFamilies]rules.Threshold
 	famOf      []family // family of each rules.TCPFlags pattern
-	failLLR    float64
-	okLLR      float64
-	alarmLLR   float64
 
-	sigs     map[probeSig]sigSeen
-	decoys   map[netip.Addr]*decoySet
-	byTarget map[netip.Addr][]*tracker // sources with an alerted episode, by target
-	groups   int
+	// episodes is the only way into trackers and episodes: handlers give
+	// it contacts.
+	episodes *Episodes
+	// trackers is episodes.trackers, for fuzz_test.go until that test
+	// moves to the sensor package; nothing else may use it.
+	trackers map[netip.Addr]*tracker
 
-	stats Stats
+	packets, probes uint64
 }
 
 // New returns a detector that calls emit for every event, in order.
 func New(r *rules.Rules, emit func(Event)) *Detector {
 	d := &Detector{
-		emit:     emit,
 		flows:    newFlowTable(r.State.MaxFlows),
-		trackers: make(map[netip.Addr]*tracker),
-		sigs:     make(map[probeSig]sigSeen),
-		decoys:   make(map[netip.Addr]*decoySet),
-		byTarget: make(map[netip.Addr][]*tracker),
+		episodes: NewEpisodes(r, emit),
 	}
+	d.trackers = d.episodes.trackers
 	d.SetRules(r)
 	return d
 }
@@ -75,9 +66,6 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 func (d *Detector) SetRules(r *rules.Rules) {
 	d.r = r
 	d.flows.max = r.State.MaxFlows
-	for f := family(0); f < numFamilies; f++ {
-		d.thresholds[f] = r.Threshold(f.String())
-	}
 	d.famOf = d.famOf[:0]
 	for _, p := range r.TCPFlags {
 		f, ok := familyOf(p.Type)
@@ -86,26 +74,25 @@ func (d *Detector) SetRules(r *rules.Rules) {
 		}
 		d.famOf = append(d.famOf, f)
 	}
-	d.failLLR, d.okLLR, d.alarmLLR = 0, 0, 0
-	if s := r.Slow; s.Enabled {
-		d.failLLR = math.Log((1 - s.Theta1) / (1 - s.Theta0))
-		d.okLLR = math.Log(s.Theta1 / s.Theta0)
-		d.alarmLLR = math.Log(s.Alarm)
-	}
+	d.episodes.SetRules(r)
 }
 
 // Stats returns the current counters.
 func (d *Detector) Stats() Stats {
-	s := d.stats
+	s := d.episodes.Stats()
+	s.Packets, s.Probes = d.packets, d.probes
 	s.Flows = d.flows.len()
 	s.FlowsEvicted = d.flows.evicted
-	s.Trackers = len(d.trackers)
 	return s
 }
 
+// OpenEpisodes is the number of scan episodes not yet closed; after Flush
+// it is 0.
+func (d *Detector) OpenEpisodes() int { return d.episodes.OpenEpisodes() }
+
 // Process feeds one decoded packet.
 func (d *Detector) Process(p *decode.Packet) {
-	d.stats.Packets++
+	d.packets++
 	d.Advance(p.Time)
 	switch p.Kind {
 	case decode.KindTCP:
@@ -136,9 +123,10 @@ func (d *Detector) Advance(t time.Time) {
 	if len(d.arpPending) > 0 {
 		d.expireARP(now)
 	}
+	d.episodes.Advance(now)
 	if now >= d.nextSweep {
 		if d.nextSweep != 0 {
-			d.sweep()
+			d.sweepFlows()
 		}
 		d.nextSweep = now + int64(time.Second)
 	}
@@ -149,18 +137,7 @@ func (d *Detector) Advance(t time.Time) {
 func (d *Detector) Flush() {
 	d.expirePending(math.MaxInt64)
 	d.expireARP(math.MaxInt64)
-	var ts []*tracker
-	for _, t := range d.trackers {
-		ts = append(ts, t)
-	}
-	sort.Slice(ts, func(i, j int) bool { return ts[i].addr.Less(ts[j].addr) })
-	for _, t := range ts {
-		for f, e := range t.eps {
-			if e != nil {
-				d.endEpisode(t, family(f))
-			}
-		}
-	}
+	d.episodes.Flush()
 }
 
 // seen notes a packet of f. The LRU position moves at most once a second
@@ -186,7 +163,7 @@ func (d *Detector) newFlow(k flowKey, srcIsA bool) *flow {
 func (d *Detector) startProbe(f *flow, fam family, p *decode.Packet) {
 	f.state, f.fam, f.probes = stPending, fam, 1
 	f.fp = printOf(p)
-	d.stats.Probes++
+	d.probes++
 	d.enqueue(f)
 }
 

@@ -14,9 +14,9 @@ func (d *Detector) icmp(p *decode.Packet) {
 	if p.IPv6 {
 		switch t {
 		case 128: // echo request
-			d.sent(p.Src, p.Dst, famPing, p)
+			d.sent(p, famPing, 0)
 		case 129:
-			d.alive(p.Src, p.Dst, famPing)
+			d.episodes.alive(p.Dst, famPing) // the pinger got its answer
 		case 1:
 			d.unreachable(p, c == 4)
 		case 135:
@@ -32,9 +32,9 @@ func (d *Detector) icmp(p *decode.Packet) {
 			d.osProbe(p, osICMPCode)
 			return
 		}
-		d.sent(p.Src, p.Dst, famPing, p)
+		d.sent(p, famPing, 0)
 	case 0, 14, 16, 18:
-		d.alive(p.Src, p.Dst, famPing)
+		d.episodes.alive(p.Dst, famPing) // the pinger got its answer
 	case 3:
 		d.unreachable(p, c == 3 || c == 2)
 	}
@@ -80,7 +80,7 @@ func (d *Detector) resolveRequest(src, target netip.Addr) {
 	f := d.flows.insert(k, d.evictFlow)
 	f.initIsA, f.state, f.fam, f.probes = srcIsA, stPending, famARP, 1
 	f.first, f.last = d.now, d.now
-	d.stats.Probes++
+	d.probes++
 	d.arpPending = append(d.arpPending, pendingRef{f, f.gen, d.now + 2*int64(d.r.Timeouts.Reply)})
 }
 
@@ -105,7 +105,7 @@ func (d *Detector) expireARP(cut int64) {
 		}
 		n++
 		if r.f.gen == r.gen && r.f.state == stPending {
-			d.resolve(r.f, outSent)
+			d.resolve(r.f, OutSent)
 		}
 	}
 	if n > 0 {
@@ -136,36 +136,23 @@ func (d *Detector) unreachable(p *decode.Packet, closed bool) {
 		return
 	}
 	if closed {
-		d.resolve(f, outClosed)
+		d.resolve(f, OutClosed)
 	} else {
-		d.resolve(f, outFiltered)
+		d.resolve(f, OutFiltered)
 	}
 }
 
-// sent counts a probe whose answer does not matter: a ping or ARP request
-// to a host is a first contact whether or not the host is there.
-func (d *Detector) sent(src, dst netip.Addr, fam family, p *decode.Packet) {
+// sent counts a probe whose answer does not matter: a ping to a host is a
+// first contact whether or not the host is there. port is 0 for a ping, the
+// probe kind for an OS probe.
+func (d *Detector) sent(p *decode.Packet, fam family, port uint16) {
 	if !d.probeTarget(p) {
 		return
 	}
-	d.stats.Probes++
-	fp := printOf(p)
-	d.contact(src, dst, 0, fam, outSent, 1, nil, &fp)
+	d.probes++
+	d.episodes.Add(Contact{Time: d.now, First: d.now, Scanner: p.Src, Target: p.Dst, Print: printOf(p),
+		Port: port, Probes: 1, Technique: fam, Outcome: OutSent})
 }
 
 // osProbe counts one OS-fingerprint probe; its kind stands in for a port.
-func (d *Detector) osProbe(p *decode.Packet, kind uint16) {
-	if !d.probeTarget(p) {
-		return
-	}
-	d.stats.Probes++
-	d.contact(p.Src, p.Dst, kind, famOSProbe, outSent, 1, nil, nil)
-}
-
-func (d *Detector) alive(src, dst netip.Addr, fam family) {
-	t := d.trackers[dst]
-	if t == nil || t.eps[fam] == nil {
-		return
-	}
-	t.eps[fam].outcomes[outAlive]++
-}
+func (d *Detector) osProbe(p *decode.Packet, kind uint16) { d.sent(p, famOSProbe, kind) }

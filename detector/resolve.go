@@ -5,7 +5,7 @@ package detector
 
 import (
 	"math"
-	"net/netip"
+	"time"
 )
 
 func (d *Detector) enqueue(f *flow) {
@@ -25,9 +25,9 @@ func (d *Detector) expirePending(cut int64) {
 		}
 		switch r.f.state {
 		case stPending:
-			d.resolve(r.f, outNone)
+			d.resolve(r.f, OutNone)
 		case stSynAck:
-			d.resolve(r.f, outOpen)
+			d.resolve(r.f, OutOpen)
 		}
 	}
 	if d.pendHead > 1024 && d.pendHead*2 > len(d.pending) {
@@ -42,55 +42,71 @@ func (d *Detector) expirePending(cut int64) {
 func (d *Detector) evictFlow(f *flow) {
 	switch f.state {
 	case stPending:
-		d.resolve(f, outNone)
+		d.resolve(f, OutNone)
 	case stSynAck:
-		d.resolve(f, outOpen)
+		d.resolve(f, OutOpen)
 	}
 }
 
-func (d *Detector) resolve(f *flow, o outcome) {
+// resolve records the outcome o of f's probe: a benign exchange, or a
+// first contact that counts towards a scan.
+func (d *Detector) resolve(f *flow, o Outcome) {
 	if f.state == stResolved || f.state == stBenign {
 		return
 	}
-	scanner, _ := f.initiator()
-	if o == outBenign {
+	c := d.contactOf(f, o)
+	switch {
+	case o == OutBenign:
 		f.state = stBenign
-		d.success(scanner)
+	case f.fam == famARP && d.episodes.probedOverIP(c.Scanner, c.Target):
+		f.state = stBenign // the kernel resolving a neighbour for IP probes
 		return
+	default:
+		f.state, f.outcome = stResolved, c.Outcome
 	}
+	d.episodes.Add(c)
+}
+
+// contactOf is f's first contact with outcome o, resolved now.
+func (d *Detector) contactOf(f *flow, o Outcome) Contact {
+	scanner, _ := f.initiator()
 	target, port := f.responder()
-	if f.fam == famARP {
-		if d.probedOverIP(scanner, target) {
-			f.state = stBenign // the kernel resolving a neighbour for IP probes
-			return
-		}
+	switch f.fam {
+	case famARP:
 		port = 0
-		if o = outSent; f.synAckSeen {
-			o = outAlive
+		if o = OutSent; f.synAckSeen {
+			o = OutAlive
 		}
-	}
-	f.state, f.outcome = stResolved, o
-	if f.fam == famIPProto {
+	case famIPProto:
 		port = uint16(f.key.proto)
 	}
-	d.contact(scanner, target, port, f.fam, o, int(f.probes), f, &f.fp)
+	return Contact{Time: d.now, First: f.first, Scanner: scanner, Target: target, Print: f.fp,
+		Port: port, Probes: f.probes, Technique: f.fam, Outcome: o}
 }
 
 // reprobe counts a probe sent again after its flow was resolved.
 func (d *Detector) reprobe(f *flow) {
 	scanner, _ := f.initiator()
-	if t := d.trackers[scanner]; t != nil && t.eps[f.fam] != nil {
-		e := t.eps[f.fam]
-		e.probes++
-		e.last = d.now
+	d.episodes.reprobe(scanner, f.fam)
+}
+
+// sweepFlows runs once a second of packet time. The LRU tail holds the
+// longest idle flows. A connection silent for flowIdle that speaks again
+// is picked up as mid-stream traffic. A resolved probe's flow goes sooner:
+// later packets (a retransmission, masscan's extra RST) can no longer
+// change its verdict.
+func (d *Detector) sweepFlows() {
+	now := d.now
+	done := now - 2*int64(d.r.Timeouts.Reply)
+	for f := d.flows.oldest(); f != nil && f.last < done; {
+		older := d.flows.older(f)
+		if f.state == stResolved || now-f.last > int64(flowIdle) {
+			d.evictFlow(f)
+			d.flows.remove(f)
+		}
+		f = older
 	}
 }
 
-// success is a first contact that carried data: evidence of a benign client.
-func (d *Detector) success(scanner netip.Addr) {
-	t := d.trackers[scanner]
-	if t == nil {
-		return
-	}
-	t.llr = max(t.llr+d.okLLR, -d.alarmLLR)
-}
+// flowIdle is how long a flow is remembered without packets.
+const flowIdle = 5 * time.Minute

@@ -1,6 +1,6 @@
-// Scans: each resolved first contact is counted into its scanner's episode,
-// which becomes a scan (one alert) when it crosses a threshold or the
-// sequential test, and ends with one summary.
+// Scans: each contact is counted into its scanner's episode of its
+// technique, which becomes a scan (one alert) when it crosses a threshold
+// or the sequential test, and ends with one summary.
 
 package detector
 
@@ -11,10 +11,11 @@ import (
 	"github.com/scanwatch/scanwatch/rules"
 )
 
-// contact records one resolved first contact and decides whether the
+// count records one resolved first contact and decides whether the
 // episode it belongs to has become a scan.
-func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, o outcome, probes int, f *flow, fp *synPrint) {
-	t := d.tracker(scanner)
+func (s *Episodes) count(c Contact) {
+	fam, target, port, probes := c.Technique, c.Target, c.Port, int(c.Probes)
+	t := s.tracker(c.Scanner)
 	if discoveryProbe(fam, port) && t.eps[famPing] != nil && t.eps[famPing].targets[target] != nil {
 		// nmap's host discovery sends SYN to 443 and ACK to 80 with its
 		// echo request: part of the ping sweep, not a port scan.
@@ -23,75 +24,71 @@ func (d *Detector) contact(scanner, target netip.Addr, port uint16, fam family, 
 		return
 	}
 	e := t.eps[fam]
-	if e != nil && e.alerted && f != nil && d.otherTool(e, f) {
-		d.endEpisode(t, fam) // the same source, another tool: another scan
+	if e != nil && e.alerted && otherTool(e, c) {
+		s.endEpisode(t, fam) // the same source, another tool: another scan
 		e = nil
 	}
-	start := d.now
-	if f != nil {
-		start = f.first
-	}
+	start := c.First
 	if e == nil {
 		e = newEpisode(fam, start)
 		t.eps[fam] = e
 	}
-	if fam == famCustom && f != nil && e.name == "" {
-		e.name = flagString(f.flags)
+	if fam == famCustom && e.name == "" {
+		e.name = flagString(c.Print.Flags)
 	}
 	e.probes += probes
 	e.first = min(e.first, start)
 	e.last = max(e.last, start)
-	e.outcomes[o]++
-	if fp != nil {
-		e.ttl.add(*fp)
-	}
-	if f != nil && f.proto() == 6 {
-		e.tools.add(f.fp)
+	e.outcomes[c.Outcome]++
+	e.ttl.add(c.Print)
+	if tcpProbe(fam) {
+		fp := c.Print
+		e.tools.add(fp)
 		if fam.synLike() {
-			if f.fp.opts == optFull || f.fp.df && f.fp.opts != optMSSOnly && f.fp.opts != optNone {
+			if fp.Options == OptFull || fp.DF && fp.Options != OptMSSOnly && fp.Options != OptNone {
 				e.osSY++
 			} else {
 				e.craftedSY++
 			}
 		}
 	}
-	isNew := e.add(target, port, o, d.now)
-	if isNew && d.alarmLLR > 0 {
-		t.llr += d.failLLR
+	isNew := e.add(target, port, c.Outcome, s.now)
+	if isNew && s.alarmLLR > 0 {
+		t.llr += s.failLLR
 	}
 	if e.alerted || e.folded || !isNew {
 		return
 	}
-	th := d.thresholds[fam]
-	e.slide(d.now, th.Window)
+	th := s.thresholds[fam]
+	e.slide(s.now, th.Window)
 	switch {
 	case e.crossed(target, th.Ports, th.Hosts):
-	case d.slowScan(t, e, th):
+	case s.slowScan(t, e, th):
 		e.slow = true
 	default:
 		return
 	}
-	d.alert(t, fam, e)
+	s.alert(t, fam, e)
 }
 
 // otherTool reports a TCP probe whose fingerprint names a tool other than
 // the one an alerted episode was made with (at least 10 of its probes).
-func (d *Detector) otherTool(e *episode, f *flow) bool {
-	if f.proto() != 6 {
+func otherTool(e *episode, c Contact) bool {
+	if !tcpProbe(c.Technique) {
 		return false
 	}
-	cur, nt := e.tools.leader(), toolOf(f.fp)
+	cur, nt := e.tools.leader(), toolOf(c.Print)
 	return cur != toolUnknown && e.tools.n[cur] >= 10 && nt != cur && nt != toolUnknown && nt != toolOS
 }
 
 // slowScan applies the sequential test to an episode too slow for its
 // window: the scanner's likelihood ratio has reached the alarm and the
 // episode holds enough distinct failed contacts.
-func (d *Detector) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
-	if d.alarmLLR <= 0 || t.llr < d.alarmLLR || d.now-e.first < int64(th.Window) {
+func (s *Episodes) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
+	if s.alarmLLR <= 0 || t.llr < s.alarmLLR || s.now-e.first < int64(th.Window) {
 		return false
 	}
-	n := d.r.Slow.MinPorts
+	n := s.r.Slow.MinPorts
 	if e.fam == famPing || e.fam == famARP {
 		return len(e.targets) >= n
 	}
@@ -106,17 +103,17 @@ func (d *Detector) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
 	return false
 }
 
-func (d *Detector) alert(t *tracker, fam family, e *episode) {
-	if d.foldIntoPing(t, fam, e) {
+func (s *Episodes) alert(t *tracker, fam family, e *episode) {
+	if foldIntoPing(t, fam, e) {
 		return
 	}
-	if t, e = d.decoyAlert(t, fam, e); e == nil {
+	if t, e = s.decoyAlert(t, fam, e); e == nil {
 		return
 	}
 	e.markAlerted()
-	d.groupDistributed(t, fam, e)
-	d.stats.Alerts++
-	d.emit(Event{Kind: "alert", Time: time.Unix(0, d.now).UTC(), Scan: e.report(t.addr)})
+	s.groupDistributed(t, fam, e)
+	s.alerts++
+	s.emit(Event{Kind: "alert", Time: time.Unix(0, s.now).UTC(), Scan: e.report(t.addr)})
 }
 
 func discoveryProbe(fam family, port uint16) bool {
@@ -125,7 +122,7 @@ func discoveryProbe(fam family, port uint16) bool {
 
 // foldIntoPing keeps nmap's host discovery (echo, SYN to 443, ACK to 80,
 // timestamp, to every host) one ping-sweep report instead of three.
-func (d *Detector) foldIntoPing(t *tracker, fam family, e *episode) bool {
+func foldIntoPing(t *tracker, fam family, e *episode) bool {
 	ping := t.eps[famPing]
 	if (!fam.synLike() && fam != famAck) || ping == nil {
 		return false
@@ -148,13 +145,13 @@ func (d *Detector) foldIntoPing(t *tracker, fam family, e *episode) bool {
 	return true
 }
 
-func (d *Detector) endEpisode(t *tracker, fam family) {
+func (s *Episodes) endEpisode(t *tracker, fam family) {
 	e := t.eps[fam]
 	t.eps[fam] = nil
 	if e == nil || !e.alerted {
 		return
 	}
-	d.forgetTargets(t, e)
+	s.forgetTargets(t, e)
 	if fam != famARP {
 		if t.ended == nil {
 			t.ended = make(map[netip.Addr]struct{})
@@ -166,14 +163,14 @@ func (d *Detector) endEpisode(t *tracker, fam family) {
 			t.ended[a] = struct{}{}
 		}
 	}
-	s := e.report(t.addr)
+	rec := e.report(t.addr)
 	if fam == famPing {
 		for _, other := range []family{famSyn, famConnect, famAck} {
 			if o := t.eps[other]; o != nil && o.folded {
-				s.Probes += o.probes
-				s.Evidence += ", " + o.evidence()
+				rec.Probes += o.probes
+				rec.Evidence += ", " + o.evidence()
 			}
 		}
 	}
-	d.emit(Event{Kind: "scan", Time: time.Unix(0, d.now).UTC(), Scan: s})
+	s.emit(Event{Kind: "scan", Time: time.Unix(0, s.now).UTC(), Scan: rec})
 }

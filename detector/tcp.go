@@ -45,10 +45,10 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	}
 	d.startProbe(f, fam, p)
 	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
-	if fam == famSyn && f.fp.opts == optFull {
+	if fam == famSyn && f.fp.Options == OptFull {
 		f.fam = famConnect
 	}
-	d.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
+	d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
 }
 
 // probeType returns the index of the first rules pattern flags match.
@@ -72,7 +72,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	if p.Payload > 0 {
 		f.dataSeen = true
 		if flags&decode.ACK != 0 {
-			d.resolve(f, outBenign)
+			d.resolve(f, OutBenign)
 			return
 		}
 	}
@@ -82,23 +82,23 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 		case flags == f.flags && (p.Seq != f.isn || p.Ack != f.ack):
 			// A probe is retransmitted as it was; a connection moves its
 			// numbers on (pure ACKs of a download seen from one side).
-			d.resolve(f, outBenign)
+			d.resolve(f, OutBenign)
 		case flags == f.flags:
 			f.probes++ // retransmission
 		case f.fam.synLike() && flags&decode.RST != 0:
 			// SYN, then RST from the scanner: the SYN-ACK was not captured
 			// (one-sided capture), the half-open teardown was.
-			d.resolve(f, outHalfOpen)
+			d.resolve(f, OutHalfOpen)
 		case f.fam.synLike() && flags&(decode.SYN|decode.ACK) == decode.ACK:
 			f.state = stEstab // handshake completed; SYN-ACK not captured
 			f.last = d.now
 		case flags&decode.ACK != 0:
-			d.resolve(f, outBenign) // a stealth "probe" that was mid-stream traffic
+			d.resolve(f, OutBenign) // a stealth "probe" that was mid-stream traffic
 		}
 	case stSynAck:
 		switch {
 		case flags&decode.RST != 0:
-			d.resolve(f, outHalfOpen)
+			d.resolve(f, OutHalfOpen)
 		case flags&(decode.SYN|decode.ACK) == decode.ACK:
 			f.state = stEstab
 			if flags&(decode.FIN) != 0 {
@@ -121,31 +121,29 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 // a banner-grabbing scan does.
 func (d *Detector) teardown(f *flow, p *decode.Packet) {
 	if f.dataSeen || p.Seq != f.isn+1 || d.now-f.first > int64(d.r.Timeouts.Reply) {
-		d.resolve(f, outBenign)
+		d.resolve(f, OutBenign)
 		return
 	}
-	d.resolve(f, outConnect)
+	d.resolve(f, OutConnect)
 }
 
 func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 	flags := p.Flags
 	if f.fam == famOSProbe && f.state == stBenign && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
 		scanner, _ := f.initiator()
-		if t := d.trackers[scanner]; t != nil && t.eps[famOSProbe] != nil {
-			t.eps[famOSProbe].open.add(p.SrcPort)
-		}
+		d.episodes.openPort(scanner, famOSProbe, p.SrcPort)
 		return
 	}
 	switch f.state {
 	case stPending:
 		switch {
 		case flags&decode.RST != 0:
-			d.resolve(f, outClosed)
+			d.resolve(f, OutClosed)
 		case f.fam.synLike() && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
 			f.state, f.synAckSeen, f.risn = stSynAck, true, p.Seq
 			f.last = d.now
 		case !f.fam.synLike():
-			d.resolve(f, outBenign) // the target carried on a conversation: mid-stream
+			d.resolve(f, OutBenign) // the target carried on a conversation: mid-stream
 		}
 	}
 }

@@ -24,7 +24,7 @@ func (d *Detector) udp(p *decode.Packet) {
 	if f == nil {
 		f = d.newFlow(k, srcIsA)
 		switch {
-		case replyLike(p.SrcPort, p.DstPort) && !d.scanning(p.Src, famUDP), !d.probeTarget(p):
+		case replyLike(p.SrcPort, p.DstPort) && !d.episodes.scanning(p.Src, famUDP), !d.probeTarget(p):
 			return
 		case p.Payload == 300 && p.IPID == 0x1042:
 			d.osProbe(p, osUDP300)
@@ -32,7 +32,7 @@ func (d *Detector) udp(p *decode.Packet) {
 		}
 		d.startProbe(f, famUDP, p)
 		if p.IPID != 0 { // Linux sends UDP with DF and IP ID 0: no fingerprint there
-			d.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src)
+			d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src)
 		}
 		return
 	}
@@ -44,7 +44,7 @@ func (d *Detector) udp(p *decode.Packet) {
 		return
 	}
 	if f.state == stPending {
-		d.resolve(f, outOpen)
+		d.resolve(f, OutOpen)
 	}
 }
 
@@ -64,9 +64,9 @@ func (d *Detector) sctp(p *decode.Packet) {
 		case f.state == stPending && p.SCTPChunk == 1:
 			f.probes++
 		case f.state == stSynAck && p.SCTPChunk == 6: // ABORT after INIT-ACK: half-open
-			d.resolve(f, outHalfOpen)
+			d.resolve(f, OutHalfOpen)
 		case f.state == stSynAck && p.SCTPChunk == 10: // COOKIE-ECHO: a real association
-			d.resolve(f, outBenign)
+			d.resolve(f, OutBenign)
 		}
 		return
 	}
@@ -75,7 +75,7 @@ func (d *Detector) sctp(p *decode.Packet) {
 		case 2:
 			f.state, f.synAckSeen = stSynAck, true
 		case 6:
-			d.resolve(f, outClosed)
+			d.resolve(f, OutClosed)
 		}
 	}
 }
@@ -92,6 +92,6 @@ func (d *Detector) ipproto(p *decode.Packet) {
 	}
 	d.seen(f)
 	if srcIsA != f.initIsA && f.state == stPending {
-		d.resolve(f, outOpen)
+		d.resolve(f, OutOpen)
 	}
 }
