@@ -1,3 +1,7 @@
+// Correlation across sources, part of Episodes: decoy sets (nmap -D) get
+// one alert attributed to the likely real scanner, and sources that split
+// one target's ports between them share a distributed group.
+
 package detector
 
 import (
