@@ -336,7 +336,7 @@ func TestEpisodeTargetCap(t *testing.T) {
 	}
 	e := newEpisode(famSyn, 0)
 	for i := 0; i < n; i++ {
-		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, outClosed, 0)
+		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, OutClosed, 0)
 	}
 	if len(e.targets) != maxEpisodeTargets {
 		t.Fatalf("kept %d port sets, cap %d", len(e.targets), maxEpisodeTargets)

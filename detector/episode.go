@@ -66,7 +66,7 @@ const maxEpisodeTargets = 1 << 14
 
 // add counts one resolved contact. It reports whether (target, port) is new
 // to this episode; only new pairs move the thresholds.
-func (e *episode) add(target netip.Addr, port uint16, o outcome, now int64) bool {
+func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64) bool {
 	ps := e.targets[target]
 	if ps == nil && len(e.targets) >= maxEpisodeTargets {
 		if e.overflow == nil {
@@ -134,9 +134,9 @@ func (e *episode) scanType() string {
 	switch {
 	case !e.fam.synLike():
 		return e.fam.String()
-	case e.outcomes[outConnect] > e.outcomes[outHalfOpen]:
+	case e.outcomes[OutConnect] > e.outcomes[OutHalfOpen]:
 		return "connect"
-	case e.outcomes[outHalfOpen] > e.outcomes[outConnect]:
+	case e.outcomes[OutHalfOpen] > e.outcomes[OutConnect]:
 		return "syn"
 	}
 	return e.fam.String() // no open port: the SYN fingerprint decides
@@ -244,29 +244,29 @@ func (e *episode) evidence() string {
 	add(e.probes-e.tcpProbes, probe)
 	switch e.fam {
 	case famSyn, famConnect:
-		add(o[outClosed], "RST-ACK")
-		add(o[outHalfOpen], "SYN-ACK then RST from scanner")
-		add(o[outConnect], "handshakes closed without data")
-		add(o[outOpen], "SYN-ACK")
+		add(o[OutClosed], "RST-ACK")
+		add(o[OutHalfOpen], "SYN-ACK then RST from scanner")
+		add(o[OutConnect], "handshakes closed without data")
+		add(o[OutOpen], "SYN-ACK")
 	case famUDP:
-		add(o[outClosed], "ICMP port unreachable")
-		add(o[outOpen], "UDP replies")
+		add(o[OutClosed], "ICMP port unreachable")
+		add(o[OutOpen], "UDP replies")
 	case famIPProto:
-		add(o[outClosed], "ICMP protocol unreachable")
-		add(o[outOpen], "answered")
+		add(o[OutClosed], "ICMP protocol unreachable")
+		add(o[OutOpen], "answered")
 	case famSCTP:
-		add(o[outClosed], "ABORT")
-		add(o[outHalfOpen], "INIT-ACK then ABORT from scanner")
-		add(o[outOpen], "INIT-ACK")
+		add(o[OutClosed], "ABORT")
+		add(o[OutHalfOpen], "INIT-ACK then ABORT from scanner")
+		add(o[OutOpen], "INIT-ACK")
 	case famPing, famARP:
 		add(e.tcpProbes, "TCP SYN-443/ACK-80 discovery probes")
-		add(o[outAlive], "replies")
+		add(o[OutAlive], "replies")
 	default:
-		add(o[outClosed], "RST")
+		add(o[OutClosed], "RST")
 	}
-	add(o[outFiltered], "ICMP unreachable")
-	add(o[outNone], "unanswered")
-	if e.fam.synLike() && o[outHalfOpen] == 0 && o[outConnect] == 0 && e.craftedSY+e.osSY > 0 {
+	add(o[OutFiltered], "ICMP unreachable")
+	add(o[OutNone], "unanswered")
+	if e.fam.synLike() && o[OutHalfOpen] == 0 && o[OutConnect] == 0 && e.craftedSY+e.osSY > 0 {
 		if e.osSY > e.craftedSY {
 			parts = append(parts, fmt.Sprintf("%d SYN with OS-stack options", e.osSY))
 		} else {

@@ -74,21 +74,3 @@ func Signature(scanType string) (id int, text string, severity int) {
 	}
 	return s.id, s.text, s.severity
 }
-
-// outcome is how the target answered one first contact.
-type outcome uint8
-
-const (
-	outNone     outcome = iota // no answer within the reply timeout
-	outClosed                  // RST from the target, ICMP port/protocol unreachable, SCTP ABORT
-	outFiltered                // ICMP unreachable (admin prohibited, host unreachable, ...)
-	outHalfOpen                // SYN-ACK, then the scanner reset instead of completing the handshake
-	outConnect                 // handshake completed, then torn down at once without data
-	outOpen                    // SYN-ACK, INIT-ACK or UDP reply, and nothing more seen
-	outAlive                   // the host answered (echo reply, ARP reply): ping and arp only
-	outSent                    // a probe whose answer is not needed (ping, arp)
-	outBenign                  // an exchange that carried data: evidence of a benign client
-	numOutcomes
-)
-
-func (o outcome) open() bool { return o == outHalfOpen || o == outConnect || o == outOpen }

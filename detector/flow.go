@@ -65,10 +65,10 @@ type flow struct {
 	touched    int64  // packet time of the last move to the LRU head
 	isn, risn  uint32 // initiator's and responder's initial sequence numbers
 	ack        uint32 // the first probe's acknowledgment number
-	fp         synPrint
+	fp         Print
 	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
-	outcome    outcome
+	outcome    Outcome
 }
 
 func (f *flow) initiator() (netip.Addr, uint16) {

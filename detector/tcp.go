@@ -1,0 +1,152 @@
+// TCP: the handshake of each flow and the target's answers decide whether
+// a first segment was a probe, of which technique, and how it ended.
+
+package detector
+
+import (
+	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/tcpflags"
+)
+
+func (d *Detector) tcp(p *decode.Packet) {
+	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 6)
+	f := d.flows.get(k)
+	if f == nil {
+		d.newTCP(p, k, srcIsA)
+		return
+	}
+	d.seen(f)
+	if srcIsA == f.initIsA {
+		d.tcpFromInitiator(f, p)
+	} else {
+		d.tcpFromResponder(f, p)
+	}
+}
+
+func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
+	flags := p.Flags
+	if kind := osProbeTCP(p); kind != osNone {
+		// Counted at once; the flow only listens for a SYN-ACK (an open port).
+		d.newFlow(k, srcIsA).fam = famOSProbe
+		d.osProbe(p, kind)
+		return
+	}
+	fam, isProbe := famCustom, true
+	if i, ok := d.probeType(flags); ok {
+		fam = d.famOf[i]
+	} else if flags&(decode.ACK|decode.RST) != 0 {
+		// Mid-stream segments, replies to probes we did not see
+		// (one-sided captures), backscatter: not probes.
+		isProbe = false
+	}
+	if flags&decode.ACK != 0 && p.Payload > 0 {
+		isProbe = false // data on a connection that began before the capture
+	}
+	f := d.newFlow(k, srcIsA)
+	if !isProbe || !d.probeTarget(p) {
+		return
+	}
+	d.startProbe(f, fam, p)
+	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
+	if fam == famSyn && f.fp.Options == OptFull {
+		f.fam = famConnect
+	}
+	d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
+}
+
+// probeType returns the index of the first rules pattern flags match.
+func (d *Detector) probeType(flags uint8) (int, bool) {
+	for i, pat := range d.r.TCPFlags {
+		if pat.Match(tcpflags.Flags(flags)) {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
+	flags := p.Flags
+	if f.state == stBenign || f.state == stResolved {
+		if f.state == stResolved && flags == f.flags {
+			d.reprobe(f)
+		}
+		return
+	}
+	if p.Payload > 0 {
+		f.dataSeen = true
+		if flags&decode.ACK != 0 {
+			d.resolve(f, OutBenign)
+			return
+		}
+	}
+	switch f.state {
+	case stPending:
+		switch {
+		case flags == f.flags && (p.Seq != f.isn || p.Ack != f.ack):
+			// A probe is retransmitted as it was; a connection moves its
+			// numbers on (pure ACKs of a download seen from one side).
+			d.resolve(f, OutBenign)
+		case flags == f.flags:
+			f.probes++ // retransmission
+		case f.fam.synLike() && flags&decode.RST != 0:
+			// SYN, then RST from the scanner: the SYN-ACK was not captured
+			// (one-sided capture), the half-open teardown was.
+			d.resolve(f, OutHalfOpen)
+		case f.fam.synLike() && flags&(decode.SYN|decode.ACK) == decode.ACK:
+			f.state = stEstab // handshake completed; SYN-ACK not captured
+			f.last = d.now
+		case flags&decode.ACK != 0:
+			d.resolve(f, OutBenign) // a stealth "probe" that was mid-stream traffic
+		}
+	case stSynAck:
+		switch {
+		case flags&decode.RST != 0:
+			d.resolve(f, OutHalfOpen)
+		case flags&(decode.SYN|decode.ACK) == decode.ACK:
+			f.state = stEstab
+			if flags&(decode.FIN) != 0 {
+				d.teardown(f, p)
+			}
+		case flags&decode.SYN != 0:
+			f.probes++
+		}
+	case stEstab:
+		if flags&(decode.FIN|decode.RST) != 0 {
+			d.teardown(f, p)
+		}
+	}
+}
+
+// teardown judges a connection closed by its initiator: if the initiator
+// sent no data (its sequence number says so even when the kernel filter
+// dropped the data segments) and closed quickly, it was a connect() probe.
+// What the server sent does not matter: a banner read and dropped is what
+// a banner-grabbing scan does.
+func (d *Detector) teardown(f *flow, p *decode.Packet) {
+	if f.dataSeen || p.Seq != f.isn+1 || d.now-f.first > int64(d.r.Timeouts.Reply) {
+		d.resolve(f, OutBenign)
+		return
+	}
+	d.resolve(f, OutConnect)
+}
+
+func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
+	flags := p.Flags
+	if f.fam == famOSProbe && f.state == stBenign && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
+		scanner, _ := f.initiator()
+		d.episodes.openPort(scanner, famOSProbe, p.SrcPort)
+		return
+	}
+	switch f.state {
+	case stPending:
+		switch {
+		case flags&decode.RST != 0:
+			d.resolve(f, OutClosed)
+		case f.fam.synLike() && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
+			f.state, f.synAckSeen, f.risn = stSynAck, true, p.Seq
+			f.last = d.now
+		case !f.fam.synLike():
+			d.resolve(f, OutBenign) // the target carried on a conversation: mid-stream
+		}
+	}
+}
