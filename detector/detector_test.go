@@ -334,7 +334,7 @@ func TestEpisodeTargetCap(t *testing.T) {
 	if s.TargetCount != n || len(s.Targets) != MaxListedTargets {
 		t.Fatalf("target_count %d (want %d), listed %d", s.TargetCount, n, len(s.Targets))
 	}
-	e := newEpisode(famSyn, 0)
+	e := newEpisode(technique.Syn, 0)
 	for i := 0; i < n; i++ {
 		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, OutClosed, 0)
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // book feeds contacts straight into Episodes on a fake clock, as the
@@ -78,7 +79,7 @@ func host(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 77, byte(1 + i>
 
 // closed is a failed first contact: an nmap SYN answered by RST-ACK.
 func closed(scanner, target netip.Addr, port uint16) Contact {
-	return Contact{Scanner: scanner, Target: target, Port: port, Technique: famSyn, Outcome: OutClosed, Print: nmapSYN}
+	return Contact{Scanner: scanner, Target: target, Port: port, Technique: technique.Syn, Outcome: OutClosed, Print: nmapSYN}
 }
 
 // Each technique alerts exactly at its threshold of distinct first
@@ -86,32 +87,32 @@ func closed(scanner, target netip.Addr, port uint16) Contact {
 func TestThresholds(t *testing.T) {
 	tests := []struct {
 		name     string
-		fam      family
+		tech     technique.Technique
 		outcome  Outcome
 		vertical bool // ports of one target; else one port over many targets
 		n        int
 	}{
-		{"syn ports", famSyn, OutClosed, true, 15},
-		{"syn hosts", famSyn, OutClosed, false, 15},
-		{"fin ports", famFin, OutNone, true, 8},
-		{"ack ports", famAck, OutClosed, true, 10},
-		{"udp ports", famUDP, OutClosed, true, 15},
-		{"udp hosts", famUDP, OutNone, false, 15},
-		{"sctp ports", famSCTP, OutClosed, true, 8},
-		{"ipproto protocols", famIPProto, OutClosed, true, 8},
-		{"ping hosts", famPing, OutSent, false, 10},
-		{"arp hosts", famARP, OutSent, false, 16},
-		{"osprobe kinds", famOSProbe, OutSent, true, 2},
+		{"syn ports", technique.Syn, OutClosed, true, 15},
+		{"syn hosts", technique.Syn, OutClosed, false, 15},
+		{"fin ports", technique.Fin, OutNone, true, 8},
+		{"ack ports", technique.Ack, OutClosed, true, 10},
+		{"udp ports", technique.UDP, OutClosed, true, 15},
+		{"udp hosts", technique.UDP, OutNone, false, 15},
+		{"sctp ports", technique.SCTP, OutClosed, true, 8},
+		{"ipproto protocols", technique.IPProto, OutClosed, true, 8},
+		{"ping hosts", technique.Ping, OutSent, false, 10},
+		{"arp hosts", technique.ARP, OutSent, false, 16},
+		{"osprobe kinds", technique.OSProbe, OutSent, true, 2},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBook(t, rules.Default())
 			for i := 1; i <= 3*tc.n; i++ {
-				c := Contact{Scanner: scanner, Target: target, Port: uint16(i), Technique: tc.fam, Outcome: tc.outcome}
+				c := Contact{Scanner: scanner, Target: target, Port: uint16(i), Technique: tc.tech, Outcome: tc.outcome}
 				if !tc.vertical {
 					c.Target, c.Port = host(i), 80
 				}
-				if tc.fam == famPing || tc.fam == famARP {
+				if tc.tech == technique.Ping || tc.tech == technique.ARP {
 					c.Port = 0
 				}
 				b.add(c)
@@ -121,7 +122,7 @@ func TestThresholds(t *testing.T) {
 				}
 			}
 			a := b.kinds("alert")[0].Scan
-			if a.Type != tc.fam.String() || a.Scanner != scanner {
+			if a.Type != tc.tech.String() || a.Scanner != scanner {
 				t.Errorf("alert %+v", a)
 			}
 			if tc.vertical && a.PortCount != tc.n || !tc.vertical && a.TargetCount != tc.n {
@@ -216,23 +217,23 @@ func TestSequentialTestOnContacts(t *testing.T) {
 func TestShapes(t *testing.T) {
 	tests := []struct {
 		name           string
-		fam            family
+		tech           technique.Technique
 		targets, ports int
 		want           string
 	}{
-		{"one target", famSyn, 1, 40, "vertical"},
-		{"three ports over hosts", famSyn, 20, 3, "horizontal"},
-		{"many ports over hosts", famSyn, 20, 4, "block"},
-		{"udp one target", famUDP, 1, 20, "vertical"},
-		{"ping", famPing, 20, 1, "horizontal"},
-		{"arp", famARP, 20, 1, "horizontal"},
+		{"one target", technique.Syn, 1, 40, "vertical"},
+		{"three ports over hosts", technique.Syn, 20, 3, "horizontal"},
+		{"many ports over hosts", technique.Syn, 20, 4, "block"},
+		{"udp one target", technique.UDP, 1, 20, "vertical"},
+		{"ping", technique.Ping, 20, 1, "horizontal"},
+		{"arp", technique.ARP, 20, 1, "horizontal"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBook(t, rules.Default())
 			for i := 0; i < tc.targets; i++ {
 				for p := 0; p < tc.ports; p++ {
-					b.add(Contact{Scanner: scanner, Target: host(i), Port: uint16(1000 + p), Technique: tc.fam, Outcome: OutNone})
+					b.add(Contact{Scanner: scanner, Target: host(i), Port: uint16(1000 + p), Technique: tc.tech, Outcome: OutNone})
 				}
 			}
 			b.s.Flush()
@@ -351,7 +352,7 @@ func TestTrackerEviction(t *testing.T) {
 	if st := b.s.Stats(); st.Trackers != 3 || st.TrackersEvicted != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	if b.s.scanning(bb, famSyn) || !b.s.scanning(a, famSyn) {
+	if b.s.scanning(bb, technique.Syn) || !b.s.scanning(a, technique.Syn) {
 		t.Fatal("evicted the active tracker instead of the idle one")
 	}
 	if len(b.kinds("scan")) != 0 {
@@ -398,9 +399,9 @@ func TestToolChangeEndsEpisode(t *testing.T) {
 func TestDiscoveryProbesFoldIntoPing(t *testing.T) {
 	b := newBook(t, rules.Default())
 	for i := 0; i < 30; i++ {
-		b.add(Contact{Scanner: scanner, Target: host(i), Technique: famPing, Outcome: OutSent})
-		b.add(Contact{Scanner: scanner, Target: host(i), Port: 443, Technique: famSyn, Outcome: OutNone, Print: nmapSYN})
-		b.add(Contact{Scanner: scanner, Target: host(i), Port: 80, Technique: famAck, Outcome: OutNone, Print: nmapFIN})
+		b.add(Contact{Scanner: scanner, Target: host(i), Technique: technique.Ping, Outcome: OutSent})
+		b.add(Contact{Scanner: scanner, Target: host(i), Port: 443, Technique: technique.Syn, Outcome: OutNone, Print: nmapSYN})
+		b.add(Contact{Scanner: scanner, Target: host(i), Port: 80, Technique: technique.Ack, Outcome: OutNone, Print: nmapFIN})
 	}
 	b.s.Flush()
 	var got []string
@@ -419,7 +420,7 @@ func TestDiscoveryProbesFoldIntoPing(t *testing.T) {
 func TestCustomName(t *testing.T) {
 	b := newBook(t, rules.Default())
 	for port := uint16(1); port <= 8; port++ {
-		b.add(Contact{Scanner: scanner, Target: target, Port: port, Technique: famCustom, Outcome: OutNone,
+		b.add(Contact{Scanner: scanner, Target: target, Port: port, Technique: technique.Custom, Outcome: OutNone,
 			Print: Print{Flags: decode.SYN | decode.FIN}})
 	}
 	if a := b.kinds("alert"); len(a) != 1 || a[0].Scan.Name != "SYN|FIN" {

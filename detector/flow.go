@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // flowKey is a 5-tuple in canonical order, so both directions of a flow
@@ -57,7 +59,7 @@ type flow struct {
 	gen        uint32
 	initIsA    bool
 	state      flowState
-	fam        family
+	tech       technique.Technique
 	flags      uint8 // the first probe's tcp[13] (custom probes are named by it)
 	probes     uint16
 	first      int64  // packet time of the first probe, ns
