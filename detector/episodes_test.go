@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
 	"github.com/scanwatch/scanwatch/technique"
 )
 
@@ -70,9 +70,9 @@ func (b *book) last() Event {
 }
 
 var (
-	nmapSYN    = Print{Flags: decode.SYN, TTL: 44, Window: 1024, Options: OptMSSOnly, MSS: 1460}
-	masscanSYN = Print{Flags: decode.SYN, TTL: 255, Window: 1024, IDMatch: true}
-	nmapFIN    = Print{Flags: decode.FIN, TTL: 50, Window: 2048}
+	nmapSYN    = Print{Flags: tcpflags.SYN, TTL: 44, Window: 1024, Options: OptMSSOnly, MSS: 1460}
+	masscanSYN = Print{Flags: tcpflags.SYN, TTL: 255, Window: 1024, IDMatch: true}
+	nmapFIN    = Print{Flags: tcpflags.FIN, TTL: 50, Window: 2048}
 )
 
 func host(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 77, byte(1 + i>>8), byte(i)}) }
@@ -421,7 +421,7 @@ func TestCustomName(t *testing.T) {
 	b := newBook(t, rules.Default())
 	for port := uint16(1); port <= 8; port++ {
 		b.add(Contact{Scanner: scanner, Target: target, Port: port, Technique: technique.Custom, Outcome: OutNone,
-			Print: Print{Flags: decode.SYN | decode.FIN}})
+			Print: Print{Flags: tcpflags.SYN | tcpflags.FIN}})
 	}
 	if a := b.kinds("alert"); len(a) != 1 || a[0].Scan.Name != "SYN|FIN" {
 		t.Fatalf("alerts %+v", a)

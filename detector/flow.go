@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 
+	"github.com/scanwatch/scanwatch/tcpflags"
 	"github.com/scanwatch/scanwatch/technique"
 )
 
@@ -60,7 +61,7 @@ type flow struct {
 	initIsA    bool
 	state      flowState
 	tech       technique.Technique
-	flags      uint8 // the first probe's tcp[13] (custom probes are named by it)
+	flags      tcpflags.Flags // the first probe's tcp[13] (custom probes are named by it)
 	probes     uint16
 	first      int64  // packet time of the first probe, ns
 	last       int64  // packet time of the last packet in either direction, ns

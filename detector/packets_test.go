@@ -9,6 +9,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // Packet builders for the protocol tests: each returns a decode.Packet as
@@ -77,7 +78,7 @@ func nmapSYNP(src, dst netip.Addr, sport, dport uint16, seq, ipid uint32) decode
 		SrcPort: sport, DstPort: dport, Flags: syn, Seq: seq, Window: 1024, Options: mssOnly}
 }
 
-func tcpP(src, dst netip.Addr, sport, dport uint16, flags uint8, seq, ack uint32) decode.Packet {
+func tcpP(src, dst netip.Addr, sport, dport uint16, flags tcpflags.Flags, seq, ack uint32) decode.Packet {
 	return decode.Packet{Kind: decode.KindTCP, Src: src, Dst: dst, Proto: 6, TTL: 64, DF: true,
 		SrcPort: sport, DstPort: dport, Flags: flags, Seq: seq, Ack: ack, Window: 64240}
 }

@@ -35,7 +35,7 @@ func (s *Episodes) count(c Contact) {
 		t.eps[tech] = e
 	}
 	if tech == technique.Custom && e.name == "" {
-		e.name = flagString(c.Print.Flags)
+		e.name = c.Print.Flags.String()
 	}
 	e.probes += probes
 	e.first = min(e.first, start)

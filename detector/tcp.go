@@ -35,12 +35,12 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	tech, isProbe := technique.Custom, true
 	if t, ok := d.probeType(flags); ok {
 		tech = t
-	} else if flags&(decode.ACK|decode.RST) != 0 {
+	} else if flags&(tcpflags.ACK|tcpflags.RST) != 0 {
 		// Mid-stream segments, replies to probes we did not see
 		// (one-sided captures), backscatter: not probes.
 		isProbe = false
 	}
-	if flags&decode.ACK != 0 && p.Payload > 0 {
+	if flags&tcpflags.ACK != 0 && p.Payload > 0 {
 		isProbe = false // data on a connection that began before the capture
 	}
 	f := d.newFlow(k, srcIsA)
@@ -57,8 +57,8 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 
 // probeType returns the technique of the first rules pattern flags match;
 // a pattern whose type is no technique (rules built by hand) means custom.
-func (d *Detector) probeType(flags uint8) (technique.Technique, bool) {
-	p, ok := d.r.ProbeType(tcpflags.Flags(flags))
+func (d *Detector) probeType(flags tcpflags.Flags) (technique.Technique, bool) {
+	p, ok := d.r.ProbeType(flags)
 	if !ok {
 		return 0, false
 	}
@@ -78,7 +78,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	}
 	if p.Payload > 0 {
 		f.dataSeen = true
-		if flags&decode.ACK != 0 {
+		if flags&tcpflags.ACK != 0 {
 			d.resolve(f, OutBenign)
 			return
 		}
@@ -92,30 +92,30 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 			d.resolve(f, OutBenign)
 		case flags == f.flags:
 			f.probes++ // retransmission
-		case synLike(f.tech) && flags&decode.RST != 0:
+		case synLike(f.tech) && flags&tcpflags.RST != 0:
 			// SYN, then RST from the scanner: the SYN-ACK was not captured
 			// (one-sided capture), the half-open teardown was.
 			d.resolve(f, OutHalfOpen)
-		case synLike(f.tech) && flags&(decode.SYN|decode.ACK) == decode.ACK:
+		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab // handshake completed; SYN-ACK not captured
 			f.last = d.now
-		case flags&decode.ACK != 0:
+		case flags&tcpflags.ACK != 0:
 			d.resolve(f, OutBenign) // a stealth "probe" that was mid-stream traffic
 		}
 	case stSynAck:
 		switch {
-		case flags&decode.RST != 0:
+		case flags&tcpflags.RST != 0:
 			d.resolve(f, OutHalfOpen)
-		case flags&(decode.SYN|decode.ACK) == decode.ACK:
+		case flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab
-			if flags&(decode.FIN) != 0 {
+			if flags&(tcpflags.FIN) != 0 {
 				d.teardown(f, p)
 			}
-		case flags&decode.SYN != 0:
+		case flags&tcpflags.SYN != 0:
 			f.probes++
 		}
 	case stEstab:
-		if flags&(decode.FIN|decode.RST) != 0 {
+		if flags&(tcpflags.FIN|tcpflags.RST) != 0 {
 			d.teardown(f, p)
 		}
 	}
@@ -136,7 +136,7 @@ func (d *Detector) teardown(f *flow, p *decode.Packet) {
 
 func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 	flags := p.Flags
-	if f.tech == technique.OSProbe && f.state == stBenign && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
+	if f.tech == technique.OSProbe && f.state == stBenign && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK {
 		scanner, _ := f.initiator()
 		d.episodes.openPort(scanner, technique.OSProbe, p.SrcPort)
 		return
@@ -144,9 +144,9 @@ func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 	switch f.state {
 	case stPending:
 		switch {
-		case flags&decode.RST != 0:
+		case flags&tcpflags.RST != 0:
 			d.resolve(f, OutClosed)
-		case synLike(f.tech) && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
+		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK:
 			f.state, f.synAckSeen, f.risn = stSynAck, true, p.Seq
 			f.last = d.now
 		case !synLike(f.tech):
