@@ -1,8 +1,10 @@
 package detector
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,53 +84,80 @@ func closed(scanner, target netip.Addr, port uint16) Contact {
 	return Contact{Scanner: scanner, Target: target, Port: port, Technique: technique.Syn, Outcome: OutClosed, Print: nmapSYN}
 }
 
-// Each technique alerts exactly at its threshold of distinct first
-// contacts (default rules): not one contact earlier, and only once.
+// Each technique alerts exactly at its default threshold of distinct first
+// contacts (ports of one target, or targets on one port): not one contact
+// earlier, and only once, with its own type, protocol and probe name. The
+// table is keyed by technique and must name every one, so a new technique
+// fails here until the episodes report it.
 func TestThresholds(t *testing.T) {
-	tests := []struct {
-		name     string
-		tech     technique.Technique
-		outcome  Outcome
-		vertical bool // ports of one target; else one port over many targets
-		n        int
+	tests := map[technique.Technique]struct {
+		outcome      Outcome
+		ports, hosts int // the default thresholds; 0: none in that direction
+		proto        string
+		probe        string // how the evidence names the probes
 	}{
-		{"syn ports", technique.Syn, OutClosed, true, 15},
-		{"syn hosts", technique.Syn, OutClosed, false, 15},
-		{"fin ports", technique.Fin, OutNone, true, 8},
-		{"ack ports", technique.Ack, OutClosed, true, 10},
-		{"udp ports", technique.UDP, OutClosed, true, 15},
-		{"udp hosts", technique.UDP, OutNone, false, 15},
-		{"sctp ports", technique.SCTP, OutClosed, true, 8},
-		{"ipproto protocols", technique.IPProto, OutClosed, true, 8},
-		{"ping hosts", technique.Ping, OutSent, false, 10},
-		{"arp hosts", technique.ARP, OutSent, false, 16},
-		{"osprobe kinds", technique.OSProbe, OutSent, true, 2},
+		technique.Syn:     {OutClosed, 15, 15, "TCP", "SYN"},
+		technique.Connect: {OutClosed, 15, 15, "TCP", "SYN"}, // syn's threshold
+		technique.Fin:     {OutNone, 8, 8, "TCP", "FIN"},
+		technique.Null:    {OutClosed, 8, 8, "TCP", "NULL"},
+		technique.Xmas:    {OutNone, 8, 8, "TCP", "FIN|PSH|URG"},
+		technique.Maimon:  {OutNone, 8, 8, "TCP", "FIN|ACK"},
+		technique.Ack:     {OutClosed, 10, 10, "TCP", "ACK"},
+		technique.Custom:  {OutNone, 8, 8, "TCP", "SYN|FIN"}, // named by the probe's flags
+		technique.UDP:     {OutClosed, 15, 15, "UDP", "UDP"},
+		technique.IPProto: {OutClosed, 8, 0, "IP", "IP protocol"},
+		technique.SCTP:    {OutClosed, 8, 8, "SCTP", "SCTP INIT"},
+		technique.Ping:    {OutSent, 0, 10, "ICMP", "echo/timestamp"},
+		technique.ARP:     {OutSent, 0, 16, "ARP", "ARP request/neighbour solicitation"},
+		technique.OSProbe: {OutSent, 2, 0, "TCP", "OS probe"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			b := newBook(t, rules.Default())
-			for i := 1; i <= 3*tc.n; i++ {
-				c := Contact{Scanner: scanner, Target: target, Port: uint16(i), Technique: tc.tech, Outcome: tc.outcome}
-				if !tc.vertical {
-					c.Target, c.Port = host(i), 80
-				}
-				if tc.tech == technique.Ping || tc.tech == technique.ARP {
-					c.Port = 0
-				}
-				b.add(c)
-				b.wait(10 * time.Millisecond)
-				if got := len(b.kinds("alert")); i < tc.n && got != 0 || i >= tc.n && got != 1 {
-					t.Fatalf("after %d contacts: %d alerts, want one from the %dth on", i, got, tc.n)
-				}
+	for tech := range technique.Count {
+		tc, ok := tests[tech]
+		if !ok {
+			t.Errorf("%s: not in this table", tech)
+			continue
+		}
+		for _, vertical := range []bool{true, false} {
+			n := tc.hosts
+			if vertical {
+				n = tc.ports
 			}
-			a := b.kinds("alert")[0].Scan
-			if a.Type != tc.tech.String() || a.Scanner != scanner {
-				t.Errorf("alert %+v", a)
+			if n == 0 {
+				continue
 			}
-			if tc.vertical && a.PortCount != tc.n || !tc.vertical && a.TargetCount != tc.n {
-				t.Errorf("alert at %d ports, %d targets; want %d", a.PortCount, a.TargetCount, tc.n)
+			dir := "hosts"
+			if vertical {
+				dir = "ports"
 			}
-		})
+			t.Run(tech.String()+" "+dir, func(t *testing.T) {
+				b := newBook(t, rules.Default())
+				for i := 1; i <= 3*n; i++ {
+					c := Contact{Scanner: scanner, Target: target, Port: uint16(i), Probes: 1, Technique: tech, Outcome: tc.outcome,
+						Print: Print{Flags: tcpflags.SYN | tcpflags.FIN}}
+					if !vertical {
+						c.Target, c.Port = host(i), 80
+					}
+					if tech == technique.Ping || tech == technique.ARP {
+						c.Port = 0
+					}
+					b.add(c)
+					b.wait(10 * time.Millisecond)
+					if got := len(b.kinds("alert")); i < n && got != 0 || i >= n && got != 1 {
+						t.Fatalf("after %d contacts: %d alerts, want one from the %dth on", i, got, n)
+					}
+				}
+				a := b.kinds("alert")[0].Scan
+				if a.Type != tech.String() || a.Scanner != scanner || a.Proto != tc.proto {
+					t.Errorf("alert %+v, want type %s, proto %s", a, tech, tc.proto)
+				}
+				if vertical && a.PortCount != n || !vertical && a.TargetCount != n {
+					t.Errorf("alert at %d ports, %d targets; want %d", a.PortCount, a.TargetCount, n)
+				}
+				if want := fmt.Sprintf("%d %s", n, tc.probe); !strings.HasPrefix(a.Evidence, want) {
+					t.Errorf("evidence %q, want it to begin %q", a.Evidence, want)
+				}
+			})
+		}
 	}
 }
 

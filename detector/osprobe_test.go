@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // nmap -O sends a fixed set of odd probes; their kinds stand in for ports,
@@ -27,7 +28,7 @@ func TestOSProbes(t *testing.T) {
 	runCases(t, []protoCase{{
 		name: "nmap -O",
 		run:  probes,
-		want: []want{{scanner: scanner, typ: "osprobe", shape: "vertical", ports: 5, open: []uint16{22}, tool: "nmap",
+		want: []want{{scanner: scanner, typ: technique.OSProbe, shape: "vertical", ports: 5, open: []uint16{22}, tool: "nmap",
 			toolWhy: "nmap -O probe values: SEQ,T2,T3,IE,U1"}},
 	}})
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Packet builders for the protocol tests: each returns a decode.Packet as
@@ -87,7 +88,7 @@ func tcpP(src, dst netip.Addr, sport, dport uint16, flags tcpflags.Flags, seq, a
 // one closing record that says these things. Zero values are not checked.
 type want struct {
 	scanner        netip.Addr
-	typ            string
+	typ            technique.Technique
 	shape, proto   string
 	targets, ports int
 	open           []uint16
@@ -136,7 +137,7 @@ func checkEvents(t *testing.T, events []Event, want []want) {
 		}
 	}
 	for _, w := range want {
-		wantKeys = append(wantKeys, w.scanner.String()+" "+w.typ)
+		wantKeys = append(wantKeys, w.scanner.String()+" "+w.typ.String())
 	}
 	slices.Sort(gotScans)
 	sortedWant := slices.Sorted(slices.Values(wantKeys))
@@ -144,7 +145,7 @@ func checkEvents(t *testing.T, events []Event, want []want) {
 		t.Fatalf("alerts %v, scan records %v; want %v", gotAlerts, gotScans, wantKeys)
 	}
 	for _, w := range want {
-		s := scans[w.scanner.String()+" "+w.typ]
+		s := scans[w.scanner.String()+" "+w.typ.String()]
 		check := func(ok bool, what string, got, want any) {
 			if !ok {
 				t.Errorf("%s %s: %s %v, want %v (%+v)", w.scanner, w.typ, what, got, want, s)
