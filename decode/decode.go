@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // Ethertypes and IP protocol numbers Decode knows.
@@ -441,7 +443,7 @@ func (d *Decoder) tcp(p *Packet, b []byte, tl int) (bool, error) {
 	p.Seq = be.Uint32(b[4:])
 	p.Ack = be.Uint32(b[8:])
 	p.Res = b[12] & 0x0f
-	p.Flags = b[13]
+	p.Flags = tcpflags.Flags(b[13])
 	p.Window = be.Uint16(b[14:])
 	p.Urgent = be.Uint16(b[18:])
 	if doff > 20 {

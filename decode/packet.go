@@ -7,6 +7,8 @@ package decode
 import (
 	"net/netip"
 	"time"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // Kind says which transport a Packet carries.
@@ -43,8 +45,8 @@ type Packet struct {
 	SrcPort, DstPort uint16 // TCP, UDP, SCTP
 
 	// TCP
-	Flags   uint8 // tcp[13]: CWR ECE URG ACK PSH RST SYN FIN
-	Res     uint8 // the 4 reserved bits of tcp[12] (nmap -O's ECN probe sets one)
+	Flags   tcpflags.Flags // tcp[13]
+	Res     uint8          // the 4 reserved bits of tcp[12] (nmap -O's ECN probe sets one)
 	Seq     uint32
 	Ack     uint32
 	Window  uint16
@@ -77,18 +79,3 @@ type Quoted struct {
 	HasPorts         bool  // the quote reaches SrcPort/DstPort (TCP, UDP, SCTP)
 	SrcPort, DstPort uint16
 }
-
-// TCP flag bits of tcp[13]. They are untyped, so they mix with the uint8
-// Packet.Flags and with tcpflags.Flags alike; TestFlagBits holds them to
-// tcpflags' values.
-// TODO(issue 8, phase B): make Packet.Flags a tcpflags.Flags and drop these.
-const (
-	FIN = 0x01
-	SYN = 0x02
-	RST = 0x04
-	PSH = 0x08
-	ACK = 0x10
-	URG = 0x20
-	ECE = 0x40
-	CWR = 0x80
-)

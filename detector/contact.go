@@ -5,7 +5,11 @@
 
 package detector
 
-import "net/netip"
+import (
+	"net/netip"
+
+	"github.com/scanwatch/scanwatch/technique"
+)
 
 // Contact is one first contact (a probe of a port, a protocol or a host)
 // and its outcome, as the packet handlers resolved it. Times are packet
@@ -20,7 +24,7 @@ type Contact struct {
 	// osprobe the probe kind; 0 for ping and arp.
 	Port      uint16
 	Probes    uint16 // probe packets, retransmissions included
-	Technique family
+	Technique technique.Technique
 	Outcome   Outcome
 }
 
@@ -51,11 +55,14 @@ func (o Outcome) String() string {
 
 func (o Outcome) open() bool { return o == OutHalfOpen || o == OutConnect || o == OutOpen }
 
+// synLike techniques probe with SYN and follow the handshake.
+func synLike(t technique.Technique) bool { return t == technique.Syn || t == technique.Connect }
+
 // tcpProbe reports the techniques whose probes are single TCP segments
 // classified by their flags: their prints vote for a tool.
-func tcpProbe(f family) bool {
+func tcpProbe(f technique.Technique) bool {
 	switch f {
-	case famSyn, famConnect, famFin, famNull, famXmas, famMaimon, famAck, famCustom:
+	case technique.Syn, technique.Connect, technique.Fin, technique.Null, technique.Xmas, technique.Maimon, technique.Ack, technique.Custom:
 		return true
 	}
 	return false

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
+
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Decoys (nmap -D) send every probe several times, from spoofed sources,
@@ -75,30 +77,30 @@ func (s *Episodes) linkDecoys(a, b netip.Addr) {
 // the set gets one alert, attributed to the likely real scanner. It returns
 // the episode to report and the tracker it belongs to, or nil when the set
 // has already been reported.
-func (s *Episodes) decoyAlert(t *tracker, fam family, e *episode) (*tracker, *episode) {
+func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) (*tracker, *episode) {
 	ds := s.decoys[t.addr]
 	if ds == nil {
 		return t, e
 	}
 	for _, m := range ds.members {
-		if mt := s.trackers[m]; mt != nil && mt != t && mt.eps[fam] != nil && mt.eps[fam].alerted {
+		if mt := s.trackers[m]; mt != nil && mt != t && mt.eps[tech] != nil && mt.eps[tech].alerted {
 			e.folded = true
 			return nil, nil
 		}
 	}
-	real, why := s.realScanner(ds, fam)
+	real, why := s.realScanner(ds, tech)
 	rt := t
 	if real.IsValid() {
-		if x := s.trackers[real]; x != nil && x.eps[fam] != nil {
+		if x := s.trackers[real]; x != nil && x.eps[tech] != nil {
 			rt = x
 		}
 	}
 	for _, m := range ds.members {
-		if mt := s.trackers[m]; mt != nil && mt != rt && mt.eps[fam] != nil {
-			mt.eps[fam].folded = true
+		if mt := s.trackers[m]; mt != nil && mt != rt && mt.eps[tech] != nil {
+			mt.eps[tech].folded = true
 		}
 	}
-	re := rt.eps[fam]
+	re := rt.eps[tech]
 	re.decoys = nil
 	for _, m := range ds.members {
 		if m != rt.addr {
@@ -113,15 +115,15 @@ func (s *Episodes) decoyAlert(t *tracker, fam family, e *episode) (*tracker, *ep
 // realScanner picks the member whose probes the target answered and whose
 // own stack reset the SYN-ACKs: spoofed decoys that do not exist (or are
 // not on the path) never do. When no member stands out it says so.
-func (s *Episodes) realScanner(ds *decoySet, fam family) (netip.Addr, string) {
+func (s *Episodes) realScanner(ds *decoySet, tech technique.Technique) (netip.Addr, string) {
 	var best netip.Addr
 	bestScore, tie := -1, false
 	for _, m := range ds.members {
 		t := s.trackers[m]
-		if t == nil || t.eps[fam] == nil {
+		if t == nil || t.eps[tech] == nil {
 			continue
 		}
-		o := t.eps[fam].outcomes
+		o := t.eps[tech].outcomes
 		score := 3*(o[OutHalfOpen]+o[OutConnect]) + o[OutClosed] + o[OutOpen]
 		switch {
 		case score > bestScore:
@@ -140,7 +142,7 @@ func (s *Episodes) realScanner(ds *decoySet, fam family) (netip.Addr, string) {
 // sources that scan the same target in the same period, with the same
 // technique, over (mostly) different ports: a port range split between
 // several sources. They share one group id.
-func (s *Episodes) groupDistributed(t *tracker, fam family, e *episode) {
+func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *episode) {
 	if len(e.targets) > 4 {
 		return // horizontal and block scans are not split this way
 	}
@@ -149,8 +151,8 @@ func (s *Episodes) groupDistributed(t *tracker, fam family, e *episode) {
 			if ot == t {
 				continue
 			}
-			oe := ot.eps[fam]
-			if oe == nil || !oe.alerted || oe.folded || oe.last+int64(s.thresholds[fam].Window) < e.first {
+			oe := ot.eps[tech]
+			if oe == nil || !oe.alerted || oe.folded || oe.last+int64(s.thresholds[tech].Window) < e.first {
 				continue
 			}
 			if overlap(&e.ports, &oe.ports)*5 > min(e.ports.len(), oe.ports.len()) {

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 func TestDecoysAndDistributed(t *testing.T) {
@@ -44,7 +46,7 @@ func TestDecoysAndDistributed(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "syn", ports: 41, open: []uint16{22, 80}, tool: "nmap",
+		want: []want{{scanner: scanner, typ: technique.Syn, ports: 41, open: []uint16{22, 80}, tool: "nmap",
 			decoys:   []netip.Addr{decoy1, decoy2, decoy3},
 			evidence: []string{"decoys: same probes (IP ID, sequence, source port) from 4 sources; real scanner 10.77.0.2"}}},
 	}, {
@@ -58,7 +60,7 @@ func TestDecoysAndDistributed(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "syn"}, {scanner: decoy1, typ: "syn"}, {scanner: decoy2, typ: "syn"}, {scanner: decoy3, typ: "syn"}},
+		want: []want{{scanner: scanner, typ: technique.Syn}, {scanner: decoy1, typ: technique.Syn}, {scanner: decoy2, typ: technique.Syn}, {scanner: decoy3, typ: technique.Syn}},
 	}, {
 		// Three sources split a port range of one target between them.
 		name: "distributed",
@@ -71,7 +73,7 @@ func TestDecoysAndDistributed(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "syn", ports: 30, group: true}, {scanner: decoy1, typ: "syn", group: true}, {scanner: decoy2, typ: "syn", group: true}},
+		want: []want{{scanner: scanner, typ: technique.Syn, ports: 30, group: true}, {scanner: decoy1, typ: technique.Syn, group: true}, {scanner: decoy2, typ: technique.Syn, group: true}},
 	}, {
 		// The same sources on the same ports: three scans of one target,
 		// not a split range.
@@ -84,6 +86,6 @@ func TestDecoysAndDistributed(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "syn"}, {scanner: decoy1, typ: "syn"}, {scanner: decoy2, typ: "syn"}},
+		want: []want{{scanner: scanner, typ: technique.Syn}, {scanner: decoy1, typ: technique.Syn}, {scanner: decoy2, typ: technique.Syn}},
 	}})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Stats are the detector's counters.
@@ -37,7 +38,6 @@ type Detector struct {
 	pending    []pendingRef
 	pendHead   int
 	arpPending []pendingRef
-	famOf      []family // family of each rules.TCPFlags pattern
 
 	// episodes is the only way into trackers and episodes: handlers give
 	// it contacts.
@@ -66,14 +66,6 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 func (d *Detector) SetRules(r *rules.Rules) {
 	d.r = r
 	d.flows.max = r.State.MaxFlows
-	d.famOf = d.famOf[:0]
-	for _, p := range r.TCPFlags {
-		f, ok := familyOf(p.Type.String())
-		if !ok {
-			f = famCustom
-		}
-		d.famOf = append(d.famOf, f)
-	}
 	d.episodes.SetRules(r)
 }
 
@@ -158,10 +150,10 @@ func (d *Detector) newFlow(k flowKey, srcIsA bool) *flow {
 	return f
 }
 
-// startProbe marks f's first packet p as a probe of family fam that now
+// startProbe marks f's first packet p as a probe of technique tech that now
 // waits for the target's answer.
-func (d *Detector) startProbe(f *flow, fam family, p *decode.Packet) {
-	f.state, f.fam, f.probes = stPending, fam, 1
+func (d *Detector) startProbe(f *flow, tech technique.Technique, p *decode.Packet) {
+	f.state, f.tech, f.probes = stPending, tech, 1
 	f.fp = printOf(p)
 	d.probes++
 	d.enqueue(f)

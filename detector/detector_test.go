@@ -7,6 +7,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
 	"github.com/scanwatch/scanwatch/technique"
 )
 
@@ -33,7 +34,7 @@ var (
 var mssOnly = []byte{2, 4, 5, 0xb4}
 var osOpts = []byte{2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7}
 
-func (w *wire) tcp(src, dst netip.Addr, sport, dport uint16, flags uint8, seq, ack uint32, payload int, opts []byte) {
+func (w *wire) tcp(src, dst netip.Addr, sport, dport uint16, flags tcpflags.Flags, seq, ack uint32, payload int, opts []byte) {
 	w.now = w.now.Add(time.Millisecond)
 	p := decode.Packet{Time: w.now, Kind: decode.KindTCP, Src: src, Dst: dst, Proto: 6, TTL: 64,
 		SrcPort: sport, DstPort: dport, Flags: flags, Seq: seq, Ack: ack, Window: 64240, Options: opts, Payload: payload, DF: true}
@@ -59,13 +60,13 @@ func (w *wire) alerts() []Event {
 }
 
 const (
-	syn    = decode.SYN
-	synack = decode.SYN | decode.ACK
-	rstack = decode.RST | decode.ACK
-	rst    = decode.RST
-	ack    = decode.ACK
-	finack = decode.FIN | decode.ACK
-	pshack = decode.PSH | decode.ACK
+	syn    = tcpflags.SYN
+	synack = tcpflags.SYN | tcpflags.ACK
+	rstack = tcpflags.RST | tcpflags.ACK
+	rst    = tcpflags.RST
+	ack    = tcpflags.ACK
+	finack = tcpflags.FIN | tcpflags.ACK
+	pshack = tcpflags.PSH | tcpflags.ACK
 )
 
 func TestSYNScanVertical(t *testing.T) {
@@ -192,7 +193,7 @@ func TestMidstreamNoAlert(t *testing.T) {
 func TestFINScanOneSided(t *testing.T) {
 	w := newWire(t)
 	for port := uint16(1); port <= 50; port++ {
-		w.tcp(scanner, target, 41000, port, decode.FIN, 9, 0, 0, nil)
+		w.tcp(scanner, target, 41000, port, tcpflags.FIN, 9, 0, 0, nil)
 	}
 	w.wait(10 * time.Second)
 	if a := w.alerts(); len(a) != 1 || a[0].Scan.Type != "fin" {
@@ -204,7 +205,7 @@ func TestFINScanOneSided(t *testing.T) {
 func TestXmasScanAllRST(t *testing.T) {
 	w := newWire(t)
 	for port := uint16(1); port <= 50; port++ {
-		w.tcp(scanner, target, 41000, port, decode.FIN|decode.PSH|decode.URG, 9, 0, 0, nil)
+		w.tcp(scanner, target, 41000, port, tcpflags.FIN|tcpflags.PSH|tcpflags.URG, 9, 0, 0, nil)
 		w.tcp(target, scanner, port, 41000, rstack, 0, 10, 0, nil)
 	}
 	w.d.Flush()
@@ -216,7 +217,7 @@ func TestXmasScanAllRST(t *testing.T) {
 func TestCustomFlags(t *testing.T) {
 	w := newWire(t)
 	for port := uint16(1); port <= 50; port++ {
-		w.tcp(scanner, target, 41000, port, decode.SYN|decode.FIN, 9, 0, 0, nil)
+		w.tcp(scanner, target, 41000, port, tcpflags.SYN|tcpflags.FIN, 9, 0, 0, nil)
 	}
 	w.d.Flush()
 	a := w.alerts()
@@ -334,7 +335,7 @@ func TestEpisodeTargetCap(t *testing.T) {
 	if s.TargetCount != n || len(s.Targets) != MaxListedTargets {
 		t.Fatalf("target_count %d (want %d), listed %d", s.TargetCount, n, len(s.Targets))
 	}
-	e := newEpisode(famSyn, 0)
+	e := newEpisode(technique.Syn, 0)
 	for i := 0; i < n; i++ {
 		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, OutClosed, 0)
 	}

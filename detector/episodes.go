@@ -29,7 +29,7 @@ type Episodes struct {
 
 	trackers   map[netip.Addr]*tracker
 	byAge      lru[tracker, *tracker]
-	thresholds [numFamilies]rules.Threshold
+	thresholds [technique.Count]rules.Threshold
 	failLLR    float64
 	okLLR      float64
 	alarmLLR   float64
@@ -60,8 +60,8 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 // episode.
 func (s *Episodes) SetRules(r *rules.Rules) {
 	s.r = r
-	for f := family(0); f < numFamilies; f++ {
-		s.thresholds[f] = r.Threshold(technique.Technique(f)) // same order (phase B: family becomes technique.Technique)
+	for t := range technique.Count {
+		s.thresholds[t] = r.Threshold(t)
 	}
 	s.failLLR, s.okLLR, s.alarmLLR = 0, 0, 0
 	if sl := r.Slow; sl.Enabled {
@@ -108,7 +108,7 @@ func (s *Episodes) Flush() {
 	for _, t := range ts {
 		for f, e := range t.eps {
 			if e != nil {
-				s.endEpisode(t, family(f))
+				s.endEpisode(t, technique.Technique(f))
 			}
 		}
 	}
@@ -137,36 +137,36 @@ func (s *Episodes) OpenEpisodes() int {
 // contacts; they exist only on a sensor, which sees the packets.
 
 // reprobe counts a probe sent again after its first contact was resolved.
-func (s *Episodes) reprobe(scanner netip.Addr, fam family) {
-	if t := s.trackers[scanner]; t != nil && t.eps[fam] != nil {
-		e := t.eps[fam]
+func (s *Episodes) reprobe(scanner netip.Addr, tech technique.Technique) {
+	if t := s.trackers[scanner]; t != nil && t.eps[tech] != nil {
+		e := t.eps[tech]
 		e.probes++
 		e.last = s.now
 	}
 }
 
 // alive counts a reply of a probed host (an echo reply) to scanner.
-func (s *Episodes) alive(scanner netip.Addr, fam family) {
+func (s *Episodes) alive(scanner netip.Addr, tech technique.Technique) {
 	t := s.trackers[scanner]
-	if t == nil || t.eps[fam] == nil {
+	if t == nil || t.eps[tech] == nil {
 		return
 	}
-	t.eps[fam].outcomes[OutAlive]++
+	t.eps[tech].outcomes[OutAlive]++
 }
 
 // openPort notes a port that answered an OS-fingerprint probe of scanner.
-func (s *Episodes) openPort(scanner netip.Addr, fam family, port uint16) {
-	if t := s.trackers[scanner]; t != nil && t.eps[fam] != nil {
-		t.eps[fam].open.add(port)
+func (s *Episodes) openPort(scanner netip.Addr, tech technique.Technique, port uint16) {
+	if t := s.trackers[scanner]; t != nil && t.eps[tech] != nil {
+		t.eps[tech].open.add(port)
 	}
 }
 
-// scanning reports whether src already has an episode of family fam:
+// scanning reports whether src already has an episode of technique tech:
 // then a packet that would pass for a reply (a UDP probe from source port
 // 53 to an ephemeral port) is one more probe.
-func (s *Episodes) scanning(src netip.Addr, fam family) bool {
+func (s *Episodes) scanning(src netip.Addr, tech technique.Technique) bool {
 	t := s.trackers[src]
-	return t != nil && t.eps[fam] != nil
+	return t != nil && t.eps[tech] != nil
 }
 
 // probedOverIP reports whether scanner sent counted IP probes to target.
@@ -176,7 +176,7 @@ func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
 		return false
 	}
 	for f, e := range t.eps {
-		if e != nil && family(f) != famARP && e.targets[target] != nil {
+		if e != nil && technique.Technique(f) != technique.ARP && e.targets[target] != nil {
 			return true
 		}
 	}

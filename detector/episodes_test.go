@@ -1,13 +1,16 @@
 package detector
 
 import (
+	"fmt"
 	"net/netip"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
-	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // book feeds contacts straight into Episodes on a fake clock, as the
@@ -69,65 +72,92 @@ func (b *book) last() Event {
 }
 
 var (
-	nmapSYN    = Print{Flags: decode.SYN, TTL: 44, Window: 1024, Options: OptMSSOnly, MSS: 1460}
-	masscanSYN = Print{Flags: decode.SYN, TTL: 255, Window: 1024, IDMatch: true}
-	nmapFIN    = Print{Flags: decode.FIN, TTL: 50, Window: 2048}
+	nmapSYN    = Print{Flags: tcpflags.SYN, TTL: 44, Window: 1024, Options: OptMSSOnly, MSS: 1460}
+	masscanSYN = Print{Flags: tcpflags.SYN, TTL: 255, Window: 1024, IDMatch: true}
+	nmapFIN    = Print{Flags: tcpflags.FIN, TTL: 50, Window: 2048}
 )
 
 func host(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 77, byte(1 + i>>8), byte(i)}) }
 
 // closed is a failed first contact: an nmap SYN answered by RST-ACK.
 func closed(scanner, target netip.Addr, port uint16) Contact {
-	return Contact{Scanner: scanner, Target: target, Port: port, Technique: famSyn, Outcome: OutClosed, Print: nmapSYN}
+	return Contact{Scanner: scanner, Target: target, Port: port, Technique: technique.Syn, Outcome: OutClosed, Print: nmapSYN}
 }
 
-// Each technique alerts exactly at its threshold of distinct first
-// contacts (default rules): not one contact earlier, and only once.
+// Each technique alerts exactly at its default threshold of distinct first
+// contacts (ports of one target, or targets on one port): not one contact
+// earlier, and only once, with its own type, protocol and probe name. The
+// table is keyed by technique and must name every one, so a new technique
+// fails here until the episodes report it.
 func TestThresholds(t *testing.T) {
-	tests := []struct {
-		name     string
-		fam      family
-		outcome  Outcome
-		vertical bool // ports of one target; else one port over many targets
-		n        int
+	tests := map[technique.Technique]struct {
+		outcome      Outcome
+		ports, hosts int // the default thresholds; 0: none in that direction
+		proto        string
+		probe        string // how the evidence names the probes
 	}{
-		{"syn ports", famSyn, OutClosed, true, 15},
-		{"syn hosts", famSyn, OutClosed, false, 15},
-		{"fin ports", famFin, OutNone, true, 8},
-		{"ack ports", famAck, OutClosed, true, 10},
-		{"udp ports", famUDP, OutClosed, true, 15},
-		{"udp hosts", famUDP, OutNone, false, 15},
-		{"sctp ports", famSCTP, OutClosed, true, 8},
-		{"ipproto protocols", famIPProto, OutClosed, true, 8},
-		{"ping hosts", famPing, OutSent, false, 10},
-		{"arp hosts", famARP, OutSent, false, 16},
-		{"osprobe kinds", famOSProbe, OutSent, true, 2},
+		technique.Syn:     {OutClosed, 15, 15, "TCP", "SYN"},
+		technique.Connect: {OutClosed, 15, 15, "TCP", "SYN"}, // syn's threshold
+		technique.Fin:     {OutNone, 8, 8, "TCP", "FIN"},
+		technique.Null:    {OutClosed, 8, 8, "TCP", "NULL"},
+		technique.Xmas:    {OutNone, 8, 8, "TCP", "FIN|PSH|URG"},
+		technique.Maimon:  {OutNone, 8, 8, "TCP", "FIN|ACK"},
+		technique.Ack:     {OutClosed, 10, 10, "TCP", "ACK"},
+		technique.Custom:  {OutNone, 8, 8, "TCP", "SYN|FIN"}, // named by the probe's flags
+		technique.UDP:     {OutClosed, 15, 15, "UDP", "UDP"},
+		technique.IPProto: {OutClosed, 8, 0, "IP", "IP protocol"},
+		technique.SCTP:    {OutClosed, 8, 8, "SCTP", "SCTP INIT"},
+		technique.Ping:    {OutSent, 0, 10, "ICMP", "echo/timestamp"},
+		technique.ARP:     {OutSent, 0, 16, "ARP", "ARP request/neighbour solicitation"},
+		technique.OSProbe: {OutSent, 2, 0, "TCP", "OS probe"},
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			b := newBook(t, rules.Default())
-			for i := 1; i <= 3*tc.n; i++ {
-				c := Contact{Scanner: scanner, Target: target, Port: uint16(i), Technique: tc.fam, Outcome: tc.outcome}
-				if !tc.vertical {
-					c.Target, c.Port = host(i), 80
-				}
-				if tc.fam == famPing || tc.fam == famARP {
-					c.Port = 0
-				}
-				b.add(c)
-				b.wait(10 * time.Millisecond)
-				if got := len(b.kinds("alert")); i < tc.n && got != 0 || i >= tc.n && got != 1 {
-					t.Fatalf("after %d contacts: %d alerts, want one from the %dth on", i, got, tc.n)
-				}
+	for tech := range technique.Count {
+		tc, ok := tests[tech]
+		if !ok {
+			t.Errorf("%s: not in this table", tech)
+			continue
+		}
+		for _, vertical := range []bool{true, false} {
+			n := tc.hosts
+			if vertical {
+				n = tc.ports
 			}
-			a := b.kinds("alert")[0].Scan
-			if a.Type != tc.fam.String() || a.Scanner != scanner {
-				t.Errorf("alert %+v", a)
+			if n == 0 {
+				continue
 			}
-			if tc.vertical && a.PortCount != tc.n || !tc.vertical && a.TargetCount != tc.n {
-				t.Errorf("alert at %d ports, %d targets; want %d", a.PortCount, a.TargetCount, tc.n)
+			dir := "hosts"
+			if vertical {
+				dir = "ports"
 			}
-		})
+			t.Run(tech.String()+" "+dir, func(t *testing.T) {
+				b := newBook(t, rules.Default())
+				for i := 1; i <= 3*n; i++ {
+					c := Contact{Scanner: scanner, Target: target, Port: uint16(i), Probes: 1, Technique: tech, Outcome: tc.outcome,
+						Print: Print{Flags: tcpflags.SYN | tcpflags.FIN}}
+					if !vertical {
+						c.Target, c.Port = host(i), 80
+					}
+					if tech == technique.Ping || tech == technique.ARP {
+						c.Port = 0
+					}
+					b.add(c)
+					b.wait(10 * time.Millisecond)
+					if got := len(b.kinds("alert")); i < n && got != 0 || i >= n && got != 1 {
+						t.Fatalf("after %d contacts: %d alerts, want one from the %dth on", i, got, n)
+					}
+				}
+				a := b.kinds("alert")[0].Scan
+				if a.Type != tech.String() || a.Scanner != scanner || a.Proto != tc.proto {
+					t.Errorf("alert %+v, want type %s, proto %s", a, tech, tc.proto)
+				}
+				if vertical && a.PortCount != n || !vertical && a.TargetCount != n {
+					t.Errorf("alert at %d ports, %d targets; want %d", a.PortCount, a.TargetCount, n)
+				}
+				if want := fmt.Sprintf("%d %s", n, tc.probe); !strings.HasPrefix(a.Evidence, want) {
+					t.Errorf("evidence %q, want it to begin %q", a.Evidence, want)
+				}
+			})
+		}
 	}
 }
 
@@ -216,23 +246,23 @@ func TestSequentialTestOnContacts(t *testing.T) {
 func TestShapes(t *testing.T) {
 	tests := []struct {
 		name           string
-		fam            family
+		tech           technique.Technique
 		targets, ports int
 		want           string
 	}{
-		{"one target", famSyn, 1, 40, "vertical"},
-		{"three ports over hosts", famSyn, 20, 3, "horizontal"},
-		{"many ports over hosts", famSyn, 20, 4, "block"},
-		{"udp one target", famUDP, 1, 20, "vertical"},
-		{"ping", famPing, 20, 1, "horizontal"},
-		{"arp", famARP, 20, 1, "horizontal"},
+		{"one target", technique.Syn, 1, 40, "vertical"},
+		{"three ports over hosts", technique.Syn, 20, 3, "horizontal"},
+		{"many ports over hosts", technique.Syn, 20, 4, "block"},
+		{"udp one target", technique.UDP, 1, 20, "vertical"},
+		{"ping", technique.Ping, 20, 1, "horizontal"},
+		{"arp", technique.ARP, 20, 1, "horizontal"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBook(t, rules.Default())
 			for i := 0; i < tc.targets; i++ {
 				for p := 0; p < tc.ports; p++ {
-					b.add(Contact{Scanner: scanner, Target: host(i), Port: uint16(1000 + p), Technique: tc.fam, Outcome: OutNone})
+					b.add(Contact{Scanner: scanner, Target: host(i), Port: uint16(1000 + p), Technique: tc.tech, Outcome: OutNone})
 				}
 			}
 			b.s.Flush()
@@ -351,7 +381,7 @@ func TestTrackerEviction(t *testing.T) {
 	if st := b.s.Stats(); st.Trackers != 3 || st.TrackersEvicted != 1 {
 		t.Fatalf("stats %+v", st)
 	}
-	if b.s.scanning(bb, famSyn) || !b.s.scanning(a, famSyn) {
+	if b.s.scanning(bb, technique.Syn) || !b.s.scanning(a, technique.Syn) {
 		t.Fatal("evicted the active tracker instead of the idle one")
 	}
 	if len(b.kinds("scan")) != 0 {
@@ -398,9 +428,9 @@ func TestToolChangeEndsEpisode(t *testing.T) {
 func TestDiscoveryProbesFoldIntoPing(t *testing.T) {
 	b := newBook(t, rules.Default())
 	for i := 0; i < 30; i++ {
-		b.add(Contact{Scanner: scanner, Target: host(i), Technique: famPing, Outcome: OutSent})
-		b.add(Contact{Scanner: scanner, Target: host(i), Port: 443, Technique: famSyn, Outcome: OutNone, Print: nmapSYN})
-		b.add(Contact{Scanner: scanner, Target: host(i), Port: 80, Technique: famAck, Outcome: OutNone, Print: nmapFIN})
+		b.add(Contact{Scanner: scanner, Target: host(i), Technique: technique.Ping, Outcome: OutSent})
+		b.add(Contact{Scanner: scanner, Target: host(i), Port: 443, Technique: technique.Syn, Outcome: OutNone, Print: nmapSYN})
+		b.add(Contact{Scanner: scanner, Target: host(i), Port: 80, Technique: technique.Ack, Outcome: OutNone, Print: nmapFIN})
 	}
 	b.s.Flush()
 	var got []string
@@ -419,8 +449,8 @@ func TestDiscoveryProbesFoldIntoPing(t *testing.T) {
 func TestCustomName(t *testing.T) {
 	b := newBook(t, rules.Default())
 	for port := uint16(1); port <= 8; port++ {
-		b.add(Contact{Scanner: scanner, Target: target, Port: port, Technique: famCustom, Outcome: OutNone,
-			Print: Print{Flags: decode.SYN | decode.FIN}})
+		b.add(Contact{Scanner: scanner, Target: target, Port: port, Technique: technique.Custom, Outcome: OutNone,
+			Print: Print{Flags: tcpflags.SYN | tcpflags.FIN}})
 	}
 	if a := b.kinds("alert"); len(a) != 1 || a[0].Scan.Name != "SYN|FIN" {
 		t.Fatalf("alerts %+v", a)

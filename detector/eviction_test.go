@@ -6,6 +6,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Small state caps: probes whose flow is evicted before the answer count
@@ -29,7 +30,7 @@ func TestEvictionUnderSmallCaps(t *testing.T) {
 				w.t.Errorf("stats %+v", st)
 			}
 		},
-		want: []want{{scanner: scanner, typ: "udp", ports: 40, evidence: []string{"4 ICMP port unreachable, 36 unanswered"}}},
+		want: []want{{scanner: scanner, typ: technique.UDP, ports: 40, evidence: []string{"4 ICMP port unreachable, 36 unanswered"}}},
 	}, {
 		// The scanner pauses after its alert while 50 other sources send a
 		// probe each: it is the least recently used tracker, but the only
@@ -51,6 +52,6 @@ func TestEvictionUnderSmallCaps(t *testing.T) {
 				w.t.Errorf("stats %+v", st)
 			}
 		},
-		want: []want{{scanner: scanner, typ: "syn", ports: 40}},
+		want: []want{{scanner: scanner, typ: technique.Syn, ports: 40}},
 	}})
 }

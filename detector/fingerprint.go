@@ -3,9 +3,9 @@ package detector
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
 
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // OptClass sums up a probe's TCP options, the strongest single tell between
@@ -24,7 +24,7 @@ const (
 // source port and sequence number. It is taken from the first probe of a
 // flow and travels in its Contact.
 type Print struct {
-	Flags     uint8 // tcp[13]
+	Flags     tcpflags.Flags // tcp[13]
 	V6        bool
 	TTL       uint8 // IPv4 TTL or IPv6 hop limit
 	DF        bool
@@ -41,7 +41,7 @@ type Print struct {
 func printOf(p *decode.Packet) Print {
 	fp := Print{Flags: p.Flags, V6: p.IPv6, TTL: p.TTL, DF: p.DF, Window: p.Window, IPID: uint16(p.IPID), SrcPort: p.SrcPort, Seq: p.Seq}
 	fp.Options, fp.MSS = classifyOptions(p.Options)
-	fp.AckNoFlag = p.Ack != 0 && p.Flags&decode.ACK == 0
+	fp.AckNoFlag = p.Ack != 0 && p.Flags&tcpflags.ACK == 0
 	if !p.IPv6 {
 		d := p.Dst.As4()
 		dst := binary.BigEndian.Uint32(d[:])
@@ -113,7 +113,7 @@ var toolNames = [numTools]string{"unknown", "nmap", "masscan", "zmap", "hping3",
 // compared as upper bounds, since routers only lower them; IPv6 has no DF
 // bit and nmap leaves its hop limit alone.
 func toolOf(fp Print) tool {
-	syn := fp.Flags&decode.SYN != 0
+	syn := fp.Flags&tcpflags.SYN != 0
 	nmapIP := fp.V6 || !fp.DF && fp.TTL <= 59
 	switch {
 	case fp.IPID == 54321 && fp.Window == 65535 && fp.TTL > 128:
@@ -232,19 +232,4 @@ func (t *ttlSpread) nmap() (bool, string) {
 		return false, ""
 	}
 	return true, fmt.Sprintf("TTL randomised per probe (%d values in %d-%d), no DF", t.n, t.lo, t.hi)
-}
-
-// flagString names a tcp[13] value the way tcpdump users read it: "SYN|FIN".
-func flagString(f uint8) string {
-	if f == 0 {
-		return "NONE"
-	}
-	names := [8]string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"}
-	var parts []string
-	for i := 7; i >= 0; i-- {
-		if f&(1<<i) != 0 {
-			parts = append(parts, names[i])
-		}
-	}
-	return strings.Join(parts, "|")
 }

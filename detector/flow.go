@@ -5,6 +5,9 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // flowKey is a 5-tuple in canonical order, so both directions of a flow
@@ -57,8 +60,8 @@ type flow struct {
 	gen        uint32
 	initIsA    bool
 	state      flowState
-	fam        family
-	flags      uint8 // the first probe's tcp[13] (custom probes are named by it)
+	tech       technique.Technique
+	flags      tcpflags.Flags // the first probe's tcp[13] (custom probes are named by it)
 	probes     uint16
 	first      int64  // packet time of the first probe, ns
 	last       int64  // packet time of the last packet in either direction, ns

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 func (d *Detector) icmp(p *decode.Packet) {
@@ -14,9 +15,9 @@ func (d *Detector) icmp(p *decode.Packet) {
 	if p.IPv6 {
 		switch t {
 		case 128: // echo request
-			d.sent(p, famPing, 0)
+			d.sent(p, technique.Ping, 0)
 		case 129:
-			d.episodes.alive(p.Dst, famPing) // the pinger got its answer
+			d.episodes.alive(p.Dst, technique.Ping) // the pinger got its answer
 		case 1:
 			d.unreachable(p, c == 4)
 		case 135:
@@ -32,9 +33,9 @@ func (d *Detector) icmp(p *decode.Packet) {
 			d.osProbe(p, osICMPCode)
 			return
 		}
-		d.sent(p, famPing, 0)
+		d.sent(p, technique.Ping, 0)
 	case 0, 14, 16, 18:
-		d.episodes.alive(p.Dst, famPing) // the pinger got its answer
+		d.episodes.alive(p.Dst, technique.Ping) // the pinger got its answer
 	case 3:
 		d.unreachable(p, c == 3 || c == 2)
 	}
@@ -78,7 +79,7 @@ func (d *Detector) resolveRequest(src, target netip.Addr) {
 		return
 	}
 	f := d.flows.insert(k, d.evictFlow)
-	f.initIsA, f.state, f.fam, f.probes = srcIsA, stPending, famARP, 1
+	f.initIsA, f.state, f.tech, f.probes = srcIsA, stPending, technique.ARP, 1
 	f.first, f.last = d.now, d.now
 	d.probes++
 	d.arpPending = append(d.arpPending, pendingRef{f, f.gen, d.now + 2*int64(d.r.Timeouts.Reply)})
@@ -145,14 +146,14 @@ func (d *Detector) unreachable(p *decode.Packet, closed bool) {
 // sent counts a probe whose answer does not matter: a ping to a host is a
 // first contact whether or not the host is there. port is 0 for a ping, the
 // probe kind for an OS probe.
-func (d *Detector) sent(p *decode.Packet, fam family, port uint16) {
+func (d *Detector) sent(p *decode.Packet, tech technique.Technique, port uint16) {
 	if !d.probeTarget(p) {
 		return
 	}
 	d.probes++
 	d.episodes.Add(Contact{Time: d.now, First: d.now, Scanner: p.Src, Target: p.Dst, Print: printOf(p),
-		Port: port, Probes: 1, Technique: fam, Outcome: OutSent})
+		Port: port, Probes: 1, Technique: tech, Outcome: OutSent})
 }
 
 // osProbe counts one OS-fingerprint probe; its kind stands in for a port.
-func (d *Detector) osProbe(p *decode.Packet, kind uint16) { d.sent(p, famOSProbe, kind) }
+func (d *Detector) osProbe(p *decode.Packet, kind uint16) { d.sent(p, technique.OSProbe, kind) }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 func TestPing(t *testing.T) {
@@ -17,7 +18,7 @@ func TestPing(t *testing.T) {
 				w.send(icmpP(v4(i), scanner, 0, 0))
 			}
 		},
-		want: []want{{scanner: scanner, typ: "ping", shape: "horizontal", proto: "ICMP", targets: 12,
+		want: []want{{scanner: scanner, typ: technique.Ping, shape: "horizontal", proto: "ICMP", targets: 12,
 			evidence: []string{"12 echo/timestamp, 12 replies"}}},
 	}, {
 		// Timestamp requests are host discovery too; half the hosts answer.
@@ -30,7 +31,7 @@ func TestPing(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "ping", targets: 12, evidence: []string{"12 echo/timestamp, 6 replies"}}},
+		want: []want{{scanner: scanner, typ: technique.Ping, targets: 12, evidence: []string{"12 echo/timestamp, 6 replies"}}},
 	}, {
 		name: "IPv6 echo sweep",
 		run: func(w *wire) {
@@ -39,7 +40,7 @@ func TestPing(t *testing.T) {
 				w.send(icmpP(v6(i), v6scan, 129, 0))
 			}
 		},
-		want: []want{{scanner: v6scan, typ: "ping", shape: "horizontal", proto: "IPV6-ICMP", targets: 12,
+		want: []want{{scanner: v6scan, typ: technique.Ping, shape: "horizontal", proto: "IPV6-ICMP", targets: 12,
 			evidence: []string{"12 echo/timestamp, 12 replies"}}},
 	}, {
 		name: "a few hosts",
@@ -74,7 +75,7 @@ func TestPing(t *testing.T) {
 				w.send(tcpP(h, scanner, 443, 50000, rstack, 0, 2))
 			}
 		},
-		want: []want{{scanner: scanner, typ: "ping", targets: 20, evidence: []string{"40 TCP SYN-443/ACK-80 discovery probes"}}},
+		want: []want{{scanner: scanner, typ: technique.Ping, targets: 20, evidence: []string{"40 TCP SYN-443/ACK-80 discovery probes"}}},
 	}})
 }
 
@@ -90,7 +91,7 @@ func TestUnreachable(t *testing.T) {
 				w.send(unreachP(target, scanner, 13, decode.Quoted{Src: scanner, Dst: target, Proto: 6, HasPorts: true, SrcPort: 40000, DstPort: port}))
 			}
 		},
-		want: []want{{scanner: scanner, typ: "syn", ports: 20, evidence: []string{"20 SYN, 20 ICMP unreachable"}}},
+		want: []want{{scanner: scanner, typ: technique.Syn, ports: 20, evidence: []string{"20 SYN, 20 ICMP unreachable"}}},
 	}, {
 		// Unreachables for probes that never went out start nothing.
 		name: "backscatter",
@@ -114,7 +115,7 @@ func TestARP(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "arp", shape: "horizontal", proto: "ARP", targets: 20,
+		want: []want{{scanner: scanner, typ: technique.ARP, shape: "horizontal", proto: "ARP", targets: 20,
 			evidence: []string{"20 ARP request/neighbour solicitation, 5 replies"}}},
 	}, {
 		// The kernel resolving the neighbours of an IP scan: the SYN scan
@@ -130,7 +131,7 @@ func TestARP(t *testing.T) {
 			}
 			w.wait(time.Minute)
 		},
-		want: []want{{scanner: scanner, typ: "syn", shape: "horizontal", targets: 20}},
+		want: []want{{scanner: scanner, typ: technique.Syn, shape: "horizontal", targets: 20}},
 	}, {
 		// Gratuitous ARP and RFC 5227 probes (sender 0.0.0.0) ask for no one.
 		name: "gratuitous and probes",
@@ -166,7 +167,7 @@ func TestNeighbourDiscovery(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: v6scan, typ: "arp", shape: "horizontal", proto: "IPV6-ICMP", targets: 20,
+		want: []want{{scanner: v6scan, typ: technique.ARP, shape: "horizontal", proto: "IPV6-ICMP", targets: 20,
 			evidence: []string{"20 ARP request/neighbour solicitation, 5 replies"}}},
 	}, {
 		// Duplicate address detection solicits from ::.

@@ -9,6 +9,8 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Packet builders for the protocol tests: each returns a decode.Packet as
@@ -77,7 +79,7 @@ func nmapSYNP(src, dst netip.Addr, sport, dport uint16, seq, ipid uint32) decode
 		SrcPort: sport, DstPort: dport, Flags: syn, Seq: seq, Window: 1024, Options: mssOnly}
 }
 
-func tcpP(src, dst netip.Addr, sport, dport uint16, flags uint8, seq, ack uint32) decode.Packet {
+func tcpP(src, dst netip.Addr, sport, dport uint16, flags tcpflags.Flags, seq, ack uint32) decode.Packet {
 	return decode.Packet{Kind: decode.KindTCP, Src: src, Dst: dst, Proto: 6, TTL: 64, DF: true,
 		SrcPort: sport, DstPort: dport, Flags: flags, Seq: seq, Ack: ack, Window: 64240}
 }
@@ -86,7 +88,7 @@ func tcpP(src, dst netip.Addr, sport, dport uint16, flags uint8, seq, ack uint32
 // one closing record that says these things. Zero values are not checked.
 type want struct {
 	scanner        netip.Addr
-	typ            string
+	typ            technique.Technique
 	shape, proto   string
 	targets, ports int
 	open           []uint16
@@ -135,7 +137,7 @@ func checkEvents(t *testing.T, events []Event, want []want) {
 		}
 	}
 	for _, w := range want {
-		wantKeys = append(wantKeys, w.scanner.String()+" "+w.typ)
+		wantKeys = append(wantKeys, w.scanner.String()+" "+w.typ.String())
 	}
 	slices.Sort(gotScans)
 	sortedWant := slices.Sorted(slices.Values(wantKeys))
@@ -143,7 +145,7 @@ func checkEvents(t *testing.T, events []Event, want []want) {
 		t.Fatalf("alerts %v, scan records %v; want %v", gotAlerts, gotScans, wantKeys)
 	}
 	for _, w := range want {
-		s := scans[w.scanner.String()+" "+w.typ]
+		s := scans[w.scanner.String()+" "+w.typ.String()]
 		check := func(ok bool, what string, got, want any) {
 			if !ok {
 				t.Errorf("%s %s: %s %v, want %v (%+v)", w.scanner, w.typ, what, got, want, s)

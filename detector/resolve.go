@@ -6,6 +6,8 @@ package detector
 import (
 	"math"
 	"time"
+
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 func (d *Detector) enqueue(f *flow) {
@@ -58,7 +60,7 @@ func (d *Detector) resolve(f *flow, o Outcome) {
 	switch {
 	case o == OutBenign:
 		f.state = stBenign
-	case f.fam == famARP && d.episodes.probedOverIP(c.Scanner, c.Target):
+	case f.tech == technique.ARP && d.episodes.probedOverIP(c.Scanner, c.Target):
 		f.state = stBenign // the kernel resolving a neighbour for IP probes
 		return
 	default:
@@ -71,23 +73,23 @@ func (d *Detector) resolve(f *flow, o Outcome) {
 func (d *Detector) contactOf(f *flow, o Outcome) Contact {
 	scanner, _ := f.initiator()
 	target, port := f.responder()
-	switch f.fam {
-	case famARP:
+	switch f.tech {
+	case technique.ARP:
 		port = 0
 		if o = OutSent; f.synAckSeen {
 			o = OutAlive
 		}
-	case famIPProto:
+	case technique.IPProto:
 		port = uint16(f.key.proto)
 	}
 	return Contact{Time: d.now, First: f.first, Scanner: scanner, Target: target, Print: f.fp,
-		Port: port, Probes: f.probes, Technique: f.fam, Outcome: o}
+		Port: port, Probes: f.probes, Technique: f.tech, Outcome: o}
 }
 
 // reprobe counts a probe sent again after its flow was resolved.
 func (d *Detector) reprobe(f *flow) {
 	scanner, _ := f.initiator()
-	d.episodes.reprobe(scanner, f.fam)
+	d.episodes.reprobe(scanner, f.tech)
 }
 
 // sweepFlows runs once a second of packet time. The LRU tail holds the

@@ -9,42 +9,43 @@ import (
 	"time"
 
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // count records one resolved first contact and decides whether the
 // episode it belongs to has become a scan.
 func (s *Episodes) count(c Contact) {
-	fam, target, port, probes := c.Technique, c.Target, c.Port, int(c.Probes)
+	tech, target, port, probes := c.Technique, c.Target, c.Port, int(c.Probes)
 	t := s.tracker(c.Scanner)
-	if discoveryProbe(fam, port) && t.eps[famPing] != nil && t.eps[famPing].targets[target] != nil {
+	if discoveryProbe(tech, port) && t.eps[technique.Ping] != nil && t.eps[technique.Ping].targets[target] != nil {
 		// nmap's host discovery sends SYN to 443 and ACK to 80 with its
 		// echo request: part of the ping sweep, not a port scan.
-		t.eps[famPing].probes += probes
-		t.eps[famPing].tcpProbes += probes
+		t.eps[technique.Ping].probes += probes
+		t.eps[technique.Ping].tcpProbes += probes
 		return
 	}
-	e := t.eps[fam]
+	e := t.eps[tech]
 	if e != nil && e.alerted && otherTool(e, c) {
-		s.endEpisode(t, fam) // the same source, another tool: another scan
+		s.endEpisode(t, tech) // the same source, another tool: another scan
 		e = nil
 	}
 	start := c.First
 	if e == nil {
-		e = newEpisode(fam, start)
-		t.eps[fam] = e
+		e = newEpisode(tech, start)
+		t.eps[tech] = e
 	}
-	if fam == famCustom && e.name == "" {
-		e.name = flagString(c.Print.Flags)
+	if tech == technique.Custom && e.name == "" {
+		e.name = c.Print.Flags.String()
 	}
 	e.probes += probes
 	e.first = min(e.first, start)
 	e.last = max(e.last, start)
 	e.outcomes[c.Outcome]++
 	e.ttl.add(c.Print)
-	if tcpProbe(fam) {
+	if tcpProbe(tech) {
 		fp := c.Print
 		e.tools.add(fp)
-		if fam.synLike() {
+		if synLike(tech) {
 			if fp.Options == OptFull || fp.DF && fp.Options != OptMSSOnly && fp.Options != OptNone {
 				e.osSY++
 			} else {
@@ -59,7 +60,7 @@ func (s *Episodes) count(c Contact) {
 	if e.alerted || e.folded || !isNew {
 		return
 	}
-	th := s.thresholds[fam]
+	th := s.thresholds[tech]
 	e.slide(s.now, th.Window)
 	switch {
 	case e.crossed(target, th.Ports, th.Hosts):
@@ -68,7 +69,7 @@ func (s *Episodes) count(c Contact) {
 	default:
 		return
 	}
-	s.alert(t, fam, e)
+	s.alert(t, tech, e)
 }
 
 // otherTool reports a TCP probe whose fingerprint names a tool other than
@@ -89,7 +90,7 @@ func (s *Episodes) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
 		return false
 	}
 	n := s.r.Slow.MinPorts
-	if e.fam == famPing || e.fam == famARP {
+	if e.tech == technique.Ping || e.tech == technique.ARP {
 		return len(e.targets) >= n
 	}
 	if len(e.targets) >= n {
@@ -103,28 +104,28 @@ func (s *Episodes) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
 	return false
 }
 
-func (s *Episodes) alert(t *tracker, fam family, e *episode) {
-	if foldIntoPing(t, fam, e) {
+func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
+	if foldIntoPing(t, tech, e) {
 		return
 	}
-	if t, e = s.decoyAlert(t, fam, e); e == nil {
+	if t, e = s.decoyAlert(t, tech, e); e == nil {
 		return
 	}
 	e.markAlerted()
-	s.groupDistributed(t, fam, e)
+	s.groupDistributed(t, tech, e)
 	s.alerts++
 	s.emit(Event{Kind: "alert", Time: time.Unix(0, s.now).UTC(), Scan: e.report(t.addr)})
 }
 
-func discoveryProbe(fam family, port uint16) bool {
-	return fam.synLike() && port == 443 || fam == famAck && port == 80
+func discoveryProbe(tech technique.Technique, port uint16) bool {
+	return synLike(tech) && port == 443 || tech == technique.Ack && port == 80
 }
 
 // foldIntoPing keeps nmap's host discovery (echo, SYN to 443, ACK to 80,
 // timestamp, to every host) one ping-sweep report instead of three.
-func foldIntoPing(t *tracker, fam family, e *episode) bool {
-	ping := t.eps[famPing]
-	if (!fam.synLike() && fam != famAck) || ping == nil {
+func foldIntoPing(t *tracker, tech technique.Technique, e *episode) bool {
+	ping := t.eps[technique.Ping]
+	if (!synLike(tech) && tech != technique.Ack) || ping == nil {
 		return false
 	}
 	onlyWeb := true
@@ -145,14 +146,14 @@ func foldIntoPing(t *tracker, fam family, e *episode) bool {
 	return true
 }
 
-func (s *Episodes) endEpisode(t *tracker, fam family) {
-	e := t.eps[fam]
-	t.eps[fam] = nil
+func (s *Episodes) endEpisode(t *tracker, tech technique.Technique) {
+	e := t.eps[tech]
+	t.eps[tech] = nil
 	if e == nil || !e.alerted {
 		return
 	}
 	s.forgetTargets(t, e)
-	if fam != famARP {
+	if tech != technique.ARP {
 		if t.ended == nil {
 			t.ended = make(map[netip.Addr]struct{})
 		}
@@ -164,8 +165,8 @@ func (s *Episodes) endEpisode(t *tracker, fam family) {
 		}
 	}
 	rec := e.report(t.addr)
-	if fam == famPing {
-		for _, other := range []family{famSyn, famConnect, famAck} {
+	if tech == technique.Ping {
+		for _, other := range []technique.Technique{technique.Syn, technique.Connect, technique.Ack} {
 			if o := t.eps[other]; o != nil && o.folded {
 				rec.Probes += o.probes
 				rec.Evidence += ", " + o.evidence()

@@ -6,6 +6,7 @@ package detector
 import (
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 func (d *Detector) tcp(p *decode.Packet) {
@@ -27,41 +28,44 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	flags := p.Flags
 	if kind := osProbeTCP(p); kind != osNone {
 		// Counted at once; the flow only listens for a SYN-ACK (an open port).
-		d.newFlow(k, srcIsA).fam = famOSProbe
+		d.newFlow(k, srcIsA).tech = technique.OSProbe
 		d.osProbe(p, kind)
 		return
 	}
-	fam, isProbe := famCustom, true
-	if i, ok := d.probeType(flags); ok {
-		fam = d.famOf[i]
-	} else if flags&(decode.ACK|decode.RST) != 0 {
+	tech, isProbe := technique.Custom, true
+	if t, ok := d.probeType(flags); ok {
+		tech = t
+	} else if flags&(tcpflags.ACK|tcpflags.RST) != 0 {
 		// Mid-stream segments, replies to probes we did not see
 		// (one-sided captures), backscatter: not probes.
 		isProbe = false
 	}
-	if flags&decode.ACK != 0 && p.Payload > 0 {
+	if flags&tcpflags.ACK != 0 && p.Payload > 0 {
 		isProbe = false // data on a connection that began before the capture
 	}
 	f := d.newFlow(k, srcIsA)
 	if !isProbe || !d.probeTarget(p) {
 		return
 	}
-	d.startProbe(f, fam, p)
+	d.startProbe(f, tech, p)
 	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
-	if fam == famSyn && f.fp.Options == OptFull {
-		f.fam = famConnect
+	if tech == technique.Syn && f.fp.Options == OptFull {
+		f.tech = technique.Connect
 	}
 	d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
 }
 
-// probeType returns the index of the first rules pattern flags match.
-func (d *Detector) probeType(flags uint8) (int, bool) {
-	for i, pat := range d.r.TCPFlags {
-		if pat.Match(tcpflags.Flags(flags)) {
-			return i, true
-		}
+// probeType returns the technique of the first rules pattern flags match;
+// a pattern whose type is no technique (rules built by hand) means custom.
+func (d *Detector) probeType(flags tcpflags.Flags) (technique.Technique, bool) {
+	p, ok := d.r.ProbeType(flags)
+	if !ok {
+		return 0, false
 	}
-	return 0, false
+	if !p.Type.Valid() {
+		return technique.Custom, true
+	}
+	return p.Type, true
 }
 
 func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
@@ -74,7 +78,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	}
 	if p.Payload > 0 {
 		f.dataSeen = true
-		if flags&decode.ACK != 0 {
+		if flags&tcpflags.ACK != 0 {
 			d.resolve(f, OutBenign)
 			return
 		}
@@ -88,30 +92,30 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 			d.resolve(f, OutBenign)
 		case flags == f.flags:
 			f.probes++ // retransmission
-		case f.fam.synLike() && flags&decode.RST != 0:
+		case synLike(f.tech) && flags&tcpflags.RST != 0:
 			// SYN, then RST from the scanner: the SYN-ACK was not captured
 			// (one-sided capture), the half-open teardown was.
 			d.resolve(f, OutHalfOpen)
-		case f.fam.synLike() && flags&(decode.SYN|decode.ACK) == decode.ACK:
+		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab // handshake completed; SYN-ACK not captured
 			f.last = d.now
-		case flags&decode.ACK != 0:
+		case flags&tcpflags.ACK != 0:
 			d.resolve(f, OutBenign) // a stealth "probe" that was mid-stream traffic
 		}
 	case stSynAck:
 		switch {
-		case flags&decode.RST != 0:
+		case flags&tcpflags.RST != 0:
 			d.resolve(f, OutHalfOpen)
-		case flags&(decode.SYN|decode.ACK) == decode.ACK:
+		case flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab
-			if flags&(decode.FIN) != 0 {
+			if flags&(tcpflags.FIN) != 0 {
 				d.teardown(f, p)
 			}
-		case flags&decode.SYN != 0:
+		case flags&tcpflags.SYN != 0:
 			f.probes++
 		}
 	case stEstab:
-		if flags&(decode.FIN|decode.RST) != 0 {
+		if flags&(tcpflags.FIN|tcpflags.RST) != 0 {
 			d.teardown(f, p)
 		}
 	}
@@ -132,20 +136,20 @@ func (d *Detector) teardown(f *flow, p *decode.Packet) {
 
 func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 	flags := p.Flags
-	if f.fam == famOSProbe && f.state == stBenign && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK {
+	if f.tech == technique.OSProbe && f.state == stBenign && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK {
 		scanner, _ := f.initiator()
-		d.episodes.openPort(scanner, famOSProbe, p.SrcPort)
+		d.episodes.openPort(scanner, technique.OSProbe, p.SrcPort)
 		return
 	}
 	switch f.state {
 	case stPending:
 		switch {
-		case flags&decode.RST != 0:
+		case flags&tcpflags.RST != 0:
 			d.resolve(f, OutClosed)
-		case f.fam.synLike() && flags&(decode.SYN|decode.ACK) == decode.SYN|decode.ACK:
+		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK:
 			f.state, f.synAckSeen, f.risn = stSynAck, true, p.Seq
 			f.last = d.now
-		case !f.fam.synLike():
+		case !synLike(f.tech):
 			d.resolve(f, OutBenign) // the target carried on a conversation: mid-stream
 		}
 	}

@@ -7,13 +7,15 @@ package detector
 import (
 	"net/netip"
 	"slices"
+
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // tracker is the state kept per would-be scanner.
 type tracker struct {
 	addr netip.Addr
 	llr  float64 // log likelihood ratio of the sequential test
-	eps  [numFamilies]*episode
+	eps  [technique.Count]*episode
 	last int64
 	// ended holds targets of IP episodes closed lately, so that the ARP
 	// requests of their probes still count as resolutions (probedOverIP).
@@ -72,7 +74,7 @@ func (s *Episodes) evictTracker() {
 func (s *Episodes) dropTracker(t *tracker) {
 	for f := range t.eps {
 		if t.eps[f] != nil {
-			s.endEpisode(t, family(f))
+			s.endEpisode(t, technique.Technique(f))
 		}
 	}
 	s.forget(t)
@@ -109,7 +111,7 @@ func (s *Episodes) expire() {
 			quiet := now - e.last
 			switch {
 			case e.alerted && quiet > episodeIdle(e, idle):
-				s.endEpisode(t, family(f))
+				s.endEpisode(t, technique.Technique(f))
 			case !e.alerted && quiet > max(memory, int64(s.thresholds[f].Window)):
 				t.eps[f] = nil
 			default:

@@ -3,7 +3,11 @@
 
 package detector
 
-import "github.com/scanwatch/scanwatch/decode"
+import (
+	"github.com/scanwatch/scanwatch/decode"
+
+	"github.com/scanwatch/scanwatch/technique"
+)
 
 // replyLike: traffic from these services towards an ephemeral port is a
 // reply, not a probe, when the request was not captured.
@@ -24,13 +28,13 @@ func (d *Detector) udp(p *decode.Packet) {
 	if f == nil {
 		f = d.newFlow(k, srcIsA)
 		switch {
-		case replyLike(p.SrcPort, p.DstPort) && !d.episodes.scanning(p.Src, famUDP), !d.probeTarget(p):
+		case replyLike(p.SrcPort, p.DstPort) && !d.episodes.scanning(p.Src, technique.UDP), !d.probeTarget(p):
 			return
 		case p.Payload == 300 && p.IPID == 0x1042:
 			d.osProbe(p, osUDP300)
 			return
 		}
-		d.startProbe(f, famUDP, p)
+		d.startProbe(f, technique.UDP, p)
 		if p.IPID != 0 { // Linux sends UDP with DF and IP ID 0: no fingerprint there
 			d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src)
 		}
@@ -54,7 +58,7 @@ func (d *Detector) sctp(p *decode.Packet) {
 	if f == nil {
 		f = d.newFlow(k, srcIsA)
 		if p.SCTPChunk == 1 && d.probeTarget(p) { // only INIT opens an association
-			d.startProbe(f, famSCTP, p)
+			d.startProbe(f, technique.SCTP, p)
 		}
 		return
 	}
@@ -86,7 +90,7 @@ func (d *Detector) ipproto(p *decode.Packet) {
 	if f == nil {
 		f = d.newFlow(k, srcIsA)
 		if d.probeTarget(p) {
-			d.startProbe(f, famIPProto, p)
+			d.startProbe(f, technique.IPProto, p)
 		}
 		return
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 func TestUDP(t *testing.T) {
@@ -31,7 +32,7 @@ func TestUDP(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "udp", shape: "vertical", proto: "UDP", targets: 1, ports: 30, open: []uint16{53, 161}, tool: "nmap",
+		want: []want{{scanner: scanner, typ: technique.UDP, shape: "vertical", proto: "UDP", targets: 1, ports: 30, open: []uint16{53, 161}, tool: "nmap",
 			evidence: []string{"30 UDP", "14 ICMP port unreachable", "2 UDP replies", "14 unanswered"}, toolWhy: "TTL randomised"}},
 	}, {
 		// A resolver's answers whose queries were not captured: from port
@@ -57,7 +58,7 @@ func TestUDP(t *testing.T) {
 				w.send(udpP(scanner, target, 53, port, 0))
 			}
 		},
-		want: []want{{scanner: scanner, typ: "udp", ports: 25, evidence: []string{"25 UDP", "25 unanswered"}}},
+		want: []want{{scanner: scanner, typ: technique.UDP, ports: 25, evidence: []string{"25 UDP", "25 unanswered"}}},
 	}, {
 		// Retransmitted probes count as probes, not as ports.
 		name: "retransmissions",
@@ -68,7 +69,7 @@ func TestUDP(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "udp", ports: 20, evidence: []string{"60 UDP, 20 unanswered"}}},
+		want: []want{{scanner: scanner, typ: technique.UDP, ports: 20, evidence: []string{"60 UDP, 20 unanswered"}}},
 	}})
 }
 
@@ -88,7 +89,7 @@ func TestSCTP(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "sctp", shape: "vertical", proto: "SCTP", ports: 20, open: []uint16{9},
+		want: []want{{scanner: scanner, typ: technique.SCTP, shape: "vertical", proto: "SCTP", ports: 20, open: []uint16{9},
 			evidence: []string{"20 SCTP INIT, 19 ABORT, 1 INIT-ACK then ABORT from scanner"}}},
 	}, {
 		// Associations that complete (COOKIE-ECHO) are clients.
@@ -130,7 +131,7 @@ func TestIPProto(t *testing.T) {
 				}
 			}
 		},
-		want: []want{{scanner: scanner, typ: "ipproto", shape: "vertical", proto: "IP", ports: 10, open: []uint16{4},
+		want: []want{{scanner: scanner, typ: technique.IPProto, shape: "vertical", proto: "IP", ports: 10, open: []uint16{4},
 			evidence: []string{"10 IP protocol, 9 ICMP protocol unreachable, 1 answered"}}},
 	}, {
 		name: "below threshold",

@@ -4,7 +4,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/scanwatch/scanwatch/detector"
 	"github.com/scanwatch/scanwatch/technique"
 )
 
@@ -23,11 +22,6 @@ func TestSignatures(t *testing.T) {
 		}
 		if got := signatureFor(tc.String()); got != s {
 			t.Errorf("signatureFor(%q) = %+v, want %+v", tc, got, s)
-		}
-		// TODO(issue 8, phase B): delete with detector.Signature. Until then
-		// the moved table must say what the old one says.
-		if id, text, sev := detector.Signature(tc.String()); (Signature{id, text, sev}) != s {
-			t.Errorf("%s: eve %+v, detector %d %q %d", tc, s, id, text, sev)
 		}
 	}
 	for _, s := range []Signature{signatureFor("version"), signatureFor(""), SignatureOf(technique.Count)} {

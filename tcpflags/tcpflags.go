@@ -1,9 +1,9 @@
 // Package tcpflags names the bits of byte 13 of the TCP header, spells them
 // one way, reads every spelling users write (rules files, nmap's
-// --scanflags), and matches them against mask/value patterns. The rules,
-// the scanner and the kernel filter's loader use it, and tests hold the
-// decoder's constants and the C filter's defines to it, so a flag has one
-// value and one name everywhere.
+// --scanflags), and matches them against mask/value patterns. The decoder,
+// the detector, the rules, the scanner and the kernel filter's loader use
+// it, and a test holds the C filter's defines to it, so a flag has one value
+// and one name everywhere.
 package tcpflags
 
 import (

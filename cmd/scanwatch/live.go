@@ -13,9 +13,9 @@ import (
 
 	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/capture"
-	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // statsEvery is how often live writes an EVE stats record.
@@ -162,7 +162,7 @@ func (p *pipeline) writeStats(t time.Time, src capture.Source) {
 func patterns(r *rules.Rules) []bpf.Pattern {
 	var out []bpf.Pattern
 	for _, f := range r.TCPFlags {
-		if f.Mask&f.Value&decode.ACK != 0 {
+		if f.Mask&f.Value&tcpflags.ACK != 0 {
 			continue
 		}
 		out = append(out, bpf.Pattern{Mask: f.Mask, Value: f.Value})

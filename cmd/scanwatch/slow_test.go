@@ -14,6 +14,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // stretch rewrites a real nmap SYN scan into a slow one: the first n ports
@@ -58,7 +59,7 @@ func stretch(t *testing.T, in string, n int, interval time.Duration) string {
 		}
 		i, seen := slot[port]
 		if !seen {
-			if p.Flags != decode.SYN || len(slot) == n {
+			if p.Flags != tcpflags.SYN || len(slot) == n {
 				continue
 			}
 			i = len(slot)
