@@ -305,7 +305,7 @@ func joinInts(v []int) string {
 // ---------------------------------------------------------------------------
 // The sensor.
 
-type sensor struct {
+type liveSensor struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	out    string // its --out file
@@ -317,9 +317,9 @@ type sensor struct {
 
 // startSensor runs `scanwatch live -i <B's veth> --out FILE args...` in B and
 // waits until it says it captures.
-func startSensor(t *testing.T, p *netns.Pair, args ...string) *sensor {
+func startSensor(t *testing.T, p *netns.Pair, args ...string) *liveSensor {
 	t.Helper()
-	s := &sensor{t: t, out: filepath.Join(t.TempDir(), "eve.json"), exited: make(chan struct{})}
+	s := &liveSensor{t: t, out: filepath.Join(t.TempDir(), "eve.json"), exited: make(chan struct{})}
 	argv := append([]string{scanwatchBin(t), "live", "-i", p.B.Veth, "--out", s.out}, args...)
 	s.cmd = p.Exec(p.B.NS, argv...)
 	pr, pw := io.Pipe()
@@ -361,14 +361,14 @@ func startSensor(t *testing.T, p *netns.Pair, args ...string) *sensor {
 	return s
 }
 
-func (s *sensor) Stderr() string {
+func (s *liveSensor) Stderr() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stderr.String()
 }
 
 // stop sends SIGINT, waits for a clean exit and returns every record written.
-func (s *sensor) stop() []record {
+func (s *liveSensor) stop() []record {
 	s.t.Helper()
 	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
 		s.t.Fatalf("SIGINT to scanwatch live: %v", err)
@@ -386,7 +386,7 @@ func (s *sensor) stop() []record {
 }
 
 // records reads the complete lines written so far.
-func (s *sensor) records() []record {
+func (s *liveSensor) records() []record {
 	s.t.Helper()
 	b, err := os.ReadFile(s.out)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -398,7 +398,7 @@ func (s *sensor) records() []record {
 // waitAlerts polls the output until every (scanner, type) in want has an
 // alert, or the timeout; it returns whether they all came. Alerts are written
 // while the sensor runs, not only at shutdown.
-func (s *sensor) waitAlerts(want []scanKey, timeout time.Duration) bool {
+func (s *liveSensor) waitAlerts(want []scanKey, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	for {
 		have := map[scanKey]bool{}
