@@ -60,7 +60,7 @@ check-generated: generate
 bench: deps build $(BENCH_PCAP)
 	@echo "== replay of $(BENCH_PCAP) ($(BENCH_N) packets)"
 	@sh testdata/bench.sh $(BIN) $(BENCH_PCAP)
-	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner
+	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner ./sensor
 
 $(BENCH_PCAP):
 	@mkdir -p testdata/bench
@@ -70,7 +70,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 3s ./decode
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 3s ./rules
 	$(GO) test -run '^$$' -fuzz FuzzOpenFiles -fuzztime 60s -fuzzminimizetime 3s ./capture
-	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s -fuzzminimizetime 3s ./detector
+	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s -fuzzminimizetime 3s ./sensor
 
 # captures remakes testdata/*.pcap from real scanners (root; namespaces only).
 captures:

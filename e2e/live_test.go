@@ -1,13 +1,14 @@
 //go:build linux
 
-package main
+package e2e
 
 // Integration tests of `scanwatch live` against real scanners (nmap, hping3)
 // in a private pair of network namespaces: the attacker in A, the target and
 // the sensor in B, joined by a veth, subnet 10.80.0.0/24 and fd80::/64, no
-// default route (nothing leaves the pair). They build the binary once, run it
-// as a user would (`ip netns exec B scanwatch live -i VETH --out FILE`), stop
-// it with SIGINT and read its EVE JSON lines.
+// default route (nothing leaves the pair). They run the binary as a service
+// manager would (`ip netns exec B scanwatch live -i VETH --out FILE` with
+// $NOTIFY_SOCKET set, waiting for its READY=1), stop it with SIGINT and read
+// its EVE JSON lines.
 //
 // They need root, iproute2 and nmap (hping3 and tcpdump for some); `make deps`
 // installs them. Without them they skip, saying what is missing.
@@ -15,22 +16,17 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"reflect"
 	"runtime"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -63,8 +59,8 @@ var (
 
 // Services in the target: the open ports the scans must find.
 var (
-	tcpOpen = []int{22, 80, 139}
-	udpOpen = []int{7, 37}
+	tcpOpen = []uint16{22, 80, 139}
+	udpOpen = []uint16{7, 37}
 )
 
 const (
@@ -72,192 +68,6 @@ const (
 	udpScanPorts = "1-40"  // holds every udpOpen port
 	bulkPort     = 5001
 )
-
-// ---------------------------------------------------------------------------
-// The binary, and helper processes.
-
-var (
-	buildOnce sync.Once
-	buildDir  string
-	buildBin  string
-	buildErr  error
-)
-
-// helperEnv makes the test binary act as a helper process (a service, a bulk
-// sender or sink) instead of running tests; see TestMain.
-const helperEnv = "SCANWATCH_LIVE_TEST_HELPER"
-
-func TestMain(m *testing.M) {
-	if spec := os.Getenv(helperEnv); spec != "" {
-		if err := runHelper(spec); err != nil {
-			fmt.Fprintln(os.Stderr, "helper:", err)
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
-	code := m.Run()
-	if buildDir != "" {
-		os.RemoveAll(buildDir)
-	}
-	os.Exit(code)
-}
-
-// scanwatchBin builds the command once per test binary run.
-func scanwatchBin(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		buildDir, buildErr = os.MkdirTemp("", "scanwatch-live-test-")
-		if buildErr != nil {
-			return
-		}
-		buildBin = filepath.Join(buildDir, "scanwatch")
-		out, err := exec.Command("go", "build", "-o", buildBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return buildBin
-}
-
-// helper returns this test binary prepared to run as a helper in ns.
-func helper(p *netns.Pair, ns string, spec ...string) *exec.Cmd {
-	exe, err := os.Executable()
-	if err != nil {
-		panic(err)
-	}
-	cmd := p.Exec(ns, exe, "-test.run=^$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+strings.Join(spec, " "))
-	return cmd
-}
-
-// runHelper is the helper process's main. Specs:
-//
-//	serve TCPPORTS UDPPORTS   listen (comma lists); print "ready"; serve until killed
-//	sink PORT                 accept one connection; print "ready", then "flowing"
-//	                          after the first MB; read to EOF; print the byte count
-//	send ADDR PORT BYTES      connect and send BYTES zero bytes
-func runHelper(spec string) error {
-	f := strings.Fields(spec)
-	switch {
-	case len(f) == 3 && f[0] == "serve":
-		for _, ps := range strings.Split(f[1], ",") {
-			ln, err := net.Listen("tcp", ":"+ps)
-			if err != nil {
-				return err
-			}
-			go func() {
-				for {
-					c, err := ln.Accept()
-					if err != nil {
-						return
-					}
-					go func() { // a service waiting for a request that never comes
-						io.Copy(io.Discard, c)
-						c.Close()
-					}()
-				}
-			}()
-		}
-		for _, ps := range strings.Split(f[2], ",") {
-			pc, err := net.ListenPacket("udp", ":"+ps)
-			if err != nil {
-				return err
-			}
-			go func() { // answer every datagram
-				buf := make([]byte, 2048)
-				for {
-					_, from, err := pc.ReadFrom(buf)
-					if err != nil {
-						return
-					}
-					pc.WriteTo([]byte("hello\n"), from)
-				}
-			}()
-		}
-		fmt.Println("ready")
-		select {}
-	case len(f) == 2 && f[0] == "sink":
-		ln, err := net.Listen("tcp", ":"+f[1])
-		if err != nil {
-			return err
-		}
-		fmt.Println("ready")
-		c, err := ln.Accept()
-		if err != nil {
-			return err
-		}
-		n, err := io.CopyN(io.Discard, c, 1<<20)
-		if err != nil {
-			return err
-		}
-		fmt.Println("flowing")
-		m, err := io.Copy(io.Discard, c)
-		fmt.Println(n + m)
-		return err
-	case len(f) == 4 && f[0] == "send":
-		n, err := strconv.ParseInt(f[3], 10, 64)
-		if err != nil {
-			return err
-		}
-		c, err := net.Dial("tcp", net.JoinHostPort(f[1], f[2]))
-		if err != nil {
-			return err
-		}
-		buf := make([]byte, 256<<10)
-		for n > 0 {
-			m := min(int64(len(buf)), n)
-			if _, err := c.Write(buf[:m]); err != nil {
-				return err
-			}
-			n -= m
-		}
-		return c.Close()
-	}
-	return fmt.Errorf("bad helper spec %q", spec)
-}
-
-// startHelper starts a helper and waits for it to print want.
-func startHelper(t *testing.T, p *netns.Pair, ns, want string, spec ...string) (*exec.Cmd, *bufio.Scanner) {
-	t.Helper()
-	cmd := helper(p, ns, spec...)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	p.StartCmd(cmd)
-	sc := bufio.NewScanner(out)
-	if !waitLine(sc, want, 10*time.Second) {
-		t.Fatalf("helper %q did not print %q within 10 s; stderr: %s", spec, want, stderr.String())
-	}
-	return cmd, sc
-}
-
-// waitLine reads lines until one equals want, or the timeout. The scanner
-// is read in the calling goroutine through a goroutine with a channel, so
-// that the timeout holds even when the helper prints nothing.
-func waitLine(sc *bufio.Scanner, want string, timeout time.Duration) bool {
-	found := make(chan bool, 1)
-	go func() {
-		for sc.Scan() {
-			if sc.Text() == want {
-				found <- true
-				return
-			}
-		}
-		found <- false
-	}()
-	select {
-	case ok := <-found:
-		return ok
-	case <-time.After(timeout):
-		return false
-	}
-}
 
 // ---------------------------------------------------------------------------
 // Requirements and the namespace pair.
@@ -294,201 +104,12 @@ func newTestbed(t *testing.T, prefix string) testbed {
 	return testbed{p}
 }
 
-func joinInts(v []int) string {
+func joinInts(v []uint16) string {
 	s := make([]string, len(v))
 	for i, n := range v {
-		s[i] = strconv.Itoa(n)
+		s[i] = strconv.Itoa(int(n))
 	}
 	return strings.Join(s, ",")
-}
-
-// ---------------------------------------------------------------------------
-// The sensor.
-
-type sensor struct {
-	t      *testing.T
-	cmd    *exec.Cmd
-	out    string // its --out file
-	mu     sync.Mutex
-	stderr bytes.Buffer
-	exited chan struct{}
-	err    error // Wait's, once exited is closed
-}
-
-// startSensor runs `scanwatch live -i <B's veth> --out FILE args...` in B and
-// waits until it says it captures.
-func startSensor(t *testing.T, p *netns.Pair, args ...string) *sensor {
-	t.Helper()
-	s := &sensor{t: t, out: filepath.Join(t.TempDir(), "eve.json"), exited: make(chan struct{})}
-	argv := append([]string{scanwatchBin(t), "live", "-i", p.B.Veth, "--out", s.out}, args...)
-	s.cmd = p.Exec(p.B.NS, argv...)
-	pr, pw := io.Pipe()
-	s.cmd.Stderr = pw
-	p.StartCmd(s.cmd)
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(pr)
-		once := sync.Once{}
-		for sc.Scan() {
-			s.mu.Lock()
-			s.stderr.WriteString(sc.Text() + "\n")
-			s.mu.Unlock()
-			if strings.Contains(sc.Text(), "capturing on") {
-				once.Do(func() { close(ready) })
-			}
-		}
-	}()
-	go func() {
-		s.err = s.cmd.Wait()
-		pw.Close()
-		close(s.exited)
-	}()
-	t.Cleanup(func() {
-		if t.Failed() {
-			t.Logf("sensor stderr:\n%s", s.Stderr())
-			if b, err := os.ReadFile(s.out); err == nil {
-				t.Logf("sensor output:\n%s", b)
-			}
-		}
-	})
-	select {
-	case <-ready:
-	case <-s.exited:
-		t.Fatalf("scanwatch live exited before capturing: %v\n%s", s.err, s.Stderr())
-	case <-time.After(15 * time.Second):
-		t.Fatalf("scanwatch live did not say \"capturing on\" within 15 s:\n%s", s.Stderr())
-	}
-	return s
-}
-
-func (s *sensor) Stderr() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.stderr.String()
-}
-
-// stop sends SIGINT, waits for a clean exit and returns every record written.
-func (s *sensor) stop() []record {
-	s.t.Helper()
-	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
-		s.t.Fatalf("SIGINT to scanwatch live: %v", err)
-	}
-	select {
-	case <-s.exited:
-	case <-time.After(15 * time.Second):
-		s.cmd.Process.Kill()
-		s.t.Fatalf("scanwatch live did not exit within 15 s of SIGINT:\n%s", s.Stderr())
-	}
-	if s.err != nil {
-		s.t.Fatalf("scanwatch live: %v\n%s", s.err, s.Stderr())
-	}
-	return s.records()
-}
-
-// records reads the complete lines written so far.
-func (s *sensor) records() []record {
-	s.t.Helper()
-	b, err := os.ReadFile(s.out)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		s.t.Fatal(err)
-	}
-	return parseRecords(s.t, b)
-}
-
-// waitAlerts polls the output until every (scanner, type) in want has an
-// alert, or the timeout; it returns whether they all came. Alerts are written
-// while the sensor runs, not only at shutdown.
-func (s *sensor) waitAlerts(want []scanKey, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		have := map[scanKey]bool{}
-		for _, r := range s.records() {
-			if r.EventType == "alert" {
-				have[scanKey{r.Scan.Scanner, r.Scan.Type}] = true
-			}
-		}
-		missing := false
-		for _, k := range want {
-			missing = missing || !have[k]
-		}
-		if !missing {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// record is one EVE line, the fields these tests read.
-type record struct {
-	EventType string            `json:"event_type"`
-	SrcIP     string            `json:"src_ip"`
-	DestIP    string            `json:"dest_ip"`
-	Scan      *scanObj          `json:"scan"`
-	Stats     map[string]uint64 `json:"stats"`
-	raw       string
-}
-
-type scanObj struct {
-	Type      string   `json:"type"`
-	Shape     string   `json:"shape"`
-	Scanner   string   `json:"scanner"`
-	Targets   []string `json:"targets"`
-	PortCount int      `json:"port_count"`
-	Probes    int      `json:"probes"`
-	OpenPorts []int    `json:"open_ports"`
-	Tool      string   `json:"tool"`
-	Evidence  string   `json:"evidence"`
-}
-
-type scanKey struct{ scanner, typ string }
-
-func parseRecords(t *testing.T, b []byte) []record {
-	t.Helper()
-	var rs []record
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			break // a line still being written
-		}
-		line := b[:i]
-		b = b[i+1:]
-		if len(bytes.TrimSpace(line)) == 0 {
-			continue
-		}
-		var r record
-		if err := json.Unmarshal(line, &r); err != nil {
-			t.Fatalf("bad JSON line %q: %v", line, err)
-		}
-		if (r.EventType == "alert" || r.EventType == "scan") && r.Scan == nil {
-			t.Fatalf("%s record without scan object: %s", r.EventType, line)
-		}
-		r.raw = string(line)
-		rs = append(rs, r)
-	}
-	return rs
-}
-
-func byType(rs []record, eventType string) []record {
-	var out []record
-	for _, r := range rs {
-		if r.EventType == eventType {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// finalStats returns the last stats record.
-func finalStats(t *testing.T, rs []record) map[string]uint64 {
-	t.Helper()
-	st := byType(rs, "stats")
-	if len(st) == 0 {
-		t.Fatal("no stats record written at shutdown")
-	}
-	return st[len(st)-1].Stats
 }
 
 // ---------------------------------------------------------------------------
@@ -500,10 +121,10 @@ type scanStep struct {
 	src  netip.Addr
 	typ  string // the alert type it must raise
 	argv func(p *netns.Pair) []string
-	open []int // open_ports the alert must report; nil: not checked
+	open []uint16 // open_ports the alert must report; nil: not checked
 }
 
-func nmapStep(flag string, src netip.Addr, typ, ports string, open []int) scanStep {
+func nmapStep(flag string, src netip.Addr, typ, ports string, open []uint16) scanStep {
 	return scanStep{
 		name: "nmap " + flag, src: src, typ: typ, open: open,
 		argv: func(p *netns.Pair) []string {
@@ -593,7 +214,7 @@ func checkAlerts(t *testing.T, rs []record, steps []scanStep) {
 			sum := findScan(rs, k)
 			if sum == nil {
 				t.Errorf("%s from %s: no %q scan record at shutdown", st.name, st.src, st.typ)
-			} else if !reflect.DeepEqual(nonNil(sum.Scan.OpenPorts), st.open) {
+			} else if !slices.Equal(sum.Scan.OpenPorts, st.open) {
 				t.Errorf("%s from %s: open_ports %v, want %v (the ports listening in the target)", st.name, st.src, sum.Scan.OpenPorts, st.open)
 			}
 		}
@@ -613,13 +234,6 @@ func findScan(rs []record, k scanKey) *record {
 		}
 	}
 	return nil
-}
-
-func nonNil(v []int) []int {
-	if v == nil {
-		return []int{}
-	}
-	return v
 }
 
 // ---------------------------------------------------------------------------
@@ -712,7 +326,7 @@ func TestLiveReplayParity(t *testing.T) {
 	live := s.stop()
 
 	replayOut := filepath.Join(t.TempDir(), "replay.json")
-	cmd := exec.Command(scanwatchBin(t), "replay", "-q", "--out", replayOut, pcap)
+	cmd := exec.Command(scanwatchBin, "replay", "-q", "--out", replayOut, pcap)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("scanwatch replay %s: %v\n%s", pcap, err, out)
 	}
@@ -771,7 +385,7 @@ func TestLiveKernelFiltering(t *testing.T) {
 		t.Fatalf("bulk transfer did not start: %s", sendErr.String())
 	}
 	// The scan runs while the bulk flows.
-	step := nmapStep("-sS", srcSyn, "syn", "1-100", []int{22, 80})
+	step := nmapStep("-sS", srcSyn, "syn", "1-100", []uint16{22, 80})
 	runSteps(t, tb.Pair, []scanStep{step})
 	if err := send.Wait(); err != nil {
 		t.Fatalf("bulk sender: %v: %s", err, sendErr.String())
@@ -822,7 +436,7 @@ func TestLiveCBPF(t *testing.T) {
 	if !strings.Contains(s.Stderr(), "(cbpf filter)") {
 		t.Errorf("stderr does not name the cbpf filter: %q", s.Stderr())
 	}
-	step := nmapStep("-sS", srcSyn, "syn", "1-100", []int{22, 80})
+	step := nmapStep("-sS", srcSyn, "syn", "1-100", []uint16{22, 80})
 	runSteps(t, tb.Pair, []scanStep{step})
 	if !s.waitAlerts(wantKeys([]scanStep{step}), 15*time.Second) {
 		t.Logf("no syn alert within 15 s; stopping the sensor to see the rest")
@@ -835,7 +449,7 @@ func TestLiveCBPF(t *testing.T) {
 // TestLiveErrors checks the exit codes and messages of a bad interface and
 // a bad --capture. It needs neither root nor namespaces.
 func TestLiveErrors(t *testing.T) {
-	bin := scanwatchBin(t)
+	bin := scanwatchBin
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -912,7 +526,7 @@ func TestLiveReload(t *testing.T) {
 	}
 	hup("rules reloaded")
 	steps := []scanStep{
-		nmapStep("-sS", srcSyn, "syn", "1-100", []int{22, 80}),
+		nmapStep("-sS", srcSyn, "syn", "1-100", []uint16{22, 80}),
 		nmapStep("-sF", srcFin, "fin", "1-100", nil),
 	}
 	runSteps(t, tb.Pair, steps)

@@ -1,11 +1,10 @@
-package main
+package e2e
 
 import (
 	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -13,8 +12,7 @@ import (
 )
 
 // TestSelftest runs `scanwatch selftest` for real: namespaces, services, the
-// live sensor and every scan technique. The children are a freshly built
-// scanwatch binary (this test binary is not one).
+// live sensor and every scan technique.
 func TestSelftest(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("skipped: selftest needs Linux network namespaces")
@@ -22,20 +20,14 @@ func TestSelftest(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("skipped: selftest needs root (network namespaces, raw sockets, eBPF); run the tests with sudo")
 	}
-	bin := filepath.Join(t.TempDir(), "scanwatch")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	old := selftestExe
-	selftestExe = func() (string, error) { return bin, nil }
-	defer func() { selftestExe = old }()
-
+	cmd := exec.Command(scanwatchBin, "selftest")
 	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
 	began := time.Now()
-	code := run([]string{"selftest"}, &out, &errb)
+	err := cmd.Run()
 	t.Logf("selftest took %v\n%s", time.Since(began).Round(time.Millisecond), out.String())
-	if code != 0 {
-		t.Fatalf("exit %d, want 0\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+	if err != nil {
+		t.Fatalf("%v, want exit 0\nstdout:\n%s\nstderr:\n%s", err, out.String(), errb.String())
 	}
 	rows := map[string]string{}
 	for _, line := range strings.Split(out.String(), "\n") {
@@ -57,10 +49,10 @@ func TestSelftest(t *testing.T) {
 	if !strings.Contains(out.String(), want) {
 		t.Errorf("stdout lacks %q", want)
 	}
-	// Nothing left behind: the namespaces are swself-PID-a and -b, PID
-	// this process's (the self-test ran in it).
+	// Nothing left behind: the namespaces are swself-PID-a and -b, PID the
+	// self-test's process.
 	if l, err := exec.Command("ip", "netns", "list").Output(); err == nil {
-		ours := fmt.Sprintf("swself-%d-", os.Getpid())
+		ours := fmt.Sprintf("swself-%d-", cmd.Process.Pid)
 		for _, line := range strings.Split(string(l), "\n") {
 			if strings.HasPrefix(line, ours) {
 				t.Errorf("namespace left behind: %s", line)

@@ -1,4 +1,4 @@
-package main
+package sensor
 
 import (
 	"errors"
@@ -14,6 +14,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
@@ -80,12 +81,12 @@ func stretch(t *testing.T, in string, n int, interval time.Duration) string {
 func TestSlowScans(t *testing.T) {
 	for _, interval := range []time.Duration{15 * time.Second, time.Minute, 5 * time.Minute} {
 		t.Run(interval.String(), func(t *testing.T) {
-			slow := stretch(t, "../../testdata/nmap_sS.pcap", 30, interval)
-			recs, _, stderr, code := replayFiles(t, slow)
-			if code != 0 {
-				t.Fatal(stderr)
+			slow := stretch(t, "../testdata/nmap_sS.pcap", 30, interval)
+			recs, _, _, err := replayFiles(t, slow)
+			if err != nil {
+				t.Fatal(err)
 			}
-			var alert, scan *eveLine
+			var alert, scan *eve.Record
 			for i := range recs {
 				switch recs[i].EventType {
 				case "alert":
