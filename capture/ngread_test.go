@@ -1,0 +1,35 @@
+package capture
+
+import (
+	"encoding/binary"
+	"fmt"
+	"io"
+	"testing"
+)
+
+func TestReadPcapng(t *testing.T) {
+	for _, orders := range [][2]binary.AppendByteOrder{
+		{binary.LittleEndian, binary.BigEndian},
+		{binary.BigEndian, binary.LittleEndian},
+	} {
+		for _, gz := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v-%v/gzip=%v", orders[0], orders[1], gz), func(t *testing.T) {
+				w, pkts := ngSample(orders[0], orders[1], 40)
+				b := w.b
+				if gz {
+					b = gzipBytes(b)
+				}
+				src, err := OpenFiles(writeTemp(t, "x.pcapng", b))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer src.Close()
+				got, err := readAll(src)
+				if err != io.EOF {
+					t.Fatalf("err = %v", err)
+				}
+				checkPackets(t, got, pkts)
+			})
+		}
+	}
+}
