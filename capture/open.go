@@ -100,7 +100,12 @@ func newFileReader(path string, r io.Reader, size int64) (*fileReader, error) {
 	}
 	fr.br = bufio.NewReaderSize(&fr.cr, bufSize)
 
-	magic, _ := fr.br.Peek(4)
+	// A copy: Peek's slice points into the buffer, which later reads
+	// overwrite (a stream that arrives in small reads has the file header
+	// read into the start of the buffer again).
+	var head4 [4]byte
+	peeked, _ := fr.br.Peek(4)
+	magic := head4[:copy(head4[:], peeked)]
 	kind, err := classifyMagic(magic)
 	if err != nil {
 		if fr.cr.err != nil && len(magic) < 4 {

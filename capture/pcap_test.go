@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"testing"
+	"testing/iotest"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -160,8 +161,9 @@ func BenchmarkReadPcapng(b *testing.B)   { benchRead(b, bigPcap(200_000, true)) 
 func BenchmarkReadPcapGzip(b *testing.B) { benchRead(b, gzipBytes(bigPcap(200_000, false))) }
 
 // TestPcapPathsAgree reads the same pcap files, good and damaged, through
-// the memory-mapped path (a file) and the buffered path (a stream): the
-// packets and the error must be the same, as both check records with
+// the memory-mapped path (a file), the buffered path (a stream) and the
+// buffered path fed one byte per read (so records arrive in pieces): the
+// packets and the error must be the same, as all three check records with
 // checkRecord.
 func TestPcapPathsAgree(t *testing.T) {
 	pkts := genPackets(8, 12, true)
@@ -195,6 +197,7 @@ func TestPcapPathsAgree(t *testing.T) {
 		open := map[string]func() (Source, error){
 			"mapped":   func() (Source, error) { return OpenFiles(path) },
 			"buffered": func() (Source, error) { return OpenReader(path, bytes.NewReader(tc.b)) },
+			"one-byte": func() (Source, error) { return OpenReader(path, iotest.OneByteReader(bytes.NewReader(tc.b))) },
 		}
 		for how, open := range open {
 			t.Run(tc.name+"/"+how, func(t *testing.T) {
