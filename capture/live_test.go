@@ -287,6 +287,62 @@ func TestLiveEndToEnd(t *testing.T) {
 	}
 }
 
+// TestLiveSetPatterns checks that a rules reload reaches the kernel: PSH+URG
+// probes (no SYN, FIN or RST, not a bare ACK) pass the filter only once a
+// pattern asks for them. Each probe is sent twice to its port: the eBPF
+// filter passes the first packet of any flow anyway, but not the second.
+func TestLiveSetPatterns(t *testing.T) {
+	for _, mode := range []string{ModeEBPF, ModeCBPF} {
+		t.Run(mode, func(t *testing.T) {
+			p := setupNetns(t)
+			src := openInB(t, p, p.B.Veth, LiveOptions{Mode: mode})
+			const pshURG = 0x28
+			twice := func(lo, hi uint16) []probe {
+				var ps []probe
+				for port := lo; port <= hi; port++ {
+					ps = append(ps, probe{port, pshURG}, probe{port, pshURG})
+				}
+				return ps
+			}
+			// count reads until the source is idle and counts the probes
+			// seen per destination port.
+			count := func() map[uint16]int {
+				seen := map[uint16]int{}
+				for {
+					pk, err := src.ReadPacket()
+					if errors.Is(err, ErrTimeout) {
+						return seen
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					pkt := gopacket.NewPacket(pk.Data, layers.LayerTypeEthernet, gopacket.NoCopy)
+					if tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP); tcp != nil && tcp.SrcPort == probeSrcPort {
+						seen[uint16(tcp.DstPort)]++
+					}
+				}
+			}
+			sendProbes(t, p, twice(1001, 1010))
+			before := count()
+			if err := src.(*Live).SetPatterns([]bpf.Pattern{{Mask: 0x3f, Value: pshURG}}); err != nil {
+				t.Fatal(err)
+			}
+			sendProbes(t, p, twice(1011, 1020))
+			after := count()
+			for port := uint16(1001); port <= 1010; port++ {
+				if before[port] > 1 {
+					t.Errorf("before SetPatterns: port %d: %d probes passed, want at most 1", port, before[port])
+				}
+			}
+			for port := uint16(1011); port <= 1020; port++ {
+				if after[port] != 2 {
+					t.Errorf("after SetPatterns: port %d: %d probes passed, want 2", port, after[port])
+				}
+			}
+		})
+	}
+}
+
 func TestLiveCloseUnblocksRead(t *testing.T) {
 	p := setupNetns(t)
 	src := openInB(t, p, p.B.Veth, LiveOptions{Patterns: livePatterns})

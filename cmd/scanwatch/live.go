@@ -77,9 +77,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	reload := func() {
 		nr, err := loadRules(*rulesPath)
 		if err == nil {
-			if ps, ok := src.(interface{ SetPatterns([]bpf.Pattern) error }); ok {
-				err = ps.SetPatterns(patterns(nr))
-			}
+			err = src.SetPatterns(patterns(nr))
 		}
 		if err != nil {
 			fmt.Fprintf(stderr, "scanwatch live: rules not reloaded, the old ones stay: %v\n", err)
