@@ -1,4 +1,19 @@
-package main
+// Package mixgen writes a deterministic benchmark capture: benign traffic
+// (TCP handshakes, bulk transfers, HTTP-like exchanges, FIN and RST closes,
+// DNS, ICMP echo, a few connections refused by closed ports) with exactly one
+// nmap-like SYN scan in the middle of it. internal/cmd/mixgen is its command
+// (make bench runs it).
+//
+// Addresses are from the documentation ranges (10/8, 192.0.2/24,
+// 198.51.100/24, 203.0.113/24, 2001:db8::/32). Payloads are stored up to
+// Snaplen bytes per frame; the lengths on the wire and all checksums are
+// those of the full packets.
+//
+// The traffic is a discrete-event simulation: each conversation is a
+// coroutine (proc) that writes packets at the simulated time and sleeps,
+// and the scheduler always runs the earliest, so packets come out in time
+// order.
+package mixgen
 
 import (
 	"encoding/binary"
@@ -15,14 +30,15 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-type options struct {
-	packets int
-	seed    uint64
-	snaplen int
+// Options say what to generate. The same options give the same bytes.
+type Options struct {
+	Packets int    // packets in the capture
+	Seed    uint64 // random seed
+	Snaplen int    // bytes stored per packet (64 to 65535); the wire length is kept
 }
 
-// summary describes what was generated.
-type summary struct {
+// Summary describes what was generated.
+type Summary struct {
 	Packets      int
 	Duration     time.Duration
 	Scanner      netip.Addr
@@ -104,7 +120,7 @@ func (p *proc) sleep(d int64) {
 }
 
 type gen struct {
-	o   options
+	o   Options
 	rng *rand.Rand
 	w   *pcapgo.Writer
 	err error
@@ -124,14 +140,16 @@ type gen struct {
 	target            *server
 	pingPairs         [][2]*host
 
-	sum         summary
+	sum         Summary
 	scanStarted bool
 }
 
-func generate(w io.Writer, o options) (summary, error) {
-	g := &gen{o: o, rng: rand.New(rand.NewPCG(o.seed, 0x5ca9)), frame: make([]byte, 2048+o.snaplen)}
+// Generate writes a pcap capture (Ethernet, microsecond timestamps) of
+// o.Packets packets to w and says what is in it.
+func Generate(w io.Writer, o Options) (Summary, error) {
+	g := &gen{o: o, rng: rand.New(rand.NewPCG(o.Seed, 0x5ca9)), frame: make([]byte, 2048+o.Snaplen)}
 	g.w = pcapgo.NewWriter(w)
-	if err := g.w.WriteFileHeader(uint32(o.snaplen), layers.LinkTypeEthernet); err != nil {
+	if err := g.w.WriteFileHeader(uint32(o.Snaplen), layers.LinkTypeEthernet); err != nil {
 		return g.sum, err
 	}
 	g.hosts()
@@ -139,7 +157,7 @@ func generate(w io.Writer, o options) (summary, error) {
 	for _, pair := range g.pingPairs {
 		g.spawn(g.between(0, 50*ms), func(p *proc) { g.pinger(p, pair[0], pair[1]) })
 	}
-	for g.count < o.packets && len(g.heap) > 0 && g.err == nil {
+	for g.count < o.Packets && len(g.heap) > 0 && g.err == nil {
 		p := g.pop()
 		g.now = p.t
 		t, ok := p.next()
@@ -297,7 +315,7 @@ func (g *gen) between(lo, hi int64) int64 { return lo + g.rng.Int64N(hi-lo+1) }
 
 func (g *gen) launcher(p *proc) {
 	for {
-		if !g.scanStarted && g.count >= g.o.packets*45/100 {
+		if !g.scanStarted && g.count >= g.o.Packets*45/100 {
 			g.scanStarted = true
 			// The scan takes 2 s, or a fifth of a short capture.
 			dur := min(2*s, g.now*4/9)
@@ -903,7 +921,7 @@ func (g *gen) echo(src, dst *host, reply bool, id, seq uint16) {
 // bytes (text, then filler), storing at most snaplen bytes.
 func (g *gen) write(hdr, plen int, text []byte) {
 	wire := hdr + plen
-	caplen := min(wire, g.o.snaplen)
+	caplen := min(wire, g.o.Snaplen)
 	if caplen > hdr {
 		b := g.frame[hdr:caplen]
 		n := copy(b, text)
@@ -914,7 +932,7 @@ func (g *gen) write(hdr, plen int, text []byte) {
 
 func (g *gen) writeBytes(hdr int, payload []byte) {
 	wire := hdr + len(payload)
-	caplen := min(wire, g.o.snaplen)
+	caplen := min(wire, g.o.Snaplen)
 	if caplen > hdr {
 		copy(g.frame[hdr:caplen], payload)
 	}
@@ -922,7 +940,7 @@ func (g *gen) writeBytes(hdr int, payload []byte) {
 }
 
 func (g *gen) out(caplen, wire int) {
-	if g.count >= g.o.packets || g.err != nil {
+	if g.count >= g.o.Packets || g.err != nil {
 		return
 	}
 	// Microsecond timestamps, strictly increasing.
