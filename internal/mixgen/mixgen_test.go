@@ -49,8 +49,9 @@ type flowState struct {
 	handsh  bool
 }
 
-// checksumOK verifies an IPv4 header, or a transport checksum with its
-// pseudo-header, over fully captured bytes.
+// sumBytes adds b to a ones'-complement checksum sum; foldOK says whether a
+// sum over an IPv4 header, or a transport segment with its pseudo-header,
+// including the checksum field, verifies.
 func sumBytes(b []byte, acc uint32) uint32 {
 	for len(b) >= 2 {
 		acc += uint32(b[0])<<8 | uint32(b[1])
