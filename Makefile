@@ -64,7 +64,7 @@ bench: deps build $(BENCH_PCAP)
 
 $(BENCH_PCAP):
 	@mkdir -p testdata/bench
-	$(GO) run ./testdata/gen -n $(BENCH_N) -o $@
+	$(GO) run ./internal/cmd/mixgen -n $(BENCH_N) -o $@
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 3s ./decode

@@ -3,7 +3,6 @@ package sensor
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
@@ -22,18 +21,9 @@ type LiveSource interface {
 // OpenLive opens a live capture on iface (see capture.OpenLive) whose kernel
 // filter passes r's probe patterns, with a flow table of r's size:
 // opts.Patterns and opts.FlowEntries are filled from r.
-func OpenLive(iface string, r *rules.Rules, opts capture.LiveOptions) (LiveSource, error) {
+func OpenLive(iface string, r *rules.Rules, opts capture.LiveOptions) (*capture.Live, error) {
 	opts.Patterns, opts.FlowEntries = bpf.PatternsFor(r), r.State.MaxFlows
-	src, err := capture.OpenLive(iface, opts)
-	if err != nil {
-		return nil, err
-	}
-	ls, ok := src.(LiveSource)
-	if !ok {
-		src.Close()
-		return nil, fmt.Errorf("live: the capture on %s cannot take new probe patterns", iface)
-	}
-	return ls, nil
+	return capture.OpenLive(iface, opts)
 }
 
 // drainFor is how long Live keeps reading after ctx ends, for what the

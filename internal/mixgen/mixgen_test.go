@@ -1,4 +1,4 @@
-package main
+package mixgen
 
 import (
 	"bytes"
@@ -16,29 +16,26 @@ import (
 
 func TestDeterministic(t *testing.T) {
 	var a, b bytes.Buffer
-	o := options{packets: 5000, seed: 3, snaplen: 128}
-	if _, err := generate(&a, o); err != nil {
+	o := Options{Packets: 5000, Seed: 3, Snaplen: 128}
+	if _, err := Generate(&a, o); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := generate(&b, o); err != nil {
+	if _, err := Generate(&b, o); err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(a.Bytes(), b.Bytes()) {
 		t.Fatal("two runs with the same seed differ")
 	}
 	var c bytes.Buffer
-	o.seed = 4
-	generate(&c, o)
+	o.Seed = 4
+	Generate(&c, o)
 	if bytes.Equal(a.Bytes(), c.Bytes()) {
 		t.Fatal("different seeds give the same file")
 	}
 }
 
 // flowKey is a TCP connection, client (the SYN's sender) first.
-type flowKey struct {
-	a, b   netip.AddrPort
-	closed bool
-}
+type flowKey struct{ a, b netip.AddrPort }
 
 type flowState struct {
 	next    [2]uint32 // next sequence number expected from client, server
@@ -52,8 +49,9 @@ type flowState struct {
 	handsh  bool
 }
 
-// checksumOK verifies an IPv4 header, or a transport checksum with its
-// pseudo-header, over fully captured bytes.
+// sumBytes adds b to a ones'-complement checksum sum; foldOK says whether a
+// sum over an IPv4 header, or a transport segment with its pseudo-header,
+// including the checksum field, verifies.
 func sumBytes(b []byte, acc uint32) uint32 {
 	for len(b) >= 2 {
 		acc += uint32(b[0])<<8 | uint32(b[1])
@@ -74,11 +72,11 @@ func foldOK(acc uint32) bool {
 
 func TestGenerate(t *testing.T) {
 	n := 20000
-	if v, err := strconv.Atoi(os.Getenv("GEN_TEST_PACKETS")); err == nil {
-		n = v // a full-size check: GEN_TEST_PACKETS=2000000 go test -run TestGenerate
+	if v, err := strconv.Atoi(os.Getenv("MIXGEN_TEST_PACKETS")); err == nil {
+		n = v // a full-size check: MIXGEN_TEST_PACKETS=2000000 go test -run TestGenerate ./internal/mixgen
 	}
 	var buf bytes.Buffer
-	sum, err := generate(&buf, options{packets: n, seed: 1, snaplen: 128})
+	sum, err := Generate(&buf, Options{Packets: n, Seed: 1, Snaplen: 128})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -334,7 +332,7 @@ func ipPayload0(ls []gopacket.LayerType) int {
 
 func BenchmarkGenerate(b *testing.B) {
 	for b.Loop() {
-		if _, err := generate(io.Discard, options{packets: 200_000, seed: 1, snaplen: 128}); err != nil {
+		if _, err := Generate(io.Discard, Options{Packets: 200_000, Seed: 1, Snaplen: 128}); err != nil {
 			b.Fatal(err)
 		}
 	}
