@@ -57,6 +57,7 @@ type Decoder struct {
 	st    Stats
 	ets   etherTypeTable
 	frags fragTable
+	depth int // tunnels unwrapped in the current frame
 }
 
 // NewDecoder returns a Decoder whose fragment table holds at most
@@ -91,6 +92,7 @@ var (
 func (d *Decoder) Decode(linkType layers.LinkType, data []byte, ts time.Time, p *Packet) (bool, error) {
 	*p = Packet{Time: ts}
 	d.st.Frames++
+	d.depth = 0
 	var (
 		ok  bool
 		err error

@@ -23,6 +23,9 @@ func (d *Decoder) transport(p *Packet, b []byte, tl int) (bool, error) {
 		p.SrcPort = be.Uint16(b)
 		p.DstPort = be.Uint16(b[2:])
 		p.Payload = tl - 8
+		if handled, ok := d.udpTunnel(p, b[8:]); handled {
+			return ok, nil
+		}
 		return true, nil
 	case protoSCTP:
 		// common header(12) + first chunk type(1) flags(1) length(2)
@@ -35,6 +38,10 @@ func (d *Decoder) transport(p *Packet, b []byte, tl int) (bool, error) {
 		p.SCTPChunk = b[12]
 		p.Payload = tl - 12
 		return true, nil
+	case protoGRE:
+		if handled, ok, err := d.gre(p, b); handled {
+			return ok, err
+		}
 	case protoICMP:
 		if !p.IPv6 {
 			return d.icmp(p, b, tl, LayerICMP)
