@@ -178,7 +178,7 @@ flush_neigh() {
 }
 
 pcap_dir() { # name: where a capture goes (issue-9 captures live in issue9/, out of the golden globs)
-  if [[ " ${ISSUE9[*]:-} " == *" $1 "* ]]; then echo "$OUT/issue9"; else echo "$OUT"; fi
+  if [[ " ${ISSUE9[*]:-} ${ISSUE9_SIDE[*]:-} " == *" $1 "* ]]; then echo "$OUT/issue9"; else echo "$OUT"; fi
 }
 
 start_capture() { # name [netns iface snaplen]: default the target's side of the A-T link

@@ -343,7 +343,29 @@ def ftp_server(addr, port, root, mode=""):
     from pyftpdlib.servers import FTPServer
     auth = DummyAuthorizer()
     auth.add_anonymous(root)
-    h = FTPHandler
+    class Handler(FTPHandler):
+        """pyftpdlib answers LIST after a failed PORT with 150 and waits for a data
+        connection that will never come (nmap -b then waits 10 s per closed port); vsftpd
+        and wu-ftpd answer 425 at once. Do that."""
+        port_failed = False
+
+        def respond(self, resp, logfun=None):
+            if resp.startswith("425 Can't connect"):
+                self.port_failed = True
+            return FTPHandler.respond(self, resp, logfun) if logfun else FTPHandler.respond(self, resp)
+
+        def ftp_PORT(self, line):
+            self.port_failed = False
+            return FTPHandler.ftp_PORT(self, line)
+
+        def push_dtp_data(self, data, isproducer=False, file=None, cmd=None):
+            if self.port_failed and self.data_channel is None:
+                if file:
+                    file.close()
+                self.respond("425 Can't open data connection.")
+                return
+            return FTPHandler.push_dtp_data(self, data, isproducer, file, cmd)
+    h = Handler
     h.authorizer = auth
     h.banner = "220 (vsFTPd 3.0.3)"
     if mode == "bounce":  # the misconfiguration nmap -b needs: PORT may name any host/port
@@ -531,7 +553,7 @@ def tunnel(kind, dev, local, remote):
                 pkt = struct.pack("!HH", 0, 0x0800) + inner
             elif kind in ("erspan2", "erspan3"):
                 seq += 1
-                if kind == "erspan2":  # GRE S bit, proto 0x88BE; ERSPAN II: ver 1, vlan 0, cos 0, en 3 (orig. frame, no VLAN tag kept: Linux sets 0), session, index 0
+                if kind == "erspan2":  # GRE S bit, proto 0x88BE; ERSPAN II: ver 1, vlan 0, cos 0, en 0 (frame had no VLAN tag), t 0, session 123, index 0
                     gre = struct.pack("!HHI", 0x1000, 0x88BE, seq)
                     hdr = struct.pack("!HHI", (1 << 12) | 0, (0 << 13) | (0 << 11) | (0 << 10) | session, 0)
                 else:  # proto 0x22EB; ERSPAN III: ver 2, timestamp in 100 us units, sgt 0, p 0, ft 0, hwid, d (0 ingress), gra 1 (100 us), o 0

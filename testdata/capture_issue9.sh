@@ -22,11 +22,12 @@ ISSUE9=(
   ntp_pool resolver_dead_auth snmp_poller quic_client lan_chatter esp_oneside
   health_checker ftp_active
   nmap_sV nmap_sC nmap_A masscan_banners nmap_sZ nmap_idle nmap_ftpbounce
-  unicorn_null unicorn_xmas unicorn_all nmap6_frag v6frag_oslike
+  unicorn_null unicorn_xmas unicorn_all v6frag_oslike
   decoy_after_scans decoy_live small_syn10 small_syn10x3
   tunnel_vxlan tunnel_gre tunnel_erspan2 tunnel_erspan3 tunnel_ip6erspan tunnel_geneve
 )
 ALL+=("${ISSUE9[@]}")
+ISSUE9_SIDE=(traceroute_udp_target nmap_idle_zombie) # second captures taken with another one
 EXTRA_NS+=(swcap-lan swcap-zmb swcap-ftp swcap-dcy swcap-r1 swcap-r2)
 HELPERS9=$HERE/capture_issue9.py
 POOL=(10.77.0.{11..30}) # 20 servers on the target side (all addresses of swcap-tgt)
@@ -72,8 +73,7 @@ stop_bg() { kill "$@" 2>/dev/null || true; for p in "$@"; do wait "$p" 2>/dev/nu
 quiet_ns() { # netns: same sysctls as capture.sh's namespaces
   ip -n "$1" link set lo up
   ip netns exec "$1" sysctl -qw net.ipv6.conf.all.accept_ra=0 net.ipv6.conf.default.accept_ra=0 \
-    net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0 \
-    net.ipv6.conf.all.disable_ipv6=0
+    net.ipv6.conf.all.router_solicitations=0 net.ipv6.conf.default.router_solicitations=0
 }
 
 no_offload() { ip netns exec "$1" ethtool -K "$2" tx off tso off gso off gro off >/dev/null 2>&1 || die "ethtool -K $2 in $1 failed"; }
@@ -85,6 +85,9 @@ link_pair() { # ns1 if1 mac1 ns2 if2 [mac2]: a veth pair, offloads off, both up
     ip link add "$2" netns "$1" address "$3" type veth peer name "$5" netns "$4"
   fi
   no_offload "$1" "$2"; no_offload "$4" "$5"
+  # no IPv6 on these links (no link-local MLD/ND/RS chatter in the captures)
+  ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+  ip netns exec "$4" sysctl -qw "net.ipv6.conf.$5.disable_ipv6=1"
   ip -n "$1" link set "$2" up; ip -n "$4" link set "$5" up
 }
 
@@ -94,6 +97,7 @@ lan_up() {
   local ns
   for ns in swcap-lan swcap-zmb swcap-ftp swcap-dcy; do ip netns add "$ns"; quiet_ns "$ns"; done
   ip -n swcap-lan link add br0 type bridge stp_state 0 forward_delay 0 mcast_snooping 0
+  ip netns exec swcap-lan sysctl -qw net.ipv6.conf.br0.disable_ipv6=1
   ip -n swcap-lan link set br0 up
   lan_port() { # ns iface mac portname
     link_pair "$1" "$2" "$3" swcap-lan "$4"
@@ -111,10 +115,6 @@ lan_up() {
   ip -n swcap-dcy addr add 10.78.0.50/24 dev swcap-d
   ip -n swcap-dcy addr add 10.78.0.51/32 dev swcap-d
   ip -n swcap-dcy addr add 10.78.0.52/32 dev swcap-d
-  # IPv6 off on the LAN hosts' new links: no MLD/ND chatter in these captures
-  for ns in "$ATK:swcap-a2" "$TGT:swcap-t2" swcap-zmb:swcap-z swcap-ftp:swcap-f swcap-dcy:swcap-d; do
-    ip netns exec "${ns%%:*}" sysctl -qw "net.ipv6.conf.${ns##*:}.disable_ipv6=1"
-  done
   LAN_UP=1
   sleep 1
 }
@@ -140,9 +140,6 @@ routed_up() {
   ip -n swcap-r1 route add 10.79.3.0/24 via 10.79.2.2
   ip -n swcap-r2 route add 10.79.1.0/24 via 10.79.2.1
   ip -n "$TGT" route add 10.79.0.0/16 via 10.79.3.1
-  for ns in "$ATK:swcap-a3" swcap-r1:swcap-r1a swcap-r1:swcap-r1b swcap-r2:swcap-r2a swcap-r2:swcap-r2b "$TGT:swcap-t3"; do
-    ip netns exec "${ns%%:*}" sysctl -qw "net.ipv6.conf.${ns##*:}.disable_ipv6=1"
-  done
   for ns in "$ATK" "$TGT" swcap-r1 swcap-r2; do
     if ip -n "$ns" route show default | grep -q .; then die "unexpected default route in $ns"; fi
   done
@@ -426,7 +423,7 @@ cap_unicorn_null() { capture unicorn_null "$PY" "$HELPERS9" unicorn null "$IP_T"
 cap_unicorn_xmas() { capture unicorn_xmas "$PY" "$HELPERS9" unicorn xmas "$IP_T" 1-100; }
 cap_unicorn_all()  { capture unicorn_all  "$PY" "$HELPERS9" unicorn all "$IP_T" 1-100; }
 
-cap_nmap6_frag()    { capture nmap6_frag "${NMAP[@]}" -6 -sS -Pn -f -p 1-100 "$IP6_T"; }
+# (nmap -6 -f does not exist: nmap 7.93 says "fragmentation [is] not supported with IPv6")
 cap_v6frag_oslike() { capture v6frag_oslike "$PY" "$HELPERS9" v6frag "$IP6_A" "$IP6_T" 1-100; }
 
 forget_decoys() { # the target's half-open connections to (dead) decoys: see cap_nmap_decoy
