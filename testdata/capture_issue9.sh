@@ -171,7 +171,11 @@ trace_capture() { # name cmd...
 cap_traceroute_udp()  { trace_capture traceroute_udp traceroute -n 10.79.3.10; }
 cap_traceroute_icmp() { trace_capture traceroute_icmp traceroute -n -I 10.79.3.10; }
 cap_traceroute_tcp()  { trace_capture traceroute_tcp traceroute -n -T -p 80 10.79.3.10; }
-cap_mtr_udp()         { trace_capture mtr_udp mtr -n -u -r -c 5 10.79.3.10; }
+# mtr 0.95 here sometimes prints its report and then waits minutes for mtr-packet: bound it
+cap_mtr_udp() {
+  trace_capture mtr_udp bash -c 'timeout -k 2 20 mtr -n -u -r -c 5 10.79.3.10; rc=$?
+    if [ $rc -eq 124 ]; then echo "(mtr did not exit after its report: stopped)"; rc=0; fi; exit $rc'
+}
 
 cap_ntp_pool() {
   # chronyd on the target serves time on all its addresses (local clock, stratum 8; -x: it
@@ -428,7 +432,7 @@ cap_v6frag_oslike() { capture v6frag_oslike "$PY" "$HELPERS9" v6frag "$IP6_A" "$
 
 forget_decoys() { # the target's half-open connections to (dead) decoys: see cap_nmap_decoy
   if ! tgt ss -K -n state syn-recv '( dst 10.77.0.50 or dst 10.77.0.51 or dst 10.77.0.52 )' >/dev/null 2>&1 ||
-     tgt ss -H -n state syn-recv | grep -q .; then
+     tgt ss -H -n state syn-recv 2>/dev/null | grep -q .; then
     log "cannot destroy the half-open decoy connections: waiting 65 s for them to expire"
     sleep 65
   fi
