@@ -475,7 +475,7 @@ UNICORN_FLAGS = {"null": 0x000, "xmas": 0x029, "all": 0x0FF}
 
 
 def unicorn(mode, host, ports):
-    from scapy.all import IP, TCP, send, conf
+    from scapy.all import IP, TCP, conf
     conf.verb = 0
     lo, hi = (int(x) for x in ports.split("-"))
     tsval = random.getrandbits(32)
@@ -486,9 +486,12 @@ def unicorn(mode, host, ports):
         pkts.append(IP(dst=host, ttl=64, flags="DF", id=random.getrandbits(16)) /
                     TCP(sport=random.randint(1025, 65535), dport=p, seq=random.getrandbits(32),
                         flags=UNICORN_FLAGS[mode], window=16384, options=opts))
-    for pk in pkts:  # unicornscan's default rate: 300 packets/s
-        send(pk)
-        time.sleep(1 / 300)
+    sock = conf.L3socket()  # one socket: send() would open one per packet (~30 ms each)
+    t0 = time.time()
+    for i, pk in enumerate(pkts):  # unicornscan's default rate: 300 packets/s
+        sock.send(pk)
+        time.sleep(max(0, t0 + (i + 1) / 300 - time.time()))
+    sock.close()
     log("unicorn %s: %d probes to %s" % (mode, len(pkts), host))
 
 
