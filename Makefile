@@ -1,36 +1,50 @@
 # scanwatch: `make run` shows it at work, `make test` passes the tests.
-# Both install what they need on a fresh Debian machine (as root).
+# Both install what they need on a fresh Debian machine (as root): the
+# Debian packages that are missing, and the Go toolchain go.mod asks for
+# (.ci/go fetches it from the Go module proxy when this machine has none
+# that new, and checks it against the SHA-256 pinned in .ci/go.sha256).
 
-GO      ?= go
+GO      ?= $(CURDIR)/.ci/go
+GOFMT    = $(shell $(GO) env GOROOT)/bin/gofmt
+APT     := .ci/apt-missing
 BIN     := bin/scanwatch
-PKGS    := nmap masscan hping3 zmap arp-scan tcpdump iproute2 ethtool socat ncat curl python3 nftables bc time clang llvm libbpf-dev
-# The tools each package provides, checked before calling apt-get.
-TOOLS   := nmap masscan hping3 zmap arp-scan tcpdump ip ethtool socat ncat curl python3 nft bc clang llvm-strip
-BPF_HDR := /usr/include/bpf/bpf_helpers.h
+# PACKAGE=PROBE: a package is installed when its probe (a command in PATH,
+# or a file) is missing, and only then.
+RUN_PKGS  := iproute2=ip git=git
+TEST_PKGS := $(RUN_PKGS) nmap=nmap masscan=masscan hping3=hping3 zmap=zmap \
+	arp-scan=arp-scan tcpdump=tcpdump ethtool=ethtool socat=socat ncat=ncat curl=curl \
+	python3=python3 nftables=nft bc=bc time=/usr/bin/time clang=clang llvm=llvm-strip \
+	libbpf-dev=/usr/include/bpf/bpf_helpers.h
 BENCH_N ?= 2000000
 BENCH_PCAP := testdata/bench/mixed-$(BENCH_N).pcap
 
-.PHONY: all build run demo test deps vet bench fuzz generate check-generated captures clean
+.PHONY: all build run demo test deps run-deps toolchain vet bench fuzz generate check-generated \
+	captures clean package package-test unit-check
 
 all: build
+
+# toolchain: the go command the build uses, fetched when missing or too old.
+toolchain:
+	@$(GO) version
 
 build:
 	$(GO) build -o $(BIN) ./cmd/scanwatch
 
-# deps installs the real scanners and tools the tests drive, when missing.
+# run-deps: what `make run` needs besides Go: ip for the namespaces, git
+# for the commit go build stamps into the binary.
+run-deps:
+	@$(APT) "for make run: ip builds the selftest's network namespaces, go build reads the commit with git" $(RUN_PKGS)
+	@$(GO) version
+
+# deps: the real scanners and tools the tests drive, clang and libbpf for
+# the eBPF object, git for the staleness checks; then the Go modules.
 deps:
-	@missing=""; for t in $(TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
-	test -f $(BPF_HDR) || missing="$$missing libbpf-dev"; \
-	test -x /usr/bin/time || missing="$$missing time"; \
-	if [ -n "$$missing" ]; then \
-		echo "installing (missing:$$missing): $(PKGS)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PKGS) >/dev/null; \
-	fi
+	@$(APT) "for make test: the scanners and tools the tests drive, clang/libbpf for the eBPF object, git" $(TEST_PKGS)
 	$(GO) mod download
 
 # run: the one-command demo. Two throwaway namespaces, the live sensor in
 # one, every technique of the built-in scanner from the other (root).
-run: deps build
+run: run-deps build
 	$(BIN) selftest
 
 # demo replays committed captures of real scanners (no root needed).
@@ -42,7 +56,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 vet:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
-	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
+	@test -z "$$($(GOFMT) -l $$(git ls-files '*.go'))" || { $(GOFMT) -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
 test: deps vet check-generated
 	$(GO) test -count=1 -timeout 12m ./...
