@@ -58,6 +58,14 @@ root_make() {
 		case $mirror in */debian) echo "deb ${mirror}-security bookworm-security main" ;; esac
 	} >"$root/etc/apt/sources.list"
 	cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
+	# The certificate authorities this machine's administrator added (a
+	# network that inspects TLS needs them): the root's ca-certificates
+	# package takes them in when it is installed, as it does on a new
+	# machine of that network. None here: nothing is copied.
+	if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+		mkdir -p "$root/usr/local/share/ca-certificates"
+		cp /usr/local/share/ca-certificates/*.crt "$root/usr/local/share/ca-certificates/"
+	fi
 }
 
 # root_mount DIR: /proc, /sys and /dev from this machine (the tests load

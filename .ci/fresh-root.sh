@@ -51,7 +51,7 @@ run_step() {
 }
 
 status=0
-run_step "apt-get update -qq && apt-get install -y -qq make >/dev/null" || status=1
+run_step "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq make >/dev/null" || status=1
 for s in "${steps[@]}"; do
 	[ $status = 0 ] || break
 	run_step "$s" || status=1
