@@ -58,7 +58,7 @@ vet:
 	$(GO) run $(STATICCHECK) ./...
 	@test -z "$$($(GOFMT) -l $$(git ls-files '*.go'))" || { $(GOFMT) -l $$(git ls-files '*.go'); echo "gofmt needed"; exit 1; }
 
-test: deps vet check-generated
+test: deps vet check-generated unit-check
 	$(GO) test -count=1 -timeout 12m ./...
 
 # generate rebuilds the eBPF object and its Go bindings from bpf/filter.c.
@@ -85,6 +85,45 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 3s ./rules
 	$(GO) test -run '^$$' -fuzz FuzzOpenFiles -fuzztime 60s -fuzzminimizetime 3s ./capture
 	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s -fuzzminimizetime 3s ./detector
+
+# package: a static binary (no cgo) and a .deb with nfpm: the binary, the
+# systemd unit, the default rules as /etc/scanwatch/rules.yaml, the
+# logrotate file and the man page (dist/). Output in bin/package/.
+NFPM        := github.com/goreleaser/nfpm/v2/cmd/nfpm@v2.48.0
+PKG_DIR     := bin/package
+PKG_VERSION ?= 0.0~git$(shell git log -1 --format=%cd.%h --date=format:%Y%m%d 2>/dev/null || echo 0)
+
+package:
+	rm -rf $(PKG_DIR) && mkdir -p $(PKG_DIR)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags='-s -w' -o $(PKG_DIR)/scanwatch ./cmd/scanwatch
+	@$(GO) version -m $(PKG_DIR)/scanwatch | grep -q 'CGO_ENABLED=0' || { echo "$(PKG_DIR)/scanwatch: not a static build"; exit 1; }
+	$(PKG_DIR)/scanwatch rules default > $(PKG_DIR)/rules.yaml
+	$(PKG_DIR)/scanwatch rules check $(PKG_DIR)/rules.yaml
+	gzip -9n < dist/scanwatch.1 > $(PKG_DIR)/scanwatch.1.gz
+	SCANWATCH_VERSION='$(PKG_VERSION)' GOARCH=$$($(GO) env GOARCH) \
+		$(GO) run $(NFPM) package --config dist/nfpm.yaml --packager deb --target $(PKG_DIR)/
+	@ls -l $(PKG_DIR)/*.deb
+
+# unit-check: systemd-analyze verify (which must say nothing: it exits 0 on
+# unknown keys and bad values) and security on the shipped unit, with
+# ExecStart pointed at the built binary (verify wants it to exist) and the
+# man page left out (it is checked where the .deb installs it). The
+# exposure score must stay at or under 2.5 (systemd-analyze counts tenths).
+UNIT_EXPOSURE_MAX := 25
+unit-check: build
+	@$(APT) "to check the systemd unit" systemd=systemd-analyze
+	@d=$$(mktemp -d) && trap 'rm -rf $$d' EXIT && \
+	sed 's#^ExecStart=/usr/bin/scanwatch#ExecStart=$(CURDIR)/$(BIN)#' dist/scanwatch.service > $$d/scanwatch.service && \
+	{ warn=$$(systemd-analyze verify --man=no $$d/scanwatch.service 2>&1) && [ -z "$$warn" ] || \
+	  { echo "dist/scanwatch.service: $$warn"; exit 1; }; } && \
+	{ out=$$(systemd-analyze security --offline=yes --threshold=$(UNIT_EXPOSURE_MAX) $$d/scanwatch.service); \
+	  rc=$$?; echo "$$out" | tail -n 1; exit $$rc; }
+
+# package-test: installs the .deb with dpkg -i in a fresh Debian 12 root
+# (debootstrap; root) and checks the installed files there: the rules, the
+# unit (systemd-analyze verify, man page included), the logrotate file.
+package-test: package
+	.ci/package-test.sh $(PKG_DIR)/*.deb
 
 # captures remakes testdata/*.pcap from real scanners (root; namespaces only).
 captures:
