@@ -68,10 +68,13 @@ root_make() {
 	fi
 }
 
-# root_mount DIR: /proc, /sys and /dev from this machine (the tests load
+# root_mount DIR: DIR bound on itself, /proc, /sys and /dev from this machine (the tests load
 # eBPF and make network namespaces and veths), an empty /run and /tmp.
 root_mount() {
 	local root=$1
+	# The root is a mount point of its own: `ip -n NS` runs
+	# `mount --make-rslave /`, which fails on a plain folder.
+	mount --bind "$root" "$root"
 	mount -t proc proc "$root/proc"
 	mount --rbind /sys "$root/sys"
 	mount --make-rslave "$root/sys"
@@ -113,10 +116,9 @@ root_cleanup() {
 			[ -e "$p" ] && umount "$p" 2>/dev/null || true
 		done
 	fi
-	for p in run dev sys proc; do
-		mountpoint -q "$root/$p" || continue
-		umount -R "$root/$p" 2>/dev/null || umount -R -l "$root/$p" || true
-	done
+	if mountpoint -q "$root"; then
+		umount -R "$root" 2>/dev/null || umount -R -l "$root" || true
+	fi
 	if [ "${KEEP:-}" = 1 ]; then
 		echo "== kept $root"
 	else
