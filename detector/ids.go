@@ -11,16 +11,20 @@ import (
 
 // episodeID names an alerted episode for its whole life, so that its alert
 // and its end record can be linked (EVE's flow_id): a hash of the scanner,
-// the technique and the packet time of its first probe when it alerted.
-// It fits in 51 bits, as Suricata's flow ids do, so that JSON readers that
-// hold numbers in doubles keep it exact; it is never 0.
-func episodeID(scanner netip.Addr, tech technique.Technique, first int64) uint64 {
+// the technique, the packet time of its first probe when it alerted and the
+// number of alerts before it (packet time may stand still or go back, as
+// in a replay of files out of order; the count keeps ids apart then, and
+// the times keep them apart across runs). It fits in 51 bits, as Suricata's
+// flow ids do, so that JSON readers that hold numbers in doubles keep it
+// exact; it is never 0.
+func episodeID(scanner netip.Addr, tech technique.Technique, first int64, alerts uint64) uint64 {
 	h := fnv.New64a()
 	a := scanner.As16()
 	h.Write(a[:])
-	var b [9]byte
+	var b [17]byte
 	b[0] = byte(tech)
 	binary.BigEndian.PutUint64(b[1:], uint64(first))
+	binary.BigEndian.PutUint64(b[9:], alerts)
 	h.Write(b[:])
 	return max(h.Sum64()&(1<<51-1), 1)
 }

@@ -30,14 +30,14 @@ func TestOnePort(t *testing.T) {
 
 func TestEpisodeID(t *testing.T) {
 	a, b := netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")
-	id := episodeID(a, technique.Syn, 1)
+	id := episodeID(a, technique.Syn, 1, 0)
 	if id == 0 || id >= 1<<51 {
 		t.Fatalf("id %d: want 1..2^51-1", id)
 	}
-	if episodeID(a, technique.Syn, 1) != id {
+	if episodeID(a, technique.Syn, 1, 0) != id {
 		t.Error("not deterministic")
 	}
-	for _, other := range []uint64{episodeID(b, technique.Syn, 1), episodeID(a, technique.Fin, 1), episodeID(a, technique.Syn, 2)} {
+	for _, other := range []uint64{episodeID(b, technique.Syn, 1, 0), episodeID(a, technique.Fin, 1, 0), episodeID(a, technique.Syn, 2, 0), episodeID(a, technique.Syn, 1, 1)} {
 		if other == id {
 			t.Errorf("two episodes share id %d", id)
 		}
