@@ -1,6 +1,8 @@
 package eve
 
 import (
+	"fmt"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -43,5 +45,27 @@ func TestSignatures(t *testing.T) {
 	}
 	if got := Signatures(); len(got) != int(technique.Count)+1 || got[len(got)-1] != unknownSignature {
 		t.Errorf("Signatures() = %d entries", len(got))
+	}
+}
+
+// TestREADMEListsSignatures: the README's table names every signature with
+// its id, text and severity.
+func TestREADMEListsSignatures(t *testing.T) {
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range Signatures() {
+		row := fmt.Sprintf("| %d | %s", s.ID, s.Text)
+		i := strings.Index(string(b), row)
+		if i < 0 {
+			t.Errorf("README lacks the row %q", row)
+			continue
+		}
+		line := string(b[i:])
+		line = line[:strings.IndexByte(line, '\n')]
+		if !strings.Contains(line, fmt.Sprintf("| %d | %s |", s.Severity, s.Technique.ID)) {
+			t.Errorf("README row %q: want severity %d and %s", line, s.Severity, s.Technique.ID)
+		}
 	}
 }
