@@ -1,6 +1,6 @@
 // Package sensor owns scanwatch's pipeline: each frame of a capture source
 // is decoded, fed to the detector, and what the detector reports goes to a
-// sink (the EVE writer, or a callback). Replay runs a capture file to its
+// sink (EVE JSON lines, or a callback). Replay runs a capture file to its
 // end on packet time; Live runs a live capture until its context ends, and
 // also keeps the detector's clock going through quiet periods, writes
 // periodic stats, applies rule reloads between packets and drains the
@@ -127,7 +127,7 @@ func (s *Sensor) handle(pk capture.Packet) {
 }
 
 // Replay reads src to its end on packet time, then closes every open
-// episode (each with its scan record): two runs over the same source report
+// episode (each with its end record): two runs over the same source report
 // the same events. It returns nil at a clean end, ctx's error when ctx ended
 // first, and the source's error otherwise; everything read before the end
 // has been processed and reported.
