@@ -24,6 +24,8 @@ type episode struct {
 	decoys   []netip.Addr
 	decoyWhy string
 	group    string // distributed scan group
+	id       uint64 // set when it alerts (episodeID)
+	sport    onePort
 
 	first, last int64 // packet times of the first and last probe, ns
 	probes      int
@@ -181,11 +183,13 @@ func (e *episode) proto(v6 bool) string {
 // report builds the Scan record as the episode stands now.
 func (e *episode) report(scanner netip.Addr) Scan {
 	s := Scan{
+		ID:          e.id,
 		Type:        e.scanType(),
 		Name:        e.name,
 		Proto:       e.proto(scanner.Is6()),
 		Shape:       e.shape(),
 		Scanner:     scanner,
+		SrcPort:     e.sport.value(),
 		TargetCount: len(e.targets) + len(e.overflow),
 		Probes:      e.probes,
 		FirstSeen:   time.Unix(0, e.first).UTC(),

@@ -42,6 +42,7 @@ func (s *Episodes) count(c Contact) {
 	e.last = max(e.last, start)
 	e.outcomes[c.Outcome]++
 	e.ttl.add(c.Print)
+	e.sport.add(c.Print.SrcPort)
 	if tcpProbe(tech) {
 		fp := c.Print
 		e.tools.add(fp)
@@ -112,6 +113,7 @@ func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
 		return
 	}
 	e.markAlerted()
+	e.id = episodeID(t.addr, tech, e.first, s.alerts)
 	s.groupDistributed(t, tech, e)
 	s.alerts++
 	s.emit(Event{Kind: "alert", Time: time.Unix(0, s.now).UTC(), Scan: e.report(t.addr)})
