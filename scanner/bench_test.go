@@ -29,7 +29,7 @@ func BenchmarkFullPortScan(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("SWSCAN_SLOW_RATE")); err == nil && v > 0 {
 		slowRate = v
 	}
-	slow, slowRes := tn.scanInNetns(b, Config{Technique: SYN, Ports: ports, Targets: targets, Rate: slowRate, MaxRetries: 2})
+	slow, slowRes := tn.scanInNetns(b, testConfig(SYN, ports, float64(slowRate), targets...))
 	b.Logf("reference scan at %d/s: %.2fs, %d probes, %d retransmits", slowRate, slowRes.Seconds, slowRes.ProbesSent, slowRes.Retransmits)
 	checkTruth(b, "reference scan", slow)
 
@@ -38,7 +38,7 @@ func BenchmarkFullPortScan(b *testing.B) {
 	var wall time.Duration
 	for b.Loop() {
 		start := time.Now()
-		fast, fastRes = tn.scanInNetns(b, Config{Technique: SYN, Ports: ports, Targets: targets, Rate: 20000, MaxRetries: 2})
+		fast, fastRes = tn.scanInNetns(b, testConfig(SYN, ports, 20000, targets...))
 		wall = time.Since(start)
 	}
 	agree := comparePorts(b, "--rate 20000 vs reference scan", ports, fast, slow)
@@ -64,7 +64,7 @@ func BenchmarkFullPortScan(b *testing.B) {
 	}
 	// nmap's --min-rate is a floor (it goes faster when replies keep up);
 	// --rate is a ceiling. For the same footing, also time an uncapped-ish run.
-	top, topRes := tn.scanInNetns(b, Config{Technique: SYN, Ports: ports, Targets: targets, Rate: 100000, MaxRetries: 2})
+	top, topRes := tn.scanInNetns(b, testConfig(SYN, ports, 100000, targets...))
 	topAgree := countAgree(ports, top, slow)
 	b.Logf("--rate 100000: %.2fs, %d retransmits, agrees with the reference scan on %d ports", topRes.Seconds, topRes.Retransmits, topAgree)
 	b.ReportMetric(topRes.Seconds, "scan100k-s")

@@ -70,8 +70,7 @@ func TestCompareWithNmap(t *testing.T) {
 		for _, c := range compareCases() {
 			t.Run(c.name+"/"+map[bool]string{true: "ipv4", false: "ipv6"}[target.Is4()], func(t *testing.T) {
 				ports := comparePortList(c.tech)
-				cfg := Config{Technique: c.tech, Ports: ports, Targets: []netip.Addr{target},
-					Rate: 5000, MaxRetries: 2}
+				cfg := testConfig(c.tech, ports, 5000, target)
 				if c.scanflags != "" {
 					f, err := ParseScanFlags(c.scanflags)
 					if err != nil {

@@ -15,7 +15,7 @@ import (
 // runConnect is the connect scan (-sT): the operating system's connect(),
 // closed at once when it succeeds. Refused means closed; a timeout after the
 // retries, or an unreachable error, means filtered.
-func runConnect(ctx context.Context, cfg Config, res *Result) error {
+func runConnect(ctx context.Context, cfg phase, res *Result) error {
 	np := len(cfg.Ports)
 	ports := make([][]PortResult, len(cfg.Targets))
 	up := make([]bool, len(cfg.Targets))
@@ -23,7 +23,7 @@ func runConnect(ctx context.Context, cfg Config, res *Result) error {
 		ports[h] = make([]PortResult, np)
 	}
 	var mu sync.Mutex // guards lim, up and the counters
-	lim := newLimiter(cfg.Rate)
+	lim := newLimiter(cfg.rate())
 	wait := func() error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -34,7 +34,7 @@ func runConnect(ctx context.Context, cfg Config, res *Result) error {
 	// The per-connect timeout adapts to measured connect times, like the raw
 	// scan's probe timeout: within [MinTimeout, cfg.Timeout].
 	var rtt rttEstimator
-	rtt.init(cfg.Timeout)
+	rtt.init(cfg.Timing)
 	var ctxErr error
 	order := rand.Perm(np)
 loop:
@@ -51,7 +51,7 @@ loop:
 				defer func() { <-sem; wg.Done() }()
 				port := cfg.Ports[pi]
 				state, reason := cfg.Technique.noReplyState(), "no-response"
-				for try := 0; try <= cfg.MaxRetries; try++ {
+				for try := 0; try <= cfg.Timing.MaxRetries; try++ {
 					if wait() != nil {
 						break
 					}

@@ -34,7 +34,7 @@ func TestReplyMatching(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := &rawScan{
-				cfg:     Config{Technique: tc.tech, Ports: []uint16{22}},
+				cfg:     phase{Technique: tc.tech, Ports: []uint16{22}},
 				craft:   *testCrafter(tc.tech == UDP, tc.flags),
 				sources: map[netip.Addr]netip.Addr{dst4: src4},
 				hostIdx: map[netip.Addr]int32{dst4: 0},

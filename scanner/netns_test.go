@@ -195,6 +195,20 @@ func TestScanHelperProcess(t *testing.T) {
 	os.Exit(0)
 }
 
+// testConfig is a one-technique scan of ports at a probe-rate ceiling, with
+// -T4's timeouts and two retries.
+func testConfig(tech Technique, ports []uint16, rate float64, targets ...netip.Addr) Config {
+	t, _ := TimingTemplate(4)
+	t.MaxRetries, t.MaxRate = 2, rate
+	c := Config{Techniques: []Technique{tech}, Targets: targets, Timing: t}
+	if tech.Proto() == "udp" {
+		c.Ports.UDP = ports
+	} else {
+		c.Ports.TCP = ports
+	}
+	return c
+}
+
 // scanResult is the part of Result the tests read back.
 type scanResult struct {
 	Seconds     float64      `json:"seconds"`
@@ -235,7 +249,7 @@ func (tn *testNet) scanInNetns(tb testing.TB, cfg Config) (map[uint16]PortState,
 	if len(res.Hosts) != 1 {
 		tb.Fatalf("want 1 host in result, got %d", len(res.Hosts))
 	}
-	return res.Hosts[0].States(), res
+	return res.Hosts[0].States(cfg.Techniques[0].Proto()), res
 }
 
 // nmapXML is the part of nmap's -oX output the tests read.

@@ -36,7 +36,7 @@ type pending struct {
 }
 
 type rawScan struct {
-	cfg     Config
+	cfg     phase
 	craft   crafter
 	send    *rawSender
 	recv    *rawReceiver
@@ -57,7 +57,7 @@ type rawScan struct {
 	deadline   time.Time // zero: none
 }
 
-func runRaw(ctx context.Context, cfg Config, res *Result) error {
+func runRaw(ctx context.Context, cfg phase, res *Result) error {
 	seed := [32]byte{}
 	for i := range seed {
 		seed[i] = byte(rand.Uint32())
@@ -66,10 +66,10 @@ func runRaw(ctx context.Context, cfg Config, res *Result) error {
 	s := &rawScan{
 		cfg:     cfg,
 		sources: make(map[netip.Addr]netip.Addr, len(cfg.Targets)),
-		limiter: newLimiter(cfg.Rate),
+		limiter: newLimiter(cfg.rate()),
 		portIdx: make([]int32, 65536),
 	}
-	s.rtt.init(cfg.Timeout)
+	s.rtt.init(cfg.Timing)
 	for i := range s.portIdx {
 		s.portIdx[i] = -1
 	}
@@ -95,13 +95,12 @@ func runRaw(ctx context.Context, cfg Config, res *Result) error {
 	}
 	s.craft = crafter{
 		udp:     cfg.Technique == UDP,
-		flags:   cfg.flags(),
+		flags:   cfg.Flags,
 		sport:   sport,
 		seqBase: rng.Uint32(),
 		ackBase: rng.Uint32(),
 		rng:     rng,
 	}
-	res.SourcePort = sport
 	res.Source = s.sources[cfg.Targets[0]].String()
 
 	var err error
@@ -122,8 +121,8 @@ func runRaw(ctx context.Context, cfg Config, res *Result) error {
 		<-recvErr
 	}()
 
-	if cfg.ScanTimeout > 0 {
-		s.deadline = time.Now().Add(cfg.ScanTimeout)
+	if cfg.Timing.HostTimeout > 0 {
+		s.deadline = time.Now().Add(cfg.Timing.HostTimeout)
 	}
 	perGroup := max(1, maxGroupProbes/len(cfg.Ports))
 	for start := 0; start < len(cfg.Targets); start += perGroup {
@@ -191,7 +190,7 @@ func (s *rawScan) scanGroup(ctx context.Context, group []netip.Addr, rng *rand.R
 				break
 			}
 			queue = queue[1:]
-			if int(pr.tries) > s.cfg.MaxRetries {
+			if int(pr.tries) > s.cfg.Timing.MaxRetries {
 				pr.done, pr.state, pr.reason = true, s.cfg.Technique.noReplyState(), "no-response"
 				continue
 			}
@@ -260,7 +259,7 @@ func (s *rawScan) scanGroup(ctx context.Context, group []netip.Addr, rng *rand.R
 	}
 	res.ProbesSent, res.Retransmits, res.Replies, res.SendErrors = s.sent, s.retrans, s.replies, s.sendErrors
 	if timedOut {
-		return fmt.Errorf("scan timeout after %s: unfinished ports reported with reason scan-timeout", s.cfg.ScanTimeout)
+		return fmt.Errorf("scan timeout after %s: unfinished ports reported with reason scan-timeout", s.cfg.Timing.HostTimeout)
 	}
 	return nil
 }

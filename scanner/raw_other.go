@@ -7,6 +7,6 @@ import (
 	"errors"
 )
 
-func runRaw(ctx context.Context, cfg Config, res *Result) error {
+func runRaw(ctx context.Context, cfg phase, res *Result) error {
 	return errors.New("raw scan techniques need Linux (AF_PACKET); use -sT")
 }

@@ -181,23 +181,36 @@ func (s *PortState) UnmarshalText(b []byte) error {
 	return err
 }
 
-// Config is one scan.
+// Config is one scan run: the techniques run one after another over the
+// same targets, as nmap runs a SYN and a UDP scan in one invocation.
 type Config struct {
-	Technique Technique // how replies are read; with ScanFlags the base type (default SYN)
-	// ScanFlags, if non-zero or CustomFlags is set, replaces the technique's
-	// TCP flags (nmap --scanflags). Responses are interpreted as Technique says.
+	Techniques []Technique // port scans in order; empty means SYN. At most one TCP technique.
+	// ScanFlags, if non-zero or CustomFlags is set, replaces the TCP
+	// technique's flags (nmap --scanflags). Responses are interpreted as
+	// the technique says.
 	ScanFlags   uint8
 	CustomFlags bool // ScanFlags is in force even if zero
-	Ports       []uint16
+	Ports       PortLists
 	Targets     []netip.Addr
-	Rate        int           // probes per second; 0 means DefaultRate
-	MaxRetries  int           // retransmissions per probe; negative means DefaultMaxRetries
-	Timeout     time.Duration // upper bound of the adaptive per-probe reply timeout; 0 means DefaultTimeout
-	ScanTimeout time.Duration // the whole scan; 0 means none (the context still applies)
-	Interface   string        // optional: only read replies arriving on this interface
-	SourcePort  uint16        // optional: fixed source port (nmap -g); 0 picks a random one
+	Timing      Timing
+	Interface   string // optional: only read replies arriving on this interface (-e)
+	SourcePort  uint16 // optional: fixed source port (nmap -g); 0 picks a random one
 	// Concurrency caps the connect scan's outstanding connects; 0 means a default.
 	Concurrency int
+}
+
+// PortLists holds the ports each protocol's scan covers.
+type PortLists struct {
+	TCP []uint16 `json:"tcp,omitempty"`
+	UDP []uint16 `json:"udp,omitempty"`
+}
+
+// For returns the list for a protocol ("tcp" or "udp").
+func (p *PortLists) For(proto string) []uint16 {
+	if proto == "udp" {
+		return p.UDP
+	}
+	return p.TCP
 }
 
 // Defaults.
@@ -211,11 +224,9 @@ const (
 
 // Result is a finished scan.
 type Result struct {
-	Technique   Technique     `json:"technique"`
+	Techniques  []Technique   `json:"techniques"`
 	ScanFlags   string        `json:"scan_flags,omitempty"`
-	Proto       string        `json:"proto"`
 	Source      string        `json:"source,omitempty"`
-	SourcePort  uint16        `json:"source_port,omitempty"`
 	Start       time.Time     `json:"start"`
 	Duration    time.Duration `json:"-"`
 	ProbesSent  int           `json:"probes_sent"`
@@ -223,6 +234,9 @@ type Result struct {
 	Replies     int           `json:"replies"`
 	SendErrors  int           `json:"send_errors,omitempty"` // probes the local stack refused to send
 	Hosts       []HostResult  `json:"hosts"`
+	// Interrupted: the context ended the scan; ports without an answer
+	// yet are left out of Hosts.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 // MarshalJSON adds the duration in seconds.
@@ -236,17 +250,22 @@ func (r *Result) MarshalJSON() ([]byte, error) {
 
 // HostResult holds one target's ports in the order they were given.
 type HostResult struct {
-	Addr  netip.Addr   `json:"addr"`
-	Up    bool         `json:"up"` // something answered
-	Ports []PortResult `json:"ports"`
+	Addr   netip.Addr   `json:"addr"`
+	Up     bool         `json:"up"`               // something answered
+	Reason string       `json:"reason,omitempty"` // why it is up: arp-response, echo-reply, user-set, ...
+	Ports  []PortResult `json:"ports"`
 }
+
+// Scanned reports whether the host's ports were scanned.
+func (h *HostResult) Scanned() bool { return len(h.Ports) > 0 }
 
 // PortResult is one port's state and why.
 type PortResult struct {
 	Port    uint16    `json:"port"`
 	Proto   string    `json:"proto"`
 	State   PortState `json:"state"`
-	Reason  string    `json:"reason"` // nmap's reason: syn-ack, reset, no-response, port-unreach, ...
+	Reason  string    `json:"reason"`        // nmap's reason: syn-ack, reset, no-response, port-unreach, ...
+	TTL     uint8     `json:"ttl,omitempty"` // of the reply that settled the state
 	Service string    `json:"service,omitempty"`
 }
 
@@ -260,67 +279,15 @@ func (r *Result) Host(addr netip.Addr) *HostResult {
 	return nil
 }
 
-// States maps port to state for one host.
-func (h *HostResult) States() map[uint16]PortState {
+// States maps port to state for one host and protocol ("tcp", "udp").
+func (h *HostResult) States(proto string) map[uint16]PortState {
 	m := make(map[uint16]PortState, len(h.Ports))
 	for _, p := range h.Ports {
-		m[p.Port] = p.State
+		if p.Proto == proto {
+			m[p.Port] = p.State
+		}
 	}
 	return m
-}
-
-func (c *Config) normalize() error {
-	if c.Technique == 0 {
-		c.Technique = SYN
-	}
-	if c.Technique < SYN || c.Technique > UDP {
-		return fmt.Errorf("unknown technique %d", c.Technique)
-	}
-	if (c.ScanFlags != 0 || c.CustomFlags) && (c.Technique == UDP || c.Technique == Connect) {
-		return fmt.Errorf("--scanflags needs a raw TCP technique, not %s", c.Technique.Option())
-	}
-	if c.ScanFlags != 0 {
-		c.CustomFlags = true
-	}
-	if len(c.Targets) == 0 {
-		return fmt.Errorf("no targets")
-	}
-	if len(c.Targets) > MaxHosts {
-		return fmt.Errorf("%d targets: more than %d", len(c.Targets), MaxHosts)
-	}
-	if len(c.Ports) == 0 {
-		return fmt.Errorf("no ports")
-	}
-	for i, a := range c.Targets {
-		if !a.IsValid() {
-			return fmt.Errorf("target %d is not a valid address", i)
-		}
-		c.Targets[i] = a.Unmap()
-	}
-	if c.Rate <= 0 {
-		c.Rate = DefaultRate
-	}
-	if c.MaxRetries < 0 {
-		c.MaxRetries = DefaultMaxRetries
-	}
-	if c.MaxRetries > 50 {
-		c.MaxRetries = 50
-	}
-	if c.Timeout <= 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.Concurrency <= 0 {
-		c.Concurrency = 512
-	}
-	return nil
-}
-
-// flags returns the TCP flags the scan sends.
-func (c *Config) flags() uint8 {
-	if c.CustomFlags {
-		return c.ScanFlags
-	}
-	return c.Technique.probeFlags()
 }
 
 // noReplyState is the state of a port that never answered.

@@ -7,15 +7,18 @@ import (
 )
 
 // rttEstimator keeps a smoothed round-trip time like TCP (RFC 6298) and
-// derives the probe timeout, clamped to [MinTimeout, max].
+// derives the probe timeout, clamped to [min, max]; before the first sample
+// it is the initial timeout.
 type rttEstimator struct {
-	mu           sync.Mutex
-	srtt, rttvar time.Duration
-	max          time.Duration
-	have         bool
+	mu                sync.Mutex
+	srtt, rttvar      time.Duration
+	min, max, initial time.Duration
+	have              bool
 }
 
-func (e *rttEstimator) init(max time.Duration) { e.max = max }
+func (e *rttEstimator) init(t Timing) {
+	e.min, e.max, e.initial = t.MinRTTTimeout, t.MaxRTTTimeout, t.InitialRTTTimeout
+}
 
 func (e *rttEstimator) sample(d time.Duration) {
 	e.mu.Lock()
@@ -36,9 +39,9 @@ func (e *rttEstimator) timeout() time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if !e.have {
-		return e.max
+		return e.initial
 	}
-	return min(max(e.srtt+4*e.rttvar, min(MinTimeout, e.max)), e.max)
+	return min(max(e.srtt+4*e.rttvar, e.min), e.max)
 }
 
 // limiter is a token bucket: rate tokens per second, bursts of up to 5 ms
