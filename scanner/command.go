@@ -38,8 +38,10 @@ func (o *Options) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "scanwatch: %s scan of %d host(s), timing -T%d\n", strings.Join(names, " + "), len(targets), cfg.Timing.Template)
 	res, runErr := Run(ctx, cfg)
 	if res != nil {
-		if ctx.Err() != nil {
-			res.Interrupted = true
+		for _, h := range res.Hosts {
+			if h.Error != "" {
+				fmt.Fprintf(stderr, "scanwatch: %s not scanned: %s\n", h.Addr, h.Error)
+			}
 		}
 		if err := o.write(res, stdout); err != nil {
 			return errors.Join(runErr, err)

@@ -22,6 +22,10 @@ func runConnect(ctx context.Context, cfg phase, res *Result) error {
 	for h := range ports {
 		ports[h] = make([]PortResult, np)
 	}
+	done := make([][]bool, len(cfg.Targets)) // false: interrupted before an answer
+	for h := range done {
+		done[h] = make([]bool, np)
+	}
 	var mu sync.Mutex // guards lim, up and the counters
 	lim := newLimiter(cfg.rate())
 	wait := func() error {
@@ -37,9 +41,18 @@ func runConnect(ctx context.Context, cfg phase, res *Result) error {
 	rtt.init(cfg.Timing)
 	var ctxErr error
 	order := rand.Perm(np)
+	routeErr := make([]error, len(cfg.Targets))
+	for h, addr := range cfg.Targets {
+		if _, err := sourceFor(addr); err != nil {
+			routeErr[h] = err // reported with the results
+		}
+	}
 loop:
 	for _, pi := range order {
 		for h, addr := range cfg.Targets {
+			if routeErr[h] != nil {
+				continue
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -53,7 +66,7 @@ loop:
 				state, reason := cfg.Technique.noReplyState(), "no-response"
 				for try := 0; try <= cfg.Timing.MaxRetries; try++ {
 					if wait() != nil {
-						break
+						return
 					}
 					mu.Lock()
 					res.ProbesSent++
@@ -73,7 +86,7 @@ loop:
 						break
 					}
 					if ctx.Err() != nil {
-						break
+						return
 					}
 				}
 				if reason != "no-response" {
@@ -83,6 +96,7 @@ loop:
 					mu.Unlock()
 				}
 				ports[h][pi] = PortResult{Port: port, Proto: "tcp", State: state, Reason: reason, Service: Service("tcp", port)}
+				done[h][pi] = true
 			}(h, pi, addr)
 		}
 	}
@@ -90,13 +104,19 @@ loop:
 	if ctxErr == nil {
 		ctxErr = ctx.Err()
 	}
-	if ctxErr != nil {
-		return ctxErr
-	}
 	for h, addr := range cfg.Targets {
-		res.Hosts = append(res.Hosts, HostResult{Addr: addr, Up: up[h], Ports: ports[h]})
+		hr := HostResult{Addr: addr, Up: up[h]}
+		if routeErr[h] != nil {
+			hr.Error = routeErr[h].Error()
+		}
+		for pi, p := range ports[h] {
+			if done[h][pi] {
+				hr.Ports = append(hr.Ports, p)
+			}
+		}
+		res.Hosts = append(res.Hosts, hr)
 	}
-	return nil
+	return ctxErr
 }
 
 // connectVerdict classifies the outcome of one connect; done is false when

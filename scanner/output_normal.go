@@ -90,6 +90,9 @@ func notShown(h *HostResult, hidden map[PortState]bool) string {
 // hostShown reports whether a host appears in the reports: down hosts
 // never; with --open only hosts with an open-ish port.
 func hostShown(h *HostResult, d Display) bool {
+	if h.Error != "" {
+		return !d.Open
+	}
 	if !h.Up && !h.Scanned() {
 		return false
 	}
@@ -114,6 +117,10 @@ func (r *Result) WriteNormal(w io.Writer, d Display) error {
 			continue
 		}
 		fmt.Fprintf(&b, "scanwatch scan report for %s\n", h.Addr)
+		if h.Error != "" {
+			fmt.Fprintf(&b, "Not scanned: %s\n\n", h.Error)
+			continue
+		}
 		switch {
 		case h.Up && h.Reason != "" && d.Reason:
 			fmt.Fprintf(&b, "Host is up, received %s.\n", h.Reason)

@@ -190,7 +190,7 @@ func ParseTargets(specs []string) ([]netip.Addr, error) {
 func ExpandTargets(ctx context.Context, specs, exclude []string) (addrs []netip.Addr, skipped []error, err error) {
 	var excl []addrRange
 	for _, spec := range exclude {
-		r, err := resolveRange(ctx, strings.TrimSpace(spec))
+		r, err := resolveRange(ctx, strings.TrimSpace(spec), false)
 		if err != nil {
 			return nil, nil, fmt.Errorf("exclude %q: %w", spec, err)
 		}
@@ -203,7 +203,7 @@ func ExpandTargets(ctx context.Context, specs, exclude []string) (addrs []netip.
 			skipped = append(skipped, errors.New("empty target"))
 			continue
 		}
-		r, err := resolveRange(ctx, spec)
+		r, err := resolveRange(ctx, spec, true)
 		if err != nil {
 			skipped = append(skipped, fmt.Errorf("target %q: %w", spec, err))
 			continue
@@ -238,8 +238,9 @@ func (r addrRange) contains(a netip.Addr) bool {
 	return a.Is4() == r.lo.Unmap().Is4() && !a.Less(r.lo.Unmap()) && !r.hi.Unmap().Less(a)
 }
 
-// resolveRange reads one target spec as a range of addresses.
-func resolveRange(ctx context.Context, spec string) (addrRange, error) {
+// resolveRange reads one target spec as a range of addresses; with limit,
+// of at most MaxHosts.
+func resolveRange(ctx context.Context, spec string, limit bool) (addrRange, error) {
 	if a, err := netip.ParseAddr(spec); err == nil {
 		if a.Zone() != "" {
 			return addrRange{}, errors.New("zoned addresses are not supported")
@@ -253,7 +254,7 @@ func resolveRange(ctx context.Context, spec string) (addrRange, error) {
 		}
 		p = p.Masked()
 		hostBits := p.Addr().BitLen() - p.Bits()
-		if hostBits > 16 {
+		if hostBits > 16 && limit {
 			return addrRange{}, fmt.Errorf("/%d has 2^%d addresses, more than %d", p.Bits(), hostBits, MaxHosts)
 		}
 		return addrRange{p.Addr(), lastOf(p)}, nil
@@ -279,13 +280,13 @@ func resolveRange(ctx context.Context, spec string) (addrRange, error) {
 			return addrRange{}, errors.New("range is backwards")
 		}
 		n := new(big.Int).Sub(new(big.Int).SetBytes(hi.AsSlice()), new(big.Int).SetBytes(lo.AsSlice()))
-		if n.Cmp(big.NewInt(MaxHosts)) >= 0 {
+		if n.Cmp(big.NewInt(MaxHosts)) >= 0 && limit {
 			return addrRange{}, fmt.Errorf("range has more than %d addresses", MaxHosts)
 		}
 		return addrRange{lo, hi}, nil
 	}
 	// A host name.
-	if strings.ContainsAny(spec, " :") {
+	if !isHostName(spec) {
 		return addrRange{}, errors.New("not an address, CIDR block, range or host name")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -328,4 +329,18 @@ func rangeEnd(lo netip.Addr, last string) (netip.Addr, error) {
 	}
 	a, _ := netip.AddrFromSlice(b)
 	return a, nil
+}
+
+// isHostName reports whether s can be a DNS name (letters, digits, hyphens,
+// underscores, dots), so that garbage is refused without a lookup.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
 }

@@ -77,11 +77,15 @@ func runRaw(ctx context.Context, cfg phase, res *Result) error {
 		s.portIdx[p] = int32(i)
 	}
 	var v4, v6 bool
+	routable := cfg.Targets[:0:0]
 	for _, t := range cfg.Targets {
 		src, err := sourceFor(t)
 		if err != nil {
-			return err
+			// Reported with the results; the other targets are scanned.
+			res.Hosts = append(res.Hosts, HostResult{Addr: t, Error: err.Error()})
+			continue
 		}
+		routable = append(routable, t)
 		s.sources[t] = src
 		if t.Is4() {
 			v4 = true
@@ -89,6 +93,11 @@ func runRaw(ctx context.Context, cfg phase, res *Result) error {
 			v6 = true
 		}
 	}
+	if len(routable) == 0 {
+		return nil
+	}
+	cfg.Targets = routable
+	s.cfg.Targets = routable
 	sport := cfg.SourcePort
 	if sport == 0 {
 		sport = pickPort(rng.IntN, cfg.Technique == UDP)
@@ -101,7 +110,7 @@ func runRaw(ctx context.Context, cfg phase, res *Result) error {
 		ackBase: rng.Uint32(),
 		rng:     rng,
 	}
-	res.Source = s.sources[cfg.Targets[0]].String()
+	res.Source = s.sources[routable[0]].String()
 
 	var err error
 	if s.recv, err = openReceiver(sport, cfg.Interface); err != nil {
@@ -162,16 +171,17 @@ func (s *rawScan) scanGroup(ctx context.Context, group []netip.Addr, rng *rand.R
 	total := np * len(group)
 	var queue []pending
 	timedOut := false
+	var stopErr error // the context's: what is unanswered is left out
 	for {
-		if err := ctx.Err(); err != nil {
-			return err
+		if stopErr = ctx.Err(); stopErr != nil {
+			break
 		}
 		if !s.deadline.IsZero() && time.Now().After(s.deadline) {
 			timedOut = true
 			break
 		}
-		if err := s.limiter.wait(ctx); err != nil {
-			return err
+		if stopErr = s.limiter.wait(ctx); stopErr != nil {
+			break
 		}
 		now := time.Now()
 		timeout := s.rtt.timeout()
@@ -243,21 +253,27 @@ func (s *rawScan) scanGroup(ctx context.Context, group []netip.Addr, rng *rand.R
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for h, addr := range group {
-		hr := HostResult{Addr: addr, Up: s.up[h], Ports: make([]PortResult, np)}
+		hr := HostResult{Addr: addr, Up: s.up[h], Ports: make([]PortResult, 0, np)}
 		for i, port := range s.cfg.Ports {
 			pr := s.probes[h*np+i]
+			if !pr.done && stopErr != nil {
+				continue
+			}
 			if !pr.done {
 				pr.state, pr.reason = s.cfg.Technique.noReplyState(), "no-response"
 				if timedOut {
 					pr.reason = "scan-timeout"
 				}
 			}
-			hr.Ports[i] = PortResult{Port: port, Proto: s.cfg.Technique.Proto(), State: pr.state, Reason: pr.reason,
-				Service: Service(s.cfg.Technique.Proto(), port)}
+			hr.Ports = append(hr.Ports, PortResult{Port: port, Proto: s.cfg.Technique.Proto(), State: pr.state, Reason: pr.reason,
+				Service: Service(s.cfg.Technique.Proto(), port)})
 		}
 		res.Hosts = append(res.Hosts, hr)
 	}
 	res.ProbesSent, res.Retransmits, res.Replies, res.SendErrors = s.sent, s.retrans, s.replies, s.sendErrors
+	if stopErr != nil {
+		return stopErr
+	}
 	if timedOut {
 		return fmt.Errorf("scan timeout after %s: unfinished ports reported with reason scan-timeout", s.cfg.Timing.HostTimeout)
 	}

@@ -23,6 +23,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if cfg.CustomFlags {
 		res.ScanFlags = FlagString(cfg.ScanFlags)
 	}
+	for _, t := range cfg.Targets {
+		res.Hosts = append(res.Hosts, HostResult{Addr: t})
+	}
 	var err error
 	for _, ph := range cfg.phases() {
 		pr := &Result{}
@@ -37,14 +40,12 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		}
 	}
 	res.Duration = time.Since(res.Start)
-	if err != nil && len(res.Hosts) == 0 {
-		return nil, err
-	}
+	res.Interrupted = ctx.Err() != nil
 	return res, err
 }
 
 // merge adds one phase's result: its hosts' ports join those of earlier
-// phases, in target order.
+// phases.
 func (r *Result) merge(p *Result) {
 	if r.Source == "" {
 		r.Source = p.Source
@@ -64,6 +65,9 @@ func (r *Result) merge(p *Result) {
 			continue
 		}
 		r.Hosts[i].Up = r.Hosts[i].Up || h.Up
+		if r.Hosts[i].Error == "" {
+			r.Hosts[i].Error = h.Error
+		}
 		r.Hosts[i].Ports = append(r.Hosts[i].Ports, h.Ports...)
 	}
 }

@@ -253,6 +253,7 @@ type HostResult struct {
 	Addr   netip.Addr   `json:"addr"`
 	Up     bool         `json:"up"`               // something answered
 	Reason string       `json:"reason,omitempty"` // why it is up: arp-response, echo-reply, user-set, ...
+	Error  string       `json:"error,omitempty"`  // why it was not scanned (no route, ...)
 	Ports  []PortResult `json:"ports"`
 }
 

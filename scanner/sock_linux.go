@@ -221,18 +221,6 @@ func replyFilter(sport uint16) []unix.SockFilter {
 	return out
 }
 
-// sourceFor asks the routing table which local address reaches dst, with a
-// connected UDP socket (connect sends nothing).
-func sourceFor(dst netip.Addr) (netip.Addr, error) {
-	c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(netip.AddrPortFrom(dst, 9)))
-	if err != nil {
-		return netip.Addr{}, fmt.Errorf("no route to %s: %w", dst, err)
-	}
-	defer c.Close()
-	a := c.LocalAddr().(*net.UDPAddr).AddrPort().Addr().Unmap()
-	return a, nil
-}
-
 // pickPort returns a random source port in 1025-65535 that no local TCP or
 // UDP socket holds right now (nmap also picks one at random per scan).
 func pickPort(rnd func(n int) int, udp bool) uint16 {
