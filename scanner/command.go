@@ -29,13 +29,25 @@ func (o *Options) Run(ctx context.Context, stdout, stderr io.Writer) error {
 			}
 		}
 	}
+	if o.ListOnly {
+		for _, t := range targets {
+			fmt.Fprintf(stdout, "scanwatch scan report for %s\n", t)
+		}
+		fmt.Fprintf(stdout, "scanwatch done: %d IP addresses (0 hosts up) listed, nothing sent\n", len(targets))
+		return nil
+	}
 	cfg := o.Config
 	cfg.Targets = targets
+	if cfg.Discovery.Only {
+		fmt.Fprintf(stderr, "scanwatch: ping scan of %d host(s), timing -T%d\n", len(targets), cfg.Timing.Template)
+	}
 	var names []string
 	for _, t := range cfg.Techniques {
 		names = append(names, fmt.Sprintf("%s (%s, %d ports)", t, t.Option(), len(cfg.Ports.For(t.Proto()))))
 	}
-	fmt.Fprintf(stderr, "scanwatch: %s scan of %d host(s), timing -T%d\n", strings.Join(names, " + "), len(targets), cfg.Timing.Template)
+	if len(names) > 0 {
+		fmt.Fprintf(stderr, "scanwatch: %s scan of %d host(s), timing -T%d\n", strings.Join(names, " + "), len(targets), cfg.Timing.Template)
+	}
 	res, runErr := Run(ctx, cfg)
 	if res != nil {
 		for _, h := range res.Hosts {

@@ -70,7 +70,7 @@ func TestCompareWithNmap(t *testing.T) {
 		for _, c := range compareCases() {
 			t.Run(c.name+"/"+map[bool]string{true: "ipv4", false: "ipv6"}[target.Is4()], func(t *testing.T) {
 				ports := comparePortList(c.tech)
-				cfg := testConfig(c.tech, ports, 5000, target)
+				cfg := testConfig(c.tech, ports, 0, target)
 				if c.scanflags != "" {
 					f, err := ParseScanFlags(c.scanflags)
 					if err != nil {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
-	"time"
 )
 
 // phase is one technique's pass over the targets: what the engine runs.
@@ -15,6 +14,8 @@ type phase struct {
 	Ports       []uint16
 	Targets     []netip.Addr
 	Timing      Timing
+	Evasion     Evasion
+	Sequential  bool
 	Interface   string
 	SourcePort  uint16
 	Concurrency int
@@ -27,7 +28,7 @@ func (c *Config) normalize() error {
 	}
 	tcp := 0
 	for i, t := range c.Techniques {
-		if t < SYN || t > UDP {
+		if t < SYN || t > lastTechnique {
 			return fmt.Errorf("unknown technique %d", t)
 		}
 		if slices.Contains(c.Techniques[:i], t) {
@@ -40,10 +41,16 @@ func (c *Config) normalize() error {
 	if tcp > 1 {
 		return fmt.Errorf("more than one TCP scan technique: choose one of -sS -sT -sA -sW -sM -sF -sN -sX")
 	}
+	if slices.Contains(c.Techniques, SCTPInit) && slices.Contains(c.Techniques, SCTPCookie) {
+		return fmt.Errorf("one SCTP scan technique at a time: -sY or -sZ")
+	}
+	if c.Discovery.Only {
+		c.Techniques = nil
+	}
 	if c.ScanFlags != 0 {
 		c.CustomFlags = true
 	}
-	if c.CustomFlags && (tcp == 0 || slices.Contains(c.Techniques, Connect)) {
+	if c.CustomFlags && (tcp == 0 || slices.Contains(c.Techniques, Connect)) && !c.Discovery.Only {
 		return fmt.Errorf("--scanflags needs a raw TCP technique")
 	}
 	if len(c.Targets) == 0 {
@@ -78,7 +85,8 @@ func (c *Config) phases() []phase {
 	for _, t := range c.Techniques {
 		p := phase{
 			Technique: t, Flags: t.probeFlags(), Ports: c.Ports.For(t.Proto()), Targets: c.Targets,
-			Timing: c.Timing, Interface: c.Interface, SourcePort: c.SourcePort, Concurrency: c.Concurrency,
+			Timing: c.Timing, Evasion: c.Evasion, Sequential: c.Sequential, Interface: c.Interface,
+			SourcePort: c.SourcePort, Concurrency: c.Concurrency,
 		}
 		if c.CustomFlags && t.Proto() == "tcp" {
 			p.Flags, p.CustomFlags = c.ScanFlags, true
@@ -88,14 +96,10 @@ func (c *Config) phases() []phase {
 	return out
 }
 
-// rate is the phase's probe-rate ceiling. Until the adaptive engine, a fixed
-// DefaultRate stands in when no --max-rate is given.
+// rate is the phase's probe-rate ceiling (--max-rate), 0 for none.
 func (p *phase) rate() int {
 	if p.Timing.MaxRate > 0 {
 		return max(1, int(p.Timing.MaxRate))
 	}
-	return DefaultRate
+	return 0
 }
-
-// timeout is the ceiling of the adaptive reply timeout.
-func (p *phase) timeout() time.Duration { return p.Timing.MaxRTTTimeout }

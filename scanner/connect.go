@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -40,6 +41,7 @@ func runConnect(ctx context.Context, cfg phase, res *Result) error {
 	var rtt rttEstimator
 	rtt.init(cfg.Timing)
 	var ctxErr error
+	var maxTry atomic.Int32
 	order := rand.Perm(np)
 	routeErr := make([]error, len(cfg.Targets))
 	for h, addr := range cfg.Targets {
@@ -64,7 +66,9 @@ loop:
 				defer func() { <-sem; wg.Done() }()
 				port := cfg.Ports[pi]
 				state, reason := cfg.Technique.noReplyState(), "no-response"
-				for try := 0; try <= cfg.Timing.MaxRetries; try++ {
+				// As the raw engine: one more try than the highest that
+				// ever got an answer, at least 1, at most --max-retries.
+				for try := 0; try <= min(max(1, int(maxTry.Load())+1), cfg.Timing.MaxRetries); try++ {
 					if wait() != nil {
 						return
 					}
@@ -81,8 +85,8 @@ loop:
 					state, reason, done = connectVerdict(c, err)
 					if done {
 						rtt.sample(time.Since(start))
-					}
-					if done {
+						for cur := maxTry.Load(); int32(try) > cur && !maxTry.CompareAndSwap(cur, int32(try)); cur = maxTry.Load() {
+						}
 						break
 					}
 					if ctx.Err() != nil {

@@ -17,6 +17,7 @@ type Options struct {
 	Display     Display  // --open, --reason, -v
 	JSON        bool     // --json: the Result as JSON on stdout instead of the report
 	IPv6        bool     // -6: targets must be IPv6
+	ListOnly    bool     // -sL: list the targets, scan nothing
 	Args        []string // the command line, for the reports' headers
 	portSpec    string   // -p
 	topPorts    int      // --top-ports, -F; 0: not given
@@ -24,6 +25,7 @@ type Options struct {
 	customFlags string   // --scanflags
 	timing      []func(*Timing)
 	template    int
+	arpPing     bool // -PR
 }
 
 // ErrHelp is returned by ParseArgs for -h: print Usage() and succeed.
@@ -172,6 +174,18 @@ func (o *Options) finish() error {
 	if len(o.TargetSpecs) == 0 {
 		return errors.New("no target given (there is no default target)")
 	}
+	if o.arpPing && len(o.Discovery.Probes) == 0 {
+		o.Discovery.OnlyARP = true
+	}
+	if o.Discovery.Only && o.Discovery.Skip {
+		return errors.New("-sn with -Pn would do nothing")
+	}
+	if o.Discovery.Only || o.ListOnly {
+		if len(o.Techniques) > 0 || o.portSpec != "" || o.topPorts != 0 {
+			return errors.New("-sn and -sL scan no ports: drop the scan types and port options")
+		}
+		return o.finishTiming()
+	}
 	if len(o.Techniques) == 0 {
 		if o.customFlags != "" || os.Geteuid() == 0 {
 			o.Techniques = []Technique{SYN}
@@ -207,6 +221,11 @@ func (o *Options) finish() error {
 	if err := o.choosePorts(); err != nil {
 		return err
 	}
+	return o.finishTiming()
+}
+
+// finishTiming applies -T and then the single timing options.
+func (o *Options) finishTiming() error {
 	t, err := TimingTemplate(o.template)
 	if err != nil {
 		return err

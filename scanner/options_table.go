@@ -55,22 +55,36 @@ func init() {
 		{names: []string{"-iR"}, arg: "<num>", section: secTargets},
 
 		// Host discovery.
-		{names: []string{"-Pn"}, section: secDiscovery, help: "treat all hosts as up: no host discovery", set: func(o *Options, _ string) error { return nil }},
-		{names: []string{"-P0"}, section: secDiscovery, help: "old spelling of -Pn", set: func(o *Options, _ string) error { return nil }},
+		{names: []string{"-Pn", "-P0"}, section: secDiscovery, help: "treat all hosts as up: no host discovery", set: func(o *Options, _ string) error {
+			o.Discovery.Skip = true
+			return nil
+		}},
 		{names: []string{"-n"}, section: secDiscovery, help: "no reverse DNS (scanwatch never resolves addresses to names)", set: func(o *Options, _ string) error { return nil }},
 		{names: []string{"--system-dns"}, section: secDiscovery, help: "resolve target names with the system resolver (always the case)", set: func(o *Options, _ string) error { return nil }},
-		{names: []string{"-sL"}, section: secDiscovery},
-		{names: []string{"-sn", "-sP"}, section: secDiscovery},
-		{names: []string{"-PS"}, arg: "[ports]", optionalArg: true, section: secDiscovery},
-		{names: []string{"-PA"}, arg: "[ports]", optionalArg: true, section: secDiscovery},
-		{names: []string{"-PU"}, arg: "[ports]", optionalArg: true, section: secDiscovery},
-		{names: []string{"-PY"}, arg: "[ports]", optionalArg: true, section: secDiscovery},
-		{names: []string{"-PE"}, section: secDiscovery},
-		{names: []string{"-PP"}, section: secDiscovery},
-		{names: []string{"-PM"}, section: secDiscovery},
-		{names: []string{"-PO"}, arg: "[protocols]", optionalArg: true, section: secDiscovery},
-		{names: []string{"-PR"}, section: secDiscovery},
-		{names: []string{"--disable-arp-ping"}, section: secDiscovery},
+		{names: []string{"-sL"}, section: secDiscovery, help: "list scan: print the targets, send nothing", set: func(o *Options, _ string) error {
+			o.ListOnly = true
+			return nil
+		}},
+		{names: []string{"-sn", "-sP"}, section: secDiscovery, help: "ping scan: find the hosts that are up, scan no ports", set: func(o *Options, _ string) error {
+			o.Discovery.Only = true
+			return nil
+		}},
+		{names: []string{"-PS"}, arg: "[ports]", optionalArg: true, section: secDiscovery, help: "TCP SYN discovery (default port 80)", set: ping('S')},
+		{names: []string{"-PA"}, arg: "[ports]", optionalArg: true, section: secDiscovery, help: "TCP ACK discovery (default port 80)", set: ping('A')},
+		{names: []string{"-PU"}, arg: "[ports]", optionalArg: true, section: secDiscovery, help: "UDP discovery (default port 40125)", set: ping('U')},
+		{names: []string{"-PY"}, arg: "[ports]", optionalArg: true, section: secDiscovery, help: "SCTP INIT discovery (default port 80)", set: ping('Y')},
+		{names: []string{"-PE"}, section: secDiscovery, help: "ICMP echo discovery", set: ping('E')},
+		{names: []string{"-PP"}, section: secDiscovery, help: "ICMP timestamp discovery", set: ping('P')},
+		{names: []string{"-PM"}, section: secDiscovery, help: "ICMP address mask discovery", set: ping('M')},
+		{names: []string{"-PO"}, arg: "[protocols]", optionalArg: true, section: secDiscovery, help: "IP protocol discovery (default 1,2,4)", set: ping('O')},
+		{names: []string{"-PR"}, section: secDiscovery, help: "ARP / neighbour discovery (the default on a local Ethernet link)", set: func(o *Options, _ string) error {
+			o.arpPing = true
+			return nil
+		}},
+		{names: []string{"--disable-arp-ping"}, section: secDiscovery, help: "use the IP probes on local links too", set: func(o *Options, _ string) error {
+			o.Discovery.NoARP = true
+			return nil
+		}},
 		{names: []string{"--discovery-ignore-rst"}, section: secDiscovery},
 		{names: []string{"-R"}, section: secDiscovery},
 		{names: []string{"--dns-servers"}, arg: "<servers>", section: secDiscovery},
@@ -270,6 +284,17 @@ func findOption(name string) *optSpec {
 
 // isNmapOption reports whether name is an nmap option (implemented or not).
 func isNmapOption(name string) bool { return findOption(name) != nil }
+
+func ping(letter byte) func(*Options, string) error {
+	return func(o *Options, v string) error {
+		p, err := ParsePing(letter, v)
+		if err != nil {
+			return err
+		}
+		o.Discovery.Probes = append(o.Discovery.Probes, p)
+		return nil
+	}
+}
 
 func tech(t Technique) func(*Options, string) error {
 	return func(o *Options, _ string) error { return o.addTechnique(t) }

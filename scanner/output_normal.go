@@ -127,7 +127,7 @@ func (r *Result) WriteNormal(w io.Writer, d Display) error {
 		case h.Up:
 			b.WriteString("Host is up.\n")
 		default:
-			b.WriteString("Host did not answer (scanned anyway, as with nmap -Pn).\n")
+			b.WriteString("Host seems down.\n")
 		}
 		hidden := hiddenStates(h, d)
 		shown := 0

@@ -344,3 +344,13 @@ func isHostName(s string) bool {
 	}
 	return true
 }
+
+func cutRange(item string) (a, b string, isRange bool) { return strings.Cut(item, "-") }
+
+func atoiRange(s string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%q is not a number %d-%d", s, lo, hi)
+	}
+	return n, nil
+}

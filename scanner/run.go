@@ -8,11 +8,11 @@ import (
 	"time"
 )
 
-// Run scans cfg.Targets with each of cfg.Techniques in turn and returns
-// every port's state. Raw techniques need CAP_NET_RAW. Like nmap -Pn, every
-// target is scanned; HostResult.Up says whether anything answered. When the
-// scan stops early (context, host timeout, a failing phase) Run returns what
-// was found so far together with the error.
+// Run finds which of cfg.Targets are up (host discovery, unless
+// cfg.Discovery.Skip), scans those with each of cfg.Techniques in turn, and
+// returns every port's state. Raw techniques need CAP_NET_RAW. When the
+// scan stops early (context, a failing phase) Run returns what was found so
+// far together with the error.
 func Run(ctx context.Context, cfg Config) (*Result, error) {
 	cfg.Targets = slices.Clone(cfg.Targets)
 	cfg.Techniques = slices.Clone(cfg.Techniques)
@@ -27,7 +27,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		res.Hosts = append(res.Hosts, HostResult{Addr: t})
 	}
 	var err error
+	if cfg.Discovery.Skip {
+		for i := range res.Hosts {
+			res.Hosts[i].Up, res.Hosts[i].Reason = true, "user-set"
+		}
+	} else {
+		err = discover(ctx, &cfg, res)
+	}
+	var up []netip.Addr
+	for _, h := range res.Hosts {
+		if h.Up && h.Error == "" {
+			up = append(up, h.Addr)
+		}
+	}
 	for _, ph := range cfg.phases() {
+		if err != nil || len(up) == 0 {
+			break
+		}
+		ph.Targets = up
 		pr := &Result{}
 		if ph.Technique == Connect {
 			err = runConnect(ctx, ph, pr)

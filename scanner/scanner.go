@@ -27,32 +27,41 @@ import (
 type Technique uint8
 
 const (
-	SYN     Technique = iota + 1 // -sS
-	Connect                      // -sT
-	FIN                          // -sF
-	Null                         // -sN
-	Xmas                         // -sX
-	ACK                          // -sA
-	Window                       // -sW
-	Maimon                       // -sM
-	UDP                          // -sU
+	SYN        Technique = iota + 1 // -sS
+	Connect                         // -sT
+	FIN                             // -sF
+	Null                            // -sN
+	Xmas                            // -sX
+	ACK                             // -sA
+	Window                          // -sW
+	Maimon                          // -sM
+	UDP                             // -sU
+	SCTPInit                        // -sY
+	SCTPCookie                      // -sZ
+	IPProto                         // -sO
 )
 
+// lastTechnique bounds the loops over techniques.
+const lastTechnique = IPProto
+
 var techniqueNames = [...]struct{ opt, name string }{
-	SYN:     {"-sS", "syn"},
-	Connect: {"-sT", "connect"},
-	FIN:     {"-sF", "fin"},
-	Null:    {"-sN", "null"},
-	Xmas:    {"-sX", "xmas"},
-	ACK:     {"-sA", "ack"},
-	Window:  {"-sW", "window"},
-	Maimon:  {"-sM", "maimon"},
-	UDP:     {"-sU", "udp"},
+	SYN:        {"-sS", "syn"},
+	Connect:    {"-sT", "connect"},
+	FIN:        {"-sF", "fin"},
+	Null:       {"-sN", "null"},
+	Xmas:       {"-sX", "xmas"},
+	ACK:        {"-sA", "ack"},
+	Window:     {"-sW", "window"},
+	Maimon:     {"-sM", "maimon"},
+	UDP:        {"-sU", "udp"},
+	SCTPInit:   {"-sY", "sctp-init"},
+	SCTPCookie: {"-sZ", "sctp-cookie"},
+	IPProto:    {"-sO", "ipproto"},
 }
 
 // String returns the technique's name as used in scan.type ("syn", "udp", ...).
 func (t Technique) String() string {
-	if t >= SYN && t <= UDP {
+	if t >= SYN && t <= lastTechnique {
 		return techniqueNames[t].name
 	}
 	return fmt.Sprintf("technique(%d)", uint8(t))
@@ -60,7 +69,7 @@ func (t Technique) String() string {
 
 // Option returns nmap's option for the technique ("-sS").
 func (t Technique) Option() string {
-	if t >= SYN && t <= UDP {
+	if t >= SYN && t <= lastTechnique {
 		return techniqueNames[t].opt
 	}
 	return ""
@@ -69,7 +78,7 @@ func (t Technique) Option() string {
 // TechniqueFromOption maps nmap's option ("-sS" or "sS") to a Technique.
 func TechniqueFromOption(opt string) (Technique, bool) {
 	opt = "-" + strings.TrimLeft(opt, "-")
-	for t := SYN; t <= UDP; t++ {
+	for t := SYN; t <= lastTechnique; t++ {
 		if techniqueNames[t].opt == opt {
 			return t, true
 		}
@@ -83,7 +92,7 @@ func (t Technique) MarshalText() ([]byte, error) { return []byte(t.String()), ni
 // UnmarshalText accepts a name ("syn") or an option ("-sS").
 func (t *Technique) UnmarshalText(b []byte) error {
 	s := string(b)
-	for v := SYN; v <= UDP; v++ {
+	for v := SYN; v <= lastTechnique; v++ {
 		if techniqueNames[v].name == s || techniqueNames[v].opt == s {
 			*t = v
 			return nil
@@ -92,10 +101,16 @@ func (t *Technique) UnmarshalText(b []byte) error {
 	return fmt.Errorf("unknown technique %q", s)
 }
 
-// Proto is "tcp" or "udp".
+// Proto is the protocol whose ports the technique scans: "tcp", "udp",
+// "sctp", or "ip" for the protocol scan (its "ports" are protocol numbers).
 func (t Technique) Proto() string {
-	if t == UDP {
+	switch t {
+	case UDP:
 		return "udp"
+	case SCTPInit, SCTPCookie:
+		return "sctp"
+	case IPProto:
+		return "ip"
 	}
 	return "tcp"
 }
@@ -193,6 +208,9 @@ type Config struct {
 	Ports       PortLists
 	Targets     []netip.Addr
 	Timing      Timing
+	Discovery   Discovery
+	Evasion     Evasion
+	Sequential  bool   // -r: ports in order, not shuffled
 	Interface   string // optional: only read replies arriving on this interface (-e)
 	SourcePort  uint16 // optional: fixed source port (nmap -g); 0 picks a random one
 	// Concurrency caps the connect scan's outstanding connects; 0 means a default.
@@ -201,16 +219,35 @@ type Config struct {
 
 // PortLists holds the ports each protocol's scan covers.
 type PortLists struct {
-	TCP []uint16 `json:"tcp,omitempty"`
-	UDP []uint16 `json:"udp,omitempty"`
+	TCP       []uint16 `json:"tcp,omitempty"`
+	UDP       []uint16 `json:"udp,omitempty"`
+	SCTP      []uint16 `json:"sctp,omitempty"`
+	Protocols []uint16 `json:"protocols,omitempty"` // -sO: IP protocol numbers 0-255
 }
 
-// For returns the list for a protocol ("tcp" or "udp").
+// For returns the list for a protocol ("tcp", "udp", "sctp" or "ip").
 func (p *PortLists) For(proto string) []uint16 {
-	if proto == "udp" {
+	switch proto {
+	case "udp":
 		return p.UDP
+	case "sctp":
+		return p.SCTP
+	case "ip":
+		return p.Protocols
 	}
 	return p.TCP
+}
+
+// Evasion holds nmap's firewall/IDS evasion and spoofing options.
+type Evasion struct {
+	Decoys     []netip.Addr `json:"decoys,omitempty"` // -D: sources sent alongside ours
+	MePos      int          `json:"me_pos,omitempty"` // where our address goes among them (ME)
+	Spoof      netip.Addr   `json:"spoof,omitzero"`   // -S: source address to send from
+	TTL        uint8        `json:"ttl,omitempty"`    // --ttl; 0: random 37-59 like nmap
+	DataLength int          `json:"data_length,omitempty"`
+	Data       []byte       `json:"data,omitempty"` // --data, --data-string
+	BadSum     bool         `json:"badsum,omitempty"`
+	MTU        int          `json:"mtu,omitempty"` // -f (8), -ff (16), --mtu: fragment size
 }
 
 // Defaults.
@@ -294,7 +331,7 @@ func (h *HostResult) States(proto string) map[uint16]PortState {
 // noReplyState is the state of a port that never answered.
 func (t Technique) noReplyState() PortState {
 	switch t {
-	case FIN, Null, Xmas, Maimon, UDP:
+	case FIN, Null, Xmas, Maimon, UDP, SCTPCookie, IPProto:
 		return OpenFiltered
 	}
 	return Filtered

@@ -67,3 +67,21 @@ func TopPorts(proto string, n int) ([]uint16, error) {
 	slices.Sort(out)
 	return out, nil
 }
+
+// serviceFor names a scanned port, or for the protocol scan ("ip") the
+// protocol.
+func serviceFor(proto string, port uint16) string {
+	if proto == "ip" {
+		return ProtocolName(uint8(port))
+	}
+	return Service(proto, port)
+}
+
+// ProtocolName is nmap's name of an IP protocol number ("tcp" for 6), or
+// "unknown".
+func ProtocolName(p uint8) string {
+	if n := protocolNames[p]; n != "" {
+		return n
+	}
+	return "unknown"
+}

@@ -15,7 +15,8 @@ type Timing struct {
 	InitialRTTTimeout time.Duration `json:"initial_rtt_timeout"` // before any reply was timed
 	MaxRetries        int           `json:"max_retries"`         // retransmissions of a probe, at most
 	ScanDelay         time.Duration `json:"scan_delay"`          // least time between probes to one host
-	MaxScanDelay      time.Duration `json:"max_scan_delay"`      // most the delay grows to when replies are lost
+	MaxScanDelay      time.Duration `json:"max_scan_delay"`      // most the delay grows to when replies are lost (TCP, SCTP)
+	MaxUDPScanDelay   time.Duration `json:"max_udp_scan_delay"`  // the same for UDP (templates leave it at 1 s)
 	MinRate           float64       `json:"min_rate"`            // probes per second, at least (0: no floor)
 	MaxRate           float64       `json:"max_rate"`            // probes per second, at most (0: no ceiling)
 	MinParallelism    int           `json:"min_parallelism"`     // probes in flight, at least (0: 1)
@@ -38,6 +39,7 @@ func TimingTemplate(n int) (Timing, error) {
 		InitialRTTTimeout: time.Second,
 		MaxRetries:        10,
 		MaxScanDelay:      time.Second,
+		MaxUDPScanDelay:   time.Second,
 	}
 	switch n {
 	case 0:
@@ -87,6 +89,9 @@ func (t *Timing) normalize() error {
 	if t.MaxScanDelay <= 0 {
 		t.MaxScanDelay = def.MaxScanDelay
 	}
+	if t.MaxUDPScanDelay <= 0 {
+		t.MaxUDPScanDelay = def.MaxUDPScanDelay
+	}
 	switch {
 	case t.MaxRetries < 0:
 		return fmt.Errorf("max retries %d: must not be negative", t.MaxRetries)
@@ -103,5 +108,6 @@ func (t *Timing) normalize() error {
 	}
 	t.InitialRTTTimeout = min(max(t.InitialRTTTimeout, t.MinRTTTimeout), t.MaxRTTTimeout)
 	t.MaxScanDelay = max(t.MaxScanDelay, t.ScanDelay)
+	t.MaxUDPScanDelay = max(t.MaxUDPScanDelay, t.ScanDelay)
 	return nil
 }

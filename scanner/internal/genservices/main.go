@@ -28,6 +28,7 @@ type entry struct {
 
 func main() {
 	in := flag.String("in", "/usr/share/nmap/nmap-services", "nmap-services file")
+	protos := flag.String("protocols", "/usr/share/nmap/nmap-protocols", "nmap-protocols file")
 	out := flag.String("out", "services_gen.go", "Go file to write")
 	flag.Parse()
 	f, err := os.Open(*in)
@@ -115,6 +116,17 @@ func main() {
 		}
 		b.WriteString("\n")
 	}
+	names, err := protocolNames(*protos)
+	if err != nil {
+		log.Fatal(err)
+	}
+	b.WriteString("// protocolNames are nmap-protocols' names of the IP protocol numbers.\nvar protocolNames = [256]string{\n")
+	for i, n := range names {
+		if n != "" {
+			fmt.Fprintf(&b, "\t%d: %q,\n", i, n)
+		}
+	}
+	b.WriteString("}\n")
 	src, err := format.Source(b.Bytes())
 	if err != nil {
 		log.Fatal(err)
@@ -122,4 +134,26 @@ func main() {
 	if err := os.WriteFile(*out, src, 0o644); err != nil {
 		log.Fatal(err)
 	}
+}
+
+// protocolNames reads nmap-protocols: "name number # comment" lines.
+func protocolNames(file string) ([256]string, error) {
+	var names [256]string
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return names, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, err := strconv.Atoi(f[1])
+		if err != nil || n < 0 || n > 255 {
+			return names, fmt.Errorf("bad line %q", line)
+		}
+		names[n] = f[0]
+	}
+	return names, nil
 }
