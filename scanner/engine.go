@@ -238,7 +238,12 @@ func (e *engine) finishHost(h *hostState, why string) {
 // could pick nothing more.
 func (e *engine) pickBatch(now int64, picks []pick) ([]pick, int64) {
 	wakeAt := int64(math.MaxInt64)
-	forced := e.timing.MinRate > 0 && float64(e.sent) < e.timing.MinRate*float64(now)/1e9
+	forced := false
+	if e.timing.MinRate > 0 {
+		forced = float64(e.sent) < e.timing.MinRate*float64(now)/1e9
+		// When the floor next calls for a probe.
+		wakeAt = min(wakeAt, int64(float64(e.sent+1)/e.timing.MinRate*1e9)+1)
+	}
 	e.refill(now)
 	for progress := true; progress && len(picks) < batchMax; {
 		progress = false

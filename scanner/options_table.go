@@ -155,11 +155,13 @@ func init() {
 		}},
 		{names: []string{"--host-timeout"}, arg: "<time>", section: secTiming, help: "give up on a host after this long (unanswered ports: reason host-timeout)", set: timingDuration(func(t *Timing, d time.Duration) { t.HostTimeout = d })},
 		{names: []string{"--max-rate"}, arg: "<number>", section: secTiming, help: "probes per second, at most", set: timingRate(func(t *Timing, r float64) { t.MaxRate = r })},
-		{names: []string{"--min-rate"}, arg: "<number>", section: secTiming},
-		{names: []string{"--scan-delay"}, arg: "<time>", section: secTiming},
-		{names: []string{"--max-scan-delay"}, arg: "<time>", section: secTiming},
-		{names: []string{"--min-parallelism"}, arg: "<probes>", section: secTiming},
-		{names: []string{"--max-parallelism"}, arg: "<probes>", section: secTiming},
+		{names: []string{"--min-rate"}, arg: "<number>", section: secTiming, help: "probes per second, at least (sent past the congestion window)", set: timingRate(func(t *Timing, r float64) { t.MinRate = r })},
+		{names: []string{"--scan-delay"}, arg: "<time>", section: secTiming, help: "wait at least this long between probes to one host", set: timingDuration(func(t *Timing, d time.Duration) { t.ScanDelay = d })},
+		{names: []string{"--max-scan-delay"}, arg: "<time>", section: secTiming, help: "most the scan delay grows to when answers are lost", set: timingDuration(func(t *Timing, d time.Duration) {
+			t.MaxScanDelay, t.MaxUDPScanDelay = d, d
+		})},
+		{names: []string{"--min-parallelism"}, arg: "<probes>", section: secTiming, help: "probes in flight, at least", set: timingCount(func(t *Timing, n int) { t.MinParallelism = n })},
+		{names: []string{"--max-parallelism"}, arg: "<probes>", section: secTiming, help: "probes in flight, at most (per host)", set: timingCount(func(t *Timing, n int) { t.MaxParallelism = n })},
 		{names: []string{"--min-hostgroup"}, arg: "<size>", section: secTiming},
 		{names: []string{"--max-hostgroup"}, arg: "<size>", section: secTiming},
 		{names: []string{"--defeat-rst-ratelimit"}, section: secTiming},
@@ -317,6 +319,17 @@ func timingDuration(f func(*Timing, time.Duration)) func(*Options, string) error
 			return err
 		}
 		o.timing = append(o.timing, func(t *Timing) { f(t, d) })
+		return nil
+	}
+}
+
+func timingCount(f func(*Timing, int)) func(*Options, string) error {
+	return func(o *Options, v string) error {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return fmt.Errorf("%q: want a number, 1 or more", v)
+		}
+		o.timing = append(o.timing, func(t *Timing) { f(t, n) })
 		return nil
 	}
 }

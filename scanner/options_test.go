@@ -87,6 +87,13 @@ func TestParseArgs(t *testing.T) {
 				t.Errorf("exclude %q targets %q", o.Exclude, o.TargetSpecs)
 			}
 		}},
+		{args: []string{"-T2", "--min-rate", "100", "--max-rate", "200", "--scan-delay", "10ms", "--max-parallelism", "5", "10.79.0.2"}, check: func(t *testing.T, o *Options) {
+			tm := o.Timing
+			if tm.Template != 2 || tm.MinRate != 100 || tm.MaxRate != 200 || tm.ScanDelay != 10*time.Millisecond || tm.MaxParallelism != 5 {
+				t.Errorf("timing %+v", tm)
+			}
+		}},
+		{args: []string{"--min-rate", "300", "--max-rate", "200", "10.79.0.2"}, wantErr: "more than --max-rate"},
 		{args: []string{"-sS", "-p", "22"}, wantErr: "no target"},
 		{args: nil, wantErr: "no target"},
 		{args: []string{"-sS", "-sT", "10.79.0.2"}, wantErr: "one TCP scan type"},
@@ -132,7 +139,7 @@ func TestParseArgs(t *testing.T) {
 func TestEveryOptionIsHandled(t *testing.T) {
 	usage := Usage()
 	values := map[string]string{"<ports>": "22", "<0-5>": "4", "<number>": "10", "<tries>": "1", "<port>": "53",
-		"<flags>": "SYN", "<iface>": "lo", "<hosts>": "10.0.0.9", "<time>": "1s"}
+		"<flags>": "SYN", "<probes>": "4", "<iface>": "lo", "<hosts>": "10.0.0.9", "<time>": "1s"}
 	dir := t.TempDir()
 	list := filepath.Join(dir, "targets")
 	if err := os.WriteFile(list, []byte("10.0.0.1 # a comment\n10.0.0.2\n"), 0o600); err != nil {
