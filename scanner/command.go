@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
+	"time"
 )
 
 // Run is "scanwatch scan" after ParseArgs: it expands the targets (a target
@@ -65,16 +67,56 @@ func (o *Options) Run(ctx context.Context, stdout, stderr io.Writer) error {
 	return runErr
 }
 
-// write writes the result in the chosen formats.
+// write writes the result in the chosen formats: the files of -oN, -oX
+// and -oG, and stdout: JSON with --json, a format given the file "-", or
+// else the normal report.
 func (o *Options) write(res *Result, stdout io.Writer) error {
-	if o.JSON {
-		if err := json.NewEncoder(stdout).Encode(res); err != nil {
-			return fmt.Errorf("write result: %w", err)
-		}
-		return nil
+	header := fmt.Sprintf("# scanwatch scan initiated %s as: scanwatch scan %s\n", res.Start.Format(time.ANSIC), strings.Join(o.Args, " "))
+	outputs := []struct {
+		file  string
+		write func(io.Writer) error
+	}{
+		{o.Normal, func(w io.Writer) error {
+			if _, err := io.WriteString(w, header); err != nil {
+				return err
+			}
+			return res.WriteNormal(w, o.Display)
+		}},
+		{o.XML, func(w io.Writer) error { return res.WriteXML(w, o.Display, o.Args) }},
+		{o.Grepable, func(w io.Writer) error { return res.WriteGrepable(w, o.Display, o.Args) }},
 	}
-	if err := res.WriteNormal(stdout, o.Display); err != nil {
+	toStdout := o.JSON
+	var errs []error
+	for _, out := range outputs {
+		switch out.file {
+		case "":
+		case "-":
+			toStdout = true
+			errs = append(errs, out.write(stdout))
+		default:
+			errs = append(errs, writeFile(out.file, out.write))
+		}
+	}
+	if o.JSON {
+		errs = append(errs, json.NewEncoder(stdout).Encode(res))
+	}
+	if !toStdout {
+		errs = append(errs, res.WriteNormal(stdout, o.Display))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("write result: %w", err)
 	}
 	return nil
+}
+
+func writeFile(name string, write func(io.Writer) error) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

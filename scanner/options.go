@@ -16,6 +16,9 @@ type Options struct {
 	Exclude     []string // --exclude and --excludefile entries
 	Display     Display  // --open, --reason, -v
 	JSON        bool     // --json: the Result as JSON on stdout instead of the report
+	Normal      string   // -oN file ("-": stdout)
+	XML         string   // -oX file
+	Grepable    string   // -oG file
 	IPv6        bool     // -6: targets must be IPv6
 	ListOnly    bool     // -sL: list the targets, scan nothing
 	Args        []string // the command line, for the reports' headers

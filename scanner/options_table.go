@@ -219,10 +219,22 @@ func init() {
 			o.Display.Open = true
 			return nil
 		}},
-		{names: []string{"-oN"}, arg: "<file>", section: secOutput},
-		{names: []string{"-oX"}, arg: "<file>", section: secOutput},
-		{names: []string{"-oG"}, arg: "<file>", section: secOutput},
-		{names: []string{"-oA"}, arg: "<basename>", section: secOutput},
+		{names: []string{"-oN"}, arg: "<file>", section: secOutput, help: "normal output to a file (- is stdout)", set: func(o *Options, v string) error {
+			o.Normal = v
+			return nil
+		}},
+		{names: []string{"-oX"}, arg: "<file>", section: secOutput, help: "nmap's XML output to a file (- is stdout)", set: func(o *Options, v string) error {
+			o.XML = v
+			return nil
+		}},
+		{names: []string{"-oG"}, arg: "<file>", section: secOutput, help: "nmap's grepable output to a file (- is stdout)", set: func(o *Options, v string) error {
+			o.Grepable = v
+			return nil
+		}},
+		{names: []string{"-oA"}, arg: "<basename>", section: secOutput, help: "all three: <basename>.nmap, .xml and .gnmap", set: func(o *Options, v string) error {
+			o.Normal, o.XML, o.Grepable = v+".nmap", v+".xml", v+".gnmap"
+			return nil
+		}},
 		{names: []string{"-oS"}, arg: "<file>", section: secOutput},
 		{names: []string{"-oM"}, arg: "<file>", section: secOutput},
 		{names: []string{"-d"}, repeatable: true, section: secOutput},

@@ -139,7 +139,7 @@ func TestParseArgs(t *testing.T) {
 func TestEveryOptionIsHandled(t *testing.T) {
 	usage := Usage()
 	values := map[string]string{"<ports>": "22", "<0-5>": "4", "<number>": "10", "<tries>": "1", "<port>": "53",
-		"<flags>": "SYN", "<probes>": "4", "<iface>": "lo", "<hosts>": "10.0.0.9", "<time>": "1s"}
+		"<flags>": "SYN", "<probes>": "4", "<basename>": "/dev/null/x", "<iface>": "lo", "<hosts>": "10.0.0.9", "<time>": "1s"}
 	dir := t.TempDir()
 	list := filepath.Join(dir, "targets")
 	if err := os.WriteFile(list, []byte("10.0.0.1 # a comment\n10.0.0.2\n"), 0o600); err != nil {

@@ -150,16 +150,7 @@ func (r *Result) WriteNormal(w io.Writer, d Display) error {
 	if r.Interrupted {
 		b.WriteString("Scan interrupted: ports not yet answered are left out.\n")
 	}
-	plural := "es"
-	if len(r.Hosts) == 1 {
-		plural = ""
-	}
-	hosts := "hosts"
-	if up == 1 {
-		hosts = "host"
-	}
-	fmt.Fprintf(&b, "scanwatch done: %d IP address%s (%d %s up) scanned in %.2f seconds\n",
-		len(r.Hosts), plural, up, hosts, r.Duration.Seconds())
+	fmt.Fprintf(&b, "scanwatch done: %s scanned in %.2f seconds\n", hostCount(len(r.Hosts), up), r.Duration.Seconds())
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -167,13 +158,7 @@ func (r *Result) WriteNormal(w io.Writer, d Display) error {
 // writePortTable writes the PORT STATE SERVICE [REASON] table, ports in
 // protocol then number order like nmap.
 func writePortTable(b *strings.Builder, h *HostResult, hidden map[PortState]bool, d Display) {
-	ports := slices.Clone(h.Ports)
-	slices.SortStableFunc(ports, func(a, b PortResult) int {
-		if a.Proto != b.Proto {
-			return strings.Compare(protoOrder(a.Proto), protoOrder(b.Proto))
-		}
-		return int(a.Port) - int(b.Port)
-	})
+	ports := sortedPorts(h.Ports)
 	header := []string{"PORT", "STATE", "SERVICE"}
 	if d.Reason {
 		header = append(header, "REASON")

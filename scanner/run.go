@@ -19,7 +19,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.normalize(); err != nil {
 		return nil, fmt.Errorf("scan config: %w", err)
 	}
-	res := &Result{Techniques: cfg.Techniques, Start: time.Now()}
+	res := &Result{Techniques: cfg.Techniques, Ports: cfg.Ports, Start: time.Now()}
 	if cfg.CustomFlags {
 		res.ScanFlags = FlagString(cfg.ScanFlags)
 	}

@@ -262,6 +262,7 @@ const (
 // Result is a finished scan.
 type Result struct {
 	Techniques  []Technique   `json:"techniques"`
+	Ports       PortLists     `json:"-"` // what each protocol's scan covered
 	ScanFlags   string        `json:"scan_flags,omitempty"`
 	Source      string        `json:"source,omitempty"`
 	Start       time.Time     `json:"start"`
