@@ -3,6 +3,7 @@ package scanner
 import (
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket"
@@ -64,6 +65,8 @@ func TestClassify(t *testing.T) {
 	arp := craftReply(t, &layers.ARP{AddrType: layers.LinkTypeEthernet, Protocol: layers.EthernetTypeIPv4, HwAddressSize: 6,
 		ProtAddressSize: 4, Operation: 2, SourceHwAddress: make([]byte, 6), SourceProtAddress: dst4.AsSlice(),
 		DstHwAddress: make([]byte, 6), DstProtAddress: src4.AsSlice()})
+	padded := testCrafter()
+	padded.dataLen = 20
 	for _, tc := range []struct {
 		name      string
 		tech      Technique
@@ -79,6 +82,7 @@ func TestClassify(t *testing.T) {
 		{"syn-ack", SYN, false, []spec{{kindTCP, 23, FlagSYN}}, tcpReply(FlagSYN|FlagACK, 0x11223345, 0, 23), ethIPv4, Open, "syn-ack", 0, true},
 		{"syn-ack to try 1", SYN, false, []spec{{kindTCP, 23, FlagSYN}}, tcpReply(FlagSYN|FlagACK, 0x11223346, 0, 23), ethIPv4, Open, "syn-ack", 1, true},
 		{"rst-ack", SYN, false, []spec{{kindTCP, 23, FlagSYN}}, tcpReply(FlagRST|FlagACK, 0x11223345, 0, 23), ethIPv4, Closed, "reset", 0, true},
+		{"rst-ack acknowledging 20 bytes of data", SYN, false, []spec{{kindTCP, 23, FlagSYN}}, tcpReply(FlagRST|FlagACK, 0x11223345+20+1, 0, 23), ethIPv4, Closed, "reset", 1, true},
 		{"rst to fin", FIN, false, []spec{{kindTCP, 23, FlagFIN}}, tcpReply(FlagRST|FlagACK, 0x11223345, 0, 23), ethIPv4, Closed, "reset", 0, true},
 		{"rst to ack", ACK, false, []spec{{kindTCP, 23, FlagACK}}, tcpReply(FlagRST, 0, 0x55667789, 23), ethIPv4, Unfiltered, "reset", 1, true},
 		{"window scan, window 512", Window, false, []spec{{kindTCP, 23, FlagACK}}, tcpReply(FlagRST, 0, 0x55667788, 23), ethIPv4, Open, "reset", 0, true},
@@ -105,7 +109,11 @@ func TestClassify(t *testing.T) {
 			t.Errorf("%s: not decoded", tc.name)
 			continue
 		}
-		pr := newProber(tc.tech, tc.discovery, tc.specs, c, 3)
+		cr := c
+		if strings.Contains(tc.name, "data") {
+			cr = padded
+		}
+		pr := newProber(tc.tech, tc.discovery, tc.specs, cr, 3)
 		v, ok := pr.classify(&r)
 		if ok != tc.ok {
 			t.Errorf("%s: ok=%v, want %v (%+v)", tc.name, ok, tc.ok, v)

@@ -19,6 +19,7 @@ type phase struct {
 	Interface   string
 	SourcePort  uint16
 	Concurrency int
+	rtts        map[netip.Addr]rtt // from host discovery
 }
 
 // normalize checks a Config and fills its defaults.

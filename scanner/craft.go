@@ -331,8 +331,18 @@ func (c *crafter) wrap(out []outPacket, src, dst netip.Addr, proto, ttl uint8, i
 	if mtu <= 0 || mtu >= len(l4) {
 		mtu = len(l4)
 	}
-	for off := 0; off == 0 || off < len(l4); off += max(mtu, 1) {
-		end := min(off+mtu, len(l4))
+	first := mtu
+	if !dst.Is4() && mtu < len(l4) {
+		// IPv6 hosts drop a first fragment without the whole transport
+		// header (RFC 7112): it goes first, the rest is split.
+		first = max(mtu, (transportHeaderLen(proto, l4)+7)/8*8)
+	}
+	for off := 0; off == 0 || off < len(l4); {
+		size := mtu
+		if off == 0 {
+			size = first
+		}
+		end := min(off+size, len(l4))
 		more := end < len(l4)
 		frag := off > 0 || more
 		var p []byte
@@ -364,8 +374,27 @@ func (c *crafter) wrap(out []outPacket, src, dst netip.Addr, proto, ttl uint8, i
 			}
 		}
 		out = append(out, outPacket{data: p, dst: dst})
+		if end >= len(l4) {
+			return out
+		}
+		off = end
 	}
 	return out
+}
+
+// transportHeaderLen is the length of the header at the start of l4.
+func transportHeaderLen(proto uint8, l4 []byte) int {
+	switch proto {
+	case protoTCP:
+		if len(l4) > 12 {
+			return int(l4[12]>>4) * 4
+		}
+	case protoUDP, protoICMP, protoICMPv6:
+		return 8
+	case protoSCTP:
+		return 16
+	}
+	return 0
 }
 
 // solicitedNode is the IPv6 solicited-node multicast address of a.

@@ -158,7 +158,7 @@ func decodeL4(r reply, l4 []byte) (reply, bool) {
 			r.kind = replyEcho
 			r.icmpID, r.icmpSeq = binary.BigEndian.Uint16(l4[4:]), binary.BigEndian.Uint16(l4[6:])
 			return r, true
-		case 1:
+		case 1, 4: // unreachable; parameter problem (code 1: unknown next header)
 			return r, parseQuoted(&r, l4[8:])
 		case 136:
 			if len(l4) < 24 {
@@ -213,7 +213,7 @@ func parseQuoted(r *reply, q []byte) bool {
 	switch r.qproto {
 	case protoTCP, protoUDP, protoSCTP:
 		if len(l4) < 8 {
-			return false
+			return true // a bare protocol probe (-sO): no ports to read
 		}
 		r.dport = binary.BigEndian.Uint16(l4[0:2])
 		r.sport = binary.BigEndian.Uint16(l4[2:4])

@@ -1,6 +1,10 @@
 package scanner
 
-import "fmt"
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+)
 
 // PingKind is a host-discovery probe, named after nmap's -P options.
 type PingKind uint8
@@ -149,4 +153,15 @@ func parseProtocols(list string) ([]uint16, error) {
 		return nil, fmt.Errorf("no protocols in %q", list)
 	}
 	return out, nil
+}
+
+// randomDecoy is an IPv4 address for -D RND: unicast, not private,
+// loopback, multicast or reserved (nmap's rule too).
+func randomDecoy() netip.Addr {
+	for {
+		a := netip.AddrFrom4([4]byte{byte(1 + rand.IntN(223)), byte(rand.IntN(256)), byte(rand.IntN(256)), byte(1 + rand.IntN(254))})
+		if !a.IsPrivate() && !a.IsLoopback() && !a.IsMulticast() && !a.IsLinkLocalUnicast() && a.As4()[0] != 0 && a.As4()[0] != 100 {
+			return a
+		}
+	}
 }

@@ -60,7 +60,10 @@ func discover(ctx context.Context, cfg *Config, res *Result) error {
 		if len(run.targets) == 0 || len(run.specs) == 0 {
 			continue
 		}
-		if err := discoverWith(ctx, cfg, run.targets, run.specs, links, byAddr); err != nil {
+		if res.rtts == nil {
+			res.rtts = map[netip.Addr]rtt{}
+		}
+		if err := discoverWith(ctx, cfg, run.targets, run.specs, links, byAddr, res.rtts); err != nil {
 			return err
 		}
 	}
@@ -69,7 +72,7 @@ func discover(ctx context.Context, cfg *Config, res *Result) error {
 
 // discoverWith runs one set of discovery probes over targets.
 func discoverWith(ctx context.Context, cfg *Config, targets []netip.Addr, specs []spec, links map[netip.Addr]link,
-	byAddr map[netip.Addr]*HostResult) error {
+	byAddr map[netip.Addr]*HostResult, rtts map[netip.Addr]rtt) error {
 	// The probes go in the order given, as nmap sends them.
 	ph := phase{Targets: targets, Timing: cfg.Timing, Evasion: cfg.Evasion, Interface: cfg.Interface, SourcePort: cfg.SourcePort,
 		Sequential: true}
@@ -99,6 +102,9 @@ func discoverWith(ctx context.Context, cfg *Config, targets []netip.Addr, specs 
 		for _, h := range e.hosts {
 			if hr := byAddr[h.addr]; hr != nil && h.up {
 				hr.Up, hr.Reason = true, h.upReason
+				if h.rtt.have {
+					rtts[h.addr] = h.rtt
+				}
 			}
 		}
 	})

@@ -6,8 +6,8 @@ import "golang.org/x/sys/unix"
 
 // filterSpec says what the receive filter passes: TCP, UDP and SCTP to
 // our ports portLo..portHi (unfragmented), ICMP echo/timestamp/mask
-// replies and destination unreachables, ICMPv6 unreachables, echo replies
-// and neighbour advertisements, ARP replies; with all, every IP packet
+// replies and destination unreachables, ICMPv6 unreachables, parameter
+// problems, echo replies and neighbour advertisements, ARP replies; with all, every IP packet
 // (the protocol scan, whose answers can be of any protocol).
 type filterSpec struct {
 	portLo, portHi uint16
@@ -84,6 +84,7 @@ func replyFilter(f filterSpec) []unix.SockFilter {
 		{code: jgt, k: hi, jt: "drop", jf: "pass"},
 		{label: "icmp6", code: ldB, k: 40},
 		{code: jeq, k: 1, jt: "pass"},
+		{code: jeq, k: 4, jt: "pass"},
 		{code: jeq, k: 129, jt: "pass"},
 		{code: jeq, k: 136, jt: "pass", jf: "drop"},
 		{label: "arp", code: ldH, k: 6},

@@ -123,6 +123,7 @@ func TestReplyFilter(t *testing.T) {
 		{"ipv6 udp to another port", ports, v6(17, 0, 53), 0x86dd, false},
 		{"icmpv6 unreachable", ports, v6(58, 1, 0), 0x86dd, true},
 		{"icmpv6 echo reply", ports, v6(58, 129, 0), 0x86dd, true},
+		{"icmpv6 parameter problem", ports, v6(58, 4, 0), 0x86dd, true},
 		{"icmpv6 neighbour advert", ports, v6(58, 136, 0), 0x86dd, true},
 		{"icmpv6 router advert", ports, v6(58, 134, 0), 0x86dd, false},
 		{"arp reply", ports, arp(2), 0x0806, true},

@@ -211,6 +211,12 @@ func (o *Options) finish() error {
 		}
 		return fmt.Errorf("%s: one TCP scan type at a time (nmap allows one TCP type with -sU)", strings.Join(opts, " "))
 	}
+	if slices.Contains(o.Techniques, SCTPInit) && slices.Contains(o.Techniques, SCTPCookie) {
+		return errors.New("-sY -sZ: one SCTP scan type at a time")
+	}
+	if o.Evasion.MTU > 0 && slices.Contains(o.Techniques, Connect) {
+		return errors.New("-f/--mtu need raw probes, not -sT")
+	}
 	if o.customFlags != "" {
 		if tcp == 0 || slices.Contains(o.Techniques, Connect) {
 			return errors.New("--scanflags needs a raw TCP technique (-sS, -sA, -sF, ...), not -sT or only -sU")
@@ -256,7 +262,7 @@ func (o *Options) choosePorts() error {
 			return fmt.Errorf("--exclude-ports: %w", err)
 		}
 	}
-	if o.portSpec != "" {
+	if o.portSpec != "" && !slices.Contains(o.Techniques, IPProto) {
 		if err := checkPrefixes(o.portSpec, o.Techniques); err != nil {
 			return err
 		}
@@ -266,6 +272,12 @@ func (o *Options) choosePorts() error {
 		var ports []uint16
 		var err error
 		switch {
+		case proto == "ip" && o.portSpec != "":
+			if ports, err = parseProtocols(o.portSpec); err != nil {
+				return fmt.Errorf("-p: %w", err)
+			}
+		case proto == "ip":
+			ports, _ = parseProtocols("0-255")
 		case o.portSpec != "":
 			if ports, err = parsePorts(o.portSpec, proto); err != nil {
 				return fmt.Errorf("-p: %w", err)
@@ -275,7 +287,9 @@ func (o *Options) choosePorts() error {
 		default:
 			ports, _ = TopPorts(proto, DefaultPorts)
 		}
-		ports = slices.DeleteFunc(ports, func(p uint16) bool { return slices.Contains(exclude, p) })
+		if proto != "ip" {
+			ports = slices.DeleteFunc(ports, func(p uint16) bool { return slices.Contains(exclude, p) })
+		}
 		if len(ports) == 0 {
 			return fmt.Errorf("no %s ports left to scan for %s (prefix them with %s: in -p)", proto, t.Option(), protoPrefix(proto))
 		}
@@ -284,6 +298,10 @@ func (o *Options) choosePorts() error {
 			o.Ports.TCP = ports
 		case "udp":
 			o.Ports.UDP = ports
+		case "sctp":
+			o.Ports.SCTP = ports
+		case "ip":
+			o.Ports.Protocols = ports
 		}
 	}
 	return nil

@@ -1,8 +1,11 @@
 package scanner
 
 import (
+	"encoding/hex"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net/netip"
 	"os"
 	"strconv"
 	"strings"
@@ -105,9 +108,9 @@ func init() {
 			o.customFlags = v
 			return nil
 		}},
-		{names: []string{"-sY"}, section: secTechnique},
-		{names: []string{"-sZ"}, section: secTechnique},
-		{names: []string{"-sO"}, section: secTechnique},
+		{names: []string{"-sY"}, section: secTechnique, help: "SCTP INIT scan", set: tech(SCTPInit)},
+		{names: []string{"-sZ"}, section: secTechnique, help: "SCTP COOKIE ECHO scan", set: tech(SCTPCookie)},
+		{names: []string{"-sO"}, section: secTechnique, help: "IP protocol scan (-p lists protocol numbers 0-255; default all)", set: tech(IPProto)},
 		{names: []string{"-sI"}, arg: "<zombie[:port]>", section: secTechnique},
 		{names: []string{"-b"}, arg: "<ftp relay>", section: secTechnique},
 		{names: []string{"-sV"}, section: secTechnique},
@@ -136,7 +139,10 @@ func init() {
 			o.topPorts = n
 			return nil
 		}},
-		{names: []string{"-r"}, section: secPorts},
+		{names: []string{"-r"}, section: secPorts, help: "scan ports in order, not shuffled", set: func(o *Options, _ string) error {
+			o.Sequential = true
+			return nil
+		}},
 		{names: []string{"--port-ratio"}, arg: "<ratio>", section: secPorts},
 		{names: []string{"--allports"}, section: secPorts},
 
@@ -169,7 +175,7 @@ func init() {
 		{names: []string{"--nsock-engine"}, arg: "<engine>", section: secTiming},
 
 		// Evasion.
-		{names: []string{"-e"}, arg: "<iface>", section: secEvasion, help: "read replies from this interface only", set: func(o *Options, v string) error {
+		{names: []string{"-e"}, arg: "<iface>", section: secEvasion, help: "send and receive on this interface only", set: func(o *Options, v string) error {
 			o.Interface = v
 			return nil
 		}},
@@ -181,15 +187,63 @@ func init() {
 			o.SourcePort = uint16(n)
 			return nil
 		}},
-		{names: []string{"-f"}, repeatable: true, section: secEvasion},
-		{names: []string{"--mtu"}, arg: "<bytes>", section: secEvasion},
-		{names: []string{"-D"}, arg: "<decoy,...[,ME]>", section: secEvasion},
-		{names: []string{"-S"}, arg: "<address>", section: secEvasion},
-		{names: []string{"--data"}, arg: "<hex>", section: secEvasion},
-		{names: []string{"--data-string"}, arg: "<string>", section: secEvasion},
-		{names: []string{"--data-length"}, arg: "<bytes>", section: secEvasion},
-		{names: []string{"--ttl"}, arg: "<value>", section: secEvasion},
-		{names: []string{"--badsum"}, section: secEvasion},
+		{names: []string{"-f"}, repeatable: true, section: secEvasion, help: "fragment probes into 8-byte pieces (-ff: 16)", set: func(o *Options, v string) error {
+			n := 1
+			if v != "" {
+				n, _ = strconv.Atoi(v)
+			}
+			o.Evasion.MTU = 8 * n
+			return nil
+		}},
+		{names: []string{"--mtu"}, arg: "<bytes>", section: secEvasion, help: "fragment probes into pieces of this size (a multiple of 8)", set: func(o *Options, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 8 || n%8 != 0 {
+				return fmt.Errorf("%q: want a multiple of 8", v)
+			}
+			o.Evasion.MTU = n
+			return nil
+		}},
+		{names: []string{"-D"}, arg: "<decoy,...[,ME]>", section: secEvasion, help: "send each probe from these addresses too (ME: where ours goes; RND:n: n random ones)", set: setDecoys},
+		{names: []string{"-S"}, arg: "<address>", section: secEvasion, help: "send from this source address", set: func(o *Options, v string) error {
+			a, err := netip.ParseAddr(v)
+			if err != nil {
+				return err
+			}
+			o.Evasion.Spoof = a.Unmap()
+			return nil
+		}},
+		{names: []string{"--data"}, arg: "<hex>", section: secEvasion, help: "payload of every probe, in hex (0xdeadbeef or deadbeef)", set: func(o *Options, v string) error {
+			b, err := hex.DecodeString(strings.ReplaceAll(strings.TrimPrefix(v, "0x"), `\x`, ""))
+			if err != nil {
+				return fmt.Errorf("%q: not hex", v)
+			}
+			o.Evasion.Data = b
+			return nil
+		}},
+		{names: []string{"--data-string"}, arg: "<string>", section: secEvasion, help: "payload of every probe, as text", set: func(o *Options, v string) error {
+			o.Evasion.Data = []byte(v)
+			return nil
+		}},
+		{names: []string{"--data-length"}, arg: "<bytes>", section: secEvasion, help: "append this many random bytes to every probe", set: func(o *Options, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || n > 1400 {
+				return fmt.Errorf("%q: want 0-1400", v)
+			}
+			o.Evasion.DataLength = n
+			return nil
+		}},
+		{names: []string{"--ttl"}, arg: "<value>", section: secEvasion, help: "IP time-to-live (hop limit) of every probe", set: func(o *Options, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 1 || n > 255 {
+				return fmt.Errorf("%q: want 1-255", v)
+			}
+			o.Evasion.TTL = uint8(n)
+			return nil
+		}},
+		{names: []string{"--badsum"}, section: secEvasion, help: "send a wrong TCP/UDP/SCTP/ICMP checksum", set: func(o *Options, _ string) error {
+			o.Evasion.BadSum = true
+			return nil
+		}},
 		{names: []string{"--proxies", "--proxy"}, arg: "<urls>", section: secEvasion},
 		{names: []string{"--ip-options"}, arg: "<options>", section: secEvasion},
 		{names: []string{"--spoof-mac"}, arg: "<mac>", section: secEvasion},
@@ -298,6 +352,41 @@ func findOption(name string) *optSpec {
 
 // isNmapOption reports whether name is an nmap option (implemented or not).
 func isNmapOption(name string) bool { return findOption(name) != nil }
+
+// setDecoys reads -D: addresses, ME for our place, RND or RND:n for
+// random addresses (never sent to: they only stand as sources).
+func setDecoys(o *Options, v string) error {
+	me := -1
+	for _, item := range splitList(v) {
+		switch {
+		case strings.EqualFold(item, "ME"):
+			me = len(o.Evasion.Decoys)
+		case strings.EqualFold(item, "RND") || strings.HasPrefix(strings.ToUpper(item), "RND:"):
+			n := 1
+			if _, num, ok := strings.Cut(item, ":"); ok {
+				var err error
+				if n, err = strconv.Atoi(num); err != nil || n < 1 || n > 128 {
+					return fmt.Errorf("%q: want RND:1-128", item)
+				}
+			}
+			for range n {
+				o.Evasion.Decoys = append(o.Evasion.Decoys, randomDecoy())
+			}
+		default:
+			a, err := netip.ParseAddr(item)
+			if err != nil {
+				return fmt.Errorf("decoy %q: %w", item, err)
+			}
+			o.Evasion.Decoys = append(o.Evasion.Decoys, a.Unmap())
+		}
+	}
+	if me < 0 {
+		// nmap puts the real source at a random position when ME is not given.
+		me = rand.IntN(len(o.Evasion.Decoys) + 1)
+	}
+	o.Evasion.MePos = me
+	return nil
+}
 
 func ping(letter byte) func(*Options, string) error {
 	return func(o *Options, v string) error {

@@ -2,6 +2,7 @@ package scanner
 
 import (
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"slices"
@@ -94,6 +95,41 @@ func TestParseArgs(t *testing.T) {
 			}
 		}},
 		{args: []string{"--min-rate", "300", "--max-rate", "200", "10.79.0.2"}, wantErr: "more than --max-rate"},
+		{args: []string{"-sS", "-sY", "-p", "T:80,S:2905,3868", "10.79.0.2"}, check: func(t *testing.T, o *Options) {
+			if !slices.Equal(o.Ports.TCP, []uint16{80}) || !slices.Equal(o.Ports.SCTP, []uint16{2905, 3868}) {
+				t.Errorf("tcp %v sctp %v", o.Ports.TCP, o.Ports.SCTP)
+			}
+		}},
+		{args: []string{"-sZ", "10.79.0.2"}, check: func(t *testing.T, o *Options) {
+			if all, _ := TopPorts("sctp", 1000); !slices.Equal(o.Ports.SCTP, all) || len(all) != 52 {
+				t.Errorf("sctp %d ports", len(o.Ports.SCTP))
+			}
+		}},
+		{args: []string{"-sO", "10.79.0.2"}, check: func(t *testing.T, o *Options) {
+			if len(o.Ports.Protocols) != 256 {
+				t.Errorf("%d protocols", len(o.Ports.Protocols))
+			}
+		}},
+		{args: []string{"-sO", "-p", "1,6,17,47", "10.79.0.2"}, check: func(t *testing.T, o *Options) {
+			if !slices.Equal(o.Ports.Protocols, []uint16{1, 6, 17, 47}) {
+				t.Errorf("protocols %v", o.Ports.Protocols)
+			}
+		}},
+		{args: []string{"-D", "10.0.0.7,ME,10.0.0.9", "-S", "10.0.0.1", "-ff", "--ttl", "33", "--data-length", "20", "--badsum", "-g", "53", "10.79.0.2"}, check: func(t *testing.T, o *Options) {
+			ev := o.Evasion
+			if len(ev.Decoys) != 2 || ev.MePos != 1 || ev.Spoof != netip.MustParseAddr("10.0.0.1") || ev.MTU != 16 || ev.TTL != 33 ||
+				ev.DataLength != 20 || !ev.BadSum || o.SourcePort != 53 {
+				t.Errorf("evasion %+v", ev)
+			}
+		}},
+		{args: []string{"--data", "\\xde\\xad", "--mtu", "24", "10.79.0.2"}, check: func(t *testing.T, o *Options) {
+			if !slices.Equal(o.Evasion.Data, []byte{0xde, 0xad}) || o.Evasion.MTU != 24 {
+				t.Errorf("evasion %+v", o.Evasion)
+			}
+		}},
+		{args: []string{"--mtu", "20", "10.79.0.2"}, wantErr: "multiple of 8"},
+		{args: []string{"-sT", "-f", "10.79.0.2"}, wantErr: "not -sT"},
+		{args: []string{"-sY", "-sZ", "10.79.0.2"}, wantErr: "one SCTP scan type"},
 		{args: []string{"-sS", "-p", "22"}, wantErr: "no target"},
 		{args: nil, wantErr: "no target"},
 		{args: []string{"-sS", "-sT", "10.79.0.2"}, wantErr: "one TCP scan type"},
@@ -139,7 +175,7 @@ func TestParseArgs(t *testing.T) {
 func TestEveryOptionIsHandled(t *testing.T) {
 	usage := Usage()
 	values := map[string]string{"<ports>": "22", "<0-5>": "4", "<number>": "10", "<tries>": "1", "<port>": "53",
-		"<flags>": "SYN", "<probes>": "4", "<basename>": "/dev/null/x", "<iface>": "lo", "<hosts>": "10.0.0.9", "<time>": "1s"}
+		"<flags>": "SYN", "<probes>": "4", "<basename>": "/dev/null/x", "<bytes>": "16", "<value>": "64", "<decoy,...[,ME]>": "10.0.0.7,ME,RND:2", "<address>": "10.0.0.8", "<hex>": "0xdead", "<string>": "hi", "<iface>": "lo", "<hosts>": "10.0.0.9", "<time>": "1s"}
 	dir := t.TempDir()
 	list := filepath.Join(dir, "targets")
 	if err := os.WriteFile(list, []byte("10.0.0.1 # a comment\n10.0.0.2\n"), 0o600); err != nil {

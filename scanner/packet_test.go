@@ -152,9 +152,12 @@ func TestEvasionProbes(t *testing.T) {
 	if whole[13] != FlagSYN || len(out[1].data) != 28 {
 		t.Errorf("reassembled flags %#x", whole[13])
 	}
-	// IPv6 fragments carry a fragment header.
+	// IPv6 fragments carry a fragment header; the first holds the whole
+	// TCP header (24 bytes), the 16 bytes of data follow in two.
+	c.dataLen = 16
 	out = c.build(nil, src6, dst6, spec{kind: kindTCP, port: 22, flags: FlagSYN}, 0)
-	if len(out) != 3 || out[0].data[6] != protoIPv6Frag || out[0].data[40] != protoTCP {
+	if len(out) != 3 || out[0].data[6] != protoIPv6Frag || out[0].data[40] != protoTCP || len(out[0].data) != 48+24 ||
+		binary.BigEndian.Uint16(out[1].data[42:]) != 24|1 || binary.BigEndian.Uint16(out[2].data[42:]) != 32 {
 		t.Errorf("IPv6 -f: %d packets, next header %d", len(out), out[0].data[6])
 	}
 	// --badsum.

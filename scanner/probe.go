@@ -147,6 +147,8 @@ func (p *prober) classifyICMP(r *reply) (v verdict, ok bool) {
 			v.state, v.reason = Closed, "proto-unreach"
 		case isPortUnreach(r):
 			v.state, v.reason = Open, "port-unreach"
+		case r.v6 && r.icmpType != 1:
+			return v, false
 		default:
 			v.state, v.reason, _ = icmpVerdict(r.v6, false, r.icmpCode)
 		}
@@ -186,6 +188,9 @@ func (p *prober) classifyICMP(r *reply) (v verdict, ok bool) {
 		}
 		return v, true
 	}
+	if r.v6 && r.icmpType != 1 {
+		return v, false
+	}
 	v.state, v.reason, ok = icmpVerdict(r.v6, udp, r.icmpCode)
 	return v, ok
 }
@@ -221,6 +226,10 @@ func tcpTry(c *crafter, flags uint8, r *reply) int {
 		}
 		if flags&FlagFIN != 0 {
 			off--
+		}
+		// A RST acknowledges the probe's data too (a SYN-ACK does not).
+		if n := uint32(len(c.payload) + c.dataLen); r.flags&FlagRST != 0 && n > 0 && int32(off) >= int32(n) {
+			off -= n
 		}
 		return int(int32(off))
 	case r.flags&FlagRST != 0 && flags&FlagACK != 0:

@@ -89,7 +89,7 @@ func openSession(ph *phase, kinds []probeKind, arp bool, res *Result) (*rawSessi
 	if s.recv, err = openReceiver(filterSpec{portLo: c.sport, portHi: hi, all: ph.Technique == IPProto}, ph.Interface); err != nil {
 		return nil, nil, err
 	}
-	if s.send, err = openSender(v4, v6, arp); err != nil {
+	if s.send, err = openSender(v4, v6, arp, ph.Interface); err != nil {
 		s.recv.Close()
 		return nil, nil, err
 	}
@@ -153,6 +153,12 @@ func (s *rawSession) runEngines(ctx context.Context, ph *phase, pr *prober, targ
 	for start := 0; start < len(targets); start += perGroup {
 		group := targets[start:min(len(targets), start+perGroup)]
 		e := newEngine(ph.Timing, pr, order, group, s.sources, noReply)
+		for _, h := range e.hosts {
+			if r, ok := ph.rtts[h.addr]; ok {
+				h.rtt = r
+				e.rtt.sample(r.srtt)
+			}
+		}
 		cur.Store(e)
 		err := e.run(ctx, s.send, func(h *hostState, err error) error {
 			if !isDestErr(err) {

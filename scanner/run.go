@@ -44,7 +44,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		if err != nil || len(up) == 0 {
 			break
 		}
-		ph.Targets = up
+		ph.Targets, ph.rtts = up, res.rtts
 		pr := &Result{}
 		if ph.Technique == Connect {
 			err = runConnect(ctx, ph, pr)

@@ -275,6 +275,9 @@ type Result struct {
 	// Interrupted: the context ended the scan; ports without an answer
 	// yet are left out of Hosts.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// rtts are the round trips host discovery measured, to time the
+	// port scans from their first probe.
+	rtts map[netip.Addr]rtt
 }
 
 // MarshalJSON adds the duration in seconds.

@@ -32,7 +32,9 @@ type mmsghdr struct {
 	_   [4]byte
 }
 
-func openSender(v4, v6, arp bool) (*rawSender, error) {
+// openSender opens the sockets; with ifname (-e) the IP sockets send on
+// that interface only.
+func openSender(v4, v6, arp bool, ifname string) (*rawSender, error) {
 	s := &rawSender{fd4: -1, fd6: -1, fdARP: -1}
 	open := func(family, typ, proto int) (int, error) {
 		fd, err := unix.Socket(family, typ|unix.SOCK_CLOEXEC, proto)
@@ -40,6 +42,12 @@ func openSender(v4, v6, arp bool) (*rawSender, error) {
 			return -1, err
 		}
 		_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUFFORCE, 4<<20)
+		if ifname != "" && family != unix.AF_PACKET {
+			if err := unix.BindToDevice(fd, ifname); err != nil {
+				unix.Close(fd)
+				return -1, fmt.Errorf("bind to interface %s: %w", ifname, err)
+			}
+		}
 		return fd, nil
 	}
 	var err error
