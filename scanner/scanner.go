@@ -1,18 +1,26 @@
-// Package scanner is scanwatch's active port scanner. It implements nmap's
-// TCP techniques (-sS -sT -sF -sN -sX -sA -sW -sM, --scanflags) and the UDP
-// scan (-sU) with nmap's port-state semantics from its reference guide.
+// Package scanner is scanwatch's active scanner: nmap's port-scan
+// techniques (-sS -sT -sF -sN -sX -sA -sW -sM -sU -sY -sZ -sO,
+// --scanflags) with nmap's port states, its host discovery (ARP/ND on a
+// local link, else ICMP echo, SYN 443, ACK 80, timestamp), its default
+// ports (the most common 1000 per protocol, from nmap-services), timing
+// templates and evasions, and its output formats. ParseArgs reads an nmap
+// command line; Options.Run scans and reports; Run is the library entry.
 //
-// Raw probes are crafted with gopacket and sent on raw IP sockets
-// (IPPROTO_RAW, so the kernel routes them and resolves neighbours); replies
-// are read from an AF_PACKET socket with a classic BPF filter that passes only
-// TCP/UDP to our source port and ICMP unreachables. The connect scan (-sT)
-// uses the operating system's connect(). Raw techniques need CAP_NET_RAW.
+// Raw probes are built by hand (craft.go) and sent on raw IP sockets
+// (IPPROTO_RAW, so the kernel routes them and resolves neighbours), many
+// per sendmmsg call; ARP requests go out on a packet socket. Replies are
+// read from an AF_PACKET socket with a classic BPF filter that passes only
+// what can answer (filter_linux.go). The engine (engine.go) paces probes
+// as nmap's does: congestion windows, RTT-based timeouts, retransmissions
+// and scan delays that back off from a rate-limiting target. The connect
+// scan (-sT) uses the operating system's connect(). Raw techniques need
+// CAP_NET_RAW.
 //
 // Probes look like nmap's, so a sensor can attribute them: TCP window 1024,
 // an MSS 1460 option on SYN probes only, a random TTL/hop limit in 37-59, no
-// DF, one random source port for the whole scan, and a per-scan random
-// sequence number (all first tries share it; retransmissions add the try
-// number, so a reply tells which try it answers).
+// DF, one random source port per scan phase (UDP try n from port+n, as the
+// try is then known from the answer), and a per-phase random sequence
+// number (all first tries share it; retransmissions add the try number).
 package scanner
 
 import (

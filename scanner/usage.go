@@ -37,7 +37,7 @@ func Usage() string {
 		case o.arg != "":
 			name += " " + o.arg
 		}
-		fmt.Fprintf(&b, "  %-24s %s\n", name, o.help)
+		fmt.Fprintf(&b, "  %-28s %s\n", name, o.help)
 	}
 	slices.Sort(unsupported)
 	b.WriteString("\nNot supported (nmap options scanwatch refuses, exit status 2):\n")
