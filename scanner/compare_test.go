@@ -69,7 +69,7 @@ func TestCompareWithNmap(t *testing.T) {
 	tn := setupNet(t)
 	// Over IPv6 a few techniques cover the other code paths (the tests
 	// of the evasions scan IPv6 too): every one would double the run.
-	six := []string{"sS", "sT", "sU", "sX", "sA"}
+	six := []string{"sS", "sU", "sA"}
 	for _, target := range []netip.Addr{target4, target6} {
 		for _, c := range compareCases() {
 			if target.Is6() && !slices.Contains(six, c.name) {

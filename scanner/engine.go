@@ -43,26 +43,29 @@ type inflight struct {
 }
 
 type hostState struct {
-	addr, src netip.Addr
-	probes    []probeState
-	next      int     // next never-sent position in engine.order
-	retry     []int32 // specs to retransmit, oldest first
-	parked    []int32
-	fifo      []inflight
-	head      int
-	active    int // in flight
-	remaining int // not done
-	cc        congestion
-	rtt       rtt
-	delay     time.Duration
-	lastSend  int64
-	maxTry    int // highest try that got an answer
-	started   int64
-	up        bool
-	upReason  string
-	upTTL     uint8
-	done      bool
-	sendErr   string
+	addr, src    netip.Addr
+	probes       []probeState
+	next         int     // next never-sent position in engine.order
+	retry        []int32 // specs to retransmit, oldest first
+	parked       []int32
+	fifo         []inflight
+	head         int
+	active       int // in flight
+	remaining    int // not done
+	cc           congestion
+	rtt          rtt
+	delay        time.Duration
+	lastSend     int64
+	maxTry       int // highest try that got an answer
+	started      int64
+	up           bool
+	upReason     string
+	upTTL        uint8
+	done         bool
+	sendErr      string
+	answered     int  // probes of this phase answered
+	benched      bool // a bench round has been sent
+	benchAnswers int  // answers since the last bench round
 }
 
 // pick is one probe chosen for sending.
@@ -94,8 +97,12 @@ type engine struct {
 	minDly  time.Duration
 	boostAt int // maxTry above this boosts the scan delay
 	udp     bool
-	tokens  float64
-	lastTok int64
+	// icmpNegative: the scan's negative answers are ICMP errors (UDP, IP
+	// protocol scans), which targets rate-limit.
+	icmpNegative bool
+	benchWait    time.Duration
+	tokens       float64
+	lastTok      int64
 
 	sent, retrans, replies, sendErrors int
 	reasons                            []string
@@ -110,7 +117,7 @@ func newEngine(t Timing, pr *prober, order []int32, targets []netip.Addr, source
 	e := &engine{
 		timing: t, params: newCCParams(t), pr: pr, order: order, byAddr: make(map[netip.Addr]*hostState, len(targets)),
 		start: time.Now(), reasonIdx: map[string]uint8{}, wake: make(chan struct{}, 1), noReply: noReply,
-		udp: pr.tech == UDP, minDly: t.ScanDelay, boostAt: 3,
+		udp: pr.tech == UDP, minDly: t.ScanDelay, boostAt: 3, icmpNegative: pr.tech == UDP || pr.tech == IPProto, benchWait: benchWait,
 	}
 	e.cc.init(e.params)
 	e.cc.lastDrop = -1
@@ -209,10 +216,51 @@ func (e *engine) expire(now int64) int64 {
 			}
 		}
 		if h.active == 0 && !h.hasWork(e) {
+			if at, again := e.benchRound(h, now); again {
+				next = min(next, at)
+				continue
+			}
 			e.finishHost(h, "no-response")
 		}
 	}
 	return next
+}
+
+// benchWait is how long a bench round waits after a host's last probe:
+// Linux's default ICMP rate limit (net.ipv4.icmp_ratelimit) lets one error
+// per second through to a host once its burst is spent.
+const benchWait = time.Second
+
+// benchRound decides what becomes of a host whose only unsettled probes
+// are parked (out of tries): in a scan whose negative answers are ICMP
+// errors, which targets rate-limit, a host that answered some probes may
+// just be holding the rest back. Its parked probes are then sent once more,
+// a second after its last probe (when the limiter has a token again), and
+// again while each round draws an answer; the answers to late tries raise
+// its allowed tries and scan delay as any answer does. again is false when
+// the host is done; otherwise at is when to look again.
+func (e *engine) benchRound(h *hostState, now int64) (at int64, again bool) {
+	if !e.icmpNegative || len(h.parked) == 0 || h.answered == 0 || (h.benched && h.benchAnswers == 0) {
+		return 0, false
+	}
+	if wait := h.lastSend + int64(e.benchWait); now < wait {
+		return wait, true
+	}
+	h.benched, h.benchAnswers = true, 0
+	kept := h.parked[:0]
+	for _, s := range h.parked {
+		p := &h.probes[s]
+		switch {
+		case p.status != stParked:
+		case int(p.tries) > e.timing.MaxRetries:
+			kept = append(kept, s) // out of tries for good
+		default:
+			p.status = stRetry
+			h.retry = append(h.retry, s)
+		}
+	}
+	h.parked = kept
+	return now, len(h.retry) > 0
 }
 
 // finishHost settles a host's unanswered probes with the no-reply state.
@@ -364,6 +412,8 @@ func (e *engine) onReply(v verdict, r *reply, now int64) {
 	}
 	p.status, p.state, p.reason, p.ttl = stDone, v.state, e.reason(v.reason), r.ttl
 	h.remaining--
+	h.answered++
+	h.benchAnswers++
 	e.replies++
 	if !h.up {
 		h.up, h.upReason, h.upTTL = true, v.reason, r.ttl

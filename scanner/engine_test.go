@@ -49,6 +49,10 @@ func (f *fakeNet) send(pkts []outPacket) (int, error) {
 
 // fakeScan runs a UDP scan of n ports of dst4 over a fakeNet.
 func fakeScan(t *testing.T, tm Timing, n int, f *fakeNet) (*engine, time.Duration) {
+	return fakeScanBench(t, tm, n, f, benchWait)
+}
+
+func fakeScanBench(t *testing.T, tm Timing, n int, f *fakeNet, bench time.Duration) (*engine, time.Duration) {
 	t.Helper()
 	if err := tm.normalize(); err != nil {
 		t.Fatal(err)
@@ -62,6 +66,7 @@ func fakeScan(t *testing.T, tm Timing, n int, f *fakeNet) (*engine, time.Duratio
 	}
 	pr := newProber(UDP, false, specs, c, tm.MaxRetries+1)
 	e := newEngine(tm, pr, order, []netip.Addr{dst4}, map[netip.Addr]netip.Addr{dst4: src4}, OpenFiltered)
+	e.benchWait = bench
 	f.e = e
 	start := time.Now()
 	if err := e.run(context.Background(), f, func(*hostState, error) error { return nil }); err != nil {
@@ -106,34 +111,44 @@ func TestEngineRateLimits(t *testing.T) {
 }
 
 // TestEngineRateLimitedUnreachables simulates Linux's ICMP rate limit (a
-// token bucket: here 20 per second, bursts of 6): the engine must slow
-// down until every closed port's unreachable comes back.
+// token bucket with bursts of 6): the engine must slow down until every
+// closed port's unreachable comes back. At 20 per second the answers to
+// retransmissions show it; at one per refill period longer than the probe
+// timeout (Linux's default: one per second; here one per 200 ms, with the
+// bench wait scaled alike) only the bench rounds catch a token.
 func TestEngineRateLimitedUnreachables(t *testing.T) {
-	tm, _ := TimingTemplate(3)
-	var mu sync.Mutex
-	tokens, last := 6.0, time.Now()
-	f := &fakeNet{delay: 200 * time.Microsecond, answer: func(port uint16, try int, at time.Time) bool {
-		mu.Lock()
-		defer mu.Unlock()
-		tokens = min(6, tokens+at.Sub(last).Seconds()*20)
-		last = at
-		if tokens < 1 {
-			return false
+	for _, tc := range []struct {
+		perSecond float64
+		ports     int
+		bench     time.Duration
+	}{{20, 40, benchWait}, {5, 20, 200 * time.Millisecond}} {
+		tm, _ := TimingTemplate(3)
+		tm.MinRTTTimeout = 50 * time.Millisecond
+		var mu sync.Mutex
+		tokens, last := 6.0, time.Now()
+		f := &fakeNet{delay: 200 * time.Microsecond, answer: func(port uint16, try int, at time.Time) bool {
+			mu.Lock()
+			defer mu.Unlock()
+			tokens = min(6, tokens+at.Sub(last).Seconds()*tc.perSecond)
+			last = at
+			if tokens < 1 {
+				return false
+			}
+			tokens--
+			return true
+		}}
+		e, took := fakeScanBench(t, tm, tc.ports, f, tc.bench)
+		h := e.hosts[0]
+		closed := 0
+		for _, p := range h.probes {
+			if p.state == Closed {
+				closed++
+			}
 		}
-		tokens--
-		return true
-	}}
-	e, took := fakeScan(t, tm, 40, f)
-	h := e.hosts[0]
-	closed := 0
-	for _, p := range h.probes {
-		if p.state == Closed {
-			closed++
+		if closed != tc.ports {
+			t.Errorf("%v unreachables/s: %d of %d ports closed; the others were given up too early", tc.perSecond, closed, tc.ports)
 		}
+		t.Logf("%d ports against %v unreachables/s: %v, %d probes, %d retransmits, scan delay %v, max try %d",
+			tc.ports, tc.perSecond, took, e.sent, e.retrans, h.delay, h.maxTry)
 	}
-	if closed != 40 {
-		t.Errorf("%d of 40 ports closed; the others were given up too early", closed)
-	}
-	t.Logf("40 ports against 20 unreachables/s: %v, %d probes, %d retransmits, scan delay %v, max try %d",
-		took, e.sent, e.retrans, h.delay, h.maxTry)
 }
