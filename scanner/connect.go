@@ -37,7 +37,7 @@ func runConnect(ctx context.Context, cfg phase, res *Result) error {
 	sem := make(chan struct{}, cfg.Concurrency)
 	var wg sync.WaitGroup
 	// The per-connect timeout adapts to measured connect times, like the raw
-	// scan's probe timeout: within [MinTimeout, cfg.Timeout].
+	// scan's probe timeout: within the timing's RTT timeout bounds.
 	var rtt rttEstimator
 	rtt.init(cfg.Timing)
 	var ctxErr error

@@ -223,7 +223,7 @@ func TestEveryOptionIsHandled(t *testing.T) {
 
 func TestParseTime(t *testing.T) {
 	for in, want := range map[string]time.Duration{"1": time.Second, "1.5": 1500 * time.Millisecond, "250ms": 250 * time.Millisecond,
-		"2s": 2 * time.Second, "3m": 3 * time.Minute, "1h": time.Hour} {
+		"2s": 2 * time.Second, "3m": 3 * time.Minute, "1h": time.Hour, "1m30s": 90 * time.Second} {
 		if got, err := ParseTime(in); err != nil || got != want {
 			t.Errorf("ParseTime(%q) = %v, %v; want %v", in, got, err, want)
 		}

@@ -121,6 +121,10 @@ func ParseTime(v string) (time.Duration, error) {
 	}
 	f, err := strconv.ParseFloat(num, 64)
 	if err != nil || f < 0 {
+		// Go's spelling too ("1m30s"), as Duration.String writes it.
+		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+			return d, nil
+		}
 		return 0, fmt.Errorf("%q is not a time (want e.g. 500ms, 2s, 1.5, 3m, 1h)", v)
 	}
 	return time.Duration(f * float64(unit)), nil

@@ -258,14 +258,8 @@ type Evasion struct {
 	MTU        int          `json:"mtu,omitempty"` // -f (8), -ff (16), --mtu: fragment size
 }
 
-// Defaults.
-const (
-	DefaultRate       = 1000
-	DefaultMaxRetries = 2
-	DefaultTimeout    = time.Second
-	MinTimeout        = 100 * time.Millisecond // nmap's default --min-rtt-timeout
-	MaxHosts          = 65536
-)
+// MaxHosts bounds the targets of one scan.
+const MaxHosts = 65536
 
 // Result is a finished scan.
 type Result struct {
