@@ -20,7 +20,7 @@ import (
 const usage = `usage:
   scanwatch replay [--rules FILE] [--out FILE] [--sensor NAME] FILE...
   scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--sensor NAME] [--capture ebpf|cbpf]
-  scanwatch scan   -sS|-sT|-sF|-sN|-sX|-sA|-sW|-sM|-sU [--scanflags F] -p PORTS TARGET...
+  scanwatch scan   [nmap options] TARGET...   # scan -h lists them
   scanwatch selftest
   scanwatch rules check FILE      # validate a rules file
   scanwatch rules default         # print the embedded rules, a start for your own
