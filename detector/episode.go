@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -18,6 +19,7 @@ import (
 type episode struct {
 	tech     technique.Technique
 	name     string // custom probes: the flag mix
+	typ      string // the type the alert reported; the closing record keeps it
 	alerted  bool
 	slow     bool
 	folded   bool // part of another episode's report (ping's TCP probes, a decoy's copies)
@@ -122,8 +124,11 @@ func (e *episode) crossed(target netip.Addr, ports, hosts int) bool {
 	return (ports > 0 && e.winPerTarget[target] >= ports) || (hosts > 0 && len(e.winPerTarget) >= hosts)
 }
 
-// markAlerted drops the window: from now on only totals matter.
+// markAlerted drops the window: from now on only totals matter. The type
+// is decided here, once: the alert and the closing record must name the
+// same scan, and an analyst acts on the alert.
 func (e *episode) markAlerted() {
+	e.typ = e.scanType()
 	e.alerted = true
 	e.win = nil
 	e.winPerTarget = nil
@@ -181,7 +186,7 @@ func (e *episode) proto(v6 bool) string {
 // report builds the Scan record as the episode stands now.
 func (e *episode) report(scanner netip.Addr) Scan {
 	s := Scan{
-		Type:        e.scanType(),
+		Type:        cmp.Or(e.typ, e.scanType()),
 		Name:        e.name,
 		Proto:       e.proto(scanner.Is6()),
 		Shape:       e.shape(),

@@ -46,7 +46,7 @@ func (s *Episodes) count(c Contact) {
 		fp := c.Print
 		e.tools.add(fp)
 		if synLike(tech) {
-			if fp.Options == OptFull || fp.DF && fp.Options != OptMSSOnly && fp.Options != OptNone {
+			if fp.osStackSYN() || !fp.Frag && fp.DF && fp.Options != OptMSSOnly && fp.Options != OptNone {
 				e.osSY++
 			} else {
 				e.craftedSY++

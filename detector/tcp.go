@@ -49,7 +49,7 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	}
 	d.startProbe(f, tech, p)
 	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
-	if tech == technique.Syn && f.fp.Options == OptFull {
+	if tech == technique.Syn && f.fp.osStackSYN() {
 		f.tech = technique.Connect
 	}
 	d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
