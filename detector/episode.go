@@ -25,7 +25,13 @@ type episode struct {
 	folded   bool // part of another episode's report (ping's TCP probes, a decoy's copies)
 	decoys   []netip.Addr
 	decoyWhy string
-	group    string // distributed scan group
+	// decoyed: made of probes sent while the scanner's decoy set was
+	// sending copies (nmap -D); another scan from the same source is
+	// another episode.
+	decoyed      bool
+	deferred     bool   // its alert waits for the decoy set's replies
+	undetermined bool   // decoys and no member singled out: no scanner named
+	group        string // distributed scan group
 
 	first, last int64 // packet times of the first and last probe, ns
 	probes      int
@@ -225,6 +231,9 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		s.Tool, s.ToolEvidence = "nmap", "nmap -O probe values: "+s.Ports
 	}
 	s.Evidence = e.evidence()
+	if e.undetermined {
+		s.Scanner = netip.Addr{}
+	}
 	if e.decoyWhy != "" {
 		s.Decoys = e.decoys
 		s.Evidence += "; decoys: " + e.decoyWhy

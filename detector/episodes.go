@@ -36,6 +36,8 @@ type Episodes struct {
 
 	sigs     map[probeSig]sigSeen
 	decoys   map[netip.Addr]*decoySet
+	deferred []deferredAlert
+	flushing bool                      // the capture ended: decisions wait no longer
 	byTarget map[netip.Addr][]*tracker // sources with an alerted episode, by target
 	groups   int
 
@@ -89,6 +91,9 @@ func (s *Episodes) Add(c Contact) {
 // trackers with nothing left to remember.
 func (s *Episodes) Advance(now int64) {
 	s.now = max(s.now, now)
+	if len(s.deferred) > 0 {
+		s.fireDeferred(s.now)
+	}
 	if s.now >= s.nextSweep {
 		if s.nextSweep != 0 {
 			s.expire()
@@ -100,6 +105,9 @@ func (s *Episodes) Advance(now int64) {
 // Flush closes every open episode with its summary, scanners in address
 // order, so that a replay's last records are deterministic.
 func (s *Episodes) Flush() {
+	s.flushing = true
+	defer func() { s.flushing = false }()
+	s.fireDeferred(math.MaxInt64)
 	var ts []*tracker
 	for _, t := range s.trackers {
 		ts = append(ts, t)

@@ -25,13 +25,24 @@ func (s *Episodes) count(c Contact) {
 		return
 	}
 	e := t.eps[tech]
-	if e != nil && e.alerted && otherTool(e, c) {
-		s.endEpisode(t, tech) // the same source, another tool: another scan
+	decoyed := s.inDecoyScan(c)
+	switch {
+	case e == nil:
+	case decoyed && !e.decoyed && !e.alerted:
+		e.decoyed = true // the decoy copies began
+	case e.decoyed != decoyed && c.First < e.first:
+		return // a late answer to a scan that has ended
+	case e.decoyed != decoyed && e.alerted, e.alerted && otherTool(e, c):
+		s.endEpisode(t, tech) // the same source, another scan (decoys, or another tool)
+		e = nil
+	case e.decoyed != decoyed:
+		t.eps[tech] = nil // a decoy scan that never alerted, and a new one
 		e = nil
 	}
 	start := c.First
 	if e == nil {
 		e = newEpisode(tech, start)
+		e.decoyed = decoyed
 		t.eps[tech] = e
 	}
 	if tech == technique.Custom && e.name == "" {

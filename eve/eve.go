@@ -32,7 +32,7 @@ func (w *Writer) Event(ev detector.Event) {
 	e := w.log.Log().
 		Str("timestamp", ev.Time.UTC().Format(TimeFormat)).
 		Str("event_type", ev.Kind).
-		Str("src_ip", s.Scanner.String())
+		Str("src_ip", s.ScannerText())
 	if len(s.Targets) > 0 {
 		e = e.Str("dest_ip", s.Targets[0].String())
 	}
@@ -61,7 +61,7 @@ func scanDict(s detector.Scan) *zerolog.Event {
 		d = d.Str("flags", s.Name)
 	}
 	d = d.Str("shape", s.Shape).
-		Str("scanner", s.Scanner.String()).
+		Str("scanner", s.ScannerText()).
 		Array("targets", targets).
 		Int("target_count", s.TargetCount)
 	if s.Ports != "" {
