@@ -161,7 +161,7 @@ func (d *Detector) startProbe(f *flow, tech technique.Technique, p *decode.Packe
 
 // probeTarget applies home networks and allow lists to a first contact.
 func (d *Detector) probeTarget(p *decode.Packet) bool {
-	if !p.Dst.IsValid() || p.Dst.IsMulticast() || p.Dst.IsUnspecified() || isBroadcast(p.Dst) {
+	if !p.Dst.IsValid() || p.Dst.IsMulticast() || p.Dst.IsUnspecified() || isBroadcast(p.Dst) || p.LinkGroup {
 		return false
 	}
 	r := d.r
@@ -175,5 +175,6 @@ func (d *Detector) probeTarget(p *decode.Packet) bool {
 }
 
 // isBroadcast is the limited broadcast; a subnet's broadcast address cannot
-// be told from a host without its netmask (x.y.z.255 is a host in a /16).
+// be told from a host without its netmask (x.y.z.255 is a host in a /16),
+// but its frames go to the link-layer broadcast (decode.Packet.LinkGroup).
 func isBroadcast(a netip.Addr) bool { return a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) }

@@ -22,13 +22,26 @@ func replyLike(sport, dport uint16) bool {
 	return false
 }
 
+// discoveryPort: link-local name and service discovery (NetBIOS name and
+// datagram services, mDNS, LLMNR, SSDP, WS-Discovery) is chatter: queries
+// go to broadcast or multicast, answers come back by unicast from the
+// service's port to whatever port asked, and NetBIOS hosts talk 137 to 137
+// and 138 to 138. Datagrams from these ports are never probes.
+func discoveryPort(sport uint16) bool {
+	switch sport {
+	case 137, 138, 1900, 3702, 5353, 5355:
+		return true
+	}
+	return false
+}
+
 func (d *Detector) udp(p *decode.Packet) {
 	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 17)
 	f := d.flows.get(k)
 	if f == nil {
 		f = d.newFlow(k, srcIsA)
 		switch {
-		case replyLike(p.SrcPort, p.DstPort) && !d.episodes.scanning(p.Src, technique.UDP), !d.probeTarget(p):
+		case (replyLike(p.SrcPort, p.DstPort) || discoveryPort(p.SrcPort)) && !d.episodes.scanning(p.Src, technique.UDP), !d.probeTarget(p):
 			return
 		case p.Payload == 300 && p.IPID == 0x1042:
 			d.osProbe(p, osUDP300)

@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"net/netip"
 	"testing"
 	"time"
 
@@ -151,5 +152,62 @@ func TestIPProto(t *testing.T) {
 				w.send(ipP(scanner, target, proto))
 			}
 		},
+	}})
+}
+
+// Link-local chatter is not a UDP scan: responders answer multicast
+// name queries by unicast from the service's port to the asker's port,
+// NetBIOS hosts talk 137 to 137 and 138 to 138, and datagrams to a
+// subnet's broadcast address go to the link-layer broadcast.
+func TestLinkLocalChatter(t *testing.T) {
+	llmnrGroup := netip.MustParseAddr("224.0.0.252")
+	mdnsGroup := netip.MustParseAddr("224.0.0.251")
+	responder := v4(77)
+	runCases(t, []protoCase{{
+		// One host answers the LLMNR and mDNS queries of 30 others.
+		name: "LLMNR and mDNS answers",
+		run: func(w *wire) {
+			for i := 100; i < 130; i++ {
+				asker, port := v4(i), uint16(50000+i)
+				w.send(udpP(asker, llmnrGroup, port, 5355, 30))
+				w.send(udpP(responder, asker, 5355, port, 60))
+				w.send(udpP(asker, mdnsGroup, 5353, 5353, 30))
+				w.send(udpP(responder, asker, 5353, port+1000, 60)) // a QU answer, unicast
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// NetBIOS name queries and node status, 137 to 137, unicast to
+		// 30 hosts, and datagrams 138 to 138; nobody answers.
+		name: "NetBIOS 137 and 138",
+		run: func(w *wire) {
+			for i := 100; i < 130; i++ {
+				w.send(udpP(responder, v4(i), 137, 137, 50))
+				w.send(udpP(responder, v4(i), 138, 138, 200))
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// Discovery broadcasts to 10.77.255.255 on 20 ports (game and
+		// sync clients): one address, many ports, no answers.
+		name: "subnet broadcast",
+		run: func(w *wire) {
+			bcast := netip.MustParseAddr("10.77.255.255")
+			for port := uint16(27000); port < 27020; port++ {
+				p := udpP(responder, bcast, 40000, port, 40)
+				p.LinkGroup = true
+				w.send(p)
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// nbtscan asks 137 from an ephemeral port: that is a sweep.
+		name: "nbtscan",
+		run: func(w *wire) {
+			for i := 100; i < 130; i++ {
+				w.send(udpP(scanner, v4(i), 41000, 137, 50))
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.UDP, shape: "horizontal", targets: 30}},
 	}})
 }
