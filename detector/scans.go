@@ -24,30 +24,14 @@ func (s *Episodes) count(c Contact) {
 		t.eps[technique.Ping].tcpProbes += probes
 		return
 	}
-	e := t.eps[tech]
-	decoyed := s.inDecoyScan(c)
-	switch {
-	case e == nil:
-	case decoyed && !e.decoyed && !e.alerted:
-		e.decoyed = true // the decoy copies began
-	case e.decoyed != decoyed && c.First < e.first:
-		return // a late answer to a scan that has ended
-	case e.decoyed != decoyed && e.alerted, e.alerted && otherTool(e, c):
-		s.endEpisode(t, tech) // the same source, another scan (decoys, or another tool)
-		e = nil
-	case e.decoyed != decoyed:
-		t.eps[tech] = nil // a decoy scan that never alerted, and a new one
-		e = nil
-	}
-	start := c.First
+	e := s.episodeFor(t, c)
 	if e == nil {
-		e = newEpisode(tech, start)
-		e.decoyed = decoyed
-		t.eps[tech] = e
+		return
 	}
 	if tech == technique.Custom && e.name == "" {
 		e.name = c.Print.Flags.String()
 	}
+	start := c.First
 	e.probes += probes
 	e.first = min(e.first, start)
 	e.last = max(e.last, start)
@@ -81,6 +65,35 @@ func (s *Episodes) count(c Contact) {
 		return
 	}
 	s.alert(t, tech, e)
+}
+
+// episodeFor returns the episode c counts in, started if need be, or nil
+// when c is a late answer to a scan that has ended. Another scan from the
+// same source ends an alerted episode: decoy copies begin or end, or
+// another tool's fingerprint takes over.
+func (s *Episodes) episodeFor(t *tracker, c Contact) *episode {
+	tech := c.Technique
+	e := t.eps[tech]
+	decoyed := s.inDecoyScan(c)
+	switch {
+	case e == nil:
+	case decoyed && !e.decoyed && !e.alerted:
+		e.decoyed = true // the decoy copies began
+	case e.decoyed != decoyed && c.First < e.first:
+		return nil
+	case e.decoyed != decoyed && e.alerted, e.alerted && otherTool(e, c):
+		s.endEpisode(t, tech)
+		e = nil
+	case e.decoyed != decoyed:
+		t.eps[tech] = nil // a decoy scan that never alerted, and a new one
+		e = nil
+	}
+	if e == nil {
+		e = newEpisode(tech, c.First)
+		e.decoyed = decoyed
+		t.eps[tech] = e
+	}
+	return e
 }
 
 // otherTool reports a TCP probe whose fingerprint names a tool other than

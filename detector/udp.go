@@ -46,6 +46,8 @@ func (d *Detector) udp(p *decode.Packet) {
 		case p.Payload == 300 && p.IPID == 0x1042:
 			d.osProbe(p, osUDP300)
 			return
+		case d.pathProbe(p):
+			return // traceroute, mtr
 		}
 		d.startProbe(f, technique.UDP, p)
 		if p.IPID != 0 { // Linux sends UDP with DF and IP ID 0: no fingerprint there
