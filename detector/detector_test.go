@@ -337,7 +337,7 @@ func TestEpisodeTargetCap(t *testing.T) {
 	}
 	e := newEpisode(technique.Syn, 0)
 	for i := 0; i < n; i++ {
-		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, OutClosed, 0)
+		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, OutClosed, 0, true)
 	}
 	if len(e.targets) != maxEpisodeTargets {
 		t.Fatalf("kept %d port sets, cap %d", len(e.targets), maxEpisodeTargets)

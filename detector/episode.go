@@ -75,8 +75,9 @@ func newEpisode(tech technique.Technique, now int64) *episode {
 const maxEpisodeTargets = 1 << 14
 
 // add counts one resolved contact. It reports whether (target, port) is new
-// to this episode; only new pairs move the thresholds.
-func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64) bool {
+// to this episode; only new pairs that are counted (not an exchange the
+// peer answered) move the thresholds.
+func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, counted bool) bool {
 	ps := e.targets[target]
 	if ps == nil && len(e.targets) >= maxEpisodeTargets {
 		if e.overflow == nil {
@@ -102,7 +103,7 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64) bool
 	}
 	e.ports.add(port)
 	e.contacts++
-	if !e.alerted {
+	if counted && !e.alerted {
 		e.win = append(e.win, winEntry{now, target})
 		e.winPerTarget[target]++
 	}
@@ -124,11 +125,13 @@ func (e *episode) slide(now int64, window time.Duration) {
 	}
 }
 
-// crossed reports whether the window holds enough distinct ports on target
-// or enough distinct targets.
-func (e *episode) crossed(target netip.Addr, ports, hosts int) bool {
-	return (ports > 0 && e.winPerTarget[target] >= ports) || (hosts > 0 && len(e.winPerTarget) >= hosts)
+// crossedPorts reports whether the window holds enough distinct ports on
+// target, crossedHosts whether it holds enough distinct targets.
+func (e *episode) crossedPorts(target netip.Addr, ports int) bool {
+	return ports > 0 && e.winPerTarget[target] >= ports
 }
+
+func (e *episode) crossedHosts(hosts int) bool { return hosts > 0 && len(e.winPerTarget) >= hosts }
 
 // markAlerted drops the window: from now on only totals matter. The type
 // is decided here, once: the alert and the closing record must name the

@@ -48,17 +48,27 @@ func (s *Episodes) count(c Contact) {
 			}
 		}
 	}
-	isNew := e.add(target, port, c.Outcome, s.now)
-	if isNew && s.alarmLLR > 0 {
-		t.llr += s.failLLR
+	ev := judge(c)
+	if !e.add(target, port, c.Outcome, s.now, ev != evSuccess) {
+		return // not a new contact: no new evidence
 	}
-	if e.alerted || e.folded || !isNew {
+	switch ev {
+	case evFailure:
+		if s.alarmLLR > 0 {
+			t.llr += s.failLLR
+		}
+	case evSuccess:
+		s.success(c.Scanner)
+		return // listed (an open port), never counted
+	}
+	if e.alerted || e.folded {
 		return
 	}
 	th := s.thresholds[tech]
 	e.slide(s.now, th.Window)
 	switch {
-	case e.crossed(target, th.Ports, th.Hosts):
+	case e.crossedPorts(target, th.Ports):
+	case e.crossedHosts(th.Hosts) && s.failingMostly(t, tech):
 	case s.slowScan(t, e, th):
 		e.slow = true
 	default:
@@ -106,16 +116,29 @@ func otherTool(e *episode, c Contact) bool {
 	return cur != toolUnknown && e.tools.n[cur] >= 10 && nt != cur && nt != toolUnknown && nt != toolOS
 }
 
+// failingMostly reports whether a scanner's contacts failed more often
+// than they succeeded, as far as the sequential test has seen: a client
+// whose many requests are answered (a resolver, a poller) is not made a
+// scanner by the few peers that are dead, however many hosts it talks to.
+// Techniques without reply evidence, or the test switched off: true.
+func (s *Episodes) failingMostly(t *tracker, tech technique.Technique) bool {
+	return !replyTechnique(tech) || s.alarmLLR <= 0 || t.llr > 0
+}
+
 // slowScan applies the sequential test to an episode too slow for its
 // window: the scanner's likelihood ratio has reached the alarm and the
-// episode holds enough distinct failed contacts.
+// episode holds enough distinct failed contacts. Sweeps (ping, ARP) carry
+// no reply evidence: enough hosts over more than a window decide.
 func (s *Episodes) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
-	if s.alarmLLR <= 0 || t.llr < s.alarmLLR || s.now-e.first < int64(th.Window) {
+	if s.alarmLLR <= 0 || s.now-e.first < int64(th.Window) {
 		return false
 	}
 	n := s.r.Slow.MinPorts
 	if e.tech == technique.Ping || e.tech == technique.ARP {
 		return len(e.targets) >= n
+	}
+	if t.llr < s.alarmLLR {
+		return false
 	}
 	if len(e.targets) >= n {
 		return true

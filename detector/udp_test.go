@@ -211,3 +211,148 @@ func TestLinkLocalChatter(t *testing.T) {
 		want: []want{{scanner: scanner, typ: technique.UDP, shape: "horizontal", targets: 30}},
 	}})
 }
+
+// A UDP exchange the peer answered is a client's, as a TCP exchange that
+// carried data is; a few unanswered among many answered are a flaky
+// network. UDP scans still fail on most ports: unreachables, silence, or
+// one answering service among closed ports.
+func TestAnsweredUDP(t *testing.T) {
+	servers := func(n int) []netip.Addr {
+		var a []netip.Addr
+		for i := range n {
+			a = append(a, v4(100+i))
+		}
+		return a
+	}
+	// ask sends one request from a fresh source port; the server answers
+	// unless dead.
+	sport := uint16(30000)
+	ask := func(w *wire, srv netip.Addr, port uint16, dead bool) {
+		sport++
+		w.send(udpP(scanner, srv, sport, port, 48))
+		if !dead {
+			w.send(udpP(srv, scanner, port, sport, 48))
+		}
+	}
+	runCases(t, []protoCase{{
+		// chronyd -Q against a pool of 20 (iburst: four polls each).
+		name: "NTP client",
+		run: func(w *wire) {
+			for range 4 {
+				for _, srv := range servers(20) {
+					p := udpP(scanner, srv, 123, 123, 48)
+					w.send(p)
+					w.send(udpP(srv, scanner, 123, 123, 48))
+				}
+				w.wait(2 * time.Second)
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// A resolver asks 30 authoritative servers; 4 are dead and asked
+		// three times each, late in the run.
+		name: "resolver with dead servers",
+		run: func(w *wire) {
+			srvs := servers(30)
+			for round := range 3 {
+				for i, srv := range srvs {
+					if round > 0 && i < 26 {
+						continue
+					}
+					ask(w, srv, 53, i >= 26)
+				}
+				w.wait(time.Second)
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// A busy resolver on a lossy path: 240 servers in a minute, one
+		// query in twelve lost. 20 dead peers in the window, far more
+		// answered.
+		name: "flaky network",
+		run: func(w *wire) {
+			for i, srv := range servers(240) {
+				ask(w, srv, 53, i%12 == 5)
+				w.wait(250 * time.Millisecond)
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// snmpwalk of the system group on 25 agents, then two polls.
+		name: "SNMP poller",
+		run: func(w *wire) {
+			for range 3 {
+				for _, srv := range servers(25) {
+					for range 8 {
+						ask(w, srv, 161, false)
+					}
+				}
+				w.wait(3 * time.Second)
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// A QUIC client: Initial to 20 servers on 443, each answered, a
+		// few more datagrams each way.
+		name: "QUIC client",
+		run: func(w *wire) {
+			for i, srv := range servers(20) {
+				p := uint16(52000 + i)
+				w.send(udpP(scanner, srv, p, 443, 1200))
+				w.send(udpP(srv, scanner, 443, p, 1200))
+				w.send(udpP(scanner, srv, p, 443, 40))
+				w.send(udpP(srv, scanner, 443, p, 900))
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// nmap -sU of a DNS server: 53 answers, every other port is
+		// closed.
+		name: "UDP scan of a server that answers",
+		run: func(w *wire) {
+			for port := uint16(40); port <= 80; port++ {
+				w.send(udpP(scanner, target, 41000, port, 0))
+				if port == 53 {
+					w.send(udpP(target, scanner, 53, 41000, 40))
+				} else {
+					w.send(unreachP(target, scanner, 3, decode.Quoted{Src: scanner, Dst: target, Proto: 17, HasPorts: true, SrcPort: 41000, DstPort: port}))
+				}
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.UDP, shape: "vertical", ports: 41, open: []uint16{53},
+			evidence: []string{"41 UDP, 40 ICMP port unreachable, 1 UDP replies"}}},
+	}, {
+		// A sweep of SNMP over 30 hosts, mostly closed (port
+		// unreachable), three agents answer.
+		name: "UDP sweep, mostly closed",
+		run: func(w *wire) {
+			for i, srv := range servers(30) {
+				if i%10 == 0 {
+					ask(w, srv, 161, false)
+					continue
+				}
+				sport++
+				w.send(udpP(scanner, srv, sport, 161, 40))
+				w.send(unreachP(srv, scanner, 3, decode.Quoted{Src: scanner, Dst: srv, Proto: 17, HasPorts: true, SrcPort: sport, DstPort: 161}))
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.UDP, shape: "horizontal", targets: 30, open: []uint16{161},
+			evidence: []string{"27 ICMP port unreachable, 3 UDP replies"}}},
+	}, {
+		// nmap -sUV: the scan, then service probes to the open ports,
+		// answered.
+		name: "UDP scan with service probes",
+		run: func(w *wire) {
+			for port := uint16(100); port <= 130; port++ {
+				w.send(udpP(scanner, target, 41000, port, 0))
+				if port != 123 {
+					w.send(unreachP(target, scanner, 3, decode.Quoted{Src: scanner, Dst: target, Proto: 17, HasPorts: true, SrcPort: 41000, DstPort: port}))
+				}
+			}
+			for range 5 {
+				ask(w, target, 123, false)
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.UDP, ports: 31, open: []uint16{123}}},
+	}})
+}

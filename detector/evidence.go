@@ -1,0 +1,53 @@
+// Evidence: what one first contact says about its scanner, in the terms of
+// the sequential test (Jung, Paxson, Berger, Balakrishnan, IEEE S&P 2004):
+// a failed first contact is evidence of a scanner, a successful one of a
+// benign client. A client's requests are answered; a scanner's probes
+// mostly are not, or are refused.
+
+package detector
+
+import "github.com/scanwatch/scanwatch/technique"
+
+type evidence uint8
+
+const (
+	evNone    evidence = iota // no say either way
+	evFailure                 // refused, unreachable, unanswered, or a handshake the scanner itself refused
+	evSuccess                 // the peer answered and the exchange was a client's
+)
+
+// judge weighs one contact.
+//   - An exchange that carried data is a client's (TCP, SCTP's completed
+//     association); so is a UDP datagram or an IP protocol packet the peer
+//     answered in kind: an NTP client, a resolver, an SNMP poller, a QUIC
+//     client. A few unanswered among many answered are a flaky network.
+//   - A TCP handshake completed and closed at once without data says
+//     nothing: a connect() scan does it on open ports, and so does a load
+//     balancer's health check on every backend.
+//   - Pings, resolution requests and OS probes are counted when sent; their
+//     answers are not awaited.
+//   - Everything else failed: RST, ABORT, ICMP unreachable, no answer, or a
+//     SYN-ACK the scanner reset (or left unanswered).
+func judge(c Contact) evidence {
+	switch c.Technique {
+	case technique.Ping, technique.ARP, technique.OSProbe:
+		return evNone
+	}
+	switch c.Outcome {
+	case OutBenign:
+		return evSuccess
+	case OutOpen:
+		if c.Technique == technique.UDP || c.Technique == technique.IPProto {
+			return evSuccess
+		}
+	case OutConnect, OutSent, OutAlive:
+		return evNone
+	}
+	return evFailure
+}
+
+// replyTechnique reports the techniques whose contacts fail or succeed:
+// their scans are decided on evidence, not on counts alone.
+func replyTechnique(t technique.Technique) bool {
+	return t != technique.Ping && t != technique.ARP && t != technique.OSProbe
+}
