@@ -50,8 +50,9 @@ type episode struct {
 	outcomes  [numOutcomes]int
 	tools     toolVotes
 	ttl       ttlSpread
-	craftedSY int // SYN probes with a crafted fingerprint
-	osSY      int // SYN probes from an OS stack (connect())
+	protos    portSet // ipproto: the protocol numbers whose probes failed
+	craftedSY int     // SYN probes with a crafted fingerprint
+	osSY      int     // SYN probes from an OS stack (connect())
 }
 
 type winEntry struct {

@@ -140,6 +140,9 @@ func TestThresholds(t *testing.T) {
 					if tech == technique.Ping || tech == technique.ARP {
 						c.Port = 0
 					}
+					if tech == technique.IPProto {
+						c.Port += 140 // protocol numbers no traffic uses
+					}
 					b.add(c)
 					b.wait(10 * time.Millisecond)
 					if got := len(b.kinds("alert")); i < n && got != 0 || i >= n && got != 1 {

@@ -11,9 +11,10 @@ import "github.com/scanwatch/scanwatch/technique"
 type evidence uint8
 
 const (
-	evNone    evidence = iota // no say either way
+	evNone    evidence = iota // no say either way, but counted towards the thresholds
 	evFailure                 // refused, unreachable, unanswered, or a handshake the scanner itself refused
 	evSuccess                 // the peer answered and the exchange was a client's
+	evTraffic                 // a protocol hosts speak to each other (a tunnel): listed, never counted
 )
 
 // judge weighs one contact.
@@ -26,12 +27,19 @@ const (
 //     balancer's health check on every backend.
 //   - Pings, resolution requests and OS probes are counted when sent; their
 //     answers are not awaited.
+//   - IP protocols that carry traffic between hosts (tunnels, routing,
+//     IPsec) are not probes of a protocol number, answered or not: one-sided
+//     ESP to six peers is not a protocol scan.
 //   - Everything else failed: RST, ABORT, ICMP unreachable, no answer, or a
 //     SYN-ACK the scanner reset (or left unanswered).
 func judge(c Contact) evidence {
 	switch c.Technique {
 	case technique.Ping, technique.ARP, technique.OSProbe:
 		return evNone
+	case technique.IPProto:
+		if trafficProto(c.Port) {
+			return evTraffic
+		}
 	}
 	switch c.Outcome {
 	case OutBenign:
@@ -50,4 +58,15 @@ func judge(c Contact) evidence {
 // their scans are decided on evidence, not on counts alone.
 func replyTechnique(t technique.Technique) bool {
 	return t != technique.Ping && t != technique.ARP && t != technique.OSProbe
+}
+
+// trafficProto reports IP protocols that carry traffic between hosts that
+// a one-sided capture shows unanswered: IGMP, IP-in-IP, IPv6-in-IPv4, GRE,
+// ESP, AH, EIGRP, OSPF, EtherIP, PIM, VRRP, L2TP, MPLS-in-IP.
+func trafficProto(p uint16) bool {
+	switch p {
+	case 2, 4, 41, 47, 50, 51, 88, 89, 97, 103, 112, 115, 137:
+		return true
+	}
+	return false
 }

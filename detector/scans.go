@@ -49,7 +49,8 @@ func (s *Episodes) count(c Contact) {
 		}
 	}
 	ev := judge(c)
-	if !e.add(target, port, c.Outcome, s.now, ev != evSuccess) {
+	counted := ev == evFailure || ev == evNone
+	if !e.add(target, port, c.Outcome, s.now, counted) {
 		return // not a new contact: no new evidence
 	}
 	switch ev {
@@ -57,9 +58,14 @@ func (s *Episodes) count(c Contact) {
 		if s.alarmLLR > 0 {
 			t.llr += s.failLLR
 		}
+		if tech == technique.IPProto {
+			e.protos.add(port)
+		}
 	case evSuccess:
 		s.success(c.Scanner)
-		return // listed (an open port), never counted
+	}
+	if !counted {
+		return // listed (an open port, a tunnel), never counted
 	}
 	if e.alerted || e.folded {
 		return
@@ -139,6 +145,9 @@ func (s *Episodes) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
 	}
 	if t.llr < s.alarmLLR {
 		return false
+	}
+	if e.tech == technique.IPProto {
+		return e.protos.len() >= n // a protocol scan cycles protocol numbers
 	}
 	if len(e.targets) >= n {
 		return true

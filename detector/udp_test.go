@@ -142,6 +142,52 @@ func TestIPProto(t *testing.T) {
 			}
 		},
 	}, {
+		// IPsec ESP from a host whose peers have no SA for it, seen one
+		// way: one protocol to six hosts, a new peer every 15 s.
+		name: "one-sided ESP",
+		run: func(w *wire) {
+			for i := 11; i <= 16; i++ {
+				for range 5 {
+					w.send(ipP(scanner, v4(i), 50))
+					w.wait(3 * time.Second)
+				}
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// One protocol no traffic uses, to 20 hosts, slowly: still one
+		// protocol number.
+		name: "one protocol to many hosts",
+		run: func(w *wire) {
+			for i := 100; i < 120; i++ {
+				w.send(ipP(scanner, v4(i), 253))
+				w.wait(10 * time.Second)
+			}
+		},
+	}, {
+		// A tunnel endpoint: GRE, IP-in-IP, IPv6-in-IPv4 and ESP to its
+		// peers, none answered in this capture.
+		name: "tunnel protocols",
+		run: func(w *wire) {
+			for range 10 {
+				for i, proto := range []uint8{47, 4, 41, 50, 51, 97, 115, 137} {
+					w.send(ipP(scanner, v4(20+i), proto))
+					w.send(ipP(scanner, target, proto))
+				}
+				w.wait(10 * time.Second)
+			}
+		},
+	}, {
+		// nmap -sO slowed down: a protocol number every 30 s.
+		name: "slow protocol scan",
+		run: func(w *wire) {
+			for proto := uint8(140); proto < 150; proto++ {
+				w.send(ipP(scanner, target, proto))
+				w.wait(30 * time.Second)
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.IPProto, ports: 10}},
+	}, {
 		// Allowed targets are not counted, whatever the protocol.
 		name: "allowed target",
 		rules: func(r *rules.Rules) {
