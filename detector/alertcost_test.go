@@ -15,6 +15,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // replayCapture runs one committed capture through the decoder and a
@@ -83,7 +84,20 @@ func TestProbesToAlert(t *testing.T) {
 		fmt.Fprintf(&b, "%-8s %6d %6d  %s\n", typ, len(byType[typ]), median(byType[typ]), strings.Join(where[typ], " "))
 	}
 	t.Log("probes to alert:\n" + b.String())
+	for _, typ := range types {
+		tech, err := technique.Parse(typ)
+		if err != nil || !replyTechnique(tech) {
+			continue
+		}
+		if m := median(byType[typ]); m > maxMedianProbes {
+			t.Errorf("%s: median %d probes to alert, want at most %d", typ, m, maxMedianProbes)
+		}
+	}
 }
+
+// maxMedianProbes is the cost of a decision the sequential test promises:
+// four or five failed first contacts.
+const maxMedianProbes = 5
 
 // median of ns (the lower middle for an even count); 0 for none.
 func median(ns []int) int {

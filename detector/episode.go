@@ -41,6 +41,7 @@ type episode struct {
 	overflow map[netip.Addr]struct{} // targets past maxEpisodeTargets: counted, ports not kept
 	ports    portSet                 // union of ports over targets
 	contacts int
+	failed   int // distinct failed first contacts (the sequential test's)
 	open     portSet
 
 	// Sliding window of first contacts not yet alerted.
@@ -109,6 +110,30 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, coun
 		e.winPerTarget[target]++
 	}
 	return true
+}
+
+// tally adds c's probes, outcome and fingerprint to the episode's report.
+func (e *episode) tally(c Contact) {
+	if e.tech == technique.Custom && e.name == "" {
+		e.name = c.Print.Flags.String()
+	}
+	e.probes += int(c.Probes)
+	e.first = min(e.first, c.First)
+	e.last = max(e.last, c.First)
+	e.outcomes[c.Outcome]++
+	e.ttl.add(c.Print)
+	if !tcpProbe(e.tech) {
+		return
+	}
+	fp := c.Print
+	e.tools.add(fp)
+	if synLike(e.tech) {
+		if fp.osStackSYN() || !fp.Frag && fp.DF && fp.Options != OptMSSOnly && fp.Options != OptNone {
+			e.osSY++
+		} else {
+			e.craftedSY++
+		}
+	}
 }
 
 // slide forgets window entries older than the window.

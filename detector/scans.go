@@ -28,26 +28,7 @@ func (s *Episodes) count(c Contact) {
 	if e == nil {
 		return
 	}
-	if tech == technique.Custom && e.name == "" {
-		e.name = c.Print.Flags.String()
-	}
-	start := c.First
-	e.probes += probes
-	e.first = min(e.first, start)
-	e.last = max(e.last, start)
-	e.outcomes[c.Outcome]++
-	e.ttl.add(c.Print)
-	if tcpProbe(tech) {
-		fp := c.Print
-		e.tools.add(fp)
-		if synLike(tech) {
-			if fp.osStackSYN() || !fp.Frag && fp.DF && fp.Options != OptMSSOnly && fp.Options != OptNone {
-				e.osSY++
-			} else {
-				e.craftedSY++
-			}
-		}
-	}
+	e.tally(c)
 	ev := judge(c)
 	counted := ev == evFailure || ev == evNone
 	if !e.add(target, port, c.Outcome, s.now, counted) {
@@ -55,6 +36,7 @@ func (s *Episodes) count(c Contact) {
 	}
 	switch ev {
 	case evFailure:
+		e.failed++
 		if s.alarmLLR > 0 {
 			t.llr += s.failLLR
 		}
@@ -64,18 +46,17 @@ func (s *Episodes) count(c Contact) {
 	case evSuccess:
 		s.success(c.Scanner)
 	}
-	if !counted {
-		return // listed (an open port, a tunnel), never counted
-	}
-	if e.alerted || e.folded {
-		return
+	if !counted || e.alerted || e.folded {
+		return // listed (an open port, a tunnel), or already reported
 	}
 	th := s.thresholds[tech]
 	e.slide(s.now, th.Window)
 	switch {
 	case e.crossedPorts(target, th.Ports):
 	case e.crossedHosts(th.Hosts) && s.failingMostly(t, tech):
-	case s.slowScan(t, e, th):
+	case s.sequential(t, e):
+		e.slow = slowPace(e, th)
+	case s.slowSweep(e, th):
 		e.slow = true
 	default:
 		return
@@ -131,33 +112,43 @@ func (s *Episodes) failingMostly(t *tracker, tech technique.Technique) bool {
 	return !replyTechnique(tech) || s.alarmLLR <= 0 || t.llr > 0
 }
 
-// slowScan applies the sequential test to an episode too slow for its
-// window: the scanner's likelihood ratio has reached the alarm and the
-// episode holds enough distinct failed contacts. Sweeps (ping, ARP) carry
-// no reply evidence: enough hosts over more than a window decide.
-func (s *Episodes) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
-	if s.alarmLLR <= 0 || s.now-e.first < int64(th.Window) {
+// sequential applies the sequential test (Jung, Paxson, Berger,
+// Balakrishnan 2004) at any speed: the scanner's likelihood ratio has
+// reached the alarm (with the defaults, four failed first contacts in a
+// row: 4^4 = 256 > 99), and this episode holds min_ports distinct failed
+// first contacts of its own (an ipproto episode: protocol numbers, which a
+// protocol scan cycles). A rate window would wait for 8 to 15.
+func (s *Episodes) sequential(t *tracker, e *episode) bool {
+	if s.alarmLLR <= 0 || !replyTechnique(e.tech) || t.llr < s.alarmLLR {
 		return false
 	}
 	n := s.r.Slow.MinPorts
-	if e.tech == technique.Ping || e.tech == technique.ARP {
-		return len(e.targets) >= n
+	if e.tech == technique.IPProto {
+		return e.protos.len() >= n
 	}
-	if t.llr < s.alarmLLR {
+	return e.failed >= n
+}
+
+// slowSweep catches ping and ARP sweeps too slow for their window: they
+// carry no reply evidence, so min_ports hosts over more than a window
+// decide.
+func (s *Episodes) slowSweep(e *episode, th rules.Threshold) bool {
+	return s.alarmLLR > 0 && !replyTechnique(e.tech) && e.tech != technique.OSProbe &&
+		s.now-e.first >= int64(th.Window) && len(e.targets) >= s.r.Slow.MinPorts
+}
+
+// slowPace reports an episode whose first contacts came further apart than
+// its rate threshold could ever see (the window over the smaller count):
+// a slow scan, nmap -T1 and slower.
+func slowPace(e *episode, th rules.Threshold) bool {
+	k := th.Ports
+	if th.Hosts > 0 && (k == 0 || th.Hosts < k) {
+		k = th.Hosts
+	}
+	if k == 0 || e.contacts < 2 {
 		return false
 	}
-	if e.tech == technique.IPProto {
-		return e.protos.len() >= n // a protocol scan cycles protocol numbers
-	}
-	if len(e.targets) >= n {
-		return true
-	}
-	for _, ps := range e.targets {
-		if ps.len() >= n {
-			return true
-		}
-	}
-	return false
+	return (e.last-e.first)*int64(k) > int64(th.Window)*int64(e.contacts-1)
 }
 
 func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {

@@ -135,11 +135,13 @@ func TestIPProto(t *testing.T) {
 		want: []want{{scanner: scanner, typ: technique.IPProto, shape: "vertical", proto: "IP", ports: 10, open: []uint16{4},
 			evidence: []string{"10 IP protocol, 9 ICMP protocol unreachable, 1 answered"}}},
 	}, {
+		// Three unanswered protocol numbers are fewer than min_ports.
 		name: "below threshold",
 		run: func(w *wire) {
-			for _, proto := range protos[:7] {
+			for _, proto := range []uint8{3, 5, 7} {
 				w.send(ipP(scanner, target, proto))
 			}
+			w.wait(time.Minute)
 		},
 	}, {
 		// IPsec ESP from a host whose peers have no SA for it, seen one
