@@ -60,13 +60,14 @@ type Options struct {
 
 // Filter is the loaded eBPF socket filter with its maps.
 //
-// Kernel needed: Linux 5.2 or later (socket filters with
+// Kernel needed: Linux 5.2 or later (MinKernel: socket filters with
 // bpf_skb_load_bytes, LRU hash maps, and read-only global variables, which
 // arrived in 5.2), run as root or with CAP_BPF, CAP_PERFMON and CAP_NET_RAW
 // (CAP_SYS_ADMIN before 5.8): without CAP_PERFMON the verifier refuses the
-// program's pointer arithmetic to unprivileged loaders. The program uses no CO-RE relocations, so the kernel's own BTF
-// (/sys/kernel/btf/vmlinux) is not required. On older kernels use the
-// classic filter (ClassicFilter, --capture cbpf).
+// program's pointer arithmetic to unprivileged loaders. The program uses no
+// CO-RE relocations, so the kernel's own BTF (/sys/kernel/btf/vmlinux) is not
+// required. On older kernels use the classic filter (ClassicFilter,
+// --capture cbpf).
 type Filter struct {
 	objs filterObjects
 }

@@ -48,6 +48,10 @@ type Packet struct {
 
 	SrcPort, DstPort uint16 // TCP, UDP, SCTP
 
+	// Tunnel is the outermost encapsulation unwrapped to reach this packet
+	// (GRE, ERSPAN, VXLAN, Geneve); the fields above describe the inner one.
+	Tunnel Tunnel
+
 	// TCP
 	Flags   tcpflags.Flags // tcp[13]
 	Res     uint8          // the 4 reserved bits of tcp[12] (nmap -O's ECN probe sets one)
