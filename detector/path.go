@@ -1,5 +1,5 @@
 // Path probes: traceroute and mtr over UDP send datagrams to high ports
-// (33434 and up) with TTLs rising from 1, so that routers on the way answer
+// (traceroute from 33434, mtr from 33000) with TTLs rising from 1, so that routers on the way answer
 // time exceeded and the destination port unreachable. Toward one
 // destination that is a run of distinct ports with failed answers, a UDP
 // scan by every count but the TTLs. A sensor anywhere on the path sees them
@@ -14,7 +14,7 @@ package detector
 import "github.com/scanwatch/scanwatch/decode"
 
 const (
-	traceBasePort = 33434 // traceroute's and mtr's first UDP port
+	traceBasePort = 33000 // mtr's first UDP port (traceroute's is 33434)
 	traceMaxTTL   = 32    // traceroute and mtr give up after 30 hops
 	traceStartTTL = 2     // a trace starts at the lowest TTL a sensor sees: 1 (2 for a capture after the decrement)
 	// tracePort marks the path entries in the flow table (IP protocol 0;
@@ -23,7 +23,7 @@ const (
 )
 
 // pathProbe reports whether UDP probe p continues a trace from its source
-// toward its destination: to traceroute's ports, with a low TTL that
+// toward its destination: to the tracers' ports, with a low TTL that
 // starts a trace or equals or follows by one the TTL of the last probe
 // that did. Path probes are not first contacts. The TTL is kept in a flow
 // table entry of the pair, which ends like any idle flow.

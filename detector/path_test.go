@@ -35,7 +35,7 @@ func udpTrace(w *wire, see, hops, maxTTL, perTTL int) {
 	seq, unreach := 0, 0
 	for ttl := 1; ttl <= maxTTL; ttl++ {
 		for range perTTL {
-			sport, dport := uint16(40000+seq), uint16(traceBasePort+seq)
+			sport, dport := uint16(40000+seq), uint16(33434+seq)
 			seq++
 			if ttl <= see {
 				continue // expired before the sensor
@@ -77,7 +77,7 @@ func TestTraceroute(t *testing.T) {
 		run: func(w *wire) {
 			for ttl := 1; ttl <= 30; ttl++ {
 				for i := range 3 {
-					p := udpP(tracer, dest, uint16(40000+3*ttl+i), uint16(traceBasePort+3*(ttl-1)+i), 32)
+					p := udpP(tracer, dest, uint16(40000+3*ttl+i), uint16(33434+3*(ttl-1)+i), 32)
 					p.TTL = uint8(ttl)
 					w.send(p)
 				}
@@ -91,7 +91,7 @@ func TestTraceroute(t *testing.T) {
 			seq := 0
 			for range 100 {
 				for ttl := 1; ttl <= 3; ttl++ {
-					p := udpP(tracer, dest, 41000, uint16(traceBasePort+seq), 36)
+					p := udpP(tracer, dest, 41000, uint16(33000+seq), 36)
 					p.TTL = uint8(ttl)
 					seq++
 					w.send(p)
@@ -158,7 +158,7 @@ func TestTraceroute(t *testing.T) {
 		name: "low TTLs with gaps",
 		run: func(w *wire) {
 			for i := range 20 {
-				p := udpP(tracer, dest, 43000, uint16(traceBasePort+i), 0)
+				p := udpP(tracer, dest, 43000, uint16(33434+i), 0)
 				p.TTL = uint8(1 + 2*i)
 				w.send(p)
 			}
