@@ -145,6 +145,13 @@ func (d *Detector) seen(f *flow) {
 
 // newFlow starts following k as ordinary traffic; startProbe makes it a probe.
 func (d *Detector) newFlow(k flowKey, srcIsA bool) *flow {
+	if k.proto != 0 { // a transport flow, not one of the flow table's other entries
+		a, b := netip.AddrFrom16(k.a), netip.AddrFrom16(k.b)
+		if !srcIsA {
+			a, b = b, a
+		}
+		d.ipFollowed(a, b)
+	}
 	f := d.flows.insert(k, d.evictFlow)
 	f.initIsA, f.state, f.first, f.last, f.touched = srcIsA, stBenign, d.now, d.now, d.now
 	return f
