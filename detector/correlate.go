@@ -42,6 +42,7 @@ const (
 type decoySet struct {
 	members     []netip.Addr
 	first, last int64 // packet times of the first and the latest copy linked
+	reported    bool  // its alert is out: the members' copies fold into it
 }
 
 // noteProbe indexes a first-contact probe and links its source with any
@@ -116,19 +117,18 @@ func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) 
 	if ds == nil || !e.decoyed {
 		return t, e
 	}
-	for _, m := range ds.members {
-		if mt := s.trackers[m]; mt != nil && mt != t && mt.eps[tech] != nil && mt.eps[tech].decoyed && mt.eps[tech].alerted {
-			e.folded = true
-			return nil, nil
-		}
+	if ds.reported {
+		e.folded = true
+		return nil, nil
 	}
-	if due := ds.first + int64(s.r.Timeouts.Reply); s.now < due && !s.flushing && !s.allAnswered(ds, tech) {
+	if due := ds.first + int64(s.r.Timeouts.Reply); s.now < due && !s.noWait && !s.allAnswered(ds, tech) {
 		if !e.deferred {
 			e.deferred = true
 			s.deferred = append(s.deferred, deferredAlert{t, tech, e, due})
 		}
 		return nil, nil
 	}
+	ds.reported = true
 	real, why := s.realScanner(ds, tech)
 	rt := t
 	if real.IsValid() {
@@ -177,6 +177,14 @@ type deferredAlert struct {
 	tech technique.Technique
 	e    *episode
 	due  int64
+}
+
+// decideNow raises e's waiting decoy alert at once: its scanner starts
+// another scan, or the capture ends.
+func (s *Episodes) decideNow(t *tracker, tech technique.Technique, e *episode) {
+	s.noWait = true
+	s.alert(t, tech, e)
+	s.noWait = false
 }
 
 // fireDeferred raises the waiting decoy alerts that are due at now.

@@ -37,7 +37,7 @@ type Episodes struct {
 	sigs     map[probeSig]sigSeen
 	decoys   map[netip.Addr]*decoySet
 	deferred []deferredAlert
-	flushing bool                      // the capture ended: decisions wait no longer
+	noWait   bool                      // the capture ended, or a scan gives way to another: decide now
 	byTarget map[netip.Addr][]*tracker // sources with an alerted episode, by target
 	groups   int
 
@@ -105,9 +105,9 @@ func (s *Episodes) Advance(now int64) {
 // Flush closes every open episode with its summary, scanners in address
 // order, so that a replay's last records are deterministic.
 func (s *Episodes) Flush() {
-	s.flushing = true
-	defer func() { s.flushing = false }()
+	s.noWait = true
 	s.fireDeferred(math.MaxInt64)
+	s.noWait = false
 	var ts []*tracker
 	for _, t := range s.trackers {
 		ts = append(ts, t)

@@ -81,6 +81,10 @@ func (s *Episodes) episodeFor(t *tracker, c Contact) *episode {
 	case e.decoyed != decoyed && e.alerted, e.alerted && otherTool(e, c):
 		s.endEpisode(t, tech)
 		e = nil
+	case e.decoyed != decoyed && e.deferred:
+		s.decideNow(t, tech, e) // a decoy scan whose alert was waiting
+		s.endEpisode(t, tech)
+		e = nil
 	case e.decoyed != decoyed:
 		t.eps[tech] = nil // a decoy scan that never alerted, and a new one
 		e = nil
