@@ -29,6 +29,8 @@ type probeSig struct {
 type sigSeen struct {
 	scanner netip.Addr
 	t       int64
+	tool    tool // the fingerprint's tool (unknown for UDP)
+	copied  bool // another source sent the same probe: a decoy copy
 }
 
 const (
@@ -42,20 +44,41 @@ const (
 type decoySet struct {
 	members     []netip.Addr
 	first, last int64 // packet times of the first and the latest copy linked
+	tool        tool  // the copies' fingerprint
 	reported    bool  // its alert is out: the members' copies fold into it
 }
 
-// noteProbe indexes a first-contact probe and links its source with any
-// other source that sent the identical probe just before.
-func (s *Episodes) noteProbe(sig probeSig, src netip.Addr) {
+// noteProbe indexes a first-contact probe, with the tool its fingerprint
+// names, and links its source with any other source that sent the
+// identical probe just before.
+func (s *Episodes) noteProbe(sig probeSig, src netip.Addr, tl tool) {
 	if prev, ok := s.sigs[sig]; ok && prev.scanner != src && s.now-prev.t <= decoyWindow {
 		s.linkDecoys(prev.scanner, src, prev.t)
+		s.decoys[src].tool = prev.tool
+		if !prev.copied {
+			prev.copied = true
+			s.sigs[sig] = prev
+		}
 		return
 	}
 	if len(s.sigs) >= maxSigs {
 		clear(s.sigs) // a cheap bound; decoy copies arrive together, so little is lost
 	}
-	s.sigs[sig] = sigSeen{src, s.now}
+	s.sigs[sig] = sigSeen{scanner: src, t: s.now, tool: tl}
+}
+
+// sigOf is the signature noteProbe indexed c's first probe under, if any.
+func sigOf(c Contact) (probeSig, bool) {
+	sig := probeSig{target: c.Target.As16(), port: c.Port, ipid: c.Print.IPID, sport: c.Print.SrcPort}
+	switch {
+	case tcpProbe(c.Technique):
+		sig.seq, sig.proto = c.Print.Seq, 6
+	case c.Technique == technique.UDP && c.Print.IPID != 0:
+		sig.proto = 17
+	default:
+		return probeSig{}, false
+	}
+	return sig, true
 }
 
 // linkDecoys puts a and b in one decoy set; since is when the first of the
@@ -99,11 +122,27 @@ func (s *Episodes) liveDecoys(a netip.Addr) *decoySet {
 	return ds
 }
 
-// inDecoyScan reports whether c's probe went out while its scanner's decoy
-// set was sending copies.
+// inDecoyScan reports whether c's probe was a decoy copy: another member
+// of its scanner's decoy set sent the same probe. A probe not copied (yet:
+// a live decoy first in nmap's order is answered before the next copy
+// leaves), or no longer in the index, counts as one when it went out while
+// the set was sending copies and with the copies' fingerprint; another
+// tool's probes right after (masscan) are another scan.
 func (s *Episodes) inDecoyScan(c Contact) bool {
 	ds := s.decoys[c.Scanner]
-	return ds != nil && c.First >= ds.first-decoyWindow && c.First <= ds.last+decoyWindow
+	if ds == nil {
+		return false
+	}
+	if sig, ok := sigOf(c); ok {
+		if seen, ok := s.sigs[sig]; ok && seen.copied {
+			return true
+		}
+	}
+	tl := toolUnknown
+	if tcpProbe(c.Technique) {
+		tl = toolOf(c.Print)
+	}
+	return tl == ds.tool && c.First >= ds.first-decoyWindow && c.First <= ds.last+decoyWindow
 }
 
 // decoyAlert handles an episode made of decoy copies: the set gets one

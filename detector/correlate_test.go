@@ -129,8 +129,15 @@ func decoyScan(w *wire, order []netip.Addr, ports []uint16, open map[uint16]bool
 
 // A decoy set belongs to the probes that share IP ID, sequence and source
 // port: nmap -sS, then nmap -D, then masscan from one source are three
-// scans, and only the second names decoys.
+// scans, and only the second names decoys: also when masscan starts before
+// the decoys' copies have timed out (the decoy alert is still waiting).
 func TestDecoysBelongToTheirProbes(t *testing.T) {
+	for _, gap := range []time.Duration{20 * time.Second, time.Second} {
+		t.Run("masscan after "+gap.String(), func(t *testing.T) { decoysThenMasscan(t, gap) })
+	}
+}
+
+func decoysThenMasscan(t *testing.T, gap time.Duration) {
 	w := newWire(t)
 	for port := uint16(1); port <= 40; port++ { // nmap -sS
 		w.send(nmapSYNP(scanner, target, 45000, port, 777, uint32(100+port)))
@@ -144,7 +151,7 @@ func TestDecoysBelongToTheirProbes(t *testing.T) {
 	// nmap -D d1,d2,ME: the decoys are not on the LAN, nothing reaches them.
 	decoyScan(w, []netip.Addr{decoy1, decoy2, scanner}, ports, nil,
 		func(m netip.Addr) bool { return m == scanner }, func(netip.Addr) bool { return true })
-	w.wait(20 * time.Second)
+	w.wait(gap)
 	for port := uint16(201); port <= 240; port++ { // masscan
 		w.send(masscanSYNP(scanner, target, 61000, port, 0x5000+uint32(port)*7919))
 		w.send(tcpP(target, scanner, port, 61000, rstack, 0, 0))
@@ -200,5 +207,19 @@ func TestDecoysAnsweredAlike(t *testing.T) {
 			decoyScan(w, []netip.Addr{decoy1, decoy2, scanner}, ports, map[uint16]bool{3: true, 22: true}, all, all)
 		},
 		want: []want{{scanner: netip.Addr{}, typ: technique.Syn, ports: 40, open: []uint16{3, 22}, decoys: []netip.Addr{scanner, decoy1, decoy2}}},
+	}, {
+		// On a LAN the target answers each copy before the next one
+		// leaves: the first member's probes are resolved before they are
+		// known to be copies, and still belong to the decoy scan.
+		name: "answered before the next copy",
+		run: func(w *wire) {
+			for i, port := range ports {
+				for _, m := range []netip.Addr{decoy1, decoy2, scanner} {
+					w.send(nmapSYNP(m, target, 46000, port, 888, uint32(5000+i)))
+					w.send(tcpP(target, m, port, 46000, rstack, 0, 889))
+				}
+			}
+		},
+		want: []want{{scanner: netip.Addr{}, typ: technique.Syn, ports: 40, decoys: []netip.Addr{scanner, decoy1, decoy2}}},
 	}})
 }

@@ -52,7 +52,7 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	if tech == technique.Syn && f.fp.osStackSYN() {
 		f.tech = technique.Connect
 	}
-	d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
+	d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src, toolOf(f.fp))
 }
 
 // impossibleFlags are mixes no stack sends, whatever the connection's

@@ -51,7 +51,7 @@ func (d *Detector) udp(p *decode.Packet) {
 		}
 		d.startProbe(f, technique.UDP, p)
 		if p.IPID != 0 { // Linux sends UDP with DF and IP ID 0: no fingerprint there
-			d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src)
+			d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src, toolUnknown)
 		}
 		return
 	}
