@@ -109,6 +109,30 @@ func TestSmallScans(t *testing.T) {
 			w.wait(time.Minute)
 		},
 	}, {
+		// The same browser's successes come first, then five sites in a
+		// row refuse (a blocked advertiser's servers): its record of
+		// successes counts, although it had no tracker before the first
+		// refusal.
+		name: "client with a record, then refusals in a row",
+		run: func(w *wire) {
+			for i := range 30 {
+				fetch(w, v4(100+i), uint16(50000+i), 443)
+			}
+			for i := range 5 {
+				refused(w, v4(200+i), uint16(51000+i), 443)
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// Without that record, five refusals in a row are a scan.
+		name: "refusals in a row",
+		run: func(w *wire) {
+			for i := range 5 {
+				refused(w, v4(200+i), uint16(51000+i), 443)
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.Connect, shape: "horizontal", targets: 5}},
+	}, {
 		// An HTTP health checker: GET on 20 backends every 2 s, two of
 		// them down (RST).
 		name: "HTTP health checks",
@@ -170,4 +194,33 @@ func TestSmallScans(t *testing.T) {
 			w.wait(time.Minute)
 		},
 	}})
+}
+
+// A source's successes before it has a tracker count when it gets one, as
+// long as they are recent (slow.memory): a benign record takes 7 failures
+// in a row to overcome (the test's floor, -ln 99, then +ln 99), a record a
+// day old none.
+func TestCreditOfSuccesses(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		before time.Duration // between the successes and the failures
+		alerts []int         // alerts after each of 8 failures
+	}{
+		{"recent record", time.Minute, []int{0, 0, 0, 0, 0, 0, 1, 1}},
+		{"record older than memory", 25 * time.Hour, []int{0, 0, 0, 1, 1, 1, 1, 1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := newBook(t, rules.Default())
+			for i := range 30 {
+				b.add(Contact{Scanner: scanner, Target: host(i), Port: 443, Technique: technique.Connect, Outcome: OutBenign})
+			}
+			b.wait(tc.before)
+			for i, want := range tc.alerts {
+				b.add(closed(scanner, target, uint16(1+i)))
+				if got := len(b.kinds("alert")); got != want {
+					t.Fatalf("after %d failures: %d alerts, want %d", i+1, got, want)
+				}
+			}
+		})
+	}
 }
