@@ -22,6 +22,8 @@ const (
 //     association); so is a UDP datagram or an IP protocol packet the peer
 //     answered in kind: an NTP client, a resolver, an SNMP poller, a QUIC
 //     client. A few unanswered among many answered are a flaky network.
+//   - Datagrams to services that never answer (syslog, SNMP traps, flow
+//     export, metrics) fail only when refused: silence is their success.
 //   - A TCP handshake completed and closed at once without data says
 //     nothing: a connect() scan does it on open ports, and so does a load
 //     balancer's health check on every backend.
@@ -50,8 +52,22 @@ func judge(c Contact) evidence {
 		}
 	case OutConnect, OutSent, OutAlive:
 		return evNone
+	case OutNone:
+		if c.Technique == technique.UDP && oneWayPort(c.Port) {
+			return evNone
+		}
 	}
 	return evFailure
+}
+
+// oneWayPort reports UDP services that are sent to and never answer:
+// SNMP traps, syslog, NetFlow, IPFIX, sFlow, statsd, GELF, collectd.
+func oneWayPort(p uint16) bool {
+	switch p {
+	case 162, 514, 2055, 4739, 6343, 8125, 9995, 9996, 12201, 25826:
+		return true
+	}
+	return false
 }
 
 // replyTechnique reports the techniques whose contacts fail or succeed:

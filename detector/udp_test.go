@@ -354,6 +354,18 @@ func TestAnsweredUDP(t *testing.T) {
 			w.wait(time.Minute)
 		},
 	}, {
+		// A server's telemetry: syslog to two collectors, SNMP traps to
+		// two managers, NetFlow, IPFIX and statsd; nothing answers.
+		name: "one-way telemetry",
+		run: func(w *wire) {
+			for range 10 {
+				for i, port := range []uint16{514, 514, 162, 162, 2055, 4739, 8125} {
+					w.send(udpP(scanner, v4(150+i), 40000+uint16(i), port, 200))
+				}
+				w.wait(10 * time.Second)
+			}
+		},
+	}, {
 		// nmap -sU of a DNS server: 53 answers, every other port is
 		// closed.
 		name: "UDP scan of a server that answers",
