@@ -180,6 +180,30 @@ func TestARP(t *testing.T) {
 				w.send(arpP(scanner, v4(i), 1))
 			}
 		},
+	}, {
+		// A host's kernel asks for five dead neighbours, a minute apart
+		// (a printer driver polling stale addresses): no sweep.
+		name: "dead neighbours now and then",
+		run: func(w *wire) {
+			for i := 100; i < 105; i++ {
+				for range 3 {
+					w.send(arpP(scanner, v4(i), 1))
+					w.wait(time.Second)
+				}
+				w.wait(time.Minute)
+			}
+		},
+	}, {
+		// A slow sweep, one address every 20 s: six hosts over more than
+		// the window.
+		name: "slow sweep",
+		run: func(w *wire) {
+			for i := 100; i < 110; i++ {
+				w.send(arpP(scanner, v4(i), 1))
+				w.wait(20 * time.Second)
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.ARP, targets: 10}},
 	}})
 }
 

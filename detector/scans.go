@@ -134,12 +134,17 @@ func (s *Episodes) sequential(t *tracker, e *episode) bool {
 }
 
 // slowSweep catches ping and ARP sweeps too slow for their window: they
-// carry no reply evidence, so min_ports hosts over more than a window
-// decide.
+// carry no reply evidence, so hosts over more than a window decide, more
+// of them than failures decide a scan (a host's kernel asks for a few dead
+// neighbours now and then).
 func (s *Episodes) slowSweep(e *episode, th rules.Threshold) bool {
 	return s.alarmLLR > 0 && !replyTechnique(e.tech) && e.tech != technique.OSProbe &&
-		s.now-e.first >= int64(th.Window) && len(e.targets) >= s.r.Slow.MinPorts
+		s.now-e.first >= int64(th.Window) && len(e.targets) >= max(s.r.Slow.MinPorts, minSlowSweep)
 }
+
+// minSlowSweep is the fewest hosts of a slow ping or ARP sweep (what the
+// slow path asked before the sequential test decided fast scans too).
+const minSlowSweep = 6
 
 // slowPace reports an episode whose first contacts came further apart than
 // its rate threshold could ever see (the window over the smaller count):
