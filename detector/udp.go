@@ -23,13 +23,15 @@ func replyLike(sport, dport uint16) bool {
 }
 
 // discoveryPort: link-local name and service discovery (NetBIOS name and
-// datagram services, mDNS, LLMNR, SSDP, WS-Discovery) is chatter: queries
+// datagram services, mDNS, LLMNR, SSDP, WS-Discovery) and address
+// configuration (DHCP and DHCPv6 servers and relays) are chatter: requests
 // go to broadcast or multicast, answers come back by unicast from the
-// service's port to whatever port asked, and NetBIOS hosts talk 137 to 137
-// and 138 to 138. Datagrams from these ports are never probes.
+// service's port to the asker (which does not answer them), and NetBIOS
+// hosts talk 137 to 137 and 138 to 138. Datagrams from these ports are
+// never probes.
 func discoveryPort(sport uint16) bool {
 	switch sport {
-	case 137, 138, 1900, 3702, 5353, 5355:
+	case 67, 137, 138, 547, 1900, 3702, 5353, 5355:
 		return true
 	}
 	return false

@@ -236,6 +236,19 @@ func TestLinkLocalChatter(t *testing.T) {
 			w.wait(time.Minute)
 		},
 	}, {
+		// A DHCP server's offers and acks, unicast from 67 to each
+		// client's 68 (and DHCPv6 from 547 to 546): 30 clients, none
+		// answers them.
+		name: "DHCP server",
+		run: func(w *wire) {
+			for i := 100; i < 130; i++ {
+				w.send(udpP(responder, v4(i), 67, 68, 300))
+				w.send(udpP(responder, v4(i), 67, 68, 300))
+				w.send(udpP(v6(0x10), v6(i), 547, 546, 120))
+			}
+			w.wait(time.Minute)
+		},
+	}, {
 		// Discovery broadcasts to 10.77.255.255 on 20 ports (game and
 		// sync clients): one address, many ports, no answers.
 		name: "subnet broadcast",
