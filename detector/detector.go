@@ -22,6 +22,7 @@ type Stats struct {
 	Packets         uint64
 	Probes          uint64 // first-contact probes seen
 	Flows           int    // flows followed now
+	FlowMemory      uint64 // bytes the flow table holds, about
 	FlowsEvicted    uint64
 	Trackers        int // scanners followed now
 	TrackersEvicted uint64
@@ -74,6 +75,7 @@ func (d *Detector) Stats() Stats {
 	s := d.episodes.Stats()
 	s.Packets, s.Probes = d.packets, d.probes
 	s.Flows = d.flows.len()
+	s.FlowMemory = d.flows.memuse()
 	s.FlowsEvicted = d.flows.evicted
 	return s
 }

@@ -32,6 +32,8 @@ type episode struct {
 	deferred     bool   // its alert waits for the decoy set's replies
 	undetermined bool   // decoys and no member singled out: no scanner named
 	group        string // distributed scan group
+	id           uint64 // set when it alerts (episodeID)
+	sport        onePort
 
 	first, last int64 // packet times of the first and last probe, ns
 	probes      int
@@ -122,6 +124,7 @@ func (e *episode) tally(c Contact) {
 	e.last = max(e.last, c.First)
 	e.outcomes[c.Outcome]++
 	e.ttl.add(c.Print)
+	e.sport.add(c.Print.SrcPort)
 	if !tcpProbe(e.tech) {
 		return
 	}
@@ -221,11 +224,13 @@ func (e *episode) proto(v6 bool) string {
 // report builds the Scan record as the episode stands now.
 func (e *episode) report(scanner netip.Addr) Scan {
 	s := Scan{
+		ID:          e.id,
 		Type:        cmp.Or(e.typ, e.scanType()),
 		Name:        e.name,
 		Proto:       e.proto(scanner.Is6()),
 		Shape:       e.shape(),
 		Scanner:     scanner,
+		SrcPort:     e.sport.value(),
 		TargetCount: len(e.targets) + len(e.overflow),
 		Probes:      e.probes,
 		FirstSeen:   time.Unix(0, e.first).UTC(),

@@ -168,6 +168,7 @@ func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
 		return
 	}
 	e.markAlerted()
+	e.id = episodeID(t.addr, tech, e.first, s.alerts)
 	s.groupDistributed(t, tech, e)
 	s.alerts++
 	s.emit(Event{Kind: "alert", Time: time.Unix(0, s.now).UTC(), Scan: e.report(t.addr)})

@@ -90,8 +90,8 @@ func TestIssue9Captures(t *testing.T) {
 }
 
 // checkInOrder checks records against want: the same scanner-and-type keys
-// among alerts and closing records, and the n-th closing record of a key
-// against the n-th expected scan of that key.
+// among alerts and closing (flow) records, and the n-th closing record of a
+// key against the n-th expected scan of that key.
 func checkInOrder(t *testing.T, recs []eve.Record, want []issue9Scan, marks map[string][]string) {
 	t.Helper()
 	key := func(scanner, typ string) string { return scanner + " " + typ }
@@ -99,12 +99,12 @@ func checkInOrder(t *testing.T, recs []eve.Record, want []issue9Scan, marks map[
 	scans := map[string][]*eve.RecordScan{}
 	for _, r := range recs {
 		switch r.EventType {
-		case "alert":
-			alertKeys = append(alertKeys, key(r.SrcIP, r.Scan.Type))
-		case "scan":
-			k := key(r.SrcIP, r.Scan.Type)
+		case eve.EventAlert:
+			alertKeys = append(alertKeys, key(r.SrcIP, r.Scan().Type))
+		case eve.EventFlow:
+			k := key(r.SrcIP, r.Scan().Type)
 			scanKeys = append(scanKeys, k)
-			scans[k] = append(scans[k], r.Scan)
+			scans[k] = append(scans[k], r.Scan())
 		}
 	}
 	for _, w := range want {

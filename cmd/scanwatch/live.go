@@ -31,6 +31,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	outPath := fs.String("out", "", "append JSON lines to this file instead of stdout")
 	mode := fs.String("capture", capture.ModeEBPF, "kernel filter: ebpf, or cbpf for kernels without eBPF")
 	promisc := fs.Bool("promisc", false, "promiscuous mode (a mirror/SPAN port)")
+	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -68,7 +69,8 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	// Live output is unbuffered: each record is one write, seen at once.
-	s := sensor.New(sensor.Options{Rules: r, Sink: eve.NewWriter(out), Ready: func() {
+	w := eve.NewWriter(out, eve.Options{Host: *name, InIface: *iface})
+	s := sensor.New(sensor.Options{Rules: r, Sink: sensor.EVE{W: w}, Ready: func() {
 		fmt.Fprintf(stderr, "scanwatch live: capturing on %s (%s filter)\n", *iface, *mode)
 		if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 			fmt.Fprintf(stderr, "scanwatch live: telling systemd we are ready: %v\n", err)
@@ -91,6 +93,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}()
 	err = s.Live(ctx, src)
 	s.WriteSummary(stderr)
+	fmt.Fprintln(stderr, "counters:", s.LastCounters())
 	warnings(stderr, s)
 	return err
 }

@@ -22,6 +22,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rulesPath := fs.String("rules", "", "rules file (default: the embedded rules)")
 	outPath := fs.String("out", "", "write JSON lines to this file instead of stdout")
 	quiet := fs.Bool("q", false, "no summary table on stderr")
+	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -43,7 +44,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
-	s := sensor.New(sensor.Options{Rules: r, Sink: eve.NewWriter(out)})
+	s := sensor.New(sensor.Options{Rules: r, Sink: sensor.EVE{W: eve.NewWriter(out, eve.Options{Host: *name})}})
 	readErr := s.Replay(ctx, src)
 	if err := closeOut(); err != nil && readErr == nil {
 		readErr = err
@@ -61,6 +62,12 @@ func warnings(w io.Writer, s *sensor.Sensor) {
 	for _, line := range s.Warnings() {
 		fmt.Fprintln(w, "warning:", line)
 	}
+}
+
+// hostname is the default sensor name.
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }
 
 func loadRules(path string) (*rules.Rules, error) {
