@@ -43,3 +43,13 @@ const MaxListedTargets = 64
 
 // maxPortRanges caps the ranges written in Scan.Ports.
 const maxPortRanges = 256
+
+// ScannerText is the scanner as records print it: its address, or
+// "undetermined" for a decoy set whose replies single out no member (then
+// Scanner is the zero Addr and every member is in Decoys).
+func (s Scan) ScannerText() string {
+	if !s.Scanner.IsValid() {
+		return "undetermined"
+	}
+	return s.Scanner.String()
+}

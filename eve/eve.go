@@ -88,7 +88,7 @@ func (w *Writer) Event(ev detector.Event) {
 	if w.opts.InIface != "" {
 		e = e.Str("in_iface", w.opts.InIface)
 	}
-	e = e.Str("event_type", eventType).Str("src_ip", s.Scanner.String())
+	e = e.Str("event_type", eventType).Str("src_ip", s.ScannerText())
 	proto, transport := suricataProto(s.Proto)
 	if transport && s.SrcPort != 0 {
 		e = e.Uint16("src_port", s.SrcPort)
@@ -103,7 +103,7 @@ func (w *Writer) Event(ev detector.Event) {
 		e = e.Str("proto", proto)
 	}
 	if s.Proto != "ARP" {
-		e = e.Int("ip_v", ipVersion(s.Scanner))
+		e = e.Int("ip_v", ipVersion(anyAddr(s)))
 	}
 	if end {
 		e = e.Dict("flow", flowDict(s))
@@ -189,6 +189,15 @@ func onePort(s detector.Scan) (uint16, bool) {
 	}
 	p, err := strconv.ParseUint(s.Ports, 10, 16)
 	return uint16(p), err == nil
+}
+
+// anyAddr is the scanner, or a target when the scanner is undetermined
+// (decoys): the scan's IP version.
+func anyAddr(s detector.Scan) netip.Addr {
+	if !s.Scanner.IsValid() && len(s.Targets) > 0 {
+		return s.Targets[0]
+	}
+	return s.Scanner
 }
 
 func ipVersion(a netip.Addr) int {

@@ -22,7 +22,7 @@ func scanDict(s detector.Scan) *zerolog.Event {
 		d = d.Str("flags", s.Name)
 	}
 	d = d.Str("shape", s.Shape).
-		Str("scanner", s.Scanner.String()).
+		Str("scanner", s.ScannerText()).
 		Array("targets", targets).
 		Int("target_count", s.TargetCount).
 		Str("summary", Summary(s))
