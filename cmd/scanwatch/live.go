@@ -15,14 +15,16 @@ import (
 	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/outfile"
 	"github.com/scanwatch/scanwatch/sensor"
 )
 
 // cmdLive runs the sensor on a network interface until SIGINT/SIGTERM, then
-// closes every open episode with its summary and exits 0. SIGHUP reloads
-// the rules file (kernel patterns included) without losing any state; a
-// bad file is reported and the old rules stay. Once it captures it tells
-// systemd (READY=1 to $NOTIFY_SOCKET, for Type=notify units and tests).
+// closes every open episode with its summary and exits 0. SIGHUP reopens
+// --out (log rotation) and reloads the rules file (kernel patterns
+// included) without losing any state; a bad file is reported and the old
+// rules stay. Once it captures it tells systemd (READY=1 to
+// $NOTIFY_SOCKET, for Type=notify units and tests).
 func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("live", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -32,6 +34,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mode := fs.String("capture", capture.ModeEBPF, "kernel filter: ebpf, or cbpf for kernels without eBPF")
 	promisc := fs.Bool("promisc", false, "promiscuous mode (a mirror/SPAN port)")
 	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
+	statsEvery := fs.Duration("stats-every", sensor.DefaultStatsEvery, "interval of stats records")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -58,19 +61,15 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer src.Close()
-	out := stdout
-	if *outPath != "" {
-		f, err := os.OpenFile(*outPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		out = f
+	out, err := liveOutput(*outPath, stdout, stderr)
+	if err != nil {
+		return err
 	}
+	defer out.Close()
 
 	// Live output is unbuffered: each record is one write, seen at once.
 	w := eve.NewWriter(out, eve.Options{Host: *name, InIface: *iface})
-	s := sensor.New(sensor.Options{Rules: r, Sink: sensor.EVE{W: w}, Ready: func() {
+	s := sensor.New(sensor.Options{Rules: r, Sink: sensor.EVE{W: w}, StatsEvery: *statsEvery, Ready: func() {
 		fmt.Fprintf(stderr, "scanwatch live: capturing on %s (%s filter)\n", *iface, *mode)
 		if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 			fmt.Fprintf(stderr, "scanwatch live: telling systemd we are ready: %v\n", err)
@@ -80,6 +79,9 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	// after Live returned is answered with sensor.ErrStopped.
 	go func() {
 		for range hup {
+			if *outPath != "" && out.Reopen() == nil {
+				fmt.Fprintf(stderr, "scanwatch live: reopened %s\n", *outPath)
+			}
 			r, err := loadRules(*rulesPath)
 			if err == nil {
 				err = s.Reload(ctx, r)
@@ -94,6 +96,19 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	err = s.Live(ctx, src)
 	s.WriteSummary(stderr)
 	fmt.Fprintln(stderr, "counters:", s.LastCounters())
+	fmt.Fprintln(stderr, "output:", out.Stats())
 	warnings(stderr, s)
 	return err
+}
+
+// liveOutput is live's output: the --out file, reopened on SIGHUP, or
+// stdout. Its trouble is said on stderr.
+func liveOutput(path string, stdout, stderr io.Writer) (*outfile.File, error) {
+	opts := outfile.Options{Logf: func(format string, a ...any) {
+		fmt.Fprintf(stderr, "scanwatch live: "+format+"\n", a...)
+	}}
+	if path == "" {
+		return outfile.New(stdout, opts), nil
+	}
+	return outfile.Open(path, opts)
 }
