@@ -7,8 +7,11 @@ package e2e
 // tests do.
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -100,5 +103,105 @@ func TestLiveRotate(t *testing.T) {
 	}
 	if first.Before(last) {
 		t.Errorf("the new file starts at %v, before the old file ends (%v)", first, last)
+	}
+}
+
+// tinyDisk mounts a 64 KiB tmpfs in a test-made directory and unmounts it
+// at the end. `ip netns exec` gives the sensor a copy of our mounts, made
+// before it starts, on the same file system.
+func tinyDisk(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size=64k"); err != nil {
+		t.Fatalf("mount a 64k tmpfs on %s: %v", dir, err)
+	}
+	t.Cleanup(func() { syscall.Unmount(dir, syscall.MNT_DETACH) })
+	return dir
+}
+
+// fillDisk writes a file until the disk is full.
+func fillDisk(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	buf := make([]byte, 4096)
+	for {
+		if _, err := f.Write(buf); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return
+		}
+	}
+}
+
+// stopCode sends SIGINT and returns the sensor's exit code.
+func (s *liveSensor) stopCode() int {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		s.t.Fatalf("SIGINT to scanwatch live: %v", err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		s.t.Fatalf("scanwatch live did not exit within 15 s of SIGINT:\n%s", s.Stderr())
+	}
+	var ee *exec.ExitError
+	if errors.As(s.err, &ee) {
+		return ee.ExitCode()
+	}
+	if s.err != nil {
+		s.t.Fatal(s.err)
+	}
+	return 0
+}
+
+// TestLiveFullDisk: the disk of --out fills up while the sensor writes.
+// Records are kept and written, in order and whole, when space returns;
+// the write errors are counted; a sensor that stops while the disk is still
+// full says how many records it lost and exits 1.
+func TestLiveFullDisk(t *testing.T) {
+	needTools(t)
+	tb := newTestbed(t, "swlfull")
+	disk := tinyDisk(t)
+	s := startSensorOut(t, tb.Pair, filepath.Join(disk, "eve.json"), fastStats...)
+	waitFor(t, "stats records", func() bool { return len(s.records()) >= 3 })
+
+	filler := filepath.Join(disk, "filler")
+	fillDisk(t, filler)
+	waitFor(t, "a write error on stderr", func() bool { return strings.Contains(s.Stderr(), "no space left on device") })
+	time.Sleep(500 * time.Millisecond) // more records come and are kept
+	os.Remove(filler)
+	waitFor(t, "writing again", func() bool { return strings.Contains(s.Stderr(), "works again") })
+	waitFor(t, "more records", func() bool { return len(readRecords(t, s.out)) >= 3 })
+
+	fillDisk(t, filler)
+	waitFor(t, "a second write error", func() bool { return strings.Count(s.Stderr(), "no space left on device") >= 2 })
+	code := s.stopCode()
+	t.Logf("stderr:\n%s", s.Stderr())
+	if code != 1 {
+		t.Errorf("exit code %d with records lost on a full disk, want 1", code)
+	}
+	records, written := outputStats(t, s.Stderr())
+	lines := uint64(len(readRecords(t, s.out)))
+	if lines != written {
+		t.Errorf("the file holds %d records, the sensor says it wrote %d", lines, written)
+	}
+	lost := records - written
+	if lost == 0 {
+		t.Fatalf("no record lost with the disk full at exit: the test did not fill it")
+	}
+	if want := fmt.Sprintf("%d of %d records not written", lost, records); !strings.Contains(s.Stderr(), want) {
+		t.Errorf("stderr does not say %q", want)
+	}
+	var errs uint64
+	if i := strings.LastIndex(s.Stderr(), "write errors "); i < 0 {
+		t.Error("no write errors count on stderr")
+	} else if fmt.Sscanf(s.Stderr()[i:], "write errors %d", &errs); errs == 0 {
+		t.Error("write errors: 0")
 	}
 }

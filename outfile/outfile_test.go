@@ -2,11 +2,15 @@ package outfile
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // record is the i-th test record: one JSON line.
@@ -27,6 +31,136 @@ func checkLines(t *testing.T, b []byte, from, to int) {
 }
 
 func tail(b []byte) []byte { return b[max(0, len(b)-200):] }
+
+// flaky is a writer that fails while broken is set, after writing part of
+// the record when partial is set.
+type flaky struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	broken  bool
+	partial int
+	calls   int
+}
+
+func (f *flaky) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if !f.broken {
+		return f.buf.Write(p)
+	}
+	n := min(f.partial, len(p))
+	f.buf.Write(p[:n])
+	return n, syscall.ENOSPC
+}
+
+func (f *flaky) set(broken bool, partial int) {
+	f.mu.Lock()
+	f.broken, f.partial = broken, partial
+	f.mu.Unlock()
+}
+
+func (f *flaky) bytes() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return bytes.Clone(f.buf.Bytes())
+}
+
+// TestKeepAndRetry: records that cannot be written are kept, in order,
+// and written (the torn one completed) when writing works again, by the
+// next record or by the retry timer alone.
+func TestKeepAndRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		partial int  // bytes a failing write still writes
+		timer   bool // recover by the timer, not by a new record
+	}{
+		{"nothing written", 0, false},
+		{"torn record", 37, false},
+		{"torn record, timer", 37, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := &flaky{}
+			var logs []string
+			var logMu sync.Mutex
+			o := New(w, Options{RetryEvery: 5 * time.Millisecond, Logf: func(f string, a ...any) {
+				logMu.Lock()
+				logs = append(logs, fmt.Sprintf(f, a...))
+				logMu.Unlock()
+			}})
+			o.Write(record(0))
+			w.set(true, tc.partial)
+			for i := 1; i < 10; i++ {
+				o.Write(record(i))
+			}
+			st := o.Stats()
+			if st.Pending != 9 || st.Written != 1 || st.WriteErrors == 0 || st.Dropped != 0 {
+				t.Fatalf("while broken: %v, want 9 pending, 1 written, write errors, none dropped", st)
+			}
+			w.set(false, 0)
+			if tc.timer {
+				deadline := time.Now().Add(5 * time.Second)
+				for o.Stats().Pending > 0 && time.Now().Before(deadline) {
+					time.Sleep(5 * time.Millisecond)
+				}
+			} else {
+				o.Write(record(10))
+			}
+			n := 10
+			if !tc.timer {
+				n = 11
+			}
+			if err := o.Close(); err != nil {
+				t.Fatalf("Close: %v", err)
+			}
+			checkLines(t, w.bytes(), 0, n)
+			st = o.Stats()
+			if st.Written != uint64(n) || st.Records != uint64(n) || st.Lost() != 0 {
+				t.Errorf("after recovery: %v, want %d written, none lost", st, n)
+			}
+			logMu.Lock()
+			defer logMu.Unlock()
+			if len(logs) != 2 || !strings.Contains(logs[0], "no space left") || !strings.Contains(logs[1], "works again") {
+				t.Errorf("log lines %q, want one on failure (naming the cause) and one on recovery", logs)
+			}
+		})
+	}
+}
+
+// TestBufferBound: beyond the buffer, records are dropped and counted, and
+// Close reports them and those still pending as lost.
+func TestBufferBound(t *testing.T) {
+	w := &flaky{broken: true}
+	o := New(w, Options{Buffer: 1000, RetryEvery: time.Hour})
+	for i := range 20 {
+		o.Write(record(i))
+	}
+	st := o.Stats()
+	if st.Pending == 0 || st.Dropped == 0 || st.Pending+int(st.Dropped) != 20 {
+		t.Fatalf("%v: want some pending, the rest dropped", st)
+	}
+	kept := st.Pending
+	err := o.Close()
+	if !errors.Is(err, ErrLost) {
+		t.Fatalf("Close: %v, want ErrLost", err)
+	}
+	if want := "20 of 20 records not written"; !strings.Contains(err.Error(), want) {
+		t.Errorf("Close: %q does not say %q", err, want)
+	}
+	// Writing works again: Close's last try writes what was kept, the
+	// dropped ones stay lost.
+	w2 := &flaky{broken: true}
+	o2 := New(w2, Options{Buffer: 1000, RetryEvery: time.Hour})
+	for i := range 20 {
+		o2.Write(record(i))
+	}
+	w2.set(false, 0)
+	err = o2.Close()
+	if !errors.Is(err, ErrLost) || !strings.Contains(err.Error(), fmt.Sprintf("%d of 20", 20-kept)) {
+		t.Errorf("Close after recovery: %v, want %d lost", err, 20-kept)
+	}
+	checkLines(t, w2.bytes(), 0, kept)
+}
 
 // TestReopen: after the file is renamed, records go to the old file until
 // Reopen, then to a new file at the path; none is lost.

@@ -20,7 +20,9 @@ import (
 )
 
 // cmdLive runs the sensor on a network interface until SIGINT/SIGTERM, then
-// closes every open episode with its summary and exits 0. SIGHUP reopens
+// closes every open episode with its summary and exits 0 (1 when a record
+// could not be written: on a full disk records are kept, in a bounded
+// buffer, until space returns). SIGHUP reopens
 // --out (log rotation) and reloads the rules file (kernel patterns
 // included) without losing any state; a bad file is reported and the old
 // rules stay. Once it captures it tells systemd (READY=1 to
@@ -94,15 +96,17 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	}()
 	err = s.Live(ctx, src)
+	closeErr := out.Close() // a last try for records kept on a full disk
 	s.WriteSummary(stderr)
 	fmt.Fprintln(stderr, "counters:", s.LastCounters())
 	fmt.Fprintln(stderr, "output:", out.Stats())
 	warnings(stderr, s)
-	return err
+	return errors.Join(err, closeErr)
 }
 
 // liveOutput is live's output: the --out file, reopened on SIGHUP, or
-// stdout. Its trouble is said on stderr.
+// stdout. Records it cannot write are kept and retried; its trouble is
+// said on stderr, and a record lost fails the run (Close).
 func liveOutput(path string, stdout, stderr io.Writer) (*outfile.File, error) {
 	opts := outfile.Options{Logf: func(format string, a ...any) {
 		fmt.Fprintf(stderr, "scanwatch live: "+format+"\n", a...)
