@@ -205,3 +205,62 @@ func TestLiveFullDisk(t *testing.T) {
 		t.Error("write errors: 0")
 	}
 }
+
+// TestLiveSecondSensor: a second sensor on the same interface, on every
+// interface (any), or writing the same file is refused at start with exit
+// 1 and a message naming the first (its pid); the first runs on unharmed.
+func TestLiveSecondSensor(t *testing.T) {
+	needTools(t, "nmap")
+	tb := newTestbed(t, "swl2nd")
+	first := startSensor(t, tb.Pair)
+	pid := fmt.Sprintf("(pid %d)", first.pid(t))
+	other := filepath.Join(t.TempDir(), "other.json")
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"same interface", []string{"-i", tb.B.Veth, "--out", other}, tb.B.Veth + " is already captured by scanwatch " + pid},
+		{"every interface", []string{"-i", "any", "--out", other}, "a scanwatch already captures " + tb.B.Veth + " " + pid + `, which "any" includes`},
+		{"same file", []string{"-i", "lo", "--out", first.out}, first.out + " is already written by another scanwatch " + pid},
+	} {
+		argv := append([]string{scanwatchBin, "live"}, tc.args...)
+		cmd := tb.Exec(tb.B.NS, argv...)
+		done := make(chan struct{})
+		var out []byte
+		var err error
+		go func() { out, err = cmd.CombinedOutput(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+			t.Errorf("%s: the second sensor still ran after 15 s", tc.name)
+			continue
+		}
+		code := 0
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			code = ee.ExitCode()
+		}
+		t.Logf("%s: exit %d: %s", tc.name, code, strings.TrimSpace(string(out)))
+		if code != 1 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%s: exit %d, %q; want exit 1 and %q", tc.name, code, out, tc.want)
+		}
+		if b, _ := os.ReadFile(other); len(b) > 0 {
+			t.Errorf("%s: the refused sensor wrote %d bytes", tc.name, len(b))
+		}
+	}
+	step := nmapStep("-sS", srcSyn, "syn", "1-100", []uint16{22, 80})
+	runSteps(t, tb.Pair, []scanStep{step})
+	if !first.waitAlerts(wantKeys([]scanStep{step}), 15*time.Second) {
+		t.Logf("no syn alert within 15 s; stopping the sensor to see the rest")
+	}
+	checkAlerts(t, first.stop(), []scanStep{step})
+}
+
+// pid is the sensor's process id (`ip netns exec` execs it in place).
+func (s *liveSensor) pid(t *testing.T) int {
+	t.Helper()
+	return s.cmd.Process.Pid
+}

@@ -8,6 +8,8 @@
 //     the buffer are dropped and counted; Close reports every record lost.
 //   - Reopen opens the path anew, for log rotation: after `mv eve.json
 //     eve.json.1` and SIGHUP, records go to a new eve.json.
+//   - The file is locked (flock) while it is written, so that a second
+//     sensor writing the same file is refused.
 //
 // Each Write must be one whole record (eve.Writer writes one per call): a
 // record is kept or dropped whole, and a record written in part is
@@ -21,6 +23,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/scanwatch/scanwatch/lock"
 )
 
 // Defaults for Options.
@@ -82,9 +86,11 @@ type File struct {
 	stats    Stats
 }
 
-// Open opens path for appending (creating it) and returns the output.
+// Open opens path for appending (creating it), takes its lock and returns
+// the output. It fails, with an error wrapping lock.ErrHeld, when another
+// process holds the file's lock.
 func Open(path string, opts Options) (*File, error) {
-	f, err := openAppend(path)
+	f, err := openLocked(path)
 	if err != nil {
 		return nil, err
 	}
@@ -111,8 +117,16 @@ func newFile(w io.Writer, opts Options) *File {
 	return &File{opts: opts, w: w}
 }
 
-func openAppend(path string) (*os.File, error) {
-	return os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+func openLocked(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	if err := lock.File(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
 }
 
 // Write takes one whole record. It never fails: a record that cannot be
@@ -224,8 +238,8 @@ func (o *File) retry() {
 }
 
 // Reopen opens the path again and writes to the new file from now on, for
-// log rotation: the old file is closed once the new one is open. Kept
-// records go to the new file. When the path cannot be opened, records keep
+// log rotation: the old file is closed (and its lock released) once the new
+// one is open and locked. Kept records go to the new file. When the path cannot be opened, records keep
 // going to the old file and the error is returned. A File made with New has nothing to reopen: Reopen does
 // nothing.
 func (o *File) Reopen() error {
@@ -234,7 +248,7 @@ func (o *File) Reopen() error {
 	if o.path == "" || o.closed {
 		return nil
 	}
-	f, err := openAppend(o.path)
+	f, err := openLocked(o.path)
 	if err != nil {
 		o.stats.ReopenFails++
 		err = fmt.Errorf("reopen %s (records keep going to the old file): %w", o.path, err)

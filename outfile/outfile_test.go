@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scanwatch/scanwatch/lock"
 )
 
 // record is the i-th test record: one JSON line.
@@ -183,6 +185,15 @@ func TestReopen(t *testing.T) {
 	for i := 6; i < 10; i++ {
 		o.Write(record(i))
 	}
+	// The new file is locked, the old one free.
+	if _, err := Open(path, Options{}); !errors.Is(err, lock.ErrHeld) {
+		t.Errorf("a second Open of the new file: %v, want lock.ErrHeld", err)
+	}
+	if o2, err := Open(path+".1", Options{}); err != nil {
+		t.Errorf("the rotated file is still locked: %v", err)
+	} else {
+		o2.Close()
+	}
 	if err := o.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -218,5 +229,18 @@ func TestReopenFails(t *testing.T) {
 	checkLines(t, b, 0, 2)
 	if st := o.Stats(); st.ReopenFails != 1 {
 		t.Errorf("%v: want 1 failed reopen", st)
+	}
+}
+
+// TestOpenLocked: a second writer of one file is refused.
+func TestOpenLocked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "eve.json")
+	o, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	if _, err := Open(path, Options{}); !errors.Is(err, lock.ErrHeld) {
+		t.Fatalf("second Open: %v, want lock.ErrHeld", err)
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/lock"
 	"github.com/scanwatch/scanwatch/outfile"
 	"github.com/scanwatch/scanwatch/sensor"
 )
@@ -55,6 +56,18 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	// One sensor per interface and per output file, or every alert is
+	// doubled: a second one is refused before it attaches anything.
+	ifLock, err := lock.LockInterface(*iface)
+	if err != nil {
+		return err
+	}
+	defer ifLock.Close()
+	out, err := liveOutput(*outPath, stdout, stderr)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
 	src, err := sensor.OpenLive(*iface, r, capture.LiveOptions{Mode: *mode, Promisc: *promisc})
 	if err != nil {
 		if errors.Is(err, bpf.ErrNoEBPF) {
@@ -63,11 +76,6 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer src.Close()
-	out, err := liveOutput(*outPath, stdout, stderr)
-	if err != nil {
-		return err
-	}
-	defer out.Close()
 
 	// Live output is unbuffered: each record is one write, seen at once.
 	w := eve.NewWriter(out, eve.Options{Host: *name, InIface: *iface})
