@@ -7,11 +7,15 @@ package e2e
 // tests do.
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -263,4 +267,163 @@ func TestLiveSecondSensor(t *testing.T) {
 func (s *liveSensor) pid(t *testing.T) int {
 	t.Helper()
 	return s.cmd.Process.Pid
+}
+
+// metricsAddr is where the sensor under test serves metrics, on the
+// loopback of its namespace (the pair's own: nothing else listens there).
+const metricsAddr = "127.0.0.1:9477"
+
+// scrape GETs /metrics from inside ns and returns each sample by its name
+// with labels as written (`scanwatch_alerts_total{technique="syn"}`).
+func scrape(t *testing.T, tb testbed, ns string) map[string]float64 {
+	t.Helper()
+	var conn net.Conn
+	if err := tb.Do(ns, func() (err error) {
+		conn, err = net.DialTimeout("tcp", metricsAddr, 5*time.Second)
+		return err
+	}); err != nil {
+		t.Fatalf("connect to the metrics server: %v", err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	fmt.Fprintf(conn, "GET /metrics HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", metricsAddr)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("GET /metrics: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /metrics: %s", resp.Status)
+	}
+	samples := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		samples[line[:i]] = v
+	}
+	return samples
+}
+
+// sameSnapshot reports whether a scrape holds exactly the counters of a
+// stats record: the pipeline's metrics are those of the last stats record.
+func sameSnapshot(m map[string]float64, st *eve.Stats) bool {
+	var alerts float64
+	for k, v := range m {
+		if strings.HasPrefix(k, "scanwatch_alerts_total{") {
+			alerts += v
+		}
+	}
+	return st.Capture != nil &&
+		m["scanwatch_kernel_passed_packets_total"] == float64(st.Capture.KernelPackets) &&
+		m["scanwatch_ring_dropped_packets_total"] == float64(st.Capture.KernelDrops) &&
+		m["scanwatch_received_packets_total"] == float64(st.Decoder.Pkts) &&
+		m["scanwatch_received_bytes_total"] == float64(st.Decoder.Bytes) &&
+		m["scanwatch_undecodable_packets_total"] == float64(st.Decoder.Invalid) &&
+		m["scanwatch_flows"] == float64(st.Flow.Active) &&
+		m["scanwatch_flow_memory_bytes"] == float64(st.Flow.Memuse) &&
+		alerts == float64(st.Detect.Alert) &&
+		uint64(m["scanwatch_uptime_seconds"]) == st.Uptime
+}
+
+// TestLiveMetrics scrapes /metrics while the sensor watches a real nmap
+// scan: every scrape holds the very counters of one stats record the same
+// run wrote, alerts are counted by technique, reloads (a bad one, a good
+// one) and the output are counted, and the build is named.
+func TestLiveMetrics(t *testing.T) {
+	needTools(t, "nmap")
+	tb := newTestbed(t, "swlmet")
+	rulesPath := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(rulesPath, []byte("allow: {scanners: []}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startSensor(t, tb.Pair, "--metrics", metricsAddr, "--stats-every", "100ms", "--rules", rulesPath)
+
+	m := scrape(t, tb, tb.B.NS)
+	if m["scanwatch_rules_last_reload_successful"] != 1 || m["scanwatch_rules_reloads_total"] != 0 {
+		t.Errorf("at start: reload successful %v, reloads %v; want 1, 0", m["scanwatch_rules_last_reload_successful"], m["scanwatch_rules_reloads_total"])
+	}
+	build := ""
+	for k := range m {
+		if strings.HasPrefix(k, "scanwatch_build_info{") {
+			build = k
+		}
+	}
+	if !strings.Contains(build, `goversion="go1.`) || !strings.Contains(build, `version="`) {
+		t.Errorf("build info %q: want version, commit and goversion", build)
+	}
+
+	step := nmapStep("-sS", srcSyn, "syn", "1-100", []uint16{22, 80})
+	runSteps(t, tb.Pair, []scanStep{step})
+	if !s.waitAlerts(wantKeys([]scanStep{step}), 15*time.Second) {
+		t.Fatalf("no syn alert within 15 s")
+	}
+	hup := func(want string) {
+		t.Helper()
+		n := strings.Count(s.Stderr(), want)
+		if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, fmt.Sprintf("%q after SIGHUP", want), func() bool { return strings.Count(s.Stderr(), want) > n })
+	}
+	os.WriteFile(rulesPath, []byte("allow: {scaners: []}\n"), 0o644)
+	hup("rules not reloaded")
+	m = scrape(t, tb, tb.B.NS)
+	if m["scanwatch_rules_last_reload_successful"] != 0 || m["scanwatch_rules_reload_failures_total"] != 1 {
+		t.Errorf("after a bad reload: successful %v, failures %v; want 0, 1", m["scanwatch_rules_last_reload_successful"], m["scanwatch_rules_reload_failures_total"])
+	}
+	os.WriteFile(rulesPath, []byte("allow: {scanners: []}\n"), 0o644)
+	hup("rules reloaded")
+
+	var scrapes []map[string]float64
+	for range 5 {
+		time.Sleep(150 * time.Millisecond)
+		scrapes = append(scrapes, scrape(t, tb, tb.B.NS))
+	}
+	rs := s.stop()
+	stats := byType(rs, eve.EventStats)
+	for i, m := range scrapes {
+		found := false
+		for _, r := range stats {
+			found = found || sameSnapshot(m, r.Stats)
+		}
+		if !found {
+			t.Errorf("scrape %d matches no stats record of the run: %v", i, m)
+		}
+	}
+	last := scrapes[len(scrapes)-1]
+	t.Logf("last scrape: received %v packets (%v bytes), kernel seen %v passed %v, probes %v, alerts syn %v, flows %v, output records %v",
+		last["scanwatch_received_packets_total"], last["scanwatch_received_bytes_total"], last["scanwatch_kernel_seen_packets_total"],
+		last["scanwatch_kernel_passed_packets_total"], last["scanwatch_probes_total"], last[`scanwatch_alerts_total{technique="syn"}`],
+		last["scanwatch_flows"], last["scanwatch_output_records_total"])
+	for name, want := range map[string]float64{
+		`scanwatch_alerts_total{technique="syn"}`: 1,
+		`scanwatch_alerts_total{technique="udp"}`: 0,
+		"scanwatch_rules_reloads_total":           2,
+		"scanwatch_rules_reload_failures_total":   1,
+		"scanwatch_rules_last_reload_successful":  1,
+		"scanwatch_output_write_errors_total":     0,
+		"scanwatch_output_dropped_records_total":  0,
+	} {
+		if got, ok := last[name]; !ok || got != want {
+			t.Errorf("%s = %v, want %v", name, got, want)
+		}
+	}
+	if last["scanwatch_probes_total"] < 100 || last["scanwatch_kernel_seen_packets_total"] < last["scanwatch_kernel_passed_packets_total"] {
+		t.Errorf("probes %v (nmap sent 100), kernel seen %v < passed %v", last["scanwatch_probes_total"],
+			last["scanwatch_kernel_seen_packets_total"], last["scanwatch_kernel_passed_packets_total"])
+	}
+	if n := last["scanwatch_output_records_total"]; n < 3 || n > float64(len(rs)) || n != last["scanwatch_output_written_records_total"] {
+		t.Errorf("output records %v, written %v; the file holds %d", n, last["scanwatch_output_written_records_total"], len(rs))
+	}
+	if ts := last["scanwatch_rules_last_reload_success_timestamp_seconds"]; time.Since(time.Unix(int64(ts), 0)) > time.Minute {
+		t.Errorf("last reload success at %v, not just now", ts)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,19 +16,22 @@ import (
 	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/internal/buildinfo"
 	"github.com/scanwatch/scanwatch/lock"
+	"github.com/scanwatch/scanwatch/metrics"
 	"github.com/scanwatch/scanwatch/outfile"
+	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/sensor"
 )
 
 // cmdLive runs the sensor on a network interface until SIGINT/SIGTERM, then
 // closes every open episode with its summary and exits 0 (1 when a record
 // could not be written: on a full disk records are kept, in a bounded
-// buffer, until space returns). SIGHUP reopens
-// --out (log rotation) and reloads the rules file (kernel patterns
-// included) without losing any state; a bad file is reported and the old
-// rules stay. Once it captures it tells systemd (READY=1 to
-// $NOTIFY_SOCKET, for Type=notify units and tests).
+// buffer, until space returns). SIGHUP reopens --out (log rotation) and
+// reloads the rules file (kernel patterns included) without losing any
+// state; a bad file is reported and the old rules stay. Once it captures
+// it tells systemd (READY=1 to $NOTIFY_SOCKET, for Type=notify units and
+// tests). --metrics serves Prometheus metrics.
 func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("live", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -37,7 +41,8 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mode := fs.String("capture", capture.ModeEBPF, "kernel filter: ebpf, or cbpf for kernels without eBPF")
 	promisc := fs.Bool("promisc", false, "promiscuous mode (a mirror/SPAN port)")
 	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
-	statsEvery := fs.Duration("stats-every", sensor.DefaultStatsEvery, "interval of stats records")
+	statsEvery := fs.Duration("stats-every", sensor.DefaultStatsEvery, "interval of stats records (and of the metrics' counters)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. :9477)")
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -85,6 +90,14 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(stderr, "scanwatch live: telling systemd we are ready: %v\n", err)
 		}
 	}})
+	if *metricsAddr != "" {
+		srv, err := metrics.Serve(*metricsAddr, metrics.Sources{Counters: s.LastCounters, Reloads: s.Reloads,
+			Output: out.Stats, Build: buildinfo.Read()}, log.New(stderr, "scanwatch live: metrics: ", 0))
+		if err != nil {
+			return err
+		}
+		defer srv.Close()
+	}
 	// The reloader outlives Live only until the process exits; a SIGHUP
 	// after Live returned is answered with sensor.ErrStopped.
 	go func() {
@@ -92,11 +105,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if *outPath != "" && out.Reopen() == nil {
 				fmt.Fprintf(stderr, "scanwatch live: reopened %s\n", *outPath)
 			}
-			r, err := loadRules(*rulesPath)
-			if err == nil {
-				err = s.Reload(ctx, r)
-			}
-			if err != nil {
+			if err := s.ReloadFrom(ctx, func() (*rules.Rules, error) { return loadRules(*rulesPath) }); err != nil {
 				fmt.Fprintf(stderr, "scanwatch live: rules not reloaded, the old ones stay: %v\n", err)
 			} else {
 				fmt.Fprintln(stderr, "scanwatch live: rules reloaded")
