@@ -39,7 +39,13 @@ type liveSensor struct {
 // (READY=1 on $NOTIFY_SOCKET).
 func startSensor(t *testing.T, p *netns.Pair, args ...string) *liveSensor {
 	t.Helper()
-	s := &liveSensor{t: t, out: filepath.Join(t.TempDir(), "eve.json"), exited: make(chan struct{})}
+	return startSensorOut(t, p, filepath.Join(t.TempDir(), "eve.json"), args...)
+}
+
+// startSensorOut is startSensor with --out out.
+func startSensorOut(t *testing.T, p *netns.Pair, out string, args ...string) *liveSensor {
+	t.Helper()
+	s := &liveSensor{t: t, out: out, exited: make(chan struct{})}
 	ready := notifySocket(t, "READY=1")
 	argv := append([]string{scanwatchBin, "live", "-i", p.B.Veth, "--out", s.out}, args...)
 	s.cmd = p.Exec(p.B.NS, argv...)

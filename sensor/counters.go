@@ -7,6 +7,7 @@ import (
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/detector"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Counters are every counter of the pipeline at one moment, so that loss is
@@ -31,6 +32,9 @@ type Counters struct {
 	// (stats.flow.memuse), flow and tracker evictions, trackers and
 	// alerts (stats.detect.alert).
 	Detector detector.Stats
+	// AlertsBy are the alerts by technique (scan.type): a bounded set, for
+	// metrics. They add up to Detector.Alerts.
+	AlertsBy [technique.Count]uint64
 }
 
 // EVE returns the counters that have a Suricata name, in the shape of an
@@ -58,6 +62,7 @@ func (s *Sensor) counters(src capture.Source, live bool) Counters {
 		Decoded:      s.dec.Stats().Decoded(),
 		DecodeErrors: s.bad,
 		Detector:     s.det.Stats(),
+		AlertsBy:     s.alertsBy,
 	}
 	if !s.started.IsZero() {
 		c.Uptime = time.Since(s.started)

@@ -20,6 +20,7 @@ import (
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/detector"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Sink receives what the pipeline reports, in order, on the goroutine that
@@ -79,6 +80,9 @@ type Sensor struct {
 
 	reloads chan reload   // to the Live loop
 	stopped chan struct{} // closed when Live returns
+
+	reloadLog *reloadLog              // what ReloadFrom did
+	alertsBy  [technique.Count]uint64 // alerts by scan type
 }
 
 // New builds the pipeline. It panics without Rules or Sink: that is a
@@ -96,14 +100,20 @@ func New(opts Options) *Sensor {
 		reloads: make(chan reload),
 		stopped: make(chan struct{}),
 	}
+	s.reloadLog = newReloadLog(time.Now())
 	cf, _ := opts.Sink.(captureFiler)
 	s.det = detector.New(opts.Rules, func(ev detector.Event) {
 		if cf != nil && s.file != nil {
 			cf.SetCaptureFile(s.file.File())
 		}
 		opts.Sink.Event(ev)
-		if ev.Kind == "scan" {
+		switch ev.Kind {
+		case "scan":
 			s.scans = append(s.scans, ev.Scan)
+		case "alert":
+			if t, err := technique.Parse(ev.Scan.Type); err == nil {
+				s.alertsBy[t]++
+			}
 		}
 	})
 	return s

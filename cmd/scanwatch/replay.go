@@ -10,6 +10,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/lock"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/sensor"
 )
@@ -88,8 +89,17 @@ func openOut(path string, stdout io.Writer) (io.Writer, func() error, error) {
 		bw := bufio.NewWriterSize(stdout, 64<<10)
 		return bw, bw.Flush, nil
 	}
-	f, err := os.Create(path)
+	// Lock before truncating: the file may be a live sensor's.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o666)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := lock.File(f); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
 		return nil, nil, err
 	}
 	bw := bufio.NewWriterSize(f, 64<<10)
