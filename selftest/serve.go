@@ -31,10 +31,12 @@ func (st *session) startServices(ctx context.Context) error {
 		return err
 	}
 	ready := make(chan error, 1)
+	var sctp string
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if strings.TrimSpace(sc.Text()) == "ready" {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "ready; sctp: "); ok {
+				sctp = rest
 				ready <- nil
 				io.Copy(io.Discard, stdout)
 				return
@@ -52,14 +54,15 @@ func (st *session) startServices(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	st.logf("target services: tcp %s, udp %s", formatPorts(tcpServices), formatPorts(udpServices))
+	st.logf("target services: tcp %s, udp %s, sctp %s", formatPorts(tcpServices), formatPorts(udpServices), sctp)
 	return nil
 }
 
 // Serve is the services child in the target namespace (`scanwatch selftest
 // internal-serve`, started by [Run]): it lifts the ICMP rate limit (so that a
-// UDP scan's unreachables all get out), opens the services, says "ready" on
-// stdout and serves until stdin closes or ctx ends.
+// UDP scan's unreachables all get out), opens the services (SCTP: see
+// sctp_linux.go), says "ready" on stdout and serves until stdin closes or
+// ctx ends.
 func Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	for key, v := range map[string]string{
 		"net/ipv4/icmp_ratelimit": "0", // per-destination limit
@@ -107,7 +110,11 @@ func Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			}
 		}()
 	}
-	fmt.Fprintln(stdout, "ready")
+	sctp, err := startSCTPResponder(sctpOpen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "ready; sctp:", sctp)
 	done := make(chan struct{})
 	go func() {
 		io.Copy(io.Discard, stdin)
