@@ -18,9 +18,10 @@ type scanRun struct {
 
 // hostResult is what a scan found on one target.
 type hostResult struct {
-	addr netip.Addr
-	up   bool
-	open []uint16 // open ports (-sO: protocol numbers)
+	addr     netip.Addr
+	up       bool
+	open     []uint16 // open ports (-sO: protocol numbers)
+	services []string // nmap -sV: the services it named ("ssh OpenSSH")
 }
 
 // checkRun is a check as it ran: its addresses and its scans.

@@ -147,6 +147,10 @@ func parseNmapXML(b []byte, r *scanRun) error {
 				State struct {
 					State string `xml:"state,attr"`
 				} `xml:"state"`
+				Service struct {
+					Name    string `xml:"name,attr"`
+					Product string `xml:"product,attr"`
+				} `xml:"service"`
 			} `xml:"ports>port"`
 		} `xml:"host"`
 	}
@@ -165,6 +169,9 @@ func parseNmapXML(b []byte, r *scanRun) error {
 			n, err := strconv.ParseUint(p.Port, 10, 16)
 			if err == nil && p.State.State == "open" {
 				hr.open = append(hr.open, uint16(n))
+				if p.Service.Name != "" {
+					hr.services = append(hr.services, strings.TrimSpace(p.Service.Name+" "+p.Service.Product))
+				}
 			}
 		}
 		slices.Sort(hr.open)

@@ -264,7 +264,7 @@ func TestParseNmapXML(t *testing.T) {
 	const x = `<?xml version="1.0" encoding="UTF-8"?>
 <nmaprun scanner="nmap" args="nmap -sV" version="7.93">
 <host><status state="up" reason="user-set"/><address addr="10.75.0.124" addrtype="ipv4"/>
-<ports><port protocol="tcp" portid="22"><state state="open" reason="syn-ack"/><service name="ssh"/></port>
+<ports><port protocol="tcp" portid="22"><state state="open" reason="syn-ack"/><service name="ssh" product="OpenSSH" version="9.2p1"/></port>
 <port protocol="tcp" portid="23"><state state="closed" reason="conn-refused"/></port>
 <port protocol="tcp" portid="80"><state state="open" reason="syn-ack"/></port></ports></host>
 </nmaprun>`
@@ -272,7 +272,8 @@ func TestParseNmapXML(t *testing.T) {
 	if err := parseNmapXML([]byte(x), &r); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.hosts) != 1 || r.hosts[0].addr != netip.MustParseAddr("10.75.0.124") || !r.hosts[0].up || !slices.Equal(r.hosts[0].open, []uint16{22, 80}) {
+	if len(r.hosts) != 1 || r.hosts[0].addr != netip.MustParseAddr("10.75.0.124") || !r.hosts[0].up || !slices.Equal(r.hosts[0].open, []uint16{22, 80}) ||
+		!slices.Equal(r.hosts[0].services, []string{"ssh OpenSSH"}) {
 		t.Errorf("parsed %+v", r.hosts)
 	}
 }

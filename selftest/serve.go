@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -54,7 +55,7 @@ func (st *session) startServices(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	st.logf("target services: tcp %s, udp %s, sctp %s", formatPorts(tcpServices), formatPorts(udpServices), sctp)
+	st.logf("target services: tcp %s (%d with an SSH banner), udp %s, sctp %s", formatPorts(tcpServices), bannerPort, formatPorts(udpServices), sctp)
 	return nil
 }
 
@@ -72,7 +73,7 @@ func Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			return fmt.Errorf("sysctl %s=%s: %w", strings.ReplaceAll(key, "/", "."), v, err)
 		}
 	}
-	for _, p := range tcpServices {
+	for _, p := range append(slices.Clone(tcpServices), bannerPort) {
 		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
 		if err != nil {
 			return fmt.Errorf("listen tcp %d: %w", p, err)
@@ -89,6 +90,9 @@ func Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 				go func() {
 					defer c.Close()
 					_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+					if p == bannerPort {
+						_, _ = io.WriteString(c, sshBanner)
+					}
 					_, _ = io.Copy(c, c)
 				}()
 			}

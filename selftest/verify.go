@@ -142,6 +142,19 @@ func verifySlow(cr *checkRun, a *attribution) (string, []string) {
 	return text, nil
 }
 
+// verifyVersion: real nmap named the service it probed (the sensor's
+// version alert is the row's type).
+func verifyVersion(cr *checkRun, _ *attribution) (string, []string) {
+	var named []string
+	for _, h := range cr.scans[0].hosts {
+		named = append(named, h.services...)
+	}
+	if len(named) == 0 {
+		return "", []string{"nmap -sV named no service"}
+	}
+	return "real nmap -sV named " + strings.Join(named, ", "), nil
+}
+
 func parseAddrs(ss []string) []netip.Addr {
 	var out []netip.Addr
 	for _, s := range ss {
