@@ -81,19 +81,6 @@ func ipBatch(ctx context.Context, ns string, lines []string) error {
 	return nil
 }
 
-// ipCmd runs ip with args; its error says which command failed and why.
-func ipCmd(ctx context.Context, args ...string) error {
-	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
-	if err != nil {
-		msg := strings.TrimSpace(string(out))
-		if msg == "" {
-			msg = err.Error()
-		}
-		return fmt.Errorf("ip %s: %s", strings.Join(args, " "), msg)
-	}
-	return nil
-}
-
 // proc is a started child; done closes when it has been reaped.
 type proc struct {
 	cmd  *exec.Cmd
