@@ -27,7 +27,7 @@ var selftestRows = []struct{ label, asserted string }{
 	{"-sn", "16 hosts swept, sensor 16, 12 up"},
 	{"-sn (ARP)", "32 hosts swept, sensor 32"},
 	{"-sn -6 (ND)", "32 hosts swept, sensor 32"},
-	{"horizontal", "horizontal, 32 hosts × 1 ports"},
+	{"horizontal", "horizontal, 32 hosts × 1 port"},
 	{"block", "block, 16 hosts × 8 ports"},
 	{"distributed", "group dist-"},
 	{"slow", "slow, "},

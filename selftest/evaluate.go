@@ -114,13 +114,33 @@ func (cr *checkRun) complete(out *sensorOutput) bool {
 	return cr.skipped != "" || len(attribute(cr, out).alerts) >= cr.expectedAlerts()
 }
 
-// evaluate judges every check against the sensor's records.
-func evaluate(runs []*checkRun, out *sensorOutput) []row {
-	rows := make([]row, len(runs))
-	for i, cr := range runs {
-		rows[i] = judgeCheck(cr, out)
+// evaluate judges every check against the sensor's records. others are
+// the alerts no check owns, in words: they fail no row, but the report
+// shows them (an alert about the test's own traffic would be a false
+// positive).
+func evaluate(runs []*checkRun, out *sensorOutput) (rows []row, others []string) {
+	owned := map[*sensorRecord]bool{}
+	for _, cr := range runs {
+		rows = append(rows, judgeCheck(cr, out))
+		if cr.skipped == "" {
+			a := attribute(cr, out)
+			for _, rec := range append(a.alerts, a.other...) {
+				owned[rec] = true
+			}
+		}
 	}
-	return rows
+	for _, rec := range out.alerts {
+		if owned[rec] {
+			continue
+		}
+		s := rec.Scan()
+		who := rec.SrcIP
+		if who == targetAddr || who == netns6Target() {
+			who += " (the target)"
+		}
+		others = append(others, fmt.Sprintf("%s alert from %s: %d targets, %s", s.Type, who, s.TargetCount, s.Evidence))
+	}
+	return rows, others
 }
 
 func judgeCheck(cr *checkRun, out *sensorOutput) row {

@@ -139,3 +139,8 @@ func addrCommands(addrs []netip.Addr, veth string, subnetBits bool) []string {
 	}
 	return lines
 }
+
+// netns6Target is the target's first IPv6 address.
+func netns6Target() string {
+	return netns.HostAddr(netip.MustParsePrefix(subnet6), targetHost).String()
+}

@@ -82,10 +82,10 @@ type row struct {
 
 func (r *row) ok() bool { return len(r.problems) == 0 }
 
-// writeReport prints the table, the problems under it and the
-// sensor's counters (nil: it wrote no stats record). It returns the number
+// writeReport prints the table, the problems under it, the alerts no
+// check owns, and the sensor's counters (nil: it wrote no stats record). It returns the number
 // of failed rows.
-func writeReport(w io.Writer, rows []row, c *sensor.Counters) int {
+func writeReport(w io.Writer, rows []row, others []string, c *sensor.Counters) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHECK\tDETECTED\tTYPE (GOT/WANT)\tPROBES\tMS TO ALERT\tOPEN (SCANNER)\tOPEN (SENSOR)\tASSERTED\tRESULT")
 	failed := 0
@@ -127,6 +127,9 @@ func writeReport(w io.Writer, rows []row, c *sensor.Counters) int {
 		for _, p := range r.problems {
 			fmt.Fprintf(w, "  %s: %s\n", r.label, p)
 		}
+	}
+	for _, o := range others {
+		fmt.Fprintf(w, "  not a check's: %s\n", o)
 	}
 	if c != nil {
 		fmt.Fprintln(w, "sensor:", c)

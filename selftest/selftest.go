@@ -139,7 +139,7 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 	stopAfter := context.AfterFunc(ctx, st.cleanup)
 	defer stopAfter()
 
-	rows, stats, err := st.run(ctx)
+	rows, others, stats, err := st.run(ctx)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted: %w (namespaces removed)", ctx.Err())
 	}
@@ -147,7 +147,7 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 		st.keep()
 		return err
 	}
-	failed := writeReport(stdout, rows, stats)
+	failed := writeReport(stdout, rows, others, stats)
 	skipped := countSkipped(rows)
 	ran := len(rows) - skipped
 	fmt.Fprintf(stdout, "selftest: %d/%d checks detected, %d/%d rows ok, %d skipped (%.1f s)\n",
@@ -192,10 +192,10 @@ func (st *session) logf(format string, a ...any) {
 }
 
 // run does everything but the report.
-func (st *session) run(ctx context.Context) ([]row, *sensor.Counters, error) {
+func (st *session) run(ctx context.Context) ([]row, []string, *sensor.Counters, error) {
 	dir, err := os.MkdirTemp("", "scanwatch-selftest-")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	st.mu.Lock()
 	st.dir, st.sensorOut = dir, dir+"/sensor.json"
@@ -203,21 +203,21 @@ func (st *session) run(ctx context.Context) ([]row, *sensor.Counters, error) {
 
 	runs, err := st.setupNamespaces(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("set up namespaces: %w", err)
+		return nil, nil, nil, fmt.Errorf("set up namespaces: %w", err)
 	}
 	a, b := st.pair.A, st.pair.B
 	st.logf("namespaces %s (attacker %s) and %s (target %s) up", a.NS, a.Addr, b.NS, b.Addr)
 	if err := st.startServices(ctx); err != nil {
-		return nil, nil, fmt.Errorf("start target services: %w", err)
+		return nil, nil, nil, fmt.Errorf("start target services: %w", err)
 	}
 	sn, err := st.startSensor(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("start sensor: %w", err)
+		return nil, nil, nil, fmt.Errorf("start sensor: %w", err)
 	}
 
 	st.runChecks(ctx, runs)
 	if ctx.Err() != nil {
-		return nil, nil, ctx.Err()
+		return nil, nil, nil, ctx.Err()
 	}
 	// Give the sensor time to catch up: on a busy machine it may still be
 	// working through its ring. Stop when every check has its alerts or
@@ -229,30 +229,31 @@ func (st *session) run(ctx context.Context) ([]row, *sensor.Counters, error) {
 		}
 	}
 	if ctx.Err() != nil {
-		return nil, nil, ctx.Err()
+		return nil, nil, nil, ctx.Err()
 	}
 
 	if err := sn.stop(); err != nil {
-		return nil, nil, fmt.Errorf("sensor: %w", err)
+		return nil, nil, nil, fmt.Errorf("sensor: %w", err)
 	}
 	if st.verbose {
 		fmt.Fprintf(st.stderr, "--- sensor\n%s---\n", sn.summary())
 	}
 	f, err := os.Open(st.sensorOut)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sensor output: %w", err)
+		return nil, nil, nil, fmt.Errorf("sensor output: %w", err)
 	}
 	defer f.Close()
 	out, err := parseSensorOutput(f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sensor output %s: %w", st.sensorOut, err)
+		return nil, nil, nil, fmt.Errorf("sensor output %s: %w", st.sensorOut, err)
 	}
 	var counters *sensor.Counters
 	if out.stats != nil {
 		c := sn.s.LastCounters()
 		counters = &c
 	}
-	return evaluate(runs, out), counters, nil
+	rows, others := evaluate(runs, out)
+	return rows, others, counters, nil
 }
 
 // runChecks runs the checks, maxParallel at once, the longest first; the

@@ -136,6 +136,22 @@ func TestEvaluate(t *testing.T) {
 	}
 }
 
+// Alerts no check owns are listed, the target's as such.
+func TestOthers(t *testing.T) {
+	ch, p := checkNamed(t, "-sS")
+	lines := alertLine("alert", p.sources[0].String(), "syn", 4, "00.500000", "00.513000", nil, "") + "\n" +
+		alertLine("alert", targetAddr, "arp", 16, "01.000000", "10.000000", nil, `,"target_count":16,"evidence":"16 ARP requests"`) + "\n"
+	out, err := parseSensorOutput(strings.NewReader(lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, others := evaluate([]*checkRun{{check: ch, plan: p, scans: []scanRun{{src: p.sources[0]}}}}, out)
+	want := []string{"arp alert from 10.75.0.10 (the target): 16 targets, 16 ARP requests"}
+	if len(rows) != 1 || !rows[0].ok() || !slices.Equal(others, want) {
+		t.Errorf("rows %+v, others %q; want one ok row and %q", rows, others, want)
+	}
+}
+
 func plansOf(t *testing.T, label string) plan {
 	_, p := checkNamed(t, label)
 	return p
@@ -214,7 +230,7 @@ func TestReport(t *testing.T) {
 	}
 	var b bytes.Buffer
 	counters := &sensor.Counters{Capture: capture.Stats{KernelSeen: 18725, KernelPassed: 18709, KernelDropped: 16, Received: 18709}}
-	if failed := writeReport(&b, rows, counters); failed != 2 {
+	if failed := writeReport(&b, rows, []string{"arp alert from 10.75.0.10 (the target): 16 targets, 16 ARP requests"}, counters); failed != 2 {
 		t.Errorf("failed rows %d, want 2", failed)
 	}
 	if n := countSkipped(rows); n != 1 {
@@ -229,6 +245,7 @@ func TestReport(t *testing.T) {
 		"syn/syn ok", "custom/ack FAIL", "-/maimon FAIL", "decoys 10.75.0.200-202 named",
 		"-/version", "skipped: nmap is not installed",
 		"  -sM: no alert", "  -sW: type custom, want ack",
+		"  not a check's: arp alert from 10.75.0.10 (the target): 16 targets",
 		"sensor: kernel seen 18725, passed 18709, filtered out 16; ring lost 0; received 18709",
 	} {
 		if !strings.Contains(report, s) {

@@ -100,7 +100,7 @@ func verifyShape(shape string) func(*checkRun, *attribution) (string, []string) 
 		if s.TargetCount != len(cr.plan.targets) {
 			problems = append(problems, fmt.Sprintf("%d targets, want %d", s.TargetCount, len(cr.plan.targets)))
 		}
-		return fmt.Sprintf("%s, %d hosts × %d ports", s.Shape, s.TargetCount, s.PortCount), problems
+		return fmt.Sprintf("%s, %s × %s", s.Shape, plural(s.TargetCount, "host"), plural(s.PortCount, "port")), problems
 	}
 }
 
@@ -178,4 +178,11 @@ func addrRange(addrs []netip.Addr) string {
 	}
 	last := addrs[len(addrs)-1].As4()
 	return fmt.Sprintf("%s-%d", addrs[0], last[3])
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }
