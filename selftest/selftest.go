@@ -102,7 +102,7 @@ const (
 	scanTimeout       = 30 * time.Second       // one scan
 	sensorStopTimeout = 10 * time.Second       // sensor's shutdown (drain, flush, stats)
 	settleTime        = 300 * time.Millisecond // after the last scan, before stopping the sensor
-	catchUpTime       = 8 * time.Second        // longest wait for a lagging sensor's alerts
+	catchUpTime       = 15 * time.Second       // longest wait for a lagging sensor's alerts
 	needRootError     = "selftest needs root (network namespaces, raw sockets, eBPF)"
 )
 
