@@ -30,8 +30,9 @@ type check struct {
 	// verify makes the check's own assertion (decoys, group, slow, shape,
 	// fragments): the text of the CHECK column and any problems.
 	verify func(*checkRun, *attribution) (string, []string)
-	// skip, when set, is why the check cannot run here (decided at run time).
-	skip func() string
+	// skip, when set, says why the check cannot run here, with the
+	// sensor's capture mode (ebpf, cbpf); "" when it can.
+	skip func(capture string) string
 }
 
 // layout says which targets a check scans.
@@ -135,10 +136,14 @@ var checks = []check{
 }
 
 // versionSkip says why the -sV check cannot run: a sensor without the
-// version technique, or no nmap.
-func versionSkip() string {
+// version technique, a capture that passes no TCP payload (the classic
+// BPF fallback), or no nmap.
+func versionSkip(capture string) string {
 	if _, err := technique.Parse("version"); err != nil {
 		return "skipped: the sensor does not detect version probing"
+	}
+	if capture == "cbpf" {
+		return "skipped: the classic-BPF capture passes no TCP payload"
 	}
 	if _, err := exec.LookPath("nmap"); err != nil {
 		return "skipped: nmap is not installed"

@@ -45,7 +45,7 @@ func (st *session) setupNamespaces(ctx context.Context) ([]*checkRun, error) {
 	for i := range checks {
 		cr := &checkRun{check: &checks[i], plan: plans[i], reassembled: -1}
 		if checks[i].skip != nil {
-			cr.skipped = checks[i].skip()
+			cr.skipped = checks[i].skip(st.mode)
 		}
 		runs[i] = cr
 		if cr.skipped != "" {
