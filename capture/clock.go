@@ -7,18 +7,22 @@ import (
 )
 
 // A file's clock. Packets of one capture file follow one another in time;
-// a packet whose time is further than Opener.MaxJump from the packet before
-// it is a clock jump, which is reported (a *ClockJump to Opener.Warn) and
-// judged by the packet after it:
+// a packet dated further than Opener.MaxJump from the packet before it is a
+// clock jump. It is reported (a *ClockJump to Opener.Warn) and judged by the
+// packet after it, as the file's timeline must run forward:
 //
-//   - If the next packet is near the jumped one, the file's clock really
-//     moved: the capture paused (forward), or the clock was set back, or two
-//     captures were glued into one file. The file reads on from the new
-//     time.
-//   - Otherwise the packet is an outlier (a flipped bit, a bad clock for one
-//     frame): it is read at the time of the packet before it, so that one
-//     frame dated ten years ahead cannot date every later alert in the
-//     future. Its contents still count; only its time is not believed.
+//   - Ahead, and the next packet does not come back before it: time passed
+//     (a quiet link, a slow scan, a paused capture; or the clock was set
+//     forward, which looks the same). The file reads on from it.
+//   - Back, and the next packet follows it, still behind the packet before:
+//     the clock was set back, or two captures were glued into one file. The
+//     file reads on from it, as a new timeline.
+//   - Otherwise it is an outlier (a flipped bit, a bad clock for one frame):
+//     it is read at the time of the packet before it, so that one frame
+//     dated ten years ahead cannot date every later alert in the future.
+//     Its contents still count; only its time is not believed. (A file's
+//     first packet is an outlier when the second comes before it: it is
+//     read at the second's time.)
 //
 // The check costs one subtraction and one comparison per packet; the look
 // ahead happens only at a jump.
@@ -29,8 +33,7 @@ const clockOff = 1 << 62
 // fileClock is the timeline of one file.
 type fileClock struct {
 	max  int64 // the largest step between two packets that is not a jump (ns)
-	last int64 // UnixNano of the last packet on the timeline
-	set  bool  // last is a packet's
+	last int64 // UnixNano of the last packet on the timeline; -clockOff before the first
 }
 
 // off stops checking: every time is on time.
@@ -70,30 +73,34 @@ type ClockJump struct {
 	Packet uint64    // its number in the file, from 1
 	Stamp  time.Time // the time the file gives it
 	Prev   time.Time // the time of the packet before it; zero for a file's first packet
-	// Outlier: the packets before and after it agree with each other, not
-	// with it, so it is read at At (the time of the packet before it, or
-	// of the one after it for a file's first packet). Otherwise the file's
-	// clock moved, and the file reads on from Stamp (At).
-	Outlier bool
-	At      time.Time
+	Kind   JumpKind
+	At     time.Time // the time it is read at: Stamp, or for an outlier the time around it
 }
 
+// JumpKind says how a clock jump was judged.
+type JumpKind uint8
+
+const (
+	JumpAhead   JumpKind = iota + 1 // time passed: read on from it
+	JumpBack                        // the clock went back: read on from it, a new timeline
+	JumpOutlier                     // one wild time: read at the time around it
+)
+
 func (j *ClockJump) Error() string {
-	if j.Outlier {
+	switch j.Kind {
+	case JumpOutlier:
 		rel := "the packet before it"
 		if j.Prev.IsZero() {
 			rel = "the packet after it"
 		}
 		return fmt.Sprintf("%s: packet %d is dated %s, %s %s: read at %s",
 			j.Path, j.Packet, stamp(j.Stamp), span(j.Stamp.Sub(j.At)), rel, stamp(j.At))
+	case JumpBack:
+		return fmt.Sprintf("%s: packet %d: the clock goes %s back, to %s: read on from there as a new timeline",
+			j.Path, j.Packet, span(j.Prev.Sub(j.Stamp)).what, stamp(j.Stamp))
 	}
-	d := j.Stamp.Sub(j.Prev)
-	if d > 0 {
-		return fmt.Sprintf("%s: packet %d: the clock jumps %s ahead (a pause in the capture, or the clock was set): read on from %s",
-			j.Path, j.Packet, span(d).what, stamp(j.Stamp))
-	}
-	return fmt.Sprintf("%s: packet %d: the clock steps %s back, to %s: read on from there as a new timeline",
-		j.Path, j.Packet, span(-d).what, stamp(j.Stamp))
+	return fmt.Sprintf("%s: packet %d: no packet for %s before it (a pause, or the clock set forward): read on from %s",
+		j.Path, j.Packet, span(j.Stamp.Sub(j.Prev)).what, stamp(j.Stamp))
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.999999999Z") }
@@ -125,36 +132,39 @@ func (fr *fileReader) judge(p Packet) Packet {
 	c := &fr.clock
 	t := p.Time.UnixNano()
 	if c.max == clockOff {
-		c.last, c.set = t, true
+		c.last = t
 		return p
 	}
-	j := ClockJump{Path: fr.path, Packet: fr.packets, Stamp: p.Time}
-	if c.set {
-		j.Prev = time.Unix(0, c.last).UTC()
-	}
+	j := ClockJump{Path: fr.path, Packet: fr.packets, Stamp: p.Time, At: p.Time}
 	next, ok := fr.peekTime(&p)
+	prev := c.last
+	c.last = t
 	switch {
-	case ok && c.near(next, t):
-		// The clock moved (or this is the first packet: no jump).
-		c.last = t
-		if c.set {
-			j.At = p.Time
-			fr.jumped(&j)
+	case prev == -clockOff:
+		// A file's first packet: an outlier only if the second comes
+		// before it.
+		if !ok || next >= t-c.max {
+			return p
 		}
-	case c.set:
-		j.Outlier, j.At = true, j.Prev
-		p.Time = j.At
-		fr.jumped(&j)
-	case ok:
-		// A first packet far from the second: the second's time.
-		c.last = next
-		j.Outlier, j.At = true, time.Unix(0, next).UTC()
-		p.Time = j.At
-		fr.jumped(&j)
+		j.Kind, c.last = JumpOutlier, next
+	case t > prev:
+		j.Prev = time.Unix(0, prev).UTC()
+		j.Kind = JumpAhead
+		if ok && next < t-c.max {
+			j.Kind, c.last = JumpOutlier, prev
+		}
 	default:
-		c.last = t // a file of one packet
+		j.Prev = time.Unix(0, prev).UTC()
+		j.Kind = JumpBack
+		if !ok || next >= prev-c.max || next < t-c.max {
+			j.Kind, c.last = JumpOutlier, prev
+		}
 	}
-	c.set = true
+	if j.Kind == JumpOutlier {
+		j.At = time.Unix(0, c.last).UTC()
+		p.Time = j.At
+	}
+	fr.jumped(&j)
 	return p
 }
 

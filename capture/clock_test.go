@@ -29,8 +29,15 @@ func TestClockJumps(t *testing.T) {
 		return func(p []testPkt) { p[i].ts = p[i].ts.Add(d) }
 	}
 	type jump struct {
-		packet  uint64
-		outlier bool
+		packet uint64
+		kind   JumpKind
+	}
+	sparse := func(p []testPkt) {
+		// One packet every five minutes (a slow scan's unanswered
+		// probes): time passing, not outliers.
+		for i := range p {
+			p[i].ts = p[0].ts.Add(time.Duration(i) * 5 * time.Minute)
+		}
 	}
 	for _, tc := range []struct {
 		name   string
@@ -40,13 +47,17 @@ func TestClockJumps(t *testing.T) {
 	}{
 		{"steady", func([]testPkt) {}, nil, nil},
 		{"just-under", shift(5, maxJump-10*time.Millisecond), nil, nil},
-		{"outlier-ahead", one(5, decade), []jump{{6, true}}, map[int]int{5: 4}},
-		{"outlier-behind", one(5, -decade), []jump{{6, true}}, map[int]int{5: 4}},
-		{"first-outlier", one(0, decade), []jump{{1, true}}, map[int]int{0: 1}},
-		{"last-outlier", one(11, 48*time.Hour), []jump{{12, true}}, map[int]int{11: 10}},
-		{"two-outliers", func(p []testPkt) { p[3].ts = p[3].ts.Add(decade); p[8].ts = p[8].ts.Add(-decade) }, []jump{{4, true}, {9, true}}, map[int]int{3: 2, 8: 7}},
-		{"pause", shift(5, 2*time.Hour), []jump{{6, false}}, nil},
-		{"set-back", shift(5, -time.Hour), []jump{{6, false}}, nil},
+		{"outlier-ahead", one(5, decade), []jump{{6, JumpOutlier}}, map[int]int{5: 4}},
+		{"outlier-behind", one(5, -decade), []jump{{6, JumpOutlier}}, map[int]int{5: 4}},
+		{"outlier-ahead-by-an-hour", one(5, time.Hour), []jump{{6, JumpOutlier}}, map[int]int{5: 4}},
+		{"first-outlier", one(0, decade), []jump{{1, JumpOutlier}}, map[int]int{0: 1}},
+		{"first-far-behind", one(0, -decade), []jump{{2, JumpAhead}}, nil}, // the second a long time after the first: time passed
+		{"last-ahead", one(11, 48*time.Hour), []jump{{12, JumpAhead}}, nil},
+		{"last-behind", one(11, -48*time.Hour), []jump{{12, JumpOutlier}}, map[int]int{11: 10}},
+		{"two-outliers", func(p []testPkt) { p[3].ts = p[3].ts.Add(decade); p[8].ts = p[8].ts.Add(-decade) }, []jump{{4, JumpOutlier}, {9, JumpOutlier}}, map[int]int{3: 2, 8: 7}},
+		{"pause", shift(5, 2*time.Hour), []jump{{6, JumpAhead}}, nil},
+		{"set-back", shift(5, -time.Hour), []jump{{6, JumpBack}}, nil},
+		{"sparse", sparse, []jump{{2, JumpAhead}, {3, JumpAhead}, {4, JumpAhead}, {5, JumpAhead}, {6, JumpAhead}, {7, JumpAhead}, {8, JumpAhead}, {9, JumpAhead}, {10, JumpAhead}, {11, JumpAhead}, {12, JumpAhead}}, nil},
 	} {
 		pkts := genPackets(12, 31, true)
 		tc.change(pkts)
@@ -95,7 +106,7 @@ func TestClockJumps(t *testing.T) {
 					t.Fatalf("jumps %v, want %v", jumps, tc.jumps)
 				}
 				for i, j := range jumps {
-					if j.Packet != tc.jumps[i].packet || j.Outlier != tc.jumps[i].outlier || !j.Stamp.Equal(pkts[j.Packet-1].ts) {
+					if j.Packet != tc.jumps[i].packet || j.Kind != tc.jumps[i].kind || !j.Stamp.Equal(pkts[j.Packet-1].ts) {
 						t.Errorf("jump %d: %+v, want %+v", i, j, tc.jumps[i])
 					}
 					t.Log(j)
