@@ -61,11 +61,6 @@ func (c *fileClock) onTime(t time.Time) bool {
 	return false
 }
 
-func (c *fileClock) near(a, b int64) bool {
-	d := a - b
-	return d >= -c.max && d <= c.max
-}
-
 // A ClockJump is a packet of a capture file dated further than
 // Opener.MaxJump from the packet before it (see the file clock above).
 type ClockJump struct {

@@ -179,6 +179,14 @@ func (s *fileSource) ReadPacket() (Packet, error) {
 		}
 		s.stale = s.stale[:len(s.stale)-1]
 		in.head, in.at = p, p.Time.UnixNano()
+		if len(s.stale) == 0 && (len(s.merge) == 0 || in.before(s.merge[0])) {
+			// Still the first in time (files made at different
+			// times follow one another): no heap work.
+			s.stale = append(s.stale, in)
+			s.current = in.index
+			s.received.Add(1)
+			return in.head, nil
+		}
 		heap.Push(&s.merge, in)
 	}
 	if len(s.merge) == 0 {
@@ -252,12 +260,16 @@ func (s *fileSource) Close() error {
 // on the command line, so that a merge is deterministic.
 type inputHeap []*input
 
-func (h inputHeap) Len() int { return len(h) }
-func (h inputHeap) Less(i, j int) bool {
-	if h[i].at != h[j].at {
-		return h[i].at < h[j].at
+func (h inputHeap) Len() int           { return len(h) }
+func (h inputHeap) Less(i, j int) bool { return h[i].before(h[j]) }
+
+// before orders files by their next packet's time, then by their place on
+// the command line.
+func (in *input) before(o *input) bool {
+	if in.at != o.at {
+		return in.at < o.at
 	}
-	return h[i].index < h[j].index
+	return in.index < o.index
 }
 func (h inputHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *inputHeap) Push(x any)   { *h = append(*h, x.(*input)) }
