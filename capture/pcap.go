@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -167,6 +168,9 @@ func (fr *fileReader) mapPcap(f *os.File, size int64) {
 	}
 	unix.Madvise(mm, unix.MADV_SEQUENTIAL)
 	fr.mm, fr.pos = mm, pcapFileHeaderLen
+	// Records are read in place from now on: the read buffer (up to 1
+	// MiB, and a merge holds every file open) is not needed.
+	fr.br = bufio.NewReaderSize(nil, 16)
 }
 
 // readMapped reads the next record of a memory-mapped file in place: no
