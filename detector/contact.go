@@ -25,6 +25,7 @@ type Contact struct {
 	Port      uint16
 	Probes    uint16 // probe packets, retransmissions included
 	Technique technique.Technique
+	Kind      ProbeKind // what the probe carried, where a technique has several kinds
 	Outcome   Outcome
 }
 

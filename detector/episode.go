@@ -40,6 +40,7 @@ type episode struct {
 	winPerTarget map[netip.Addr]int
 
 	outcomes  [numOutcomes]int
+	kinds     *kindCounts // probes by kind, for techniques with several (probekind.go)
 	tools     toolVotes
 	ttl       ttlSpread
 	craftedSY int // SYN probes with a crafted fingerprint
@@ -243,7 +244,7 @@ func (e *episode) evidence() string {
 		technique.Ack: "ACK", technique.Custom: e.name, technique.UDP: "UDP", technique.IPProto: "IP protocol", technique.SCTP: "SCTP INIT",
 		technique.Ping: "echo/timestamp", technique.ARP: "ARP request/neighbour solicitation", technique.OSProbe: "OS probe",
 	}[e.tech]
-	add(e.probes-e.tcpProbes, probe)
+	add(e.probes-e.tcpProbes, e.probeLabel(probe))
 	switch e.tech {
 	case technique.Syn, technique.Connect:
 		add(o[OutClosed], "RST-ACK")

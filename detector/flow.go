@@ -72,6 +72,7 @@ type flow struct {
 	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
 	outcome    Outcome
+	kind       ProbeKind // what the first probe carried (SCTP chunk, application probe)
 }
 
 func (f *flow) initiator() (netip.Addr, uint16) {

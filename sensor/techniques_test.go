@@ -1,0 +1,104 @@
+package sensor
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/scanwatch/scanwatch/eve"
+)
+
+// The issue-9 techniques (version, script, idle, ftpbounce, and sctp by
+// COOKIE ECHO) on their real captures: verdict, type and the fields of
+// testdata/expected_issue9.yaml, and the evidence markers below; the
+// benign look-alikes raise none of these types.
+
+// techniqueWant holds the expected_issue9.yaml keys checkCapture does not
+// read.
+type techniqueWant struct {
+	Captures map[string]struct {
+		Scans []struct {
+			Scanner       string `yaml:"scanner"`
+			Type          string `yaml:"type"`
+			Zombie        string `yaml:"zombie"`
+			Relay         string `yaml:"relay"`
+			HiddenScanner bool   `yaml:"hidden_scanner"`
+			Ports         string `yaml:"ports"`
+		} `yaml:"scans"`
+	} `yaml:"captures"`
+}
+
+// techniqueEvidence: for each capture this test owns, the markers each
+// scan's closing record must name in its evidence ("scanner type" keys).
+var techniqueEvidence = map[string]map[string][]string{
+	"nmap_sZ.pcap": {"10.77.0.2 sctp": {"302 SCTP COOKIE ECHO (no association)", "300 ABORT"}},
+}
+
+// newTypes are the scan types the look-alikes must never raise.
+var newTypes = []string{"version", "script", "idle", "ftpbounce", "sctp"}
+
+// lookAlikes are benign captures that resemble the techniques.
+var lookAlikes = []string{"ftp_active.pcap", "health_checker.pcap", "traceroute_tcp.pcap", "lan_chatter.pcap", "quic_client.pcap"}
+
+func TestTechniqueCaptures(t *testing.T) {
+	exp := loadExpectedFile(t, "../testdata/expected_issue9.yaml")
+	var extra techniqueWant
+	b, err := os.ReadFile("../testdata/expected_issue9.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(b, &extra); err != nil {
+		t.Fatal(err)
+	}
+	for name, markers := range techniqueEvidence {
+		t.Run(name, func(t *testing.T) {
+			want, ok := exp.Captures[name]
+			if !ok || len(want.Scans) == 0 {
+				t.Fatalf("%s: no scans in expected_issue9.yaml", name)
+			}
+			scans := checkCapture(t, filepath.Join("../testdata/issue9", name), want.Scans)
+			for _, w := range extra.Captures[name].Scans {
+				key := w.Scanner + " " + w.Type
+				i := slices.IndexFunc(scans, func(r eve.Record) bool { return r.SrcIP+" "+r.Scan.Type == key })
+				if i < 0 {
+					continue // checkCapture has failed already
+				}
+				s := scans[i].Scan
+				if w.Ports != "" && s.Ports != w.Ports {
+					t.Errorf("%s: ports %q, want %q", key, s.Ports, w.Ports)
+				}
+				if s.Zombie != w.Zombie || s.Relay != w.Relay {
+					t.Errorf("%s: zombie %q relay %q, want %q %q", key, s.Zombie, s.Relay, w.Zombie, w.Relay)
+				}
+				if w.HiddenScanner && !strings.Contains(s.Evidence, "hides behind "+w.Zombie) {
+					t.Errorf("%s: evidence %q does not say a scanner hides behind %s", key, s.Evidence, w.Zombie)
+				}
+				for _, m := range markers[key] {
+					if !strings.Contains(s.Evidence, m) {
+						t.Errorf("%s: evidence %q lacks %q", key, s.Evidence, m)
+					}
+				}
+			}
+		})
+	}
+	for _, name := range lookAlikes {
+		t.Run(name, func(t *testing.T) {
+			if w, ok := exp.Captures[name]; !ok || len(w.Scans) != 0 {
+				t.Fatalf("%s: not a benign capture in expected_issue9.yaml", name)
+			}
+			recs, _, _, err := replayFiles(t, filepath.Join("../testdata/issue9", name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, r := range recs {
+				if r.Scan != nil && slices.Contains(newTypes, r.Scan.Type) {
+					t.Errorf("%s record of type %s from %s: %s", r.EventType, r.Scan.Type, r.SrcIP, r.Scan.Evidence)
+				}
+			}
+		})
+	}
+}
