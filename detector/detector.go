@@ -42,6 +42,9 @@ type Detector struct {
 	// episodes is the only way into trackers and episodes: handlers give
 	// it contacts.
 	episodes *Episodes
+	// apps follows the sources of recognised service probes and script
+	// requests (appscan.go).
+	apps map[netip.Addr]*appSource
 	// trackers is episodes.trackers, for fuzz_test.go until that test
 	// moves to the sensor package; nothing else may use it.
 	trackers map[netip.Addr]*tracker

@@ -226,6 +226,7 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		s.Evidence += "; decoys: " + e.decoyWhy
 	}
 	s.Group = e.group
+	e.describe(&s)
 	return s
 }
 

@@ -73,6 +73,10 @@ type flow struct {
 	synAckSeen bool
 	outcome    Outcome
 	kind       ProbeKind // what the first probe carried (SCTP chunk, application probe)
+	banner     bool      // the responder sent data before the initiator did
+	srvClosed  int64     // packet time the responder closed (FIN or RST) after the handshake; 0 if it did not
+	ownStack   bool      // a crafted SYN whose handshake the initiator completed (appscan.go)
+	afterSYN   bool      // a connection to a port the initiator had SYN-scanned (appscan.go)
 }
 
 func (f *flow) initiator() (netip.Addr, uint16) {

@@ -58,7 +58,7 @@ func (s *Episodes) count(c Contact) {
 	if isNew && s.alarmLLR > 0 {
 		t.llr += s.failLLR
 	}
-	if e.alerted || e.folded || !isNew {
+	if e.alerted || e.folded || !isNew || s.holding {
 		return
 	}
 	th := s.thresholds[tech]

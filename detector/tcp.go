@@ -79,6 +79,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	if p.Payload > 0 {
 		f.dataSeen = true
 		if flags&tcpflags.ACK != 0 {
+			d.firstRequest(f, p)
 			d.resolve(f, OutBenign)
 			return
 		}
@@ -99,6 +100,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab // handshake completed; SYN-ACK not captured
 			f.last = d.now
+			d.handshakeDone(f)
 		case flags&tcpflags.ACK != 0:
 			d.resolve(f, OutBenign) // a stealth "probe" that was mid-stream traffic
 		}
@@ -108,6 +110,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 			d.resolve(f, OutHalfOpen)
 		case flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab
+			d.handshakeDone(f)
 			if flags&(tcpflags.FIN) != 0 {
 				d.teardown(f, p)
 			}
@@ -127,6 +130,9 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 // What the server sent does not matter: a banner read and dropped is what
 // a banner-grabbing scan does.
 func (d *Detector) teardown(f *flow, p *decode.Packet) {
+	if !f.dataSeen && p.Seq == f.isn+1 {
+		d.closedQuiet(f)
+	}
 	if f.dataSeen || p.Seq != f.isn+1 || d.now-f.first > int64(d.r.Timeouts.Reply) {
 		d.resolve(f, OutBenign)
 		return
@@ -142,6 +148,11 @@ func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 		return
 	}
 	switch f.state {
+	case stEstab:
+		f.banner = f.banner || p.Payload > 0 && !f.dataSeen
+		if f.srvClosed == 0 && flags&(tcpflags.FIN|tcpflags.RST) != 0 {
+			f.srvClosed = d.now
+		}
 	case stPending:
 		switch {
 		case flags&tcpflags.RST != 0:

@@ -27,6 +27,8 @@ var signatures = [technique.Count]Signature{
 	technique.Ping:    {9000012, "scanwatch: host discovery sweep", 3},
 	technique.ARP:     {9000013, "scanwatch: ARP/neighbour discovery sweep", 3},
 	technique.OSProbe: {9000014, "scanwatch: OS fingerprinting probes", 2},
+	technique.Version: {9000015, "scanwatch: service/version probing", 2},
+	technique.Script:  {9000016, "scanwatch: scripted service probing (nmap scripting engine)", 2},
 }
 
 // unknownSignature is the signature of an alert whose scan type names no

@@ -24,7 +24,7 @@ func TestSignatures(t *testing.T) {
 			t.Errorf("signatureFor(%q) = %+v, want %+v", tc, got, s)
 		}
 	}
-	for _, s := range []Signature{signatureFor("version"), signatureFor(""), SignatureOf(technique.Count)} {
+	for _, s := range []Signature{signatureFor("nosuchtype"), signatureFor(""), SignatureOf(technique.Count)} {
 		if s != (Signature{9000099, "scanwatch: network scan", 2}) {
 			t.Errorf("unknown type: %+v", s)
 		}
