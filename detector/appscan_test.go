@@ -24,7 +24,7 @@ func TestClassifyRequest(t *testing.T) {
 		{data: "\x16\x03\x00\x00S\x01\x00\x00O\x03\x00?G\xd7\xf7\xba,\xee\xea\xb2`~\xf3", n: 88, want: KindSSLSessionReq},
 		{data: "\x16\x03\x00\x00i\x01\x00\x00e\x03\x03U\x1c\xa7\xe4random1", n: 110, want: KindTLSSessionReq},
 		{data: "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", n: 517, want: KindNone}, // a real TLS client
-		{data: "\x00\x00\x00\xa4\xffSMBr\x00", n: 168, want: KindNone}, // too little captured to tell
+		{data: "\x00\x00\x00\xa4\xffSMBr\x00", n: 168, want: KindNone},                 // too little captured to tell
 		{data: "\x00\x00\x00\xa4\xffSMBr\x00\x00\x00\x00\x08\x01@\x00", n: 168, want: KindSMBProgNeg},
 		{data: "GET /nmaplowercheck1796175555 HTTP/1.1\r\nUser-Agent: Mozilla/5.", want: KindNmapLowerCheck},
 		{data: "GET /nmaplowercheck HTTP/1.1\r\n", want: KindNone},

@@ -19,6 +19,8 @@ func (e *episode) describe(s *Scan) {
 		if t, why := e.kindTool(); t != toolUnknown {
 			s.Tool, s.ToolEvidence = toolNames[t], why
 		}
+	case technique.Idle:
+		e.describeIdle(s)
 	}
 }
 

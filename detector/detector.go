@@ -45,6 +45,8 @@ type Detector struct {
 	// apps follows the sources of recognised service probes and script
 	// requests (appscan.go).
 	apps map[netip.Addr]*appSource
+	// idle remembers backscatter and IP ID reads (idle.go).
+	idle idleState
 	// trackers is episodes.trackers, for fuzz_test.go until that test
 	// moves to the sensor package; nothing else may use it.
 	trackers map[netip.Addr]*tracker
@@ -54,10 +56,8 @@ type Detector struct {
 
 // New returns a detector that calls emit for every event, in order.
 func New(r *rules.Rules, emit func(Event)) *Detector {
-	d := &Detector{
-		flows:    newFlowTable(r.State.MaxFlows),
-		episodes: NewEpisodes(r, emit),
-	}
+	d := &Detector{flows: newFlowTable(r.State.MaxFlows)}
+	d.episodes = NewEpisodes(r, func(ev Event) { d.annotate(&ev); emit(ev) })
 	d.trackers = d.episodes.trackers
 	d.SetRules(r)
 	return d

@@ -41,6 +41,7 @@ type episode struct {
 
 	outcomes  [numOutcomes]int
 	kinds     *kindCounts // probes by kind, for techniques with several (probekind.go)
+	via       netip.Addr  // the zombie or relay the probes went through (Contact.Via)
 	tools     toolVotes
 	ttl       ttlSpread
 	craftedSY int // SYN probes with a crafted fingerprint

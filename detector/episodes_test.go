@@ -112,6 +112,7 @@ func TestThresholds(t *testing.T) {
 		technique.OSProbe: {OutSent, 2, 0, "TCP", "OS probe"},
 		technique.Version: {OutOpen, 1, 1, "TCP", "open port probed"},
 		technique.Script:  {OutOpen, 1, 1, "TCP", "open port probed"},
+		technique.Idle:    {OutClosed, 5, 5, "TCP", "SYN"},
 	}
 	for tech := range technique.Count {
 		tc, ok := tests[tech]

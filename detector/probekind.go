@@ -28,6 +28,12 @@ const (
 	KindAfterNmapSYN // a connection to a port nmap's crafted SYNs had found open (nmap -sV scans first)
 	KindAfterSYN     // ... another crafted SYN's
 
+	// Idle scans.
+	KindIdleSpoofed // at the target: a SYN in the name of a host that answered SYN-ACKs the target never sent
+	KindIdleRead    // at the zombie: a SYN-ACK reading its IP ID (marks the flow; never a contact)
+	KindIdleReply   // at the zombie: the victim's answer to a SYN sent in the zombie's name
+	KindBackscatter // at the target: a RST for a connection it never had (marks the flow; never a contact)
+
 	// nmap's service probes (nmap-service-probes), by their exact bytes.
 	KindGenericLines
 	KindGetRequest
@@ -126,6 +132,11 @@ var kinds = [numProbeKinds]kindInfo{
 	KindAfterNmapSYN: {"connections to ports its nmap SYN probes had found open", grpService, 0, toolNmap},
 	KindAfterSYN:     {"connections to ports its crafted SYN probes had found open", grpService, 0, toolUnknown},
 
+	KindIdleSpoofed: {"SYN in the zombie's name", grpNone, 0, toolUnknown},
+	KindIdleRead:    {"SYN-ACK reading the zombie's IP ID", grpNone, 0, toolUnknown},
+	KindIdleReply:   {"the victim's reply to the zombie", grpNone, 0, toolUnknown},
+	KindBackscatter: {"RST for a connection never opened", grpNone, 0, toolUnknown},
+
 	KindGenericLines:         {"GenericLines (\\r\\n\\r\\n)", grpService, 1, toolUnknown},
 	KindGetRequest:           {"GetRequest (GET / HTTP/1.0)", grpService, 1, toolUnknown},
 	KindHTTPOptions:          {"HTTPOptions (OPTIONS / HTTP/1.0)", grpService, 1, toolUnknown},
@@ -197,6 +208,15 @@ func (k ProbeKind) info() kindInfo {
 // kindCounts counts an episode's probes by kind. Episodes of techniques
 // whose probes are all alike never allocate one.
 type kindCounts [numProbeKinds]uint32
+
+// note records what contact c says beyond its outcome: its kind and the
+// host it went through.
+func (e *episode) note(c Contact) {
+	e.countKind(c.Kind)
+	if c.Via.IsValid() && !e.via.IsValid() {
+		e.via = c.Via
+	}
+}
 
 // countKind adds one probe of kind k to e.
 func (e *episode) countKind(k ProbeKind) {

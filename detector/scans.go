@@ -41,7 +41,7 @@ func (s *Episodes) count(c Contact) {
 	e.first = min(e.first, start)
 	e.last = max(e.last, start)
 	e.outcomes[c.Outcome]++
-	e.countKind(c.Kind)
+	e.note(c)
 	e.ttl.add(c.Print)
 	if tcpProbe(tech) {
 		fp := c.Print

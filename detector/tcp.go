@@ -17,6 +17,9 @@ func (d *Detector) tcp(p *decode.Packet) {
 		return
 	}
 	d.seen(f)
+	if f.kind != KindNone {
+		d.idleFlow(f, p, srcIsA == f.initIsA)
+	}
 	if srcIsA == f.initIsA {
 		d.tcpFromInitiator(f, p)
 	} else {
@@ -44,10 +47,19 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 		isProbe = false // data on a connection that began before the capture
 	}
 	f := d.newFlow(k, srcIsA)
-	if !isProbe || !d.probeTarget(p) {
+	if !isProbe {
+		d.unsolicited(f, p)
 		return
 	}
+	if !d.probeTarget(p) {
+		return
+	}
+	var kind ProbeKind
+	if tech == technique.Syn && d.zombieOf(p) != nil {
+		tech, kind = technique.Idle, KindIdleSpoofed
+	}
 	d.startProbe(f, tech, p)
+	f.kind = kind
 	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
 	if tech == technique.Syn && f.fp.Options == OptFull {
 		f.tech = technique.Connect
@@ -93,11 +105,11 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 			d.resolve(f, OutBenign)
 		case flags == f.flags:
 			f.probes++ // retransmission
-		case synLike(f.tech) && flags&tcpflags.RST != 0:
+		case handshake(f.tech) && flags&tcpflags.RST != 0:
 			// SYN, then RST from the scanner: the SYN-ACK was not captured
 			// (one-sided capture), the half-open teardown was.
 			d.resolve(f, OutHalfOpen)
-		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
+		case handshake(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab // handshake completed; SYN-ACK not captured
 			f.last = d.now
 			d.handshakeDone(f)
@@ -157,10 +169,10 @@ func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 		switch {
 		case flags&tcpflags.RST != 0:
 			d.resolve(f, OutClosed)
-		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK:
+		case handshake(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK:
 			f.state, f.synAckSeen, f.risn = stSynAck, true, p.Seq
 			f.last = d.now
-		case !synLike(f.tech):
+		case !handshake(f.tech):
 			d.resolve(f, OutBenign) // the target carried on a conversation: mid-stream
 		}
 	}

@@ -29,6 +29,7 @@ var signatures = [technique.Count]Signature{
 	technique.OSProbe: {9000014, "scanwatch: OS fingerprinting probes", 2},
 	technique.Version: {9000015, "scanwatch: service/version probing", 2},
 	technique.Script:  {9000016, "scanwatch: scripted service probing (nmap scripting engine)", 2},
+	technique.Idle:    {9000017, "scanwatch: idle scan through a zombie (spoofed SYN scan)", 2},
 }
 
 // unknownSignature is the signature of an alert whose scan type names no

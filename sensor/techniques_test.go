@@ -47,6 +47,10 @@ var techniqueEvidence = map[string]map[string][]string{
 		"10.77.0.2 script":  {"GET /.git/HEAD", "PROPFIND /", "SSH-2.0-Nmap-SSH2-Hostkey", "Nmap Scripting Engine User-Agent"},
 	},
 	"masscan_banners.pcap": {"10.77.0.200 version": {"masscan's own TCP stack", "window 1024, no options", "AUTH TLS"}},
+	"nmap_idle.pcap": {"10.78.0.20 idle": {"235 SYN in 10.78.0.20's name", "SYN-ACK answered by RST (no ACK)",
+		"4 RSTs from 10.78.0.20 answered SYN-ACKs 10.78.0.10 never sent", "one incrementing IP ID counter"}},
+	"nmap_idle_zombie.pcap": {"10.78.0.2 idle": {"47 unsolicited SYN-ACKs from 10.78.0.2 to 10.78.0.20:80", "47 answered by RST",
+		"2 SYN-ACK, 98 RST-ACK", "10.78.0.2 is using 10.78.0.20 as an idle-scan zombie against 10.78.0.10"}},
 }
 
 // newTypes are the scan types the look-alikes must never raise.
