@@ -68,6 +68,9 @@ func (s *kindSet) len() int {
 // firstRequest looks at the first data segment a client sent on f (a
 // connection whose handshake was followed).
 func (d *Detector) firstRequest(f *flow, p *decode.Packet) {
+	if _, port := f.responder(); port == ftpPort {
+		d.ftpControl(f, p)
+	}
 	kind, ua := classifyRequest(p.Data, p.Payload)
 	if d.now-f.first >= int64(nullWait) && (kind != KindNone || f.banner) && f.srvClosed == 0 {
 		d.markApp(f, KindNullWait, false)

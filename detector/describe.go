@@ -21,6 +21,8 @@ func (e *episode) describe(s *Scan) {
 		}
 	case technique.Idle:
 		e.describeIdle(s)
+	case technique.FTPBounce:
+		e.describeBounce(s)
 	}
 }
 

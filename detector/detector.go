@@ -45,8 +45,10 @@ type Detector struct {
 	// apps follows the sources of recognised service probes and script
 	// requests (appscan.go).
 	apps map[netip.Addr]*appSource
-	// idle remembers backscatter and IP ID reads (idle.go).
+	// idle remembers backscatter and IP ID reads (idle.go), ftp the FTP
+	// control channels (ftp.go).
 	idle idleState
+	ftp  ftpState
 	// trackers is episodes.trackers, for fuzz_test.go until that test
 	// moves to the sensor package; nothing else may use it.
 	trackers map[netip.Addr]*tracker

@@ -113,6 +113,8 @@ func TestThresholds(t *testing.T) {
 		technique.Version: {OutOpen, 1, 1, "TCP", "open port probed"},
 		technique.Script:  {OutOpen, 1, 1, "TCP", "open port probed"},
 		technique.Idle:    {OutClosed, 5, 5, "TCP", "SYN"},
+
+		technique.FTPBounce: {OutClosed, 5, 5, "TCP", "PORT"},
 	}
 	for tech := range technique.Count {
 		tc, ok := tests[tech]

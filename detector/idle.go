@@ -248,6 +248,10 @@ func (s *idSeq) String() string {
 // the backscatter and the zombie's IP IDs.
 func (d *Detector) annotate(ev *Event) {
 	s := &ev.Scan
+	if s.Type == technique.FTPBounce.String() {
+		d.annotateBounce(s)
+		return
+	}
 	if s.Type != technique.Idle.String() || !s.Zombie.IsValid() {
 		return
 	}

@@ -34,6 +34,12 @@ const (
 	KindIdleReply   // at the zombie: the victim's answer to a SYN sent in the zombie's name
 	KindBackscatter // at the target: a RST for a connection it never had (marks the flow; never a contact)
 
+	// FTP bounce scans.
+	KindFTPControl    // an FTP control channel (marks the flow; never a contact)
+	KindFTPListNoType // PORT, then LIST with no TYPE command ever sent (nmap -b)
+	KindFTPTransfer   // PORT, then another transfer command (or after a TYPE)
+	KindFTPPortOnly   // PORT with no transfer command after it
+
 	// nmap's service probes (nmap-service-probes), by their exact bytes.
 	KindGenericLines
 	KindGetRequest
@@ -136,6 +142,11 @@ var kinds = [numProbeKinds]kindInfo{
 	KindIdleRead:    {"SYN-ACK reading the zombie's IP ID", grpNone, 0, toolUnknown},
 	KindIdleReply:   {"the victim's reply to the zombie", grpNone, 0, toolUnknown},
 	KindBackscatter: {"RST for a connection never opened", grpNone, 0, toolUnknown},
+
+	KindFTPControl:    {"FTP control channel", grpNone, 0, toolUnknown},
+	KindFTPListNoType: {"PORT then LIST, no TYPE command", grpNone, 0, toolUnknown},
+	KindFTPTransfer:   {"PORT then a transfer command", grpNone, 0, toolUnknown},
+	KindFTPPortOnly:   {"PORT with no transfer after it", grpNone, 0, toolUnknown},
 
 	KindGenericLines:         {"GenericLines (\\r\\n\\r\\n)", grpService, 1, toolUnknown},
 	KindGetRequest:           {"GetRequest (GET / HTTP/1.0)", grpService, 1, toolUnknown},

@@ -18,7 +18,7 @@ func (d *Detector) tcp(p *decode.Packet) {
 	}
 	d.seen(f)
 	if f.kind != KindNone {
-		d.idleFlow(f, p, srcIsA == f.initIsA)
+		d.markedFlow(f, p, srcIsA == f.initIsA)
 	}
 	if srcIsA == f.initIsA {
 		d.tcpFromInitiator(f, p)
@@ -51,7 +51,7 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 		d.unsolicited(f, p)
 		return
 	}
-	if !d.probeTarget(p) {
+	if !d.probeTarget(p) || synLike(tech) && d.bounceConnect(p) {
 		return
 	}
 	var kind ProbeKind

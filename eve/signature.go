@@ -30,6 +30,8 @@ var signatures = [technique.Count]Signature{
 	technique.Version: {9000015, "scanwatch: service/version probing", 2},
 	technique.Script:  {9000016, "scanwatch: scripted service probing (nmap scripting engine)", 2},
 	technique.Idle:    {9000017, "scanwatch: idle scan through a zombie (spoofed SYN scan)", 2},
+
+	technique.FTPBounce: {9000018, "scanwatch: FTP bounce scan through an FTP server", 2},
 }
 
 // unknownSignature is the signature of an alert whose scan type names no

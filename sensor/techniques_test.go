@@ -51,6 +51,8 @@ var techniqueEvidence = map[string]map[string][]string{
 		"4 RSTs from 10.78.0.20 answered SYN-ACKs 10.78.0.10 never sent", "one incrementing IP ID counter"}},
 	"nmap_idle_zombie.pcap": {"10.78.0.2 idle": {"47 unsolicited SYN-ACKs from 10.78.0.2 to 10.78.0.20:80", "47 answered by RST",
 		"2 SYN-ACK, 98 RST-ACK", "10.78.0.2 is using 10.78.0.20 as an idle-scan zombie against 10.78.0.10"}},
+	"nmap_ftpbounce.pcap": {"10.78.0.2 ftpbounce": {"100 PORT commands naming 10.78.0.10 (100 ports)", "100 followed by a transfer command (LIST",
+		"98 refused by the target (425)", "bounces its scan off the FTP server 10.78.0.21", "the relay's 100 connections"}},
 }
 
 // newTypes are the scan types the look-alikes must never raise.
