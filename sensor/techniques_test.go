@@ -1,6 +1,7 @@
 package sensor
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -9,9 +10,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket/layers"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/internal/kernelver"
+	"github.com/scanwatch/scanwatch/rules"
 )
 
 // The issue-9 techniques (version, script, idle, ftpbounce, and sctp by
@@ -143,4 +148,52 @@ func samePorts(a, b string) bool {
 	}
 	ea, eb := expand(a), expand(b)
 	return ea != nil && maps.Equal(ea, eb)
+}
+
+// TestTechniquesThroughKernelFilter: what the live kernel filter passes of
+// each capture (run offline on its frames, in order, with BPF_PROG_TEST_RUN)
+// gives the same scans as the whole capture: live sees what replay sees.
+func TestTechniquesThroughKernelFilter(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: needs root (loads the eBPF filter)")
+	}
+	kernelver.SkipOnOldKernel(t, bpf.MinKernel, "the eBPF socket filter")
+	names := slices.Sorted(maps.Keys(techniqueEvidence))
+	names = append(names, lookAlikes...)
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			f, err := bpf.LoadOptions(bpf.Options{Patterns: bpf.PatternsFor(rules.Default())})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			path := filepath.Join("../testdata/issue9", name)
+			passed := 0
+			filtered := rewrite(t, path, layers.LinkTypeEthernet, func(d []byte) []byte {
+				n, err := f.Verdict(d)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if n == 0 {
+					return nil
+				}
+				passed++
+				return append([]byte(nil), d[:min(int(n), len(d))]...)
+			})
+			whole, _, _, _ := replayFiles(t, path)
+			live, _, _, _ := replayFiles(t, filtered)
+			key := func(recs []eve.Record) []string {
+				var out []string
+				for _, r := range recs {
+					if r.Scan != nil {
+						out = append(out, fmt.Sprint(r.EventType, " ", r.SrcIP, " ", r.Scan.Type, " ", r.Scan.Ports, " ", r.Scan.OpenPorts))
+					}
+				}
+				return out
+			}
+			if w, l := key(whole), key(live); !slices.Equal(w, l) {
+				t.Errorf("through the kernel filter (%d frames passed):\n%s\nwhole capture:\n%s", passed, strings.Join(l, "\n"), strings.Join(w, "\n"))
+			}
+		})
+	}
 }
