@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
 	"github.com/scanwatch/scanwatch/technique"
 )
 
@@ -44,9 +46,14 @@ func TestClassifyRequest(t *testing.T) {
 		if n == 0 {
 			n = len(tc.data)
 		}
-		k, ua := classifyRequest([]byte(tc.data), n)
+		data := []byte(tc.data)
+		k, ua := classifyRequest(data, n)
 		if k != tc.want || ua != tc.ua {
 			t.Errorf("%q (%d bytes): %v, ua %v; want %v, ua %v", tc.data, n, k, ua, tc.want, tc.ua)
+		}
+		// It runs on every connection's first request: no allocation.
+		if a := testing.AllocsPerRun(10, func() { classifyRequest(data, n) }); a != 0 {
+			t.Errorf("%q: %v allocations", tc.data, a)
 		}
 	}
 }
@@ -187,4 +194,53 @@ func TestAppScans(t *testing.T) {
 			w.conn(conn{src: scanner, dst: target, sport: 50010, dport: 21, opts: osOpts, banner: 24, data: "USER anonymous\r\n"})
 		},
 	}})
+}
+
+// BenchmarkConnections: short client connections (handshake, a request,
+// the answer, the close), whose first request is read for service probes
+// and script requests.
+func BenchmarkConnections(b *testing.B) {
+	d := New(rules.Default(), func(Event) {})
+	t0 := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	reqs := [][]byte{[]byte("GET /index.html HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: curl/8"),
+		[]byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xdaK\xaa'\xb2C\x9b\x17K\x9eV\xec"), []byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")}
+	client := decode.Packet{Kind: decode.KindTCP, Proto: 6, TTL: 64, DF: true, Dst: target, Window: 502}
+	server := decode.Packet{Kind: decode.KindTCP, Proto: 6, TTL: 64, DF: true, Src: target, Window: 502}
+	b.ReportAllocs()
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		src := netip.AddrFrom4([4]byte{10, 3, byte(i >> 8), byte(i)})
+		sport, dport := uint16(20000+i%40000), []uint16{80, 443, 22}[i%3]
+		step := func(p *decode.Packet, fromClient bool, flags tcpflags.Flags, data []byte) {
+			n++
+			p.Time = t0.Add(time.Duration(n) * time.Microsecond)
+			p.Flags, p.Data, p.Payload = flags, data, len(data)
+			if fromClient {
+				p.Src, p.SrcPort, p.DstPort = src, sport, dport
+			} else {
+				p.Dst, p.SrcPort, p.DstPort = src, dport, sport
+			}
+			d.Process(p)
+		}
+		client.Options = osOpts
+		step(&client, true, syn, nil)
+		client.Options = nil
+		step(&server, false, synack, nil)
+		step(&client, true, ack, nil)
+		step(&client, true, pshack, reqs[i%3])
+		step(&server, false, pshack, reqs[0][:40])
+		step(&client, true, finack, nil)
+	}
+	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// BenchmarkClassifyRequest: the cost added to each client flow's first
+// request.
+func BenchmarkClassifyRequest(b *testing.B) {
+	reqs := [][]byte{[]byte("GET /index.html HTTP/1.1\r\nHost: www.example.org\r\nUser-Agent: Mozilla/5.0 (X11; Linux x86_64)"),
+		[]byte("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\xdaK\xaa'\xb2C\x9b\x17K\x9eV\xec"), []byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n")}
+	for i := 0; b.Loop(); i++ {
+		r := reqs[i%3]
+		classifyRequest(r, len(r)+100)
+	}
 }
