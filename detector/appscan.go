@@ -72,7 +72,7 @@ func (d *Detector) firstRequest(f *flow, p *decode.Packet) {
 		d.ftpControl(f, p)
 	}
 	kind, ua := classifyRequest(p.Data, p.Payload)
-	if d.now-f.first >= int64(nullWait) && (kind != KindNone || f.banner) && f.srvClosed == 0 {
+	if d.now-f.first >= int64(nullWait) && kind != KindNone && f.srvClosed == 0 {
 		d.markApp(f, KindNullWait, false)
 	}
 	if kind != KindNone {
@@ -155,8 +155,12 @@ func (d *Detector) markApp(f *flow, k ProbeKind, ua bool) {
 			src.nseScore += w
 		}
 	}
+	// Named: by a scanner's own TCP stack; by a port its crafted SYNs had
+	// found open; by two kinds of probe, one of them only nmap's; or by a
+	// NULL probe and two more kinds (a person typing HELP into a telnet
+	// session after reading the banner makes one).
 	src.version = src.version || src.stack || src.scanned && src.svc.len() > 0 ||
-		src.svc.len() >= 2 && (src.svcNmap || src.nullWait)
+		src.svc.len() >= 2 && src.svcNmap || src.svc.len() >= 3 && src.nullWait
 	src.script = src.script || src.nseScore >= 2
 
 	src.pend(Contact{Time: d.now, First: f.first, Scanner: scanner, Target: target, Print: f.fp,

@@ -173,6 +173,14 @@ func TestAppScans(t *testing.T) {
 			}
 		},
 	}, {
+		// Someone checking a mail server by hand: telnet, the banner, a
+		// pause, HELP; then the same with EHLO and a name.
+		name: "telnet by hand",
+		run: func(w *wire) {
+			w.conn(conn{src: scanner, dst: target, sport: 50001, dport: 25, opts: osOpts, banner: 40, wait: 8 * time.Second, data: "HELP\r\n"})
+			w.conn(conn{src: scanner, dst: target, sport: 50002, dport: 25, opts: osOpts, banner: 40, wait: 6 * time.Second, data: "EHLO me\r\n"})
+		},
+	}, {
 		// A browser: favicon, robots, OPTIONS preflights, HEAD.
 		name: "browser",
 		run: func(w *wire) {

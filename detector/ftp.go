@@ -67,6 +67,7 @@ type bouncePort struct {
 	outcome  Outcome
 	decided  bool // outcome known (a 425 to the PORT itself)
 	transfer ProbeKind
+	listing  bool // the transfer was LIST or NLST, which nmap -b asks for
 }
 
 // ftpControl starts reading f as an FTP control channel, from its first
@@ -129,7 +130,7 @@ func (d *Detector) ftpCommand(s *ftpSession, line []byte) {
 		s.cur = bouncePort{active: true, target: host, port: port, first: d.now, step: 'P'}
 	case "LIST", "NLST", "RETR", "STOR", "STOU", "APPE":
 		if c := &s.cur; c.active && c.step != 'T' {
-			c.step = 'T'
+			c.step, c.listing = 'T', verb == "LIST" || verb == "NLST"
 			c.transfer = KindFTPTransfer
 			if !s.typeSent && verb == "LIST" {
 				c.transfer = KindFTPListNoType
@@ -170,6 +171,11 @@ func (d *Detector) ftpReply(s *ftpSession, line []byte) {
 	case 'T':
 		switch {
 		case c.decided:
+		case (code/100 == 1 || code/100 == 2) && !c.listing:
+			// A file moved between two servers (FXP: the client sent
+			// the other server PASV and names its port here): a transfer,
+			// not a probe.
+			c.outcome = OutBenign
 		case code/100 == 1 || code/100 == 2:
 			c.outcome = OutOpen
 		case code == 425 || code == 426:

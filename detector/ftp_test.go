@@ -100,6 +100,25 @@ func TestFTPBounce(t *testing.T) {
 		},
 		want: []want{{scanner: scanner, typ: technique.FTPBounce, ports: 6, evidence: []string{"6 refused by the relay"}}},
 	}, {
+		// FXP: the client moves files from another server to this one,
+		// naming the other server's passive ports; every transfer works.
+		name: "server-to-server transfers",
+		run: func(w *wire) {
+			ftp := w.ftpSession(scanner, relay, 40000)
+			ftp(true, "TYPE I\r\n")
+			ftp(false, "200 Switching to Binary mode.\r\n")
+			for i := range 12 {
+				dport := uint16(50000 + 7*i)
+				ftp(true, "PORT 10,77,0,30,"+itoa(int(dport>>8))+","+itoa(int(dport&0xff))+"\r\n")
+				ftp(false, "200 PORT command successful.\r\n")
+				w.tcp(relay, victim, 20, dport, syn, 1, 0, 0, osOpts)
+				w.tcp(victim, relay, dport, 20, synack, 9, 2, 0, osOpts)
+				ftp(true, "STOR file"+itoa(i)+".iso\r\n")
+				ftp(false, "150 Ok to send data.\r\n")
+				ftp(false, "226 Transfer complete.\r\n")
+			}
+		},
+	}, {
 		// Active mode: PORT names the client, the server connects back to
 		// a new port of the client for every transfer.
 		name: "active mode",
