@@ -25,8 +25,19 @@ const (
 	// maxAppSources bounds the sources followed; maxAppPending the marked
 	// connections one source keeps while its probes name no scanner yet.
 	maxAppSources = 4096
-	maxAppPending = 32
+	maxAppPending = 16
 )
+
+// closedAt is when a flow's responder closed, in closedUnit steps after
+// the flow's first packet, plus one (0: it has not); it saturates after
+// about 11 minutes, which only makes a late close look prompt.
+type closedAt uint16
+
+const closedUnit = 10 * time.Millisecond
+
+func closedSince(first, now int64) closedAt {
+	return closedAt(min((now-first)/int64(closedUnit)+1, 0xffff))
+}
 
 // appSource is what one source's marked connections showed so far.
 type appSource struct {
@@ -95,7 +106,7 @@ func (d *Detector) closedQuiet(f *flow) {
 	if f.srvClosed != 0 {
 		scanner, _ := f.initiator()
 		target, port := f.responder()
-		if scanned, _ := d.episodes.synScanned(scanner, target, port); !scanned || d.now-f.srvClosed > int64(time.Second) {
+		if scanned, _ := d.episodes.synScanned(scanner, target, port); !scanned || closedSince(f.first, d.now)-f.srvClosed > closedAt(time.Second/closedUnit) {
 			return
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
@@ -250,5 +251,13 @@ func BenchmarkClassifyRequest(b *testing.B) {
 	for i := 0; b.Loop(); i++ {
 		r := reqs[i%3]
 		classifyRequest(r, len(r)+100)
+	}
+}
+
+// TestFlowSize: the technique files' fields fill the flow's padding; a
+// million flows must not grow by them.
+func TestFlowSize(t *testing.T) {
+	if n := unsafe.Sizeof(flow{}); n > 136 {
+		t.Errorf("flow is %d bytes, want at most 136", n)
 	}
 }

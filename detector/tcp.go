@@ -163,7 +163,7 @@ func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 	case stEstab:
 		f.banner = f.banner || p.Payload > 0 && !f.dataSeen
 		if f.srvClosed == 0 && flags&(tcpflags.FIN|tcpflags.RST) != 0 {
-			f.srvClosed = d.now
+			f.srvClosed = closedSince(f.first, d.now)
 		}
 	case stPending:
 		switch {
