@@ -138,3 +138,21 @@ func TestFTPBounce(t *testing.T) {
 		},
 	}})
 }
+
+// FuzzApplicationBytes: any first request, FTP command or reply is read
+// without a panic.
+func FuzzApplicationBytes(f *testing.F) {
+	for _, s := range []string{"PORT 10,78,0,10,0,22\r\n", "EPRT |2|::1|80|", "EPRT ||||", "425 x", "GET /nmaplowercheck1 HTTP/1.1", "\x16\x03\x00\x00S"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		classifyRequest(b, len(b))
+		w := newWire(t)
+		ftp := w.ftpSession(scanner, v4(21), 40000)
+		ftp(true, string(b))
+		ftp(false, string(b))
+		ftp(true, "LIST\r\n")
+		ftp(false, string(b))
+		w.d.Flush()
+	})
+}
