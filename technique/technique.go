@@ -35,7 +35,8 @@ const (
 	Version                  // service/version probes on open ports (-sV, masscan --banners)
 	Script                   // nmap scripting engine requests (-sC, -A, --script)
 	Idle                     // SYNs in a zombie's name, the zombie's IP ID read by the hidden scanner (-sI)
-	FTPBounce                // an FTP server told to connect to a third party's ports (-b)
+
+	FTPBounce // an FTP server told to connect to a third party's ports (-b)
 
 	Count // the number of techniques; not one itself
 )
