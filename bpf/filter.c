@@ -20,8 +20,12 @@
 //     patterns: NULL, Xmas, Maimon, custom...);
 //   - the first packet of a flow not in the LRU flow map (TCP, UDP, SCTP and
 //     other IP protocols), and for TCP the first segment carrying payload in
-//     each direction; for UDP, SCTP and other protocols the first packet in
-//     each direction (so a UDP reply is seen);
+//     each direction, with DATA_KEEP bytes of it (a request line or a
+//     greeting: the detector reads service probes there); for UDP, SCTP and
+//     other protocols the first packet in each direction (so a UDP reply is
+//     seen);
+//   - every TCP segment with payload to or from port 21: FTP commands and
+//     replies, where an FTP bounce scan shows;
 //   - ICMP/ICMPv6 echo, timestamp, address mask, neighbour discovery
 //     solicitations/advertisements and every error type;
 //   - SCTP whose first chunk is INIT, INIT-ACK, ABORT or COOKIE-ECHO;
@@ -90,6 +94,9 @@ struct __sk_buff {
 
 // Bytes kept after the end of the transport header.
 #define SLACK 32
+// Bytes kept after the TCP header of a passed segment with payload.
+#define DATA_KEEP 96
+#define FTP_PORT 21
 // How much of an ICMP error to keep: its header, the quoted IP header (with
 // options or IPv6 extension headers) and the quoted transport ports.
 #define ICMP_ERROR_KEEP 96
@@ -277,6 +284,11 @@ static __always_inline __u32 keep(__u32 end)
 	return end + SLACK;
 }
 
+static __always_inline __u32 keep_data(__u32 end)
+{
+	return end + DATA_KEEP;
+}
+
 static __always_inline __u32 do_tcp(struct __sk_buff *skb, struct counters *c, struct pkt *p)
 {
 	struct tcphdr th;
@@ -299,14 +311,17 @@ static __always_inline __u32 do_tcp(struct __sk_buff *skb, struct counters *c, s
 	p->sport = th.source;
 	p->dport = th.dest;
 	int payload = p->ip_end > end;
+	// An FTP control channel is read command by command (nmap -b).
+	if (payload && (th.source == bpf_htons(FTP_PORT) || th.dest == bpf_htons(FTP_PORT)))
+		return PASS(c, tcp_data, keep_data(end));
 	// Only TCP segments with payload ask for a per-direction bit, so that the
 	// first data segment of each direction passes once.
 	__u32 want_lo = payload ? DATA_LO : 0, want_hi = payload ? DATA_HI : 0;
 	switch (flow_pass(c, p, want_lo, want_hi, SEEN_LO, SEEN_HI)) {
 	case 1:
-		return PASS(c, tcp_first, keep(end));
+		return PASS(c, tcp_first, payload ? keep_data(end) : keep(end));
 	case 2:
-		return PASS(c, tcp_data, keep(end));
+		return PASS(c, tcp_data, keep_data(end));
 	}
 	return 0;
 }

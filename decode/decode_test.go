@@ -401,7 +401,7 @@ func TestEtherTypeTableOverflow(t *testing.T) {
 func TestDecodeAllocs(t *testing.T) {
 	d := NewDecoder(64)
 	var p Packet
-	frames := [][]byte{ethSYN, ethIPv6SYN, ethICMPHostUnreachTCP, ethICMPv6PortUnreachUDP, ethARPRequest, withTags(ethSYN, 0x88a8, 1, 0x8100, 2)}
+	frames := [][]byte{ethSYN, ethHTTPGet, ethIPv6SYN, ethICMPHostUnreachTCP, ethICMPv6PortUnreachUDP, ethARPRequest, withTags(ethSYN, 0x88a8, 1, 0x8100, 2)}
 	// Warm up the fragment table (its entries and map grow once).
 	ts := t0
 	frag := func() {

@@ -25,7 +25,8 @@ const (
 
 // Packet is the decoded view of one frame. Fields that do not apply to its
 // Kind are zero. Options aliases the frame's bytes (or, for a reassembled
-// fragment, the Decoder's buffer): valid until the next Decode.
+// fragment, the Decoder's buffer): valid until the next Decode; so does
+// Data.
 type Packet struct {
 	Time     time.Time
 	Kind     Kind
@@ -65,6 +66,11 @@ type Packet struct {
 	// header; ICMP: the bytes after the 8-byte ICMP header; KindOther: the
 	// whole transport. A lower bound for a fragment (see IPLen).
 	Payload int
+	// Data is the start of the TCP payload as captured: at most MaxData
+	// bytes, fewer when the capture cut the frame (nil when none was
+	// captured). It aliases the frame, so taking it costs nothing; the
+	// detector reads the first bytes of a connection's first request.
+	Data []byte
 
 	// ICMP / ICMPv6
 	ICMPType, ICMPCode uint8
@@ -78,6 +84,10 @@ type Packet struct {
 	// ARP: operation (1 request, 2 reply)
 	ARPOp uint16
 }
+
+// MaxData bounds Packet.Data: enough for a request line or a protocol
+// greeting, which is all the detector reads.
+const MaxData = 128
 
 // Quoted is the start of the packet an ICMP error quotes back.
 type Quoted struct {

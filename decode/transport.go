@@ -83,6 +83,9 @@ func (d *Decoder) tcp(p *Packet, b []byte, tl int) (bool, error) {
 		p.Options = b[20:doff:doff]
 	}
 	p.Payload = tl - doff
+	if end := min(len(b), tl, doff+MaxData); end > doff {
+		p.Data = b[doff:end:end]
+	}
 	return true, nil
 }
 

@@ -25,7 +25,9 @@ type Contact struct {
 	Port      uint16
 	Probes    uint16 // probe packets, retransmissions included
 	Technique technique.Technique
+	Kind      ProbeKind // what the probe carried, where a technique has several kinds
 	Outcome   Outcome
+	Via       netip.Addr // the host the probe went through: an idle scan's zombie, a bounce scan's FTP server
 }
 
 // Outcome is how the target answered one first contact.
@@ -62,7 +64,7 @@ func synLike(t technique.Technique) bool { return t == technique.Syn || t == tec
 // classified by their flags: their prints vote for a tool.
 func tcpProbe(f technique.Technique) bool {
 	switch f {
-	case technique.Syn, technique.Connect, technique.Fin, technique.Null, technique.Xmas, technique.Maimon, technique.Ack, technique.Custom:
+	case technique.Syn, technique.Connect, technique.Fin, technique.Null, technique.Xmas, technique.Maimon, technique.Ack, technique.Custom, technique.Idle:
 		return true
 	}
 	return false

@@ -43,6 +43,13 @@ type Detector struct {
 	// episodes is the only way into trackers and episodes: handlers give
 	// it contacts.
 	episodes *Episodes
+	// apps follows the sources of recognised service probes and script
+	// requests (appscan.go).
+	apps map[netip.Addr]*appSource
+	// idle remembers backscatter and IP ID reads (idle.go), ftp the FTP
+	// control channels (ftp.go).
+	idle idleState
+	ftp  ftpState
 	// trackers is episodes.trackers, for fuzz_test.go until that test
 	// moves to the sensor package; nothing else may use it.
 	trackers map[netip.Addr]*tracker
@@ -52,10 +59,8 @@ type Detector struct {
 
 // New returns a detector that calls emit for every event, in order.
 func New(r *rules.Rules, emit func(Event)) *Detector {
-	d := &Detector{
-		flows:    newFlowTable(r.State.MaxFlows),
-		episodes: NewEpisodes(r, emit),
-	}
+	d := &Detector{flows: newFlowTable(r.State.MaxFlows)}
+	d.episodes = NewEpisodes(r, func(ev Event) { d.annotate(&ev); emit(ev) })
 	d.trackers = d.episodes.trackers
 	d.SetRules(r)
 	return d

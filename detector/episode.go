@@ -51,6 +51,8 @@ type episode struct {
 	winPerTarget map[netip.Addr]int
 
 	outcomes  [numOutcomes]int
+	kinds     *kindCounts // probes by kind, for techniques with several (probekind.go)
+	via       netip.Addr  // the zombie or relay the probes went through (Contact.Via)
 	tools     toolVotes
 	ttl       ttlSpread
 	protos    portSet // ipproto: the protocol numbers whose probes failed
@@ -273,6 +275,7 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		s.Evidence += "; decoys: " + e.decoyWhy
 	}
 	s.Group = e.group
+	e.describe(&s)
 	return s
 }
 
@@ -291,7 +294,7 @@ func (e *episode) evidence() string {
 		technique.Ack: "ACK", technique.Custom: e.name, technique.UDP: "UDP", technique.IPProto: "IP protocol", technique.SCTP: "SCTP INIT",
 		technique.Ping: "echo/timestamp", technique.ARP: "ARP request/neighbour solicitation", technique.OSProbe: "OS probe",
 	}[e.tech]
-	add(e.probes-e.tcpProbes, probe)
+	add(e.probes-e.tcpProbes, e.probeLabel(probe))
 	switch e.tech {
 	case technique.Syn, technique.Connect:
 		add(o[OutClosed], "RST-ACK")

@@ -44,6 +44,8 @@ type Episodes struct {
 
 	alerts  uint64
 	evicted uint64
+
+	holding bool // counting a batch: decide when it is all in (addBatch)
 }
 
 // NewEpisodes returns empty episode state that calls emit for every event.

@@ -111,6 +111,11 @@ func TestThresholds(t *testing.T) {
 		technique.Ping:    {OutSent, 0, 10, "ICMP", "echo/timestamp"},
 		technique.ARP:     {OutSent, 0, 16, "ARP", "ARP request/neighbour solicitation"},
 		technique.OSProbe: {OutSent, 2, 0, "TCP", "OS probe"},
+		technique.Version: {OutOpen, 1, 1, "TCP", "open port probed"},
+		technique.Script:  {OutOpen, 1, 1, "TCP", "open port probed"},
+		technique.Idle:    {OutClosed, 5, 5, "TCP", "SYN"},
+
+		technique.FTPBounce: {OutClosed, 5, 5, "TCP", "PORT"},
 	}
 	for tech := range technique.Count {
 		tc, ok := tests[tech]

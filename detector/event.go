@@ -36,6 +36,8 @@ type Scan struct {
 	Slow         bool // recognised by the sequential test rather than a rate window
 	Decoys       []netip.Addr
 	Group        string
+	Zombie       netip.Addr // idle scans: the host whose IP ID the hidden scanner reads
+	Relay        netip.Addr // FTP bounce scans: the FTP server that made the connections
 }
 
 // MaxListedTargets caps the targets listed in one record; TargetCount stays exact.

@@ -63,6 +63,15 @@ type flow struct {
 	tech       technique.Technique
 	flags      tcpflags.Flags // the first probe's tcp[13] (custom probes are named by it)
 	probes     uint16
+
+	// Set by the technique files (probekind.go, appscan.go, idle.go,
+	// ftp.go); they fill the padding before first: a flow is 136 bytes.
+	kind      ProbeKind // what the first probe carried (SCTP chunk; idle and FTP marks)
+	banner    bool      // the responder sent data before the initiator did
+	ownStack  bool      // a crafted SYN whose handshake the initiator completed
+	afterSYN  bool      // a connection to a port the initiator had SYN-scanned
+	srvClosed closedAt  // when the responder closed (FIN or RST) after the handshake
+
 	first      int64  // packet time of the first probe, ns
 	last       int64  // packet time of the last packet in either direction, ns
 	touched    int64  // packet time of the last move to the LRU head

@@ -83,7 +83,7 @@ func (d *Detector) contactOf(f *flow, o Outcome) Contact {
 		port = uint16(f.key.proto)
 	}
 	return Contact{Time: d.now, First: f.first, Scanner: scanner, Target: target, Print: f.fp,
-		Port: port, Probes: f.probes, Technique: f.tech, Outcome: o}
+		Port: port, Probes: f.probes, Technique: f.tech, Kind: f.kind, Outcome: o}
 }
 
 // reprobe counts a probe sent again after its flow was resolved.

@@ -29,6 +29,7 @@ func (s *Episodes) count(c Contact) {
 		return
 	}
 	e.tally(c)
+	e.note(c)
 	ev := judge(c)
 	counted := ev == evFailure || ev == evNone
 	if !e.add(target, port, c.Outcome, s.now, counted) {
@@ -46,8 +47,8 @@ func (s *Episodes) count(c Contact) {
 	case evSuccess:
 		s.success(c.Scanner)
 	}
-	if !counted || e.alerted || e.folded {
-		return // listed (an open port, a tunnel), or already reported
+	if !counted || e.alerted || e.folded || s.holding {
+		return // listed (an open port, a tunnel), already reported, or held
 	}
 	th := s.thresholds[tech]
 	e.slide(s.now, th.Window)

@@ -17,8 +17,8 @@ import (
 // their own count of two kinds (TestThresholds).
 func TestSequentialDecidesFast(t *testing.T) {
 	for tech := range technique.Count {
-		if tech == technique.OSProbe {
-			continue
+		if tech == technique.OSProbe || contentTechnique(tech) {
+			continue // decided by their own evidence (TestThresholds, appscan, idle and ftp tests)
 		}
 		t.Run(tech.String(), func(t *testing.T) {
 			b := newBook(t, rules.Default())
@@ -223,4 +223,15 @@ func TestCreditOfSuccesses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// contentTechnique: scans recognised by what the probes carry or whom they
+// are sent in the name of (version, script, idle, ftpbounce), decided by
+// their own evidence rather than by a count of failed contacts.
+func contentTechnique(t technique.Technique) bool {
+	switch t {
+	case technique.Version, technique.Script, technique.Idle, technique.FTPBounce:
+		return true
+	}
+	return false
 }

@@ -17,6 +17,9 @@ func (d *Detector) tcp(p *decode.Packet) {
 		return
 	}
 	d.seen(f)
+	if f.kind != KindNone {
+		d.markedFlow(f, p, srcIsA == f.initIsA)
+	}
 	if srcIsA == f.initIsA {
 		d.tcpFromInitiator(f, p)
 	} else {
@@ -44,10 +47,19 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 		isProbe = false // data on a connection that began before the capture
 	}
 	f := d.newFlow(k, srcIsA)
-	if !isProbe || !d.probeTarget(p) {
+	if !isProbe {
+		d.unsolicited(f, p)
 		return
 	}
+	if !d.probeTarget(p) || synLike(tech) && d.bounceConnect(p) {
+		return
+	}
+	var kind ProbeKind
+	if tech == technique.Syn && d.zombieOf(p) != nil {
+		tech, kind = technique.Idle, KindIdleSpoofed
+	}
 	d.startProbe(f, tech, p)
+	f.kind = kind
 	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
 	if tech == technique.Syn && f.fp.osStackSYN() {
 		f.tech = technique.Connect
@@ -86,6 +98,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	if p.Payload > 0 {
 		f.dataSeen = true
 		if flags&tcpflags.ACK != 0 {
+			d.firstRequest(f, p)
 			d.resolve(f, OutBenign)
 			return
 		}
@@ -99,13 +112,14 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 			d.resolve(f, OutBenign)
 		case flags == f.flags:
 			f.probes++ // retransmission
-		case synLike(f.tech) && flags&tcpflags.RST != 0:
+		case handshake(f.tech) && flags&tcpflags.RST != 0:
 			// SYN, then RST from the scanner: the SYN-ACK was not captured
 			// (one-sided capture), the half-open teardown was.
 			d.resolve(f, OutHalfOpen)
-		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
+		case handshake(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab // handshake completed; SYN-ACK not captured
 			f.last = d.now
+			d.handshakeDone(f)
 		case flags&tcpflags.ACK != 0:
 			d.resolve(f, OutBenign) // a stealth "probe" that was mid-stream traffic
 		}
@@ -115,6 +129,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 			d.resolve(f, OutHalfOpen)
 		case flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab
+			d.handshakeDone(f)
 			if flags&(tcpflags.FIN) != 0 {
 				d.teardown(f, p)
 			}
@@ -134,6 +149,9 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 // What the server sent does not matter: a banner read and dropped is what
 // a banner-grabbing scan does.
 func (d *Detector) teardown(f *flow, p *decode.Packet) {
+	if !f.dataSeen && p.Seq == f.isn+1 {
+		d.closedQuiet(f)
+	}
 	if f.dataSeen || p.Seq != f.isn+1 || d.now-f.first > int64(d.r.Timeouts.Reply) {
 		d.resolve(f, OutBenign)
 		return
@@ -149,14 +167,19 @@ func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
 		return
 	}
 	switch f.state {
+	case stEstab:
+		f.banner = f.banner || p.Payload > 0 && !f.dataSeen
+		if f.srvClosed == 0 && flags&(tcpflags.FIN|tcpflags.RST) != 0 {
+			f.srvClosed = closedSince(f.first, d.now)
+		}
 	case stPending:
 		switch {
 		case flags&tcpflags.RST != 0:
 			d.resolve(f, OutClosed)
-		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK:
+		case handshake(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK:
 			f.state, f.synAckSeen, f.risn = stSynAck, true, p.Seq
 			f.last = d.now
-		case !synLike(f.tech):
+		case !handshake(f.tech):
 			d.resolve(f, OutBenign) // the target carried on a conversation: mid-stream
 		}
 	}

@@ -74,15 +74,16 @@ func (d *Detector) sctp(p *decode.Packet) {
 	f := d.flows.get(k)
 	if f == nil {
 		f = d.newFlow(k, srcIsA)
-		if p.SCTPChunk == 1 && d.probeTarget(p) { // only INIT opens an association
+		if kind := sctpProbeKind(p.SCTPChunk); kind != KindNone && d.probeTarget(p) {
 			d.startProbe(f, technique.SCTP, p)
+			f.kind = kind
 		}
 		return
 	}
 	d.seen(f)
 	if srcIsA == f.initIsA {
 		switch {
-		case f.state == stPending && p.SCTPChunk == 1:
+		case f.state == stPending && sctpProbeKind(p.SCTPChunk) == f.kind:
 			f.probes++
 		case f.state == stSynAck && p.SCTPChunk == 6: // ABORT after INIT-ACK: half-open
 			d.resolve(f, OutHalfOpen)
@@ -97,6 +98,8 @@ func (d *Detector) sctp(p *decode.Packet) {
 			f.state, f.synAckSeen = stSynAck, true
 		case 6:
 			d.resolve(f, OutClosed)
+		case 11: // COOKIE ACK: the association was set up before the capture began
+			d.resolve(f, OutBenign)
 		}
 	}
 }

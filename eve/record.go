@@ -86,6 +86,8 @@ type RecordScan struct {
 	Slow         bool     `json:"slow,omitempty"`
 	Decoys       []string `json:"decoys,omitempty"`
 	Group        string   `json:"group,omitempty"`
+	Zombie       string   `json:"zombie,omitempty"` // idle scans: the host whose IP ID was read
+	Relay        string   `json:"relay,omitempty"`  // FTP bounce scans: the FTP server that connected for the scanner
 	Tool         string   `json:"tool"`
 	ToolEvidence string   `json:"tool_evidence,omitempty"`
 	Evidence     string   `json:"evidence"`

@@ -52,6 +52,12 @@ func scanDict(s detector.Scan) *zerolog.Event {
 	if s.Group != "" {
 		d = d.Str("group", s.Group)
 	}
+	if s.Zombie.IsValid() {
+		d = d.Str("zombie", s.Zombie.String())
+	}
+	if s.Relay.IsValid() {
+		d = d.Str("relay", s.Relay.String())
+	}
 	d = d.Str("tool", s.Tool)
 	if s.ToolEvidence != "" {
 		d = d.Str("tool_evidence", s.ToolEvidence)

@@ -53,10 +53,15 @@ var signatures = [technique.Count]Signature{
 	technique.Custom:  portScan(technique.Custom, "TCP scan with unusual flags"),
 	technique.UDP:     portScan(technique.UDP, "UDP port scan"),
 	technique.IPProto: portScan(technique.IPProto, "IP protocol scan"),
-	technique.SCTP:    portScan(technique.SCTP, "SCTP INIT scan"),
+	technique.SCTP:    portScan(technique.SCTP, "SCTP INIT/COOKIE ECHO scan"),
 	technique.Ping:    sweep(technique.Ping, "host discovery sweep"),
 	technique.ARP:     sweep(technique.ARP, "ARP/neighbour discovery sweep"),
 	technique.OSProbe: portScan(technique.OSProbe, "OS fingerprinting probes"),
+	technique.Version: portScan(technique.Version, "service/version probing"),
+	technique.Script:  portScan(technique.Script, "scripted service probing (nmap scripting engine)"),
+	technique.Idle:    portScan(technique.Idle, "idle scan through a zombie (spoofed SYN scan)"),
+
+	technique.FTPBounce: portScan(technique.FTPBounce, "FTP bounce scan through an FTP server"),
 }
 
 func portScan(t technique.Technique, text string) Signature {

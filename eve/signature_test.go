@@ -38,7 +38,7 @@ func TestSignatures(t *testing.T) {
 		}
 	}
 	check("unknown", unknownSignature)
-	for _, s := range []Signature{signatureFor("version"), signatureFor(""), SignatureOf(technique.Count)} {
+	for _, s := range []Signature{signatureFor("nosuchtype"), signatureFor(""), SignatureOf(technique.Count)} {
 		if s != unknownSignature {
 			t.Errorf("unknown type: %+v", s)
 		}

@@ -37,7 +37,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown detect key", "detect:\n  syn:\n    ports: 3\n    thresold: 5\n",
 			`rules.yaml:4:5: unknown key "thresold" in detect.syn (known: ports, hosts, window)`},
 		{"unknown technique", "detect:\n  synn: {ports: 3}\n",
-			`rules.yaml:2:3: unknown technique "synn" in detect (known: syn, fin, null, xmas, maimon, ack, custom, udp, sctp, ipproto, ping, arp, osprobe)`},
+			`rules.yaml:2:3: unknown technique "synn" in detect (known: syn, fin, null, xmas, maimon, ack, custom, udp, sctp, ipproto, ping, arp, osprobe, version, script, idle, ftpbounce)`},
 		{"duplicate key", "state:\n  max_flows: 10\n  max_flows: 20\n",
 			`rules.yaml:3:3: duplicate key "max_flows" in state (first at 2:3)`},
 		{"duplicate top key", "slow: {}\nslow: {}\n", `rules.yaml:2:1: duplicate key "slow" at top level (first at 1:1)`},
@@ -185,6 +185,11 @@ var wantDefault = &rules.Rules{
 		technique.Ping:    {Ports: 0, Hosts: 10, Window: time.Minute},
 		technique.ARP:     {Ports: 0, Hosts: 16, Window: time.Minute},
 		technique.OSProbe: {Ports: 2, Hosts: 0, Window: 30 * time.Second},
+		technique.Version: {Ports: 1, Hosts: 1, Window: time.Minute},
+		technique.Script:  {Ports: 1, Hosts: 1, Window: time.Minute},
+		technique.Idle:    {Ports: 5, Hosts: 5, Window: time.Minute},
+
+		technique.FTPBounce: {Ports: 5, Hosts: 5, Window: 5 * time.Minute},
 	},
 	Slow: rules.Slow{Enabled: true, Theta0: 0.8, Theta1: 0.2, Alarm: 99, Memory: 24 * time.Hour, MinPorts: 4},
 }

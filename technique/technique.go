@@ -32,11 +32,16 @@ const (
 	Ping                     // host discovery: echo, timestamp, SYN 443, ACK 80 (-sn)
 	ARP                      // ARP requests or IPv6 neighbour solicitations for many hosts
 	OSProbe                  // nmap's OS-detection probes (-O)
+	Version                  // service/version probes on open ports (-sV, masscan --banners)
+	Script                   // nmap scripting engine requests (-sC, -A, --script)
+	Idle                     // SYNs in a zombie's name, the zombie's IP ID read by the hidden scanner (-sI)
+
+	FTPBounce // an FTP server told to connect to a third party's ports (-b)
 
 	Count // the number of techniques; not one itself
 )
 
-var names = [Count]string{"syn", "connect", "fin", "null", "xmas", "maimon", "ack", "custom", "udp", "ipproto", "sctp", "ping", "arp", "osprobe"}
+var names = [Count]string{"syn", "connect", "fin", "null", "xmas", "maimon", "ack", "custom", "udp", "ipproto", "sctp", "ping", "arp", "osprobe", "version", "script", "idle", "ftpbounce"}
 
 // Valid reports whether t is one of the techniques (below Count).
 func (t Technique) Valid() bool { return t < Count }

@@ -28,7 +28,7 @@ func TestRulesCommand(t *testing.T) {
 		stderrHas []string
 	}{
 		{"check good", []string{"rules", "check", good}, 0, "",
-			[]string{good + ": ok (6 probe patterns, 13 thresholds)\n"}},
+			[]string{good + ": ok (6 probe patterns, 17 thresholds)\n"}},
 		{"check bad", []string{"rules", "check", bad}, 2, "", []string{
 			bad + `:3:5: unknown key "thresold" in detect.syn (known: ports, hosts, window)` + "\n" +
 				bad + ":4:20: state.max_flows: must be positive, got 0\n"}},
