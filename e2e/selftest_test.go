@@ -19,7 +19,10 @@ import (
 // say when it passes.
 var selftestRows = []struct{ label, asserted string }{
 	{"-sS", ""}, {"-sT", ""}, {"-sF", ""}, {"-sN", ""}, {"-sX", ""}, {"-sA", ""}, {"-sW", ""},
-	{"-sM", ""}, {"-sU", ""}, {"-sY", ""}, {"-sZ", ""}, {"-sO", ""}, {"--scanflags SYNFIN", ""},
+	{"-sM", ""}, {"-sU", ""},
+	{"-sY", "evidence: 4 SCTP INIT, 4 ABORT"},
+	{"-sZ", "evidence: 4 SCTP COOKIE ECHO (no association), 4 ABORT"},
+	{"-sO", ""}, {"--scanflags SYNFIN", ""},
 	{"-D", "decoys 10.75.0.200-202 named, real 10.75.0."},
 	{"-D (decoys on link)", "decoys 10.75.0.210-212 named, scanner undetermined"},
 	{"-f", "target reassembled"},
@@ -31,7 +34,7 @@ var selftestRows = []struct{ label, asserted string }{
 	{"block", "block, 16 hosts × 8 ports"},
 	{"distributed", "group dist-"},
 	{"slow", "slow, "},
-	{"-sV (nmap)", ""},
+	{"-sV (nmap)", "real nmap -sV named ssh"},
 }
 
 // TestSelftest runs `scanwatch selftest` for real: namespaces, services, the

@@ -112,6 +112,12 @@ func TestEvaluate(t *testing.T) {
 		{label: "slow", got: "syn", problem: "scan.slow false at 0.0 s/probe", lines: []string{
 			alertLine("alert", src(pSlow, 0), "syn", 4, "01.000000", "01.010000", nil, ""),
 		}},
+		{label: "-sZ", ok: true, got: "sctp", probes: 4, ms: 10, extra: "evidence: 4 SCTP COOKIE ECHO (no association), 4 ABORT", lines: []string{
+			alertLine("alert", src(plansOf(t, "-sZ"), 0), "sctp", 4, "01.000000", "01.010000", nil, `,"evidence":"4 SCTP COOKIE ECHO (no association), 4 ABORT"`),
+		}},
+		{label: "-sZ", got: "sctp", problem: `evidence "4 SCTP INIT, 4 ABORT" does not name COOKIE ECHO`, lines: []string{
+			alertLine("alert", src(plansOf(t, "-sZ"), 0), "sctp", 4, "01.000000", "01.010000", nil, `,"evidence":"4 SCTP INIT, 4 ABORT"`),
+		}},
 	} {
 		out, err := parseSensorOutput(strings.NewReader(strings.Join(c.lines, "\n") + "\n"))
 		if err != nil {

@@ -142,6 +142,18 @@ func verifySlow(cr *checkRun, a *attribution) (string, []string) {
 	return text, nil
 }
 
+// verifyChunk: -sY and -sZ are both sctp scans; the evidence names the
+// chunk that probed (INIT or COOKIE ECHO) and the target's answer.
+func verifyChunk(chunk string) func(*checkRun, *attribution) (string, []string) {
+	return func(_ *checkRun, a *attribution) (string, []string) {
+		ev := a.alerts[0].Scan().Evidence
+		if !strings.Contains(ev, chunk) {
+			return "", []string{fmt.Sprintf("evidence %q does not name %s", ev, chunk)}
+		}
+		return "evidence: " + ev, nil
+	}
+}
+
 // verifyVersion: real nmap named the service it probed (the sensor's
 // version alert is the row's type).
 func verifyVersion(cr *checkRun, _ *attribution) (string, []string) {
