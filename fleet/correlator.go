@@ -64,7 +64,7 @@ type CorrelatorStats struct {
 
 type correlatorCounters struct {
 	acquired, messages, contacts, replayed, late, future, misrouted, badBatches, outputs, duplicates atomic.Uint64
-	owned                                                                                           atomic.Int64
+	owned                                                                                            atomic.Int64
 }
 
 // Correlator consumes the contact stream. Partitions are owned one at a

@@ -21,7 +21,7 @@ type owned struct {
 	err    error
 }
 
-func leaseKey(p int) string     { return "p." + strconv.Itoa(p) }
+func leaseKey(p int) string      { return "p." + strconv.Itoa(p) }
 func memberKey(id string) string { return "m." + id }
 
 // Run owns partitions until ctx ends, then stops its partitions, releases
