@@ -251,9 +251,13 @@ func (r *recorder) outputsRecord(t *testing.T, a *running, scanner netip.Addr) [
 // every contact in the new engines once.
 func TestCorrelatorTakeover(t *testing.T) {
 	s := startServer(t, t.TempDir(), 0)
+	takeover(t, s.URL())
+}
+
+func takeover(t *testing.T, url string) {
 	rec := newRecorder(25)
-	a := startCorrelator(t, s.URL(), "corr-a", rec)
-	sw := newSweep(t, s.URL(), 20)
+	a := startCorrelator(t, url, "corr-a", rec)
+	sw := newSweep(t, url, 20)
 	early, late := sw.scanner[:10], sw.scanner[10:]
 	n := sw.publish(early, 0, 30) + sw.publish(late, 0, 15)
 	sw.flushed(n)
@@ -261,7 +265,7 @@ func TestCorrelatorTakeover(t *testing.T) {
 
 	a.kill(t)
 	n += sw.publish(late, 15, 22) // published while no correlator runs
-	b := startCorrelator(t, s.URL(), "corr-b", rec)
+	b := startCorrelator(t, url, "corr-b", rec)
 	n += sw.publish(late, 22, 30)
 	sw.flushed(n)
 	waitFor(t, 10*time.Second, "20 alerts", func() bool { return rec.outputCount() == 20 })
@@ -281,14 +285,18 @@ func TestCorrelatorTakeover(t *testing.T) {
 // other takes its partitions.
 func TestCorrelatorsShare(t *testing.T) {
 	s := startServer(t, t.TempDir(), 0)
+	share(t, s.URL())
+}
+
+func share(t *testing.T, url string) {
 	rec := newRecorder(25)
-	a := startCorrelator(t, s.URL(), "corr-a", rec)
-	b := startCorrelator(t, s.URL(), "corr-b", rec)
+	a := startCorrelator(t, url, "corr-a", rec)
+	b := startCorrelator(t, url, "corr-b", rec)
 	waitFor(t, 10*time.Second, "partitions split", func() bool {
 		sa, sb := a.c.Stats().Owned, b.c.Stats().Owned
 		return sa == testPartitions/2 && sb == testPartitions/2
 	})
-	sw := newSweep(t, s.URL(), 20)
+	sw := newSweep(t, url, 20)
 	first, second := sw.scanner[:12], sw.scanner[12:]
 	n := sw.publish(first, 0, 30)
 	sw.flushed(n)
