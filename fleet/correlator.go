@@ -36,6 +36,9 @@ type CorrelatorConfig struct {
 	// AckWait is when the stream delivers again a message its owner has
 	// not acknowledged (30s, at least 4 × Lateness).
 	AckWait time.Duration
+	// MaxHeld bounds the contacts one partition holds back for late
+	// sensors (1<<20, about 120 MB); past it the oldest are fed early.
+	MaxHeld int
 	// MaxFuture drops contacts dated further than this past the wall
 	// clock (5m): a sensor with a broken clock must not end every episode.
 	MaxFuture time.Duration
@@ -56,6 +59,7 @@ type CorrelatorStats struct {
 	Replayed   uint64 // contacts read while rebuilding a partition
 	Late       uint64 // contacts older than one already fed
 	Future     uint64 // contacts dropped for a time past MaxFuture
+	Overflow   uint64 // contacts fed before the watermark because MaxHeld were waiting
 	Misrouted  uint64 // contacts in another partition than their scanner's
 	BadBatches uint64 // messages that did not decode, or named another sensor than their subject
 	Outputs    uint64 // outputs written
@@ -63,8 +67,8 @@ type CorrelatorStats struct {
 }
 
 type correlatorCounters struct {
-	acquired, messages, contacts, replayed, late, future, misrouted, badBatches, outputs, duplicates atomic.Uint64
-	owned                                                                                            atomic.Int64
+	acquired, messages, contacts, replayed, late, overflow, future, misrouted, badBatches, outputs, duplicates atomic.Uint64
+	owned                                                                                                      atomic.Int64
 }
 
 // Correlator consumes the contact stream. Partitions are owned one at a
@@ -113,6 +117,9 @@ func NewCorrelator(ctx context.Context, cfg CorrelatorConfig) (*Correlator, erro
 		cfg.AckWait = 30 * time.Second
 	}
 	cfg.AckWait = max(cfg.AckWait, 4*cfg.Lateness)
+	if cfg.MaxHeld <= 0 {
+		cfg.MaxHeld = 1 << 20
+	}
 	if cfg.MaxFuture <= 0 {
 		cfg.MaxFuture = 5 * time.Minute
 	}
@@ -190,7 +197,7 @@ func (c *Correlator) Stats() CorrelatorStats {
 	s := &c.stats
 	return CorrelatorStats{
 		Owned: int(s.owned.Load()), Acquired: s.acquired.Load(), Messages: s.messages.Load(),
-		Contacts: s.contacts.Load(), Replayed: s.replayed.Load(), Late: s.late.Load(),
+		Contacts: s.contacts.Load(), Replayed: s.replayed.Load(), Late: s.late.Load(), Overflow: s.overflow.Load(),
 		Future: s.future.Load(), Misrouted: s.misrouted.Load(), BadBatches: s.badBatches.Load(),
 		Outputs: s.outputs.Load(), Duplicates: s.duplicates.Load(),
 	}

@@ -212,6 +212,20 @@ func (w *worker) handle(m jetstream.Msg, replay bool) {
 	}
 }
 
+// feed gives one released contact to the engine.
+func (w *worker) feed(h *held, late bool) {
+	if late {
+		w.c.stats.late.Add(1)
+	}
+	w.eng.Contact(&h.c)
+	w.c.stats.contacts.Add(1)
+	if h.msg != nil {
+		if h.msg.left--; h.msg.left == 0 && h.msg.ack != nil {
+			w.toAck = append(w.toAck, h.msg)
+		}
+	}
+}
+
 // step feeds the contacts the watermark passed (all of them when idle),
 // moves the engine's clock, writes the outputs and then acknowledges the
 // messages fully fed.
@@ -223,18 +237,10 @@ func (w *worker) step(ctx context.Context, idle bool) error {
 	if idle {
 		upTo = math.MaxInt64
 	}
-	w.ro.release(upTo, func(h *held, late bool) {
-		if late {
-			w.c.stats.late.Add(1)
-		}
-		w.eng.Contact(&h.c)
-		w.c.stats.contacts.Add(1)
-		if h.msg != nil {
-			if h.msg.left--; h.msg.left == 0 && h.msg.ack != nil {
-				w.toAck = append(w.toAck, h.msg)
-			}
-		}
-	})
+	w.ro.release(upTo, w.feed)
+	if n := w.ro.releaseOver(w.c.cfg.MaxHeld, w.feed); n > 0 {
+		w.c.stats.overflow.Add(uint64(n))
+	}
 	if idle {
 		// Nothing came for a while: event time goes on with the wall clock,
 		// so quiet episodes end.

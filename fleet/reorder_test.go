@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -28,7 +30,7 @@ func TestReorder(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			r := newReorder(tt.lateness)
 			for _, a := range tt.adds {
-				r.add(&Contact{Time: a.time}, a.seq, 0, nil)
+				r.add(&Contact{Time: a.time, Port: uint16(a.seq)}, a.seq, 0, nil)
 			}
 			upTo := r.watermark()
 			if tt.release != 0 {
@@ -39,7 +41,7 @@ func TestReorder(t *testing.T) {
 			late := 0
 			r.release(upTo, func(h *held, l bool) {
 				got = append(got, h.c.Time)
-				seqs = append(seqs, h.seq)
+				seqs = append(seqs, uint64(h.c.Port))
 				if l {
 					late++
 				}
@@ -74,5 +76,51 @@ func TestReorderLate(t *testing.T) {
 	}
 	if satSub(math.MinInt64+5, 10) != math.MinInt64 {
 		t.Error("satSub wraps")
+	}
+}
+
+func TestReorderBound(t *testing.T) {
+	r := newReorder(math.MaxInt64 / 2) // nothing passes the watermark
+	for i := range 10 {
+		r.add(&Contact{Time: int64(10 - i)}, uint64(i), 0, nil)
+	}
+	var got []int64
+	n := r.releaseOver(7, func(h *held, _ bool) { got = append(got, h.c.Time) })
+	if n != 3 || r.len() != 7 || len(got) != 3 || got[0] != 1 || got[2] != 3 {
+		t.Errorf("released %d %v, %d left", n, got, r.len())
+	}
+}
+
+// TestReorderRandom checks the heap against a sort.
+func TestReorderRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	r := newReorder(50)
+	var want, got []int64
+	for i := range 5000 {
+		tm := int64(i) + rng.Int64N(100)
+		want = append(want, tm)
+		r.add(&Contact{Time: tm}, uint64(i), 0, nil)
+		if i%97 == 0 {
+			r.release(r.watermark(), func(h *held, _ bool) { got = append(got, h.c.Time) })
+		}
+	}
+	r.release(math.MaxInt64, func(h *held, _ bool) { got = append(got, h.c.Time) })
+	if len(got) != len(want) {
+		t.Fatalf("released %d of %d", len(got), len(want))
+	}
+	late := 0
+	for i := 1; i < len(got); i++ {
+		if got[i] < got[i-1] {
+			late++
+		}
+	}
+	// With a lateness of 50 and jitter of 100 a few come late; most not.
+	if late > len(got)/10 {
+		t.Errorf("%d of %d released out of order", late, len(got))
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Error("released contacts differ from those added")
 	}
 }
