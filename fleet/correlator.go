@@ -128,7 +128,8 @@ func NewCorrelator(ctx context.Context, cfg CorrelatorConfig) (*Correlator, erro
 	}
 	cfg.Stream = cfg.Stream.withDefaults()
 	c := &Correlator{cfg: cfg}
-	nc, err := connect(cfg.URL, "scanwatch correlator "+cfg.ID, cfg.Conn)
+	nc, err := connect(cfg.URL, "scanwatch correlator "+cfg.ID, cfg.Conn,
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { cfg.Logf("fleet: %v", err) }))
 	if err != nil {
 		return nil, err
 	}

@@ -65,6 +65,8 @@ type Publisher struct {
 	seq    uint64
 	stats  PublisherStats
 
+	failing bool // the last publish failed (log once, not every retry)
+
 	wake    chan struct{}
 	closing chan struct{}
 	done    chan struct{}
@@ -118,6 +120,9 @@ func NewPublisher(cfg PublisherConfig) (*Publisher, error) {
 			if err != nil {
 				cfg.Logf("fleet: disconnected: %v", err)
 			}
+		}),
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) {
+			cfg.Logf("fleet: %v", err)
 		}),
 	)
 	if err != nil {
@@ -292,8 +297,15 @@ func (p *Publisher) sendReady() bool {
 			p.mu.Lock()
 			p.stats.Retries++
 			p.mu.Unlock()
-			p.cfg.Logf("fleet: publish %s: %v (will retry)", msg.Subject, err)
+			if !p.failing {
+				p.cfg.Logf("fleet: publish %s: %v (retrying)", msg.Subject, err)
+			}
+			p.failing = true
 			return false
+		}
+		if p.failing {
+			p.cfg.Logf("fleet: publishing again")
+			p.failing = false
 		}
 		p.finish(b, true)
 	}
