@@ -105,7 +105,8 @@ type Fingerprint struct {
 // sensor saw it. Sensor is filled from the batch (and its subject) on
 // decoding; it is not repeated per record on the wire.
 type Contact struct {
-	Time      int64 // packet time of the first probe, Unix ns
+	Time      int64 // packet time its outcome was known, Unix ns: the episodes' clock
+	First     int64 // packet time of the first probe, Unix ns
 	Scanner   netip.Addr
 	Target    netip.Addr
 	Port      uint16 // port, or protocol number for ipproto, 0 for ping/arp

@@ -13,11 +13,11 @@ func sampleContacts() []Contact {
 	nmap := Fingerprint{Flags: 0x02, TTL: 44, Options: OptMSSOnly, Window: 1024, MSS: 1460, IPID: 31337, SrcPort: 61234, Seq: 0xdeadbeef}
 	zmap := Fingerprint{Flags: 0x02, TTL: 255, Window: 65535, IPID: 54321, SrcPort: 40000, Seq: 1, DF: true, AckNoFlag: true, IDMatch: true, Options: OptOther}
 	return []Contact{
-		{Time: 1_700_000_000_123_456_789, Scanner: netip.MustParseAddr("10.77.0.2"), Target: netip.MustParseAddr("10.77.0.10"), Port: 22, Technique: TechSyn, Outcome: OutClosed, Probes: 1, HasPrint: true, Print: nmap},
+		{Time: 1_700_000_000_123_456_789, First: 1_700_000_000_023_456_789, Scanner: netip.MustParseAddr("10.77.0.2"), Target: netip.MustParseAddr("10.77.0.10"), Port: 22, Technique: TechSyn, Outcome: OutClosed, Probes: 1, HasPrint: true, Print: nmap},
 		{Time: 1_700_000_000_123_456_999, Scanner: netip.MustParseAddr("10.77.0.2"), Target: netip.MustParseAddr("10.77.0.11"), Port: 443, Technique: TechSyn, Outcome: OutHalfOpen, Probes: 2, HasPrint: true, Print: nmap},
 		{Time: 1_700_000_000_000_000_000, Scanner: netip.MustParseAddr("2001:db8::1"), Target: netip.MustParseAddr("2001:db8:1::10"), Port: 53, Technique: TechUDP, Outcome: OutNone, Probes: 0},
 		{Time: -5, Scanner: netip.MustParseAddr("::ffff:192.0.2.1"), Target: netip.MustParseAddr("192.0.2.9"), Port: 6, Technique: TechIPProto, Outcome: OutFiltered, Probes: math.MaxUint32},
-		{Time: math.MaxInt64, Scanner: netip.MustParseAddr("192.0.2.1"), Target: netip.MustParseAddr("::1"), Technique: TechSyn, Outcome: OutOpen, Probes: 1, HasPrint: true, Print: zmap},
+		{Time: math.MaxInt64, First: math.MinInt64, Scanner: netip.MustParseAddr("192.0.2.1"), Target: netip.MustParseAddr("::1"), Technique: TechSyn, Outcome: OutOpen, Probes: 1, HasPrint: true, Print: zmap},
 		{Time: math.MinInt64, Scanner: netip.MustParseAddr("192.0.2.1"), Target: netip.MustParseAddr("192.0.2.2"), Technique: Technique(200), Outcome: Outcome(201), Probes: 1},
 	}
 }
@@ -61,23 +61,23 @@ func TestBatchRoundTrip(t *testing.T) {
 func TestBatchSize(t *testing.T) {
 	cs := make([]Contact, 1000)
 	for i := range cs {
-		cs[i] = Contact{Time: 1_700_000_000_000_000_000 + int64(i)*1000_000, Scanner: netip.MustParseAddr("10.77.0.2"),
+		cs[i] = Contact{Time: 1_700_000_000_000_000_000 + int64(i)*1000_000, First: 1_700_000_000_000_000_000 + int64(i)*900_000, Scanner: netip.MustParseAddr("10.77.0.2"),
 			Target: netip.AddrFrom4([4]byte{10, 77, byte(i >> 8), byte(i)}), Port: 22, Technique: TechSyn, Outcome: OutClosed, Probes: 1}
 	}
 	b, err := AppendBatch(nil, "web-01", cs)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if per := float64(len(b)) / float64(len(cs)); per > 12 {
-		t.Errorf("%.1f bytes a contact without fingerprint, want at most 12", per)
+	if per := float64(len(b)) / float64(len(cs)); per > 16 {
+		t.Errorf("%.1f bytes a contact without fingerprint, want at most 16", per)
 	}
 	for i := range cs {
 		cs[i].HasPrint = true
 		cs[i].Print = Fingerprint{Flags: 2, TTL: 50, Options: OptMSSOnly, Window: 1024, MSS: 1460, IPID: uint16(i * 7919), SrcPort: 50000, Seq: 0x12345678}
 	}
 	b, _ = AppendBatch(nil, "web-01", cs)
-	if per := float64(len(b)) / float64(len(cs)); per > 27 {
-		t.Errorf("%.1f bytes a contact with fingerprint, want at most 27", per)
+	if per := float64(len(b)) / float64(len(cs)); per > 31 {
+		t.Errorf("%.1f bytes a contact with fingerprint, want at most 31", per)
 	}
 }
 
@@ -124,9 +124,9 @@ func TestDecodeBatchRejects(t *testing.T) {
 		{"truncated", good[:len(good)-1]},
 		{"trailing", append(append([]byte(nil), good...), 0)},
 		{"huge", make([]byte, MaxBatchBytes+1)},
-		{"first record same scanner", []byte{'s', 'w', 1, 1, 'a', 1, 0, headSameScanner, 0, 1, 2, 3, 4, 0, 1, 1, 0, 0, 0}},
-		{"unknown head bit", []byte{'s', 'w', 1, 1, 'a', 1, 0, 0x80, 0, 1, 2, 3, 4, 1, 2, 3, 4, 0, 1, 1}},
-		{"port over 65535", []byte{'s', 'w', 1, 1, 'a', 1, 0, 0, 0, 1, 2, 3, 4, 1, 2, 3, 4, 0x80, 0x80, 0x04, 1, 1}},
+		{"first record same scanner", []byte{'s', 'w', 1, 1, 'a', 1, 0, headSameScanner, 0, 0, 1, 2, 3, 4, 0, 1, 1, 0, 0, 0}},
+		{"unknown head bit", []byte{'s', 'w', 1, 1, 'a', 1, 0, 0x80, 0, 0, 1, 2, 3, 4, 1, 2, 3, 4, 0, 1, 1}},
+		{"port over 65535", []byte{'s', 'w', 1, 1, 'a', 1, 0, 0, 0, 0, 1, 2, 3, 4, 1, 2, 3, 4, 0x80, 0x80, 0x04, 1, 1}},
 		{"overlong varint", []byte{'s', 'w', 1, 1, 'a', 1, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0, 0, 0, 0, 0, 0, 0, 0, 0}},
 	}
 	for _, tt := range tests {
