@@ -4,6 +4,8 @@ import (
 	"fmt"
 
 	"golang.org/x/net/bpf"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // MaxClassicPatterns bounds the patterns ClassicFilter takes (each costs three
@@ -49,8 +51,8 @@ func classicFilter(patterns []Pattern, snaplen int, cooked bool) ([]bpf.RawInstr
 		return nil, fmt.Errorf("bpf: classic filter: %d patterns, at most %d", len(patterns), MaxClassicPatterns)
 	}
 	for _, p := range patterns {
-		if p.Value&^p.Mask != 0 {
-			return nil, fmt.Errorf("bpf: pattern mask %#02x value %#02x: value has bits outside the mask, it can never match", p.Mask, p.Value)
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("bpf: pattern: %w", err)
 		}
 	}
 	a := &assembler{labels: map[string]int{}}
@@ -142,7 +144,7 @@ func classicFilter(patterns []Pattern, snaplen int, cooked bool) ([]bpf.RawInstr
 	// TCP, with M[] filled in.
 	a.label("tcp")
 	a.emit(bpf.LoadScratch{Dst: bpf.RegA, N: mFlags})
-	a.jset(0x07, "tcp_pass", "")
+	a.jset(uint32(tcpflags.SYN|tcpflags.FIN|tcpflags.RST), "tcp_pass", "")
 	for _, p := range patterns {
 		a.emit(bpf.LoadScratch{Dst: bpf.RegA, N: mFlags})
 		a.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: uint32(p.Mask)})
@@ -150,7 +152,7 @@ func classicFilter(patterns []Pattern, snaplen int, cooked bool) ([]bpf.RawInstr
 	}
 	// Pure ACK, no payload, no options: a likely ACK probe.
 	a.emit(bpf.LoadScratch{Dst: bpf.RegA, N: mFlags})
-	a.jeq(0x10, "", "tcp_drop")
+	a.jeq(uint32(tcpflags.ACK), "", "tcp_drop")
 	a.emit(bpf.LoadScratch{Dst: bpf.RegA, N: mPayload})
 	a.jeq(0, "", "tcp_drop")
 	a.emit(bpf.LoadScratch{Dst: bpf.RegA, N: mDoff})

@@ -7,6 +7,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // The classic filter is checked in golang.org/x/net/bpf's VM, which runs
@@ -74,7 +76,7 @@ func TestClassicFilter(t *testing.T) {
 func TestClassicFilterLimits(t *testing.T) {
 	many := make([]Pattern, MaxClassicPatterns)
 	for i := range many {
-		many[i] = Pattern{Mask: 0xff, Value: uint8(i)}
+		many[i] = Pattern{Mask: 0xff, Value: tcpflags.Flags(i)}
 	}
 	if _, err := ClassicFilter(many, 256); err != nil {
 		t.Errorf("%d patterns: %v", len(many), err)

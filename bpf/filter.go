@@ -17,14 +17,13 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // Pattern is one tcp[13] probe pattern from the rules: a TCP segment matches
-// when flags&Mask == Value.
-type Pattern struct{ Mask, Value uint8 }
-
-// Match reports whether the flags byte matches the pattern.
-func (p Pattern) Match(flags uint8) bool { return flags&p.Mask == p.Value }
+// when flags&Mask == Value. See PatternsFor.
+type Pattern = tcpflags.Pattern
 
 var (
 	// ErrPermission: the process may not load eBPF programs or open packet
@@ -61,13 +60,14 @@ type Options struct {
 
 // Filter is the loaded eBPF socket filter with its maps.
 //
-// Kernel needed: Linux 5.2 or later (socket filters with
+// Kernel needed: Linux 5.2 or later (MinKernel: socket filters with
 // bpf_skb_load_bytes, LRU hash maps, and read-only global variables, which
 // arrived in 5.2), run as root or with CAP_BPF, CAP_PERFMON and CAP_NET_RAW
 // (CAP_SYS_ADMIN before 5.8): without CAP_PERFMON the verifier refuses the
-// program's pointer arithmetic to unprivileged loaders. The program uses no CO-RE relocations, so the kernel's own BTF
-// (/sys/kernel/btf/vmlinux) is not required. On older kernels use the
-// classic filter (ClassicFilter, --capture cbpf).
+// program's pointer arithmetic to unprivileged loaders. The program uses no
+// CO-RE relocations, so the kernel's own BTF (/sys/kernel/btf/vmlinux) is not
+// required. On older kernels use the classic filter (ClassicFilter,
+// --capture cbpf).
 type Filter struct {
 	objs filterObjects
 }
@@ -150,11 +150,11 @@ func classify(step string, err error) error {
 func flagTable(patterns []Pattern) (filterFlagTable, error) {
 	var t filterFlagTable
 	for _, p := range patterns {
-		if p.Value&^p.Mask != 0 {
-			return t, fmt.Errorf("bpf: pattern mask %#02x value %#02x: value has bits outside the mask, it can never match", p.Mask, p.Value)
+		if err := p.Validate(); err != nil {
+			return t, fmt.Errorf("bpf: pattern: %w", err)
 		}
 		for f := 0; f < 256; f++ {
-			if p.Match(uint8(f)) {
+			if p.Match(tcpflags.Flags(f)) {
 				t.Bits[f>>6] |= 1 << (f & 63)
 			}
 		}

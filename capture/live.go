@@ -1,5 +1,3 @@
-//go:build linux
-
 package capture
 
 import (
@@ -7,16 +5,17 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/gopacket/gopacket/afpacket"
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	xbpf "golang.org/x/net/bpf"
-	"golang.org/x/sys/unix"
 
 	"github.com/scanwatch/scanwatch/bpf"
 )
@@ -28,6 +27,8 @@ var ErrTimeout = errors.New("capture: no packet within the poll interval")
 
 // ErrNoInterface: the interface to capture on does not exist.
 var ErrNoInterface = errors.New("interface not found")
+
+var errNeedsLinux = errors.New("live: capture needs Linux (AF_PACKET)")
 
 // PollInterval is how long a live ReadPacket waits before returning
 // ErrTimeout, and so the longest Close waits for a concurrent ReadPacket.
@@ -49,10 +50,50 @@ type LiveOptions struct {
 	Promisc     bool          // put the interface in promiscuous mode (a SPAN/mirror port)
 }
 
+// packetSocket is the kernel's packet socket with its receive ring: the one
+// part of a live capture that differs per OS. openSocket (live_linux.go)
+// opens an AF_PACKET socket; other systems have none (live_other.go).
+type packetSocket interface {
+	// read returns the next packet, valid until the next call, or
+	// ErrTimeout after PollInterval without one.
+	read() ([]byte, gopacket.CaptureInfo, error)
+	attachEBPF(fd int) error
+	attachClassic(prog []xbpf.RawInstruction) error
+	setPromiscuous() error
+	// stats: packets that passed the filter (queued or not), and packets
+	// lost because the ring was full.
+	stats() (passed, lost uint64, err error)
+	close()
+}
+
+// Live is a live capture on a network interface. It is a Source; SetPatterns
+// changes its kernel filter while it runs.
+type Live struct {
+	name     string
+	mode     string
+	snaplen  int
+	cooked   bool
+	linkType layers.LinkType
+	filter   *bpf.Filter // ModeEBPF only
+
+	mu        sync.Mutex // held while reading the ring; Close takes it
+	sock      packetSocket
+	closed    atomic.Bool
+	closeOnce sync.Once
+	buf       []byte
+
+	received atomic.Uint64
+
+	statsMu sync.Mutex
+	last    Stats // kept at Close
+}
+
+var _ Source = (*Live)(nil)
+
 // OpenLive captures on a network interface through an AF_PACKET socket
 // (TPACKET_V3 ring) with a kernel filter that drops bulk traffic (see package
 // bpf for what passes). iface "any" (or "") captures on every interface of
-// the network namespace.
+// the network namespace. It needs Linux.
 //
 // Link types: an Ethernet interface (or loopback) gives Ethernet frames from
 // a SOCK_RAW socket. "any" and interfaces without an Ethernet header (tun,
@@ -68,7 +109,10 @@ type LiveOptions struct {
 //
 // Errors wrap bpf.ErrPermission (not root, no CAP_NET_RAW/CAP_BPF/CAP_PERFMON),
 // ErrNoInterface, and bpf.ErrNoEBPF (kernel without eBPF: use ModeCBPF).
-func OpenLive(iface string, opts LiveOptions) (Source, error) {
+func OpenLive(iface string, opts LiveOptions) (*Live, error) {
+	if runtime.GOOS != "linux" {
+		return nil, errNeedsLinux
+	}
 	if opts.Mode == "" {
 		opts.Mode = ModeEBPF
 	}
@@ -101,7 +145,7 @@ func OpenLive(iface string, opts LiveOptions) (Source, error) {
 		bindTo = name
 	}
 
-	l := &live{name: name, cooked: cooked, linkType: layers.LinkTypeEthernet, mode: opts.Mode, snaplen: opts.Snaplen}
+	l := &Live{name: name, cooked: cooked, linkType: layers.LinkTypeEthernet, mode: opts.Mode, snaplen: opts.Snaplen}
 	if cooked {
 		l.linkType = layers.LinkTypeLinuxSLL
 	}
@@ -118,61 +162,49 @@ func OpenLive(iface string, opts LiveOptions) (Source, error) {
 		l.filter = f
 	case ModeCBPF:
 		var err error
-		if cooked {
-			classic, err = bpf.ClassicFilterCooked(opts.Patterns, opts.Snaplen)
-		} else {
-			classic, err = bpf.ClassicFilter(opts.Patterns, opts.Snaplen)
-		}
+		classic, err = l.classicFilter(opts.Patterns)
 		if err != nil {
 			return nil, fmt.Errorf("live: %s: %w", name, err)
 		}
 	}
 
-	sockType := afpacket.SocketRaw
-	if cooked {
-		sockType = afpacket.SocketDgram
-	}
-	tpOpts := []any{
-		afpacket.TPacketVersion3,
-		sockType,
-		afpacket.OptBlockSize(1 << 20),
-		afpacket.OptNumBlocks(16),
-		afpacket.OptBlockTimeout(20 * time.Millisecond),
-		afpacket.OptPollTimeout(PollInterval),
-	}
-	if bindTo != "" {
-		tpOpts = append(tpOpts, afpacket.OptInterface(bindTo))
-	}
-	tp, err := afpacket.NewTPacket(tpOpts...)
+	sock, err := openSocket(bindTo, cooked)
 	if err != nil {
 		l.filter.Close()
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		if errors.Is(err, os.ErrPermission) {
 			return nil, fmt.Errorf("live: open AF_PACKET socket on %s: %w: %w", name, bpf.ErrPermission, err)
 		}
 		return nil, fmt.Errorf("live: open AF_PACKET socket on %s: %w", name, err)
 	}
-	l.tp = tp
+	l.sock = sock
 
 	switch {
 	case l.filter != nil:
-		err = tp.SetEBPF(int32(l.filter.FD()))
+		err = sock.attachEBPF(l.filter.FD())
 	case classic != nil:
-		err = tp.SetBPF(classic)
+		err = sock.attachClassic(classic)
 	}
 	if err != nil {
 		l.closeAll()
-		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		if errors.Is(err, os.ErrPermission) {
 			err = fmt.Errorf("%w: %w", bpf.ErrPermission, err)
 		}
 		return nil, fmt.Errorf("live: attach %s filter to the socket on %s: %w", opts.Mode, name, err)
 	}
 	if opts.Promisc {
-		if err := tp.SetPromiscuous(true); err != nil {
+		if err := sock.setPromiscuous(); err != nil {
 			l.closeAll()
 			return nil, fmt.Errorf("live: promiscuous mode on %s: %w", name, err)
 		}
 	}
 	return l, nil
+}
+
+func (l *Live) classicFilter(patterns []bpf.Pattern) ([]xbpf.RawInstruction, error) {
+	if l.cooked {
+		return bpf.ClassicFilterCooked(patterns, l.snaplen)
+	}
+	return bpf.ClassicFilter(patterns, l.snaplen)
 }
 
 func interfaceNames() string {
@@ -188,37 +220,19 @@ func interfaceNames() string {
 	return strings.Join(append(names, "any"), ", ")
 }
 
-type live struct {
-	name     string
-	mode     string
-	snaplen  int
-	cooked   bool
-	linkType layers.LinkType
-	filter   *bpf.Filter // ModeEBPF only
-
-	mu        sync.Mutex // held while reading the ring; Close takes it
-	tp        *afpacket.TPacket
-	closed    atomic.Bool
-	closeOnce sync.Once
-	buf       []byte
-
-	received atomic.Uint64
-
-	statsMu sync.Mutex
-	last    Stats // kept at Close
-}
-
 const sllLen = 16
 
-func (l *live) ReadPacket() (Packet, error) {
+// ReadPacket returns the next packet, ErrTimeout after PollInterval without
+// one, or io.EOF after Close. Its Data is valid until the next call.
+func (l *Live) ReadPacket() (Packet, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed.Load() {
 		return Packet{}, io.EOF
 	}
-	data, ci, err := l.tp.ZeroCopyReadPacketData()
+	data, ci, err := l.sock.read()
 	if err != nil {
-		if errors.Is(err, afpacket.ErrTimeout) {
+		if errors.Is(err, ErrTimeout) {
 			return Packet{}, ErrTimeout
 		}
 		return Packet{}, fmt.Errorf("live: read from %s: %w", l.name, err)
@@ -261,7 +275,7 @@ func appendSLL(b, pkt []byte) []byte {
 // the classic filter dropped: KernelSeen and KernelDropped stay zero and
 // KernelPassed counts what passed the filter. In ModeNone KernelPassed counts
 // every packet.
-func (l *live) Stats() Stats {
+func (l *Live) Stats() Stats {
 	l.statsMu.Lock()
 	defer l.statsMu.Unlock()
 	if l.closed.Load() {
@@ -273,12 +287,11 @@ func (l *live) Stats() Stats {
 			s.KernelSeen, s.KernelPassed, s.KernelDropped = c.Seen, c.Passed, c.Dropped
 		}
 	}
-	if _, v3, err := l.tp.SocketStats(); err == nil {
-		// tp_packets counts what passed the filter, queued or not.
+	if passed, lost, err := l.sock.stats(); err == nil {
 		if l.filter == nil {
-			s.KernelPassed = uint64(v3.Packets())
+			s.KernelPassed = passed
 		}
-		s.RingLost = uint64(v3.Drops())
+		s.RingLost = lost
 	}
 	l.last = s
 	return s
@@ -286,7 +299,7 @@ func (l *live) Stats() Stats {
 
 // Close stops the capture. A ReadPacket running in another goroutine returns
 // within PollInterval; later ones return io.EOF.
-func (l *live) Close() error {
+func (l *Live) Close() error {
 	l.closeOnce.Do(func() {
 		l.Stats() // keep the final counters
 		l.statsMu.Lock()
@@ -299,9 +312,9 @@ func (l *live) Close() error {
 	return nil
 }
 
-func (l *live) closeAll() {
-	if l.tp != nil {
-		l.tp.Close()
+func (l *Live) closeAll() {
+	if l.sock != nil {
+		l.sock.close()
 	}
 	if l.filter != nil {
 		l.filter.Close()
@@ -310,23 +323,20 @@ func (l *live) closeAll() {
 
 // SetPatterns replaces the kernel filter's tcp[13] probe patterns, for a
 // rules reload: the eBPF map is updated in place (flow state is kept), the
-// classic program is rebuilt and attached again.
-func (l *live) SetPatterns(patterns []bpf.Pattern) error {
+// classic program is rebuilt and attached again. In ModeNone there is no
+// filter and nothing to change.
+func (l *Live) SetPatterns(patterns []bpf.Pattern) error {
 	switch l.mode {
 	case ModeEBPF:
 		return l.filter.SetPatterns(patterns)
 	case ModeCBPF:
-		build := bpf.ClassicFilter
-		if l.cooked {
-			build = bpf.ClassicFilterCooked
-		}
-		prog, err := build(patterns, l.snaplen)
+		prog, err := l.classicFilter(patterns)
 		if err != nil {
 			return err
 		}
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		return l.tp.SetBPF(prog)
+		return l.sock.attachClassic(prog)
 	}
 	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/scanwatch/scanwatch/bpf"
+	"github.com/scanwatch/scanwatch/internal/kernelver"
 	"github.com/scanwatch/scanwatch/internal/netns"
 )
 
@@ -168,18 +169,20 @@ func readLive(src Source, stop <-chan struct{}, tl *tally, done chan<- struct{})
 	}
 }
 
-// openInB opens a live source inside B.
+// openInB opens a live source inside B. With the eBPF filter it skips on a
+// kernel older than the filter needs; on any other, failing to open fails
+// the test.
 func openInB(t testing.TB, p *netns.Pair, iface string, opts LiveOptions) Source {
 	t.Helper()
+	if opts.Mode == "" || opts.Mode == ModeEBPF {
+		kernelver.SkipOnOldKernel(t, bpf.MinKernel, "the eBPF socket filter")
+	}
 	var src Source
 	err := p.Do(p.B.NS, func() error {
 		var err error
 		src, err = OpenLive(iface, opts)
 		return err
 	})
-	if errors.Is(err, bpf.ErrNoEBPF) {
-		t.Skipf("skipped: kernel cannot run the eBPF filter: %v", err)
-	}
 	if err != nil {
 		t.Fatalf("OpenLive(%q): %v", iface, err)
 	}
@@ -282,6 +285,62 @@ func TestLiveEndToEnd(t *testing.T) {
 			}
 			if tl.badDecode != 0 {
 				t.Errorf("%d cooked packets did not decode as IP or ARP", tl.badDecode)
+			}
+		})
+	}
+}
+
+// TestLiveSetPatterns checks that a rules reload reaches the kernel: PSH+URG
+// probes (no SYN, FIN or RST, not a bare ACK) pass the filter only once a
+// pattern asks for them. Each probe is sent twice to its port: the eBPF
+// filter passes the first packet of any flow anyway, but not the second.
+func TestLiveSetPatterns(t *testing.T) {
+	for _, mode := range []string{ModeEBPF, ModeCBPF} {
+		t.Run(mode, func(t *testing.T) {
+			p := setupNetns(t)
+			src := openInB(t, p, p.B.Veth, LiveOptions{Mode: mode})
+			const pshURG = 0x28
+			twice := func(lo, hi uint16) []probe {
+				var ps []probe
+				for port := lo; port <= hi; port++ {
+					ps = append(ps, probe{port, pshURG}, probe{port, pshURG})
+				}
+				return ps
+			}
+			// count reads until the source is idle and counts the probes
+			// seen per destination port.
+			count := func() map[uint16]int {
+				seen := map[uint16]int{}
+				for {
+					pk, err := src.ReadPacket()
+					if errors.Is(err, ErrTimeout) {
+						return seen
+					}
+					if err != nil {
+						t.Fatal(err)
+					}
+					pkt := gopacket.NewPacket(pk.Data, layers.LayerTypeEthernet, gopacket.NoCopy)
+					if tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP); tcp != nil && tcp.SrcPort == probeSrcPort {
+						seen[uint16(tcp.DstPort)]++
+					}
+				}
+			}
+			sendProbes(t, p, twice(1001, 1010))
+			before := count()
+			if err := src.(*Live).SetPatterns([]bpf.Pattern{{Mask: 0x3f, Value: pshURG}}); err != nil {
+				t.Fatal(err)
+			}
+			sendProbes(t, p, twice(1011, 1020))
+			after := count()
+			for port := uint16(1001); port <= 1010; port++ {
+				if before[port] > 1 {
+					t.Errorf("before SetPatterns: port %d: %d probes passed, want at most 1", port, before[port])
+				}
+			}
+			for port := uint16(1011); port <= 1020; port++ {
+				if after[port] != 2 {
+					t.Errorf("after SetPatterns: port %d: %d probes passed, want 2", port, after[port])
+				}
 			}
 		})
 	}

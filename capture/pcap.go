@@ -1,23 +1,27 @@
 package capture
 
 import (
-	"math"
-	"os"
-
 	"encoding/binary"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"io"
+	"math"
+	"math/bits"
+	"os"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"golang.org/x/sys/unix"
 )
 
-// pcapRecords reads classic pcap records straight out of the file
-// reader's buffer: a record is a 16-byte header and its bytes, so a Peek
-// and a Discard hand the packet over without copying it. This is the hot
-// path of every replay; pcapgo still parses and checks the file header.
+// Classic pcap records are read straight out of memory: a record is a
+// 16-byte header and its bytes, so the packet is handed over without a copy.
+// A plain file is memory-mapped (readMapped); a gzip'd file or a stream is
+// read from the file reader's buffer with a Peek and a Discard (readPcap).
+// This is the hot path of every replay; pcapgo still parses and checks the
+// file header. Both paths judge a record with the same checkRecord.
+
+// pcapRecords holds what the file header says about the records.
 type pcapRecords struct {
 	bigEnd   bool
 	nanos    bool
@@ -39,54 +43,120 @@ func newPcapRecords(magic []byte, pr *pcapgo.Reader) pcapRecords {
 	return r
 }
 
-// maxRecord bounds a record read outside the buffer; a larger capture
-// length is corrupt, and must not become a huge allocation.
-const maxRecord = 16 << 20
+// A record header: seconds, fraction (micro- or nanoseconds), capture length
+// (bytes in the file) and length on the wire, 4 bytes each.
+const (
+	pcapHeaderLen = 16
+	pcapCaplenAt  = 8
+)
 
-// header decodes a record header: seconds, fraction, capture and wire length.
-func (r *pcapRecords) header(h []byte) (sec, frac, caplen, wirelen uint32) {
+// uint32 reads a header field in the file's byte order.
+func (r *pcapRecords) uint32(b []byte) uint32 {
+	v := binary.LittleEndian.Uint32(b)
 	if r.bigEnd {
-		b := binary.BigEndian
-		return b.Uint32(h), b.Uint32(h[4:]), b.Uint32(h[8:]), b.Uint32(h[12:])
+		v = bits.ReverseBytes32(v)
 	}
-	l := binary.LittleEndian
-	return l.Uint32(h), l.Uint32(h[4:]), l.Uint32(h[8:]), l.Uint32(h[12:])
+	return v
 }
 
-func (r *pcapRecords) packet(data []byte, sec, frac, wirelen uint32) Packet {
+// recordCheck is checkRecord's verdict on a record.
+type recordCheck uint8
+
+const (
+	recordWhole   recordCheck = iota // all its bytes are there
+	recordPartial                    // the header is good, its bytes run past what can be seen
+	recordShort                      // what can be seen ends inside the header
+	recordTooLong                    // the capture length exceeds the file's snap length
+)
+
+// checkRecord is the one validation of a pcap record, for the mapped and the
+// streamed path alike. b holds the bytes from the start of the record on
+// that the reader can see at once: the rest of a mapped file, or what the
+// read buffer holds. It returns the record's capture length and its verdict.
+// It makes no calls, so that it is inlined into the hot path; recordError
+// turns a verdict other than recordWhole into the error.
+func (r *pcapRecords) checkRecord(b []byte) (caplen uint32, c recordCheck) {
+	if len(b) < pcapHeaderLen {
+		return 0, recordShort
+	}
+	caplen = r.uint32(b[pcapCaplenAt:])
+	switch {
+	case r.snaplen != 0 && caplen > r.snaplen:
+		return caplen, recordTooLong
+	case uint64(caplen) > uint64(len(b)-pcapHeaderLen): // as uint64: no int overflow
+		return caplen, recordPartial
+	}
+	return caplen, recordWhole
+}
+
+// recordError is the error for the packet record that starts at off, which
+// checkRecord did not find whole.
+func (fr *fileReader) recordError(off int64, caplen uint32, c recordCheck) error {
+	err := io.ErrUnexpectedEOF
+	if c == recordTooLong {
+		err = fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, fr.rec.snaplen)
+	}
+	return fr.errorAt(off, "packet record", err)
+}
+
+// packet makes the packet of the whole record at the start of rec, whose
+// length (header included) is n.
+func (r *pcapRecords) packet(rec []byte, n int) Packet {
+	h := rec[:pcapHeaderLen]
+	o := binary.LittleEndian
+	sec, frac, wirelen := o.Uint32(h), o.Uint32(h[4:]), o.Uint32(h[12:])
+	if r.bigEnd {
+		sec, frac, wirelen = bits.ReverseBytes32(sec), bits.ReverseBytes32(frac), bits.ReverseBytes32(wirelen)
+	}
 	nsec := int64(frac)
 	if !r.nanos {
 		nsec *= 1000
 	}
-	return Packet{Data: data, Time: time.Unix(int64(sec), nsec).UTC(), LinkType: r.linkType, Length: int(wirelen)}
+	return Packet{Data: rec[pcapHeaderLen:n:n], Time: time.Unix(int64(sec), nsec).UTC(), LinkType: r.linkType, Length: int(wirelen)}
 }
 
-func (r *pcapRecords) tooLong(caplen uint32) error {
-	if r.snaplen != 0 && caplen > r.snaplen {
-		return fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, r.snaplen)
+// mapPcap memory-maps a plain (uncompressed) pcap file, so records are read
+// in place. Anything else, or a failed mmap, keeps the buffered path.
+func (fr *fileReader) mapPcap(f *os.File, size int64) {
+	if fr.pcap == nil || fr.compressed || size < 24 || size > math.MaxInt32*16 {
+		return
 	}
-	return nil
+	mm, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
+	if err != nil {
+		return
+	}
+	unix.Madvise(mm, unix.MADV_SEQUENTIAL)
+	fr.mm, fr.pos = mm, 24
 }
 
-// nextMapped is the hot path of a replay: the next whole, sane record of a
-// memory-mapped file. Anything else (the end, damage) is left to readMapped.
-func (fr *fileReader) nextMapped() (Packet, bool) {
+// readMapped reads the next record of a memory-mapped file in place: no
+// copy, no system call. It returns false at the end of the file or at
+// damage, and mappedError says which. (It does not return an error itself:
+// a Packet and a bool still travel in registers, a Packet and an error do
+// not, and this is the hot path of a replay.)
+func (fr *fileReader) readMapped() (Packet, bool) {
 	mm, pos := fr.mm, fr.pos
-	if len(mm)-pos < 16 {
+	caplen, c := fr.rec.checkRecord(mm[pos:])
+	if c != recordWhole {
 		return Packet{}, false
 	}
-	r := &fr.rec
-	sec, frac, caplen, wirelen := r.header(mm[pos : pos+16])
-	end := pos + 16 + int(caplen)
-	if caplen > r.snaplen && r.snaplen != 0 || caplen > uint32(len(mm)) || end > len(mm) {
-		return Packet{}, false
-	}
-	fr.pos = end
+	n := pcapHeaderLen + int(caplen)
+	fr.pos = pos + n
 	fr.packets++
 	if pos-fr.released >= releaseEvery {
 		fr.release(pos)
 	}
-	return r.packet(mm[pos+16:end:end], sec, frac, wirelen), true
+	return fr.rec.packet(mm[pos:], n), true
+}
+
+// mappedError says why readMapped returned false: io.EOF at the end of the
+// file, else the error for the record there.
+func (fr *fileReader) mappedError() error {
+	if fr.pos == len(fr.mm) {
+		return io.EOF
+	}
+	caplen, c := fr.rec.checkRecord(fr.mm[fr.pos:])
+	return fr.recordError(int64(fr.pos), caplen, c)
 }
 
 // releaseEvery is how much of a mapped file is read before the pages
@@ -104,87 +174,55 @@ func (fr *fileReader) release(upTo int) {
 	}
 }
 
-// readMapped reads the next record of a memory-mapped file: no copy, no
-// system call per buffer.
-func (fr *fileReader) readMapped() (Packet, error) {
-	r, mm, pos := &fr.rec, fr.mm, fr.pos
-	if pos == len(mm) {
-		return Packet{}, io.EOF
-	}
-	if len(mm)-pos < 16 {
-		return Packet{}, fr.mappedError(pos, io.ErrUnexpectedEOF)
-	}
-	sec, frac, caplen, wirelen := r.header(mm[pos:])
-	if err := r.tooLong(caplen); err != nil {
-		return Packet{}, fr.mappedError(pos, err)
-	}
-	end := pos + 16 + int(caplen)
-	if caplen > uint32(len(mm)) || end > len(mm) {
-		return Packet{}, fr.mappedError(pos, io.ErrUnexpectedEOF)
-	}
-	fr.pos = end
-	fr.packets++
-	return r.packet(mm[pos+16:end:end], sec, frac, wirelen), nil
-}
-
-func (fr *fileReader) mappedError(pos int, err error) error {
-	return &FileError{Path: fr.path, Offset: int64(pos), Packet: fr.packets + 1, Record: "packet record", Err: err}
-}
-
+// readPcap reads the next record from the read buffer (a gzip'd file, a
+// stream, or a file that could not be mapped).
 func (fr *fileReader) readPcap() (Packet, error) {
-	if fr.mm != nil {
-		return fr.readMapped()
-	}
 	r := &fr.rec
 	start := fr.offset()
-	hdr, err := fr.br.Peek(16)
-	if len(hdr) < 16 {
-		if len(hdr) == 0 && err == io.EOF && fr.cr.err == nil {
-			return Packet{}, io.EOF
-		}
-		return Packet{}, fr.errorAt(start, "packet record", io.ErrUnexpectedEOF)
+	b, err := fr.br.Peek(pcapHeaderLen)
+	if len(b) == 0 && err == io.EOF && fr.cr.err == nil {
+		return Packet{}, io.EOF
 	}
-	sec, frac, caplen, wirelen := r.header(hdr)
-	if err := r.tooLong(caplen); err != nil {
-		return Packet{}, fr.errorAt(start, "packet record", err)
+	if len(b) == pcapHeaderLen {
+		b, _ = fr.br.Peek(fr.br.Buffered()) // all there is without reading
 	}
-	var data []byte
-	if n := 16 + int(caplen); n <= fr.br.Size() {
-		b, err := fr.br.Peek(n)
-		if len(b) < n {
-			_ = err
-			return Packet{}, fr.errorAt(start, "packet record", io.ErrUnexpectedEOF)
-		}
-		data = b[16:n:n]
+	caplen, c := r.checkRecord(b)
+	n := pcapHeaderLen + int(caplen)
+	if c == recordPartial && n <= fr.br.Size() {
+		// Not all read yet, but it fits in the buffer: fill it.
+		b, _ = fr.br.Peek(n)
+		caplen, c = r.checkRecord(b)
+	}
+	switch {
+	case c == recordWhole:
 		fr.br.Discard(n)
-	} else {
-		fr.br.Discard(16)
-		if caplen > maxRecord {
-			fr.br.Discard(int(min(caplen, 1<<30)))
-			return Packet{}, fr.errorAt(start, "packet record", io.ErrUnexpectedEOF)
-		}
-		if cap(r.big) < int(caplen) {
-			r.big = make([]byte, caplen)
-		}
-		data = r.big[:caplen]
-		if _, err := io.ReadFull(fr.br, data); err != nil {
-			return Packet{}, fr.errorAt(start, "packet record", io.ErrUnexpectedEOF)
-		}
+		fr.packets++
+		return r.packet(b, n), nil
+	case c == recordPartial && n > fr.br.Size():
+		return fr.readBig(start, caplen)
 	}
-	fr.packets++
-	return r.packet(data, sec, frac, wirelen), nil
+	return Packet{}, fr.recordError(start, caplen, c)
 }
 
-// mapPcap memory-maps a plain (uncompressed) pcap file, so records are read
-// in place. Anything else, or a failed mmap, keeps the buffered path.
-func (fr *fileReader) mapPcap(f *os.File, size int64) {
-	if fr.pcap == nil || fr.compressed || size < 24 || size > math.MaxInt32*16 {
-		return
+// maxRecord bounds a record read outside the buffer; a larger capture
+// length is corrupt, and must not become a huge allocation.
+const maxRecord = 16 << 20
+
+// readBig reads a record too big for the read buffer (a file with a big snap
+// length) into a buffer of its own.
+func (fr *fileReader) readBig(start int64, caplen uint32) (Packet, error) {
+	r := &fr.rec
+	if caplen > maxRecord {
+		fr.br.Discard(pcapHeaderLen + int(min(caplen, 1<<30)))
+		return Packet{}, fr.recordError(start, caplen, recordPartial)
 	}
-	mm, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return
+	n := pcapHeaderLen + int(caplen)
+	if cap(r.big) < n {
+		r.big = make([]byte, n)
 	}
-	unix.Madvise(mm, unix.MADV_SEQUENTIAL)
-	fr.mm, fr.pos = mm, 24
+	if _, err := io.ReadFull(fr.br, r.big[:n]); err != nil {
+		return Packet{}, fr.recordError(start, caplen, recordPartial)
+	}
+	fr.packets++
+	return r.packet(r.big, n), nil
 }

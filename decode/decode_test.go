@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 var t0 = time.Date(2026, 11, 21, 1, 7, 9, 0, time.UTC)
@@ -67,12 +69,12 @@ func sll2Hdr(et uint16) []byte {
 var (
 	synWant = Packet{
 		Kind: KindTCP, Src: hostA, Dst: hostB, Proto: 6, TTL: 52, IPID: 4379, IPLen: 44,
-		SrcPort: 52510, DstPort: 22, Flags: SYN, Seq: 2397061141, Window: 1024,
+		SrcPort: 52510, DstPort: 22, Flags: tcpflags.SYN, Seq: 2397061141, Window: 1024,
 		Options: []byte{0x02, 0x04, 0x05, 0xb4},
 	}
 	syn6Want = Packet{
 		Kind: KindTCP, IPv6: true, Src: hostA6, Dst: hostB6, Proto: 6, TTL: 255, IPLen: 64,
-		SrcPort: 48781, DstPort: 22, Flags: SYN, Seq: 4013708521, Window: 1024,
+		SrcPort: 48781, DstPort: 22, Flags: tcpflags.SYN, Seq: 4013708521, Window: 1024,
 		Options: []byte{0x02, 0x04, 0x05, 0xb4},
 	}
 )
@@ -94,15 +96,15 @@ func frameCases() []frameCase {
 		{"nmap SYN", eth, ethSYN, synWant, 58},
 		{"RST-ACK reply", eth, ethRSTACK, Packet{
 			Kind: KindTCP, Src: hostB, Dst: hostA, Proto: 6, TTL: 64, DF: true, IPLen: 40,
-			SrcPort: 22, DstPort: 52510, Flags: RST | ACK, Ack: 2397061142,
+			SrcPort: 22, DstPort: 52510, Flags: tcpflags.RST | tcpflags.ACK, Ack: 2397061142,
 		}, 54},
 		{"nmap FIN", eth, ethFIN, Packet{
 			Kind: KindTCP, Src: hostA, Dst: hostB, Proto: 6, TTL: 58, IPID: 12017, IPLen: 40,
-			SrcPort: 49960, DstPort: 23, Flags: FIN, Seq: 3753812709, Window: 1024,
+			SrcPort: 49960, DstPort: 23, Flags: tcpflags.FIN, Seq: 3753812709, Window: 1024,
 		}, 54},
 		{"nmap Xmas", eth, ethXmas, Packet{
 			Kind: KindTCP, Src: hostA, Dst: hostB, Proto: 6, TTL: 44, IPID: 47156, IPLen: 40,
-			SrcPort: 33872, DstPort: 24, Flags: FIN | PSH | URG, Seq: 1875373558, Window: 1024,
+			SrcPort: 33872, DstPort: 24, Flags: tcpflags.FIN | tcpflags.PSH | tcpflags.URG, Seq: 1875373558, Window: 1024,
 		}, 54},
 		{"nmap NULL", eth, ethNull, Packet{
 			Kind: KindTCP, Src: hostA, Dst: hostB, Proto: 6, TTL: 43, IPID: 44555, IPLen: 40,
@@ -110,7 +112,7 @@ func frameCases() []frameCase {
 		}, 54},
 		{"hping3 SYN", eth, ethHping3SYN, Packet{
 			Kind: KindTCP, Src: hostA, Dst: hostB, Proto: 6, TTL: 64, IPID: 13090, IPLen: 40,
-			SrcPort: 2012, DstPort: 81, Flags: SYN, Seq: 462655139, Ack: binary.BigEndian.Uint32(ethHping3SYN[42:]), Window: 512,
+			SrcPort: 2012, DstPort: 81, Flags: tcpflags.SYN, Seq: 462655139, Ack: binary.BigEndian.Uint32(ethHping3SYN[42:]), Window: 512,
 		}, 54},
 		{"nmap UDP", eth, ethUDP, Packet{
 			Kind: KindUDP, Src: hostA, Dst: hostB, Proto: 17, TTL: 47, IPID: 19262, IPLen: 40,

@@ -37,12 +37,15 @@ const (
 	LayerSCTP
 	LayerICMP
 	LayerICMPv6
+	LayerGRE
+	LayerERSPAN
 	NumLayers // number of Layer values
 )
 
 var layerNames = [NumLayers]string{
 	"link", "ethernet", "sll", "sll2", "null", "vlan", "mpls", "pppoe", "raw",
 	"arp", "ipv4", "ipv6", "fragment", "tcp", "udp", "sctp", "icmp", "icmpv6",
+	"gre", "erspan",
 }
 
 func (l Layer) String() string {

@@ -7,13 +7,15 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // nmap -f: a 24-byte TCP header (SYN, MSS option) in three 8-byte fragments;
 // the flags are in the second.
 var fragSYNWant = Packet{
 	Kind: KindTCP, Src: hostA, Dst: hostB, Proto: 6, TTL: 49, IPID: 6205, Fragment: true, IPLen: 44,
-	SrcPort: 45503, DstPort: 26, Flags: SYN, Seq: 3721888147, Window: 1024,
+	SrcPort: 45503, DstPort: 26, Flags: tcpflags.SYN, Seq: 3721888147, Window: 1024,
 	Options: []byte{0x02, 0x04, 0x05, 0xb4},
 }
 
@@ -116,7 +118,7 @@ func TestFragmentTableCap(t *testing.T) {
 		}
 	}
 	d.Decode(layers.LinkTypeEthernet, withIPID(ethFrag2, 9), t0, &p)
-	if ok, err := d.Decode(layers.LinkTypeEthernet, withIPID(ethFrag3, 9), t0, &p); !ok || err != nil || p.Flags != SYN {
+	if ok, err := d.Decode(layers.LinkTypeEthernet, withIPID(ethFrag3, 9), t0, &p); !ok || err != nil || p.Flags != tcpflags.SYN {
 		t.Fatalf("datagram 9: %v, %v, %+v", ok, err, p)
 	}
 	if s := d.Stats(); s.Frag.Held != 4 || s.Frag.Evicted != 7 {
@@ -148,7 +150,7 @@ func TestFragmentExpiry(t *testing.T) {
 	// Within the timeout it completes.
 	d.Decode(layers.LinkTypeEthernet, ethFrag1, late.Add(FragTimeout-time.Second), &p)
 	ok, err := d.Decode(layers.LinkTypeEthernet, ethFrag2, late.Add(FragTimeout-time.Second), &p)
-	if !ok || err != nil || p.Flags != SYN || !p.Fragment {
+	if !ok || err != nil || p.Flags != tcpflags.SYN || !p.Fragment {
 		t.Fatalf("%v, %v, %+v", ok, err, p)
 	}
 }

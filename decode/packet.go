@@ -7,6 +7,8 @@ package decode
 import (
 	"net/netip"
 	"time"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // Kind says which transport a Packet carries.
@@ -42,9 +44,13 @@ type Packet struct {
 
 	SrcPort, DstPort uint16 // TCP, UDP, SCTP
 
+	// Tunnel is the outermost encapsulation unwrapped to reach this packet
+	// (GRE, ERSPAN, VXLAN, Geneve); the fields above describe the inner one.
+	Tunnel Tunnel
+
 	// TCP
-	Flags   uint8 // tcp[13]: CWR ECE URG ACK PSH RST SYN FIN
-	Res     uint8 // the 4 reserved bits of tcp[12] (nmap -O's ECN probe sets one)
+	Flags   tcpflags.Flags // tcp[13]
+	Res     uint8          // the 4 reserved bits of tcp[12] (nmap -O's ECN probe sets one)
 	Seq     uint32
 	Ack     uint32
 	Window  uint16
@@ -77,15 +83,3 @@ type Quoted struct {
 	HasPorts         bool  // the quote reaches SrcPort/DstPort (TCP, UDP, SCTP)
 	SrcPort, DstPort uint16
 }
-
-// TCP flag bits of tcp[13].
-const (
-	FIN uint8 = 0x01
-	SYN uint8 = 0x02
-	RST uint8 = 0x04
-	PSH uint8 = 0x08
-	ACK uint8 = 0x10
-	URG uint8 = 0x20
-	ECE uint8 = 0x40
-	CWR uint8 = 0x80
-)

@@ -16,6 +16,9 @@ type Stats struct {
 	// ByKind counts packets returned (true, nil), indexed by Kind.
 	ByKind [KindARP + 1]uint64
 
+	// Tunnels counts encapsulations unwrapped, indexed by Tunnel.
+	Tunnels [NumTunnels]uint64
+
 	// NotIP counts frames skipped because their ethertype (after any VLAN
 	// tags) is neither IPv4, IPv6 nor ARP. EtherTypes breaks the first
 	// few distinct values down, largest count first; OtherEtherTypes counts

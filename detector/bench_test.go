@@ -7,6 +7,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // BenchmarkEstablished is the hot path: data segments of known flows.
@@ -18,7 +19,7 @@ func BenchmarkEstablished(b *testing.B) {
 	for i := range pk {
 		pk[i] = decode.Packet{Kind: decode.KindTCP, Proto: 6, TTL: 64,
 			Src: netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)}), Dst: netip.MustParseAddr("10.2.0.10"),
-			SrcPort: uint16(30000 + i), DstPort: 443, Flags: decode.ACK | decode.PSH, Payload: 1448}
+			SrcPort: uint16(30000 + i), DstPort: 443, Flags: tcpflags.ACK | tcpflags.PSH, Payload: 1448}
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -35,9 +36,9 @@ func BenchmarkSYNScan(b *testing.B) {
 	d := New(rules.Default(), func(Event) {})
 	t0 := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
 	probe := decode.Packet{Kind: decode.KindTCP, Proto: 6, TTL: 44, Src: scanner, Dst: target,
-		SrcPort: 40000, Flags: decode.SYN, Seq: 1000, Window: 1024, Options: mssOnly}
+		SrcPort: 40000, Flags: tcpflags.SYN, Seq: 1000, Window: 1024, Options: mssOnly}
 	reply := decode.Packet{Kind: decode.KindTCP, Proto: 6, TTL: 64, Src: target, Dst: scanner,
-		DstPort: 40000, Flags: decode.RST | decode.ACK, Ack: 1001}
+		DstPort: 40000, Flags: tcpflags.RST | tcpflags.ACK, Ack: 1001}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

@@ -1,9 +1,15 @@
+// Correlation across sources, part of Episodes: decoy sets (nmap -D) get
+// one alert attributed to the likely real scanner, and sources that split
+// one target's ports between them share a distributed group.
+
 package detector
 
 import (
 	"fmt"
 	"net/netip"
 	"sort"
+
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Decoys (nmap -D) send every probe several times, from spoofed sources,
@@ -36,33 +42,33 @@ type decoySet struct {
 
 // noteProbe indexes a first-contact probe and links its source with any
 // other source that sent the identical probe just before.
-func (d *Detector) noteProbe(sig probeSig, src netip.Addr) {
-	if prev, ok := d.sigs[sig]; ok && prev.scanner != src && d.now-prev.t <= decoyWindow {
-		d.linkDecoys(prev.scanner, src)
+func (s *Episodes) noteProbe(sig probeSig, src netip.Addr) {
+	if prev, ok := s.sigs[sig]; ok && prev.scanner != src && s.now-prev.t <= decoyWindow {
+		s.linkDecoys(prev.scanner, src)
 		return
 	}
-	if len(d.sigs) >= maxSigs {
-		clear(d.sigs) // a cheap bound; decoy copies arrive together, so little is lost
+	if len(s.sigs) >= maxSigs {
+		clear(s.sigs) // a cheap bound; decoy copies arrive together, so little is lost
 	}
-	d.sigs[sig] = sigSeen{src, d.now}
+	s.sigs[sig] = sigSeen{src, s.now}
 }
 
-func (d *Detector) linkDecoys(a, b netip.Addr) {
-	sa, sb := d.decoys[a], d.decoys[b]
+func (s *Episodes) linkDecoys(a, b netip.Addr) {
+	sa, sb := s.decoys[a], s.decoys[b]
 	switch {
 	case sa == nil && sb == nil:
-		s := &decoySet{members: []netip.Addr{a, b}}
-		d.decoys[a], d.decoys[b] = s, s
+		set := &decoySet{members: []netip.Addr{a, b}}
+		s.decoys[a], s.decoys[b] = set, set
 	case sa == nil:
 		sb.members = append(sb.members, a)
-		d.decoys[a] = sb
+		s.decoys[a] = sb
 	case sb == nil:
 		sa.members = append(sa.members, b)
-		d.decoys[b] = sa
+		s.decoys[b] = sa
 	case sa != sb:
 		for _, m := range sb.members {
 			sa.members = append(sa.members, m)
-			d.decoys[m] = sa
+			s.decoys[m] = sa
 		}
 	}
 }
@@ -71,30 +77,30 @@ func (d *Detector) linkDecoys(a, b netip.Addr) {
 // the set gets one alert, attributed to the likely real scanner. It returns
 // the episode to report and the tracker it belongs to, or nil when the set
 // has already been reported.
-func (d *Detector) decoyAlert(t *tracker, fam family, e *episode) (*tracker, *episode) {
-	ds := d.decoys[t.addr]
+func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) (*tracker, *episode) {
+	ds := s.decoys[t.addr]
 	if ds == nil {
 		return t, e
 	}
 	for _, m := range ds.members {
-		if mt := d.trackers[m]; mt != nil && mt != t && mt.eps[fam] != nil && mt.eps[fam].alerted {
+		if mt := s.trackers[m]; mt != nil && mt != t && mt.eps[tech] != nil && mt.eps[tech].alerted {
 			e.folded = true
 			return nil, nil
 		}
 	}
-	real, why := d.realScanner(ds, fam)
+	real, why := s.realScanner(ds, tech)
 	rt := t
 	if real.IsValid() {
-		if x := d.trackers[real]; x != nil && x.eps[fam] != nil {
+		if x := s.trackers[real]; x != nil && x.eps[tech] != nil {
 			rt = x
 		}
 	}
 	for _, m := range ds.members {
-		if mt := d.trackers[m]; mt != nil && mt != rt && mt.eps[fam] != nil {
-			mt.eps[fam].folded = true
+		if mt := s.trackers[m]; mt != nil && mt != rt && mt.eps[tech] != nil {
+			mt.eps[tech].folded = true
 		}
 	}
-	re := rt.eps[fam]
+	re := rt.eps[tech]
 	re.decoys = nil
 	for _, m := range ds.members {
 		if m != rt.addr {
@@ -109,16 +115,16 @@ func (d *Detector) decoyAlert(t *tracker, fam family, e *episode) (*tracker, *ep
 // realScanner picks the member whose probes the target answered and whose
 // own stack reset the SYN-ACKs: spoofed decoys that do not exist (or are
 // not on the path) never do. When no member stands out it says so.
-func (d *Detector) realScanner(ds *decoySet, fam family) (netip.Addr, string) {
+func (s *Episodes) realScanner(ds *decoySet, tech technique.Technique) (netip.Addr, string) {
 	var best netip.Addr
 	bestScore, tie := -1, false
 	for _, m := range ds.members {
-		t := d.trackers[m]
-		if t == nil || t.eps[fam] == nil {
+		t := s.trackers[m]
+		if t == nil || t.eps[tech] == nil {
 			continue
 		}
-		o := t.eps[fam].outcomes
-		score := 3*(o[outHalfOpen]+o[outConnect]) + o[outClosed] + o[outOpen]
+		o := t.eps[tech].outcomes
+		score := 3*(o[OutHalfOpen]+o[OutConnect]) + o[OutClosed] + o[OutOpen]
 		switch {
 		case score > bestScore:
 			best, bestScore, tie = m, score, false
@@ -136,37 +142,37 @@ func (d *Detector) realScanner(ds *decoySet, fam family) (netip.Addr, string) {
 // sources that scan the same target in the same period, with the same
 // technique, over (mostly) different ports: a port range split between
 // several sources. They share one group id.
-func (d *Detector) groupDistributed(t *tracker, fam family, e *episode) {
+func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *episode) {
 	if len(e.targets) > 4 {
 		return // horizontal and block scans are not split this way
 	}
 	for target := range e.targets {
-		for _, ot := range d.byTarget[target] {
+		for _, ot := range s.byTarget[target] {
 			if ot == t {
 				continue
 			}
-			oe := ot.eps[fam]
-			if oe == nil || !oe.alerted || oe.folded || oe.last+int64(d.thresholds[fam].Window) < e.first {
+			oe := ot.eps[tech]
+			if oe == nil || !oe.alerted || oe.folded || oe.last+int64(s.thresholds[tech].Window) < e.first {
 				continue
 			}
 			if overlap(&e.ports, &oe.ports)*5 > min(e.ports.len(), oe.ports.len()) {
 				continue // more than 20% shared: not a split range
 			}
 			if oe.group == "" {
-				d.groups++
-				oe.group = fmt.Sprintf("dist-%d", d.groups)
+				s.groups++
+				oe.group = fmt.Sprintf("dist-%d", s.groups)
 			}
 			e.group = oe.group
 		}
 	}
 	for target := range e.targets {
-		d.byTarget[target] = append(d.byTarget[target], t)
+		s.byTarget[target] = append(s.byTarget[target], t)
 	}
 }
 
-func (d *Detector) forgetTargets(t *tracker, e *episode) {
+func (s *Episodes) forgetTargets(t *tracker, e *episode) {
 	for target := range e.targets {
-		list := d.byTarget[target]
+		list := s.byTarget[target]
 		for i, x := range list {
 			if x == t {
 				list = append(list[:i], list[i+1:]...)
@@ -174,9 +180,9 @@ func (d *Detector) forgetTargets(t *tracker, e *episode) {
 			}
 		}
 		if len(list) == 0 {
-			delete(d.byTarget, target)
+			delete(s.byTarget, target)
 		} else {
-			d.byTarget[target] = list
+			s.byTarget[target] = list
 		}
 	}
 }

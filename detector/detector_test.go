@@ -7,6 +7,8 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // wire builds a conversation packet by packet on a fake clock.
@@ -32,7 +34,7 @@ var (
 var mssOnly = []byte{2, 4, 5, 0xb4}
 var osOpts = []byte{2, 4, 5, 0xb4, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7}
 
-func (w *wire) tcp(src, dst netip.Addr, sport, dport uint16, flags uint8, seq, ack uint32, payload int, opts []byte) {
+func (w *wire) tcp(src, dst netip.Addr, sport, dport uint16, flags tcpflags.Flags, seq, ack uint32, payload int, opts []byte) {
 	w.now = w.now.Add(time.Millisecond)
 	p := decode.Packet{Time: w.now, Kind: decode.KindTCP, Src: src, Dst: dst, Proto: 6, TTL: 64,
 		SrcPort: sport, DstPort: dport, Flags: flags, Seq: seq, Ack: ack, Window: 64240, Options: opts, Payload: payload, DF: true}
@@ -58,13 +60,13 @@ func (w *wire) alerts() []Event {
 }
 
 const (
-	syn    = decode.SYN
-	synack = decode.SYN | decode.ACK
-	rstack = decode.RST | decode.ACK
-	rst    = decode.RST
-	ack    = decode.ACK
-	finack = decode.FIN | decode.ACK
-	pshack = decode.PSH | decode.ACK
+	syn    = tcpflags.SYN
+	synack = tcpflags.SYN | tcpflags.ACK
+	rstack = tcpflags.RST | tcpflags.ACK
+	rst    = tcpflags.RST
+	ack    = tcpflags.ACK
+	finack = tcpflags.FIN | tcpflags.ACK
+	pshack = tcpflags.PSH | tcpflags.ACK
 )
 
 func TestSYNScanVertical(t *testing.T) {
@@ -191,7 +193,7 @@ func TestMidstreamNoAlert(t *testing.T) {
 func TestFINScanOneSided(t *testing.T) {
 	w := newWire(t)
 	for port := uint16(1); port <= 50; port++ {
-		w.tcp(scanner, target, 41000, port, decode.FIN, 9, 0, 0, nil)
+		w.tcp(scanner, target, 41000, port, tcpflags.FIN, 9, 0, 0, nil)
 	}
 	w.wait(10 * time.Second)
 	if a := w.alerts(); len(a) != 1 || a[0].Scan.Type != "fin" {
@@ -203,7 +205,7 @@ func TestFINScanOneSided(t *testing.T) {
 func TestXmasScanAllRST(t *testing.T) {
 	w := newWire(t)
 	for port := uint16(1); port <= 50; port++ {
-		w.tcp(scanner, target, 41000, port, decode.FIN|decode.PSH|decode.URG, 9, 0, 0, nil)
+		w.tcp(scanner, target, 41000, port, tcpflags.FIN|tcpflags.PSH|tcpflags.URG, 9, 0, 0, nil)
 		w.tcp(target, scanner, port, 41000, rstack, 0, 10, 0, nil)
 	}
 	w.d.Flush()
@@ -215,7 +217,7 @@ func TestXmasScanAllRST(t *testing.T) {
 func TestCustomFlags(t *testing.T) {
 	w := newWire(t)
 	for port := uint16(1); port <= 50; port++ {
-		w.tcp(scanner, target, 41000, port, decode.SYN|decode.FIN, 9, 0, 0, nil)
+		w.tcp(scanner, target, 41000, port, tcpflags.SYN|tcpflags.FIN, 9, 0, 0, nil)
 	}
 	w.d.Flush()
 	a := w.alerts()
@@ -333,9 +335,9 @@ func TestEpisodeTargetCap(t *testing.T) {
 	if s.TargetCount != n || len(s.Targets) != MaxListedTargets {
 		t.Fatalf("target_count %d (want %d), listed %d", s.TargetCount, n, len(s.Targets))
 	}
-	e := newEpisode(famSyn, 0)
+	e := newEpisode(technique.Syn, 0)
 	for i := 0; i < n; i++ {
-		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, outClosed, 0)
+		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, OutClosed, 0)
 	}
 	if len(e.targets) != maxEpisodeTargets {
 		t.Fatalf("kept %d port sets, cap %d", len(e.targets), maxEpisodeTargets)
@@ -351,7 +353,7 @@ func TestSetRulesKeepsState(t *testing.T) {
 		w.tcp(target, scanner, port, 40000, rstack, 0, 1001, 0, nil)
 	}
 	r := *rules.Default()
-	r.Detect = map[string]rules.Threshold{"syn": {Ports: 30, Window: time.Minute}}
+	r.Detect = map[technique.Technique]rules.Threshold{technique.Syn: {Ports: 30, Window: time.Minute}}
 	w.d.SetRules(&r)
 	for port := uint16(11); port <= 40; port++ {
 		w.tcp(scanner, target, 40000, port, syn, 1000, 0, 0, mssOnly)

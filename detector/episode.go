@@ -7,14 +7,16 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scanwatch/scanwatch/technique"
 )
 
-// episode is one scan of one family by one scanner, from its first counted
+// episode is one scan of one technique by one scanner, from its first counted
 // contact until it goes idle. It counts distinct (target, port) contacts
 // exactly, keeps a sliding window of recent first contacts for the rate
 // thresholds, and the reply evidence for the report.
 type episode struct {
-	fam      family
+	tech     technique.Technique
 	name     string // custom probes: the flag mix
 	alerted  bool
 	slow     bool
@@ -49,9 +51,9 @@ type winEntry struct {
 	target netip.Addr
 }
 
-func newEpisode(fam family, now int64) *episode {
+func newEpisode(tech technique.Technique, now int64) *episode {
 	return &episode{
-		fam:          fam,
+		tech:         tech,
 		first:        now,
 		last:         now,
 		targets:      make(map[netip.Addr]*portSet),
@@ -66,7 +68,7 @@ const maxEpisodeTargets = 1 << 14
 
 // add counts one resolved contact. It reports whether (target, port) is new
 // to this episode; only new pairs move the thresholds.
-func (e *episode) add(target netip.Addr, port uint16, o outcome, now int64) bool {
+func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64) bool {
 	ps := e.targets[target]
 	if ps == nil && len(e.targets) >= maxEpisodeTargets {
 		if e.overflow == nil {
@@ -132,19 +134,19 @@ func (e *episode) markAlerted() {
 // port was open, when most SYNs came from an OS stack rather than a crafter.
 func (e *episode) scanType() string {
 	switch {
-	case !e.fam.synLike():
-		return e.fam.String()
-	case e.outcomes[outConnect] > e.outcomes[outHalfOpen]:
+	case !synLike(e.tech):
+		return e.tech.String()
+	case e.outcomes[OutConnect] > e.outcomes[OutHalfOpen]:
 		return "connect"
-	case e.outcomes[outHalfOpen] > e.outcomes[outConnect]:
+	case e.outcomes[OutHalfOpen] > e.outcomes[OutConnect]:
 		return "syn"
 	}
-	return e.fam.String() // no open port: the SYN fingerprint decides
+	return e.tech.String() // no open port: the SYN fingerprint decides
 }
 
 func (e *episode) shape() string {
 	switch {
-	case e.fam == famPing || e.fam == famARP:
+	case e.tech == technique.Ping || e.tech == technique.ARP:
 		return "horizontal"
 	case len(e.targets)+len(e.overflow) == 1:
 		return "vertical"
@@ -155,19 +157,19 @@ func (e *episode) shape() string {
 }
 
 func (e *episode) proto(v6 bool) string {
-	switch e.fam {
-	case famUDP:
+	switch e.tech {
+	case technique.UDP:
 		return "UDP"
-	case famSCTP:
+	case technique.SCTP:
 		return "SCTP"
-	case famIPProto:
+	case technique.IPProto:
 		return "IP"
-	case famARP:
+	case technique.ARP:
 		if v6 {
 			return "IPV6-ICMP" // neighbour discovery
 		}
 		return "ARP"
-	case famPing:
+	case technique.Ping:
 		if v6 {
 			return "IPV6-ICMP"
 		}
@@ -199,16 +201,16 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		targets = targets[:MaxListedTargets]
 	}
 	s.Targets = targets
-	if e.fam != famPing && e.fam != famARP {
+	if e.tech != technique.Ping && e.tech != technique.ARP {
 		s.PortCount = e.ports.len()
 		s.Ports = e.ports.ranges(maxPortRanges)
 		s.OpenPorts = e.open.slice()
 	}
 	s.Tool, s.ToolEvidence = e.tools.verdict()
-	if ok, why := e.ttl.nmap(); ok && s.Tool == "unknown" && e.fam != famARP {
+	if ok, why := e.ttl.nmap(); ok && s.Tool == "unknown" && e.tech != technique.ARP {
 		s.Tool, s.ToolEvidence = "nmap", why
 	}
-	if e.fam == famOSProbe {
+	if e.tech == technique.OSProbe {
 		// The probe values themselves are nmap's (TSval 0xFFFFFFFF, U1's IP ID).
 		var kinds []string
 		e.ports.each(func(k uint16) { kinds = append(kinds, osProbeNames[k]) })
@@ -236,37 +238,37 @@ func (e *episode) evidence() string {
 			parts = append(parts, strconv.Itoa(n)+" "+what)
 		}
 	}
-	probe := map[family]string{
-		famSyn: "SYN", famConnect: "SYN", famFin: "FIN", famNull: "NULL", famXmas: "FIN|PSH|URG", famMaimon: "FIN|ACK",
-		famAck: "ACK", famCustom: e.name, famUDP: "UDP", famIPProto: "IP protocol", famSCTP: "SCTP INIT",
-		famPing: "echo/timestamp", famARP: "ARP request/neighbour solicitation", famOSProbe: "OS probe",
-	}[e.fam]
+	probe := map[technique.Technique]string{
+		technique.Syn: "SYN", technique.Connect: "SYN", technique.Fin: "FIN", technique.Null: "NULL", technique.Xmas: "FIN|PSH|URG", technique.Maimon: "FIN|ACK",
+		technique.Ack: "ACK", technique.Custom: e.name, technique.UDP: "UDP", technique.IPProto: "IP protocol", technique.SCTP: "SCTP INIT",
+		technique.Ping: "echo/timestamp", technique.ARP: "ARP request/neighbour solicitation", technique.OSProbe: "OS probe",
+	}[e.tech]
 	add(e.probes-e.tcpProbes, probe)
-	switch e.fam {
-	case famSyn, famConnect:
-		add(o[outClosed], "RST-ACK")
-		add(o[outHalfOpen], "SYN-ACK then RST from scanner")
-		add(o[outConnect], "handshakes closed without data")
-		add(o[outOpen], "SYN-ACK")
-	case famUDP:
-		add(o[outClosed], "ICMP port unreachable")
-		add(o[outOpen], "UDP replies")
-	case famIPProto:
-		add(o[outClosed], "ICMP protocol unreachable")
-		add(o[outOpen], "answered")
-	case famSCTP:
-		add(o[outClosed], "ABORT")
-		add(o[outHalfOpen], "INIT-ACK then ABORT from scanner")
-		add(o[outOpen], "INIT-ACK")
-	case famPing, famARP:
+	switch e.tech {
+	case technique.Syn, technique.Connect:
+		add(o[OutClosed], "RST-ACK")
+		add(o[OutHalfOpen], "SYN-ACK then RST from scanner")
+		add(o[OutConnect], "handshakes closed without data")
+		add(o[OutOpen], "SYN-ACK")
+	case technique.UDP:
+		add(o[OutClosed], "ICMP port unreachable")
+		add(o[OutOpen], "UDP replies")
+	case technique.IPProto:
+		add(o[OutClosed], "ICMP protocol unreachable")
+		add(o[OutOpen], "answered")
+	case technique.SCTP:
+		add(o[OutClosed], "ABORT")
+		add(o[OutHalfOpen], "INIT-ACK then ABORT from scanner")
+		add(o[OutOpen], "INIT-ACK")
+	case technique.Ping, technique.ARP:
 		add(e.tcpProbes, "TCP SYN-443/ACK-80 discovery probes")
-		add(o[outAlive], "replies")
+		add(o[OutAlive], "replies")
 	default:
-		add(o[outClosed], "RST")
+		add(o[OutClosed], "RST")
 	}
-	add(o[outFiltered], "ICMP unreachable")
-	add(o[outNone], "unanswered")
-	if e.fam.synLike() && o[outHalfOpen] == 0 && o[outConnect] == 0 && e.craftedSY+e.osSY > 0 {
+	add(o[OutFiltered], "ICMP unreachable")
+	add(o[OutNone], "unanswered")
+	if synLike(e.tech) && o[OutHalfOpen] == 0 && o[OutConnect] == 0 && e.craftedSY+e.osSY > 0 {
 		if e.osSY > e.craftedSY {
 			parts = append(parts, fmt.Sprintf("%d SYN with OS-stack options", e.osSY))
 		} else {

@@ -3,54 +3,56 @@ package detector
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
 
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
-// optClass sums up a probe's TCP options, the strongest single tell between
+// OptClass sums up a probe's TCP options, the strongest single tell between
 // a crafted probe and one from an operating system's stack.
-type optClass uint8
+type OptClass uint8
 
 const (
-	optNone    optClass = iota // no options: masscan (before 1.3.3), hping3, nmap's FIN/NULL/Xmas/ACK
-	optMSSOnly                 // a lone MSS option: nmap's SYN probe
-	optFull                    // SACK-permitted, timestamps or window scale: an OS stack
-	optOther                   // anything else
+	OptNone    OptClass = iota // no options: masscan (before 1.3.3), hping3, nmap's FIN/NULL/Xmas/ACK
+	OptMSSOnly                 // a lone MSS option: nmap's SYN probe
+	OptFull                    // SACK-permitted, timestamps or window scale: an OS stack
+	OptOther                   // anything else
 )
 
-// synPrint holds the features of a probe that tell tools apart. It is kept
-// on the flow and counted into the episode when the probe is resolved.
-type synPrint struct {
-	flags     uint8 // tcp[13]
-	v6        bool
-	ttl       uint8
-	df        bool
-	opts      optClass
-	mss       uint16
-	window    uint16
-	ipid      uint16
-	ackNoFlag bool // non-zero acknowledgment number without the ACK flag (hping3)
-	idMatch   bool // IP ID == dst_ip ^ dst_port ^ seq (low 16 bits): masscan's stateless cookie
-	sport     uint16
-	seq       uint32
+// Print is what a probe's headers tell about the program that made it: the
+// tool attribution reads it, and decoy copies of one probe share its IP ID,
+// source port and sequence number. It is taken from the first probe of a
+// flow and travels in its Contact.
+type Print struct {
+	Flags     tcpflags.Flags // tcp[13]
+	V6        bool
+	TTL       uint8 // IPv4 TTL or IPv6 hop limit
+	DF        bool
+	Options   OptClass
+	MSS       uint16
+	Window    uint16
+	IPID      uint16
+	AckNoFlag bool // non-zero acknowledgment number without the ACK flag (hping3)
+	IDMatch   bool // IP ID == dst_ip ^ dst_port ^ seq (low 16 bits): masscan's stateless cookie
+	SrcPort   uint16
+	Seq       uint32
 }
 
-func printOf(p *decode.Packet) synPrint {
-	fp := synPrint{flags: p.Flags, v6: p.IPv6, ttl: p.TTL, df: p.DF, window: p.Window, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq}
-	fp.opts, fp.mss = classifyOptions(p.Options)
-	fp.ackNoFlag = p.Ack != 0 && p.Flags&decode.ACK == 0
+func printOf(p *decode.Packet) Print {
+	fp := Print{Flags: p.Flags, V6: p.IPv6, TTL: p.TTL, DF: p.DF, Window: p.Window, IPID: uint16(p.IPID), SrcPort: p.SrcPort, Seq: p.Seq}
+	fp.Options, fp.MSS = classifyOptions(p.Options)
+	fp.AckNoFlag = p.Ack != 0 && p.Flags&tcpflags.ACK == 0
 	if !p.IPv6 {
 		d := p.Dst.As4()
 		dst := binary.BigEndian.Uint32(d[:])
-		fp.idMatch = uint16(dst^uint32(p.DstPort)^p.Seq) == uint16(p.IPID)
+		fp.IDMatch = uint16(dst^uint32(p.DstPort)^p.Seq) == uint16(p.IPID)
 	}
 	return fp
 }
 
-func classifyOptions(opts []byte) (optClass, uint16) {
+func classifyOptions(opts []byte) (OptClass, uint16) {
 	if len(opts) == 0 {
-		return optNone, 0
+		return OptNone, 0
 	}
 	var mss uint16
 	sawMSS, sawOS, sawOther := false, false, false
@@ -83,13 +85,13 @@ func classifyOptions(opts []byte) (optClass, uint16) {
 	}
 	switch {
 	case sawOS:
-		return optFull, mss
+		return OptFull, mss
 	case sawOther:
-		return optOther, mss
+		return OptOther, mss
 	case sawMSS:
-		return optMSSOnly, mss
+		return OptMSSOnly, mss
 	}
-	return optNone, 0
+	return OptNone, 0
 }
 
 // tool is a scanner program recognised from its probes.
@@ -110,26 +112,26 @@ var toolNames = [numTools]string{"unknown", "nmap", "masscan", "zmap", "hping3",
 // toolOf names the tool whose fingerprint one TCP probe matches. TTLs are
 // compared as upper bounds, since routers only lower them; IPv6 has no DF
 // bit and nmap leaves its hop limit alone.
-func toolOf(fp synPrint) tool {
-	syn := fp.flags&decode.SYN != 0
-	nmapIP := fp.v6 || !fp.df && fp.ttl <= 59
+func toolOf(fp Print) tool {
+	syn := fp.Flags&tcpflags.SYN != 0
+	nmapIP := fp.V6 || !fp.DF && fp.TTL <= 59
 	switch {
-	case fp.ipid == 54321 && fp.window == 65535 && fp.ttl > 128:
+	case fp.IPID == 54321 && fp.Window == 65535 && fp.TTL > 128:
 		return toolZmap
-	case fp.window == 1024 && fp.ttl > 128 && fp.idMatch:
+	case fp.Window == 1024 && fp.TTL > 128 && fp.IDMatch:
 		return toolMasscan
-	case fp.window == 512 && fp.opts == optNone && (fp.ackNoFlag || !syn):
+	case fp.Window == 512 && fp.Options == OptNone && (fp.AckNoFlag || !syn):
 		return toolHping3
-	case isNmapWindow(fp.window) && nmapIP && (syn && fp.opts == optMSSOnly && fp.mss == 1460 || !syn && fp.opts == optNone):
+	case isNmapWindow(fp.Window) && nmapIP && (syn && fp.Options == OptMSSOnly && fp.MSS == 1460 || !syn && fp.Options == OptNone):
 		return toolNmap
-	case syn && fp.opts == optFull:
+	case syn && fp.Options == OptFull:
 		return toolOS
 	}
 	return toolUnknown
 }
 
 // toolEvidence says which features of fp matched tool t.
-func toolEvidence(t tool, fp synPrint) string {
+func toolEvidence(t tool, fp Print) string {
 	switch t {
 	case toolZmap:
 		return "IP ID 54321, window 65535, TTL>128"
@@ -138,11 +140,11 @@ func toolEvidence(t tool, fp synPrint) string {
 	case toolHping3:
 		return "window 512, no options"
 	case toolNmap:
-		s := "window " + itoa(int(fp.window)) + ", no options"
-		if fp.opts == optMSSOnly {
-			s = "window " + itoa(int(fp.window)) + ", MSS-only option"
+		s := "window " + itoa(int(fp.Window)) + ", no options"
+		if fp.Options == OptMSSOnly {
+			s = "window " + itoa(int(fp.Window)) + ", MSS-only option"
 		}
-		if !fp.v6 {
+		if !fp.V6 {
 			s += ", no DF, TTL<=59"
 		}
 		return s
@@ -161,7 +163,7 @@ type toolVotes struct {
 	total    int
 }
 
-func (v *toolVotes) add(fp synPrint) {
+func (v *toolVotes) add(fp Print) {
 	t := toolOf(fp)
 	if v.n[t] == 0 {
 		v.evidence[t] = toolEvidence(t, fp)
@@ -206,19 +208,19 @@ type ttlSpread struct {
 	probes int
 }
 
-func (t *ttlSpread) add(fp synPrint) {
-	if fp.v6 {
+func (t *ttlSpread) add(fp Print) {
+	if fp.V6 {
 		return
 	}
 	t.probes++
-	t.df = t.df || fp.df
-	w, b := fp.ttl>>6, uint64(1)<<(fp.ttl&63)
+	t.df = t.df || fp.DF
+	w, b := fp.TTL>>6, uint64(1)<<(fp.TTL&63)
 	if t.seen[w]&b == 0 {
 		t.seen[w] |= b
-		if t.n == 0 || fp.ttl < t.lo {
-			t.lo = fp.ttl
+		if t.n == 0 || fp.TTL < t.lo {
+			t.lo = fp.TTL
 		}
-		t.hi = max(t.hi, fp.ttl)
+		t.hi = max(t.hi, fp.TTL)
 		t.n++
 	}
 }
@@ -230,19 +232,4 @@ func (t *ttlSpread) nmap() (bool, string) {
 		return false, ""
 	}
 	return true, fmt.Sprintf("TTL randomised per probe (%d values in %d-%d), no DF", t.n, t.lo, t.hi)
-}
-
-// flagString names a tcp[13] value the way tcpdump users read it: "SYN|FIN".
-func flagString(f uint8) string {
-	if f == 0 {
-		return "NONE"
-	}
-	names := [8]string{"FIN", "SYN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"}
-	var parts []string
-	for i := 7; i >= 0; i-- {
-		if f&(1<<i) != 0 {
-			parts = append(parts, names[i])
-		}
-	}
-	return strings.Join(parts, "|")
 }

@@ -5,6 +5,9 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // flowKey is a 5-tuple in canonical order, so both directions of a flow
@@ -57,18 +60,18 @@ type flow struct {
 	gen        uint32
 	initIsA    bool
 	state      flowState
-	fam        family
-	flags      uint8 // the first probe's tcp[13] (custom probes are named by it)
+	tech       technique.Technique
+	flags      tcpflags.Flags // the first probe's tcp[13] (custom probes are named by it)
 	probes     uint16
 	first      int64  // packet time of the first probe, ns
 	last       int64  // packet time of the last packet in either direction, ns
 	touched    int64  // packet time of the last move to the LRU head
 	isn, risn  uint32 // initiator's and responder's initial sequence numbers
 	ack        uint32 // the first probe's acknowledgment number
-	fp         synPrint
+	fp         Print
 	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
-	outcome    outcome
+	outcome    Outcome
 }
 
 func (f *flow) initiator() (netip.Addr, uint16) {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // OS-fingerprint probe kinds. nmap -O sends a fixed set of odd packets
@@ -28,11 +29,11 @@ const (
 
 // osProbeTCP returns the OS-probe kind of a TCP segment, or osNone.
 func osProbeTCP(p *decode.Packet) uint16 {
-	const sfpu = decode.SYN | decode.FIN | decode.PSH | decode.URG
-	const fpu = decode.FIN | decode.PSH | decode.URG
+	const sfpu = tcpflags.SYN | tcpflags.FIN | tcpflags.PSH | tcpflags.URG
+	const fpu = tcpflags.FIN | tcpflags.PSH | tcpflags.URG
 	f := p.Flags & 0x3f
 	switch {
-	case f == decode.SYN && p.Flags&(decode.ECE|decode.CWR) == decode.ECE|decode.CWR && p.Res != 0 && p.Urgent != 0:
+	case f == tcpflags.SYN && p.Flags&(tcpflags.ECE|tcpflags.CWR) == tcpflags.ECE|tcpflags.CWR && p.Res != 0 && p.Urgent != 0:
 		// The reserved bit alone is AccECN's AE flag on modern stacks; an
 		// urgent pointer without URG is the probe's own tell (0xF7F5).
 		return osECN
@@ -46,9 +47,9 @@ func osProbeTCP(p *decode.Packet) uint16 {
 		return osFPUOpts
 	case !maxTSval(p.Options):
 		return osNone
-	case f == decode.SYN:
+	case f == tcpflags.SYN:
 		return osSEQ
-	case f == decode.ACK:
+	case f == tcpflags.ACK:
 		return osAckTS
 	}
 	return osNone

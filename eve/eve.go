@@ -38,15 +38,15 @@ func (w *Writer) Event(ev detector.Event) {
 	}
 	e = e.Str("proto", s.Proto)
 	if ev.Kind == "alert" {
-		id, text, sev := detector.Signature(s.Type)
+		sig := signatureFor(s.Type)
 		e = e.Dict("alert", zerolog.Dict().
 			Str("action", "allowed").
 			Int("gid", 1).
-			Int("signature_id", id).
+			Int("signature_id", sig.ID).
 			Int("rev", 1).
-			Str("signature", text).
+			Str("signature", sig.Text).
 			Str("category", "Detection of a Network Scan").
-			Int("severity", sev))
+			Int("severity", sig.Severity))
 	}
 	e.Dict("scan", scanDict(s)).Send()
 }

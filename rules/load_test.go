@@ -14,6 +14,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 func TestParseErrors(t *testing.T) {
@@ -162,27 +164,27 @@ var wantDefault = &rules.Rules{
 	State:    rules.State{MaxTrackers: 65536, MaxFlows: 1048576, MaxFragments: 8192},
 	Timeouts: rules.Timeouts{Reply: 5 * time.Second, Idle: 120 * time.Second},
 	TCPFlags: []rules.FlagPattern{
-		{Type: "syn", Name: "syn", Mask: 0x3f, Value: 0x02},
-		{Type: "fin", Name: "fin", Mask: 0x3f, Value: 0x01},
-		{Type: "null", Name: "null", Mask: 0xff, Value: 0x00},
-		{Type: "xmas", Name: "xmas", Mask: 0x3f, Value: 0x29},
-		{Type: "maimon", Name: "maimon", Mask: 0x3f, Value: 0x11},
-		{Type: "ack", Name: "ack", Mask: 0x3f, Value: 0x10},
+		{Type: technique.Syn, Name: "syn", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x02}},
+		{Type: technique.Fin, Name: "fin", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x01}},
+		{Type: technique.Null, Name: "null", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0x00}},
+		{Type: technique.Xmas, Name: "xmas", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x29}},
+		{Type: technique.Maimon, Name: "maimon", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x11}},
+		{Type: technique.Ack, Name: "ack", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x10}},
 	},
-	Detect: map[string]rules.Threshold{
-		"syn":     {Ports: 15, Hosts: 15, Window: time.Minute},
-		"fin":     {Ports: 8, Hosts: 8, Window: time.Minute},
-		"null":    {Ports: 8, Hosts: 8, Window: time.Minute},
-		"xmas":    {Ports: 8, Hosts: 8, Window: time.Minute},
-		"maimon":  {Ports: 8, Hosts: 8, Window: time.Minute},
-		"ack":     {Ports: 10, Hosts: 10, Window: time.Minute},
-		"custom":  {Ports: 8, Hosts: 8, Window: time.Minute},
-		"udp":     {Ports: 15, Hosts: 15, Window: time.Minute},
-		"sctp":    {Ports: 8, Hosts: 8, Window: time.Minute},
-		"ipproto": {Ports: 8, Hosts: 0, Window: time.Minute},
-		"ping":    {Ports: 0, Hosts: 10, Window: time.Minute},
-		"arp":     {Ports: 0, Hosts: 16, Window: time.Minute},
-		"osprobe": {Ports: 2, Hosts: 0, Window: 30 * time.Second},
+	Detect: map[technique.Technique]rules.Threshold{
+		technique.Syn:     {Ports: 15, Hosts: 15, Window: time.Minute},
+		technique.Fin:     {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.Null:    {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.Xmas:    {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.Maimon:  {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.Ack:     {Ports: 10, Hosts: 10, Window: time.Minute},
+		technique.Custom:  {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.UDP:     {Ports: 15, Hosts: 15, Window: time.Minute},
+		technique.SCTP:    {Ports: 8, Hosts: 8, Window: time.Minute},
+		technique.IPProto: {Ports: 8, Hosts: 0, Window: time.Minute},
+		technique.Ping:    {Ports: 0, Hosts: 10, Window: time.Minute},
+		technique.ARP:     {Ports: 0, Hosts: 16, Window: time.Minute},
+		technique.OSProbe: {Ports: 2, Hosts: 0, Window: 30 * time.Second},
 	},
 	Slow: rules.Slow{Enabled: true, Theta0: 0.8, Theta1: 0.2, Alarm: 99, Memory: 24 * time.Hour, MinPorts: 6},
 }
@@ -207,7 +209,7 @@ func TestDefault(t *testing.T) {
 		t.Errorf("Parse(DefaultYAML()) = %+v, want %+v", r, d)
 	}
 	// Default returns independent copies.
-	d.Detect["syn"] = rules.Threshold{}
+	d.Detect[technique.Syn] = rules.Threshold{}
 	d.TCPFlags[0].Value = 0
 	if e := rules.Default(); !reflect.DeepEqual(e, wantDefault) {
 		t.Errorf("modifying one Default() changed the next")
@@ -262,11 +264,15 @@ func TestDefaultMatchesYAML(t *testing.T) {
 		if typ == "" { // plain `null` decodes to ""
 			typ = "null"
 		}
-		v, err := rules.ParseFlags(p.Value)
+		tech, err := technique.Parse(typ)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := (rules.FlagPattern{Type: typ, Name: typ, Mask: uint8(p.Mask), Value: v}); d.TCPFlags[i] != want {
+		v, err := tcpflags.Parse(p.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (rules.FlagPattern{Type: tech, Name: typ, Pattern: tcpflags.Pattern{Mask: tcpflags.Flags(p.Mask), Value: v}}); d.TCPFlags[i] != want {
 			t.Errorf("tcp_flags[%d] = %+v, yaml %+v", i, d.TCPFlags[i], want)
 		}
 	}
@@ -278,8 +284,12 @@ func TestDefaultMatchesYAML(t *testing.T) {
 		if key != nil {
 			k = key.(string)
 		}
-		if want := (rules.Threshold{Ports: v.Ports, Hosts: v.Hosts, Window: dur(v.Window)}); d.Threshold(k) != want {
-			t.Errorf("detect.%s = %+v, yaml %+v", k, d.Threshold(k), want)
+		tech, err := technique.Parse(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (rules.Threshold{Ports: v.Ports, Hosts: v.Hosts, Window: dur(v.Window)}); d.Threshold(tech) != want {
+			t.Errorf("detect.%s = %+v, yaml %+v", k, d.Threshold(tech), want)
 		}
 	}
 	s := y.Slow
@@ -327,14 +337,14 @@ allow:
 		netip.MustParsePrefix("192.168.1.7/32"), netip.MustParsePrefix("172.16.0.0/12"),
 		netip.MustParsePrefix("10.1.0.0/16"),
 	}
-	want.Detect["syn"] = rules.Threshold{Ports: 30, Hosts: 15, Window: time.Minute}
-	want.Detect["udp"] = rules.Threshold{Ports: 15, Hosts: 15, Window: 5 * time.Minute}
-	want.Detect["null"] = rules.Threshold{Ports: 8, Hosts: 3, Window: time.Minute}
+	want.Detect[technique.Syn] = rules.Threshold{Ports: 30, Hosts: 15, Window: time.Minute}
+	want.Detect[technique.UDP] = rules.Threshold{Ports: 15, Hosts: 15, Window: 5 * time.Minute}
+	want.Detect[technique.Null] = rules.Threshold{Ports: 8, Hosts: 3, Window: time.Minute}
 	want.TCPFlags = []rules.FlagPattern{
-		{Type: "custom", Name: "syn-fin", Mask: 0xff, Value: 0x03},
-		{Type: "syn", Name: "syn", Mask: 0x3f, Value: 0x02},
-		{Type: "null", Name: "null", Mask: 0xff, Value: 0},
-		{Type: "ack", Name: "ack", Mask: 0x3f, Value: 0x10},
+		{Type: technique.Custom, Name: "syn-fin", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0x03}},
+		{Type: technique.Syn, Name: "syn", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x02}},
+		{Type: technique.Null, Name: "null", Pattern: tcpflags.Pattern{Mask: 0xff, Value: 0}},
+		{Type: technique.Ack, Name: "ack", Pattern: tcpflags.Pattern{Mask: 0x3f, Value: 0x10}},
 	}
 	want.State.MaxFlows = 1000
 	want.Slow.Enabled = false
@@ -365,8 +375,8 @@ allow:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.Threshold("null") != (rules.Threshold{Ports: 4, Hosts: 5, Window: 10 * time.Second}) {
-		t.Errorf("alias: null = %+v", r.Threshold("null"))
+	if r.Threshold(technique.Null) != (rules.Threshold{Ports: 4, Hosts: 5, Window: 10 * time.Second}) {
+		t.Errorf("alias: null = %+v", r.Threshold(technique.Null))
 	}
 }
 
@@ -441,10 +451,10 @@ allow:
 		}
 	}
 	const (
-		FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = 1, 2, 4, 8, 16, 32, 64, 128
+		FIN, SYN, RST, PSH, ACK, URG, ECE, CWR = tcpflags.FIN, tcpflags.SYN, tcpflags.RST, tcpflags.PSH, tcpflags.ACK, tcpflags.URG, tcpflags.ECE, tcpflags.CWR
 	)
 	for _, tt := range []struct {
-		flags uint8
+		flags tcpflags.Flags
 		want  string // "" for no match
 	}{
 		{SYN, "syn"}, {SYN | ECE | CWR, "syn"}, {FIN, "fin"}, {0, "null"},
@@ -453,10 +463,10 @@ allow:
 	} {
 		p, ok := r.ProbeType(tt.flags)
 		if got := map[bool]string{true: p.Name}[ok]; got != tt.want {
-			t.Errorf("ProbeType(%s) = %q, %v; want %q", rules.FlagString(tt.flags), p.Name, ok, tt.want)
+			t.Errorf("ProbeType(%s) = %q, %v; want %q", tt.flags, p.Name, ok, tt.want)
 		}
 	}
-	if r.Threshold("connect") != r.Threshold("syn") || r.Threshold("nope") != (rules.Threshold{}) {
+	if r.Threshold(technique.Connect) != r.Threshold(technique.Syn) || r.Threshold(technique.Count) != (rules.Threshold{}) {
 		t.Errorf("Threshold fallbacks")
 	}
 	// Hand-built rules work too.
@@ -470,29 +480,23 @@ allow:
 		r.AllowedTarget(a("2001:db8:1::1"))
 		r.AllowedPort(6001)
 		r.ProbeType(SYN)
-		r.Threshold("syn")
+		r.Threshold(technique.Syn)
 	})
 	if allocs != 0 {
 		t.Errorf("helpers allocate %v times per call", allocs)
 	}
 }
 
-func TestParseFlags(t *testing.T) {
-	for in, want := range map[string]uint8{
+// TestFlagSpellings: mask and value take every spelling tcpflags.Parse
+// reads, YAML integers included.
+func TestFlagSpellings(t *testing.T) {
+	for in, want := range map[string]tcpflags.Flags{
 		"SYN": 2, "syn|ack": 0x12, "FIN | PSH | URG": 0x29, "ECE|CWR": 0xc0, "0": 0, "0x3f": 0x3f, "255": 255, "0b11": 3,
+		"SYNFIN": 3, `"FIN,PSH,URG"`: 0x29, "\"0x12\"": 0x12, "NONE": 0,
 	} {
-		if got, err := rules.ParseFlags(in); err != nil || got != want {
-			t.Errorf("ParseFlags(%q) = %#x, %v; want %#x", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "SYNACK", "256", "SYN||ACK", "-1"} {
-		if _, err := rules.ParseFlags(in); err == nil {
-			t.Errorf("ParseFlags(%q) succeeded", in)
-		}
-	}
-	for f := range 256 {
-		if v, err := rules.ParseFlags(rules.FlagString(uint8(f))); err != nil || v != uint8(f) {
-			t.Errorf("FlagString(%#x) = %q does not round-trip", f, rules.FlagString(uint8(f)))
+		r, err := rules.Parse("r.yaml", []byte("tcp_flags:\n  - {type: custom, value: "+in+"}\n"))
+		if err != nil || r.TCPFlags[0].Value != want {
+			t.Errorf("value: %s = %+v, %v; want %#x", in, r, err, want)
 		}
 	}
 }
@@ -534,7 +538,7 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		for _, p := range r.TCPFlags {
-			if p.Value&^p.Mask != 0 || p.Name == "" {
+			if p.Validate() != nil || p.Name == "" {
 				t.Fatalf("bad pattern %+v", p)
 			}
 		}
@@ -555,7 +559,7 @@ func BenchmarkHelpers(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		_ = r.IsHome(dst) && !r.AllowedScanner(src) && !r.AllowedTarget(dst) && !r.AllowedPort(uint16(i))
-		r.ProbeType(uint8(i))
-		r.Threshold("syn")
+		r.ProbeType(tcpflags.Flags(i))
+		r.Threshold(technique.Syn)
 	}
 }

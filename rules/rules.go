@@ -5,8 +5,13 @@
 package rules
 
 import (
+	"maps"
 	"net/netip"
+	"slices"
 	"time"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Rules is the validated, immutable configuration.
@@ -19,9 +24,9 @@ type Rules struct {
 	// tcp[13] & Mask == Value names the probe type. A segment that matches
 	// none and belongs to no known connection is a "custom" probe.
 	TCPFlags []FlagPattern
-	// Detect holds one threshold per scan type: syn (also connect), fin,
-	// null, xmas, maimon, ack, custom, udp, ipproto, sctp, ping, arp, osprobe.
-	Detect map[string]Threshold
+	// Detect holds one threshold per technique but connect, which uses
+	// syn's (see Threshold).
+	Detect map[technique.Technique]Threshold
 	Slow   Slow
 }
 
@@ -49,16 +54,13 @@ type Timeouts struct {
 	Idle  time.Duration // an episode ends after this long without a probe
 }
 
-// FlagPattern is one tcp[13] pattern: a probe of type Type when flags&Mask == Value.
+// FlagPattern is one tcp[13] pattern: a probe of type Type when
+// flags&Mask == Value (the embedded Pattern's Match).
 type FlagPattern struct {
-	Type  string // syn, fin, null, xmas, maimon, ack, or custom
-	Name  string // label for custom patterns (e.g. "syn-fin"); defaults to Type
-	Mask  uint8
-	Value uint8
+	Type technique.Technique // one of ProbeTypes: syn, fin, null, xmas, maimon, ack, or custom
+	Name string              // label for custom patterns (e.g. "syn-fin"); defaults to Type
+	tcpflags.Pattern
 }
-
-// Match reports whether the flags byte matches the pattern.
-func (p FlagPattern) Match(flags uint8) bool { return flags&p.Mask == p.Value }
 
 // Threshold says when an episode becomes a scan: at least Ports distinct
 // ports on one target (vertical), or Hosts distinct targets (horizontal),
@@ -81,4 +83,75 @@ type Slow struct {
 	Alarm    float64       // likelihood ratio at which a scanner is declared (eta1)
 	Memory   time.Duration // how long a tracker's evidence is kept without new contacts
 	MinPorts int           // distinct failed targets/ports before a slow scan is reported
+}
+
+// Clone returns a deep copy of r.
+func (r *Rules) Clone() *Rules {
+	c := *r
+	c.HomeNetworks = slices.Clone(r.HomeNetworks)
+	c.Allow.Scanners = slices.Clone(r.Allow.Scanners)
+	c.Allow.Targets = slices.Clone(r.Allow.Targets)
+	c.Allow.Ports = slices.Clone(r.Allow.Ports)
+	c.TCPFlags = slices.Clone(r.TCPFlags)
+	c.Detect = maps.Clone(r.Detect)
+	return &c
+}
+
+// IsHome reports whether a is in the home networks (always true when there
+// are none). IPv4-mapped IPv6 addresses match as IPv4.
+func (r *Rules) IsHome(a netip.Addr) bool {
+	return len(r.HomeNetworks) == 0 || containsAddr(r.HomeNetworks, a)
+}
+
+// AllowedScanner reports whether a is an allowed scanner, never reported.
+func (r *Rules) AllowedScanner(a netip.Addr) bool { return containsAddr(r.Allow.Scanners, a) }
+
+// AllowedTarget reports whether a is an allowed target, never counted.
+func (r *Rules) AllowedTarget(a netip.Addr) bool { return containsAddr(r.Allow.Targets, a) }
+
+func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
+	if len(ps) == 0 {
+		return false
+	}
+	a = a.Unmap().WithZone("")
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowedPort reports whether destination port p is never counted.
+func (r *Rules) AllowedPort(p uint16) bool {
+	for _, pr := range r.Allow.Ports {
+		if p >= pr.Lo && p <= pr.Hi {
+			return true
+		}
+	}
+	return false
+}
+
+// ProbeType returns the first tcp_flags pattern that the tcp[13] byte
+// matches; false when none does (a "custom" probe if no connection owns it).
+func (r *Rules) ProbeType(flags tcpflags.Flags) (FlagPattern, bool) {
+	for _, p := range r.TCPFlags {
+		if p.Match(flags) {
+			return p, true
+		}
+	}
+	return FlagPattern{}, false
+}
+
+// Threshold returns the threshold for a technique (see Rules.Detect).
+// Connect uses syn's unless Detect has its own. A technique Detect lacks
+// gets the zero Threshold, which never fires.
+func (r *Rules) Threshold(t technique.Technique) Threshold {
+	if th, ok := r.Detect[t]; ok {
+		return th
+	}
+	if t == technique.Connect {
+		return r.Detect[technique.Syn]
+	}
+	return Threshold{}
 }

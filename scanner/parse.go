@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // ParsePorts parses nmap's port syntax: "22", "22,80,443", "1000-2000",
@@ -112,54 +114,19 @@ func parsePort(s string) (int, error) {
 
 // ParseScanFlags parses nmap's --scanflags: flag names run together in any
 // order and case ("URGACKPSHRSTSYNFIN", "synfin", also ECE and CWR), or a
-// number (decimal, or hex with 0x) giving byte 13 of the TCP header.
+// number (decimal, or hex with 0x) giving byte 13 of the TCP header. It
+// takes every spelling tcpflags.Parse reads ("SYN|FIN" too).
 func ParseScanFlags(s string) (uint8, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return 0, errors.New("empty --scanflags")
+	f, err := tcpflags.Parse(s)
+	if err != nil {
+		return 0, fmt.Errorf("--scanflags %q is not a flag set (names such as SYNFIN, or a number 0-255): %w", s, err)
 	}
-	if s[0] >= '0' && s[0] <= '9' {
-		n, err := strconv.ParseUint(s, 0, 64)
-		if err != nil || n > 255 {
-			return 0, fmt.Errorf("--scanflags %q: a number must be 0-255", s)
-		}
-		return uint8(n), nil
-	}
-	names := map[string]uint8{
-		"FIN": FlagFIN, "SYN": FlagSYN, "RST": FlagRST, "PSH": FlagPSH,
-		"ACK": FlagACK, "URG": FlagURG, "ECE": FlagECE, "CWR": FlagCWR,
-	}
-	up := strings.ToUpper(s)
-	var f uint8
-	for i := 0; i < len(up); i += 3 {
-		if i+3 > len(up) {
-			return 0, fmt.Errorf("--scanflags %q: trailing %q is not a flag (want names from URG ACK PSH RST SYN FIN ECE CWR, or a number)", s, s[i:])
-		}
-		bit, ok := names[up[i:i+3]]
-		if !ok {
-			return 0, fmt.Errorf("--scanflags %q: %q is not a flag (want names from URG ACK PSH RST SYN FIN ECE CWR, or a number)", s, s[i:i+3])
-		}
-		f |= bit
-	}
-	return f, nil
+	return uint8(f), nil
 }
 
 // FlagString spells TCP flags like nmap's --scanflags ("SYNFIN"), "NONE" for none.
 func FlagString(f uint8) string {
-	order := []struct {
-		bit  uint8
-		name string
-	}{{FlagCWR, "CWR"}, {FlagECE, "ECE"}, {FlagURG, "URG"}, {FlagACK, "ACK"}, {FlagPSH, "PSH"}, {FlagRST, "RST"}, {FlagSYN, "SYN"}, {FlagFIN, "FIN"}}
-	var b strings.Builder
-	for _, o := range order {
-		if f&o.bit != 0 {
-			b.WriteString(o.name)
-		}
-	}
-	if b.Len() == 0 {
-		return "NONE"
-	}
-	return b.String()
+	return strings.ReplaceAll(tcpflags.Flags(f).String(), "|", "")
 }
 
 // ParseTargets expands targets: IPv4 and IPv6 addresses, CIDR blocks

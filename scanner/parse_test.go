@@ -148,7 +148,7 @@ func TestParseScanFlags(t *testing.T) {
 		{in: "255", want: 255},
 		{in: "", wantErr: "empty"},
 		{in: "256", wantErr: "0-255"},
-		{in: "SYNX", wantErr: "trailing"},
+		{in: "SYNX", wantErr: `unknown flag "SYNX"`},
 		{in: "FOO", wantErr: `"FOO" is not a flag`},
 		{in: "12abc", wantErr: "0-255"},
 	}

@@ -21,6 +21,8 @@ import (
 	"net/netip"
 	"strings"
 	"time"
+
+	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
 // Technique is a scan type, named after nmap's option.
@@ -100,16 +102,16 @@ func (t Technique) Proto() string {
 	return "tcp"
 }
 
-// TCP flag bits as they sit in byte 13 of the TCP header.
+// TCP flag bits as they sit in byte 13 of the TCP header (tcpflags' values).
 const (
-	FlagFIN uint8 = 1 << iota
-	FlagSYN
-	FlagRST
-	FlagPSH
-	FlagACK
-	FlagURG
-	FlagECE
-	FlagCWR
+	FlagFIN = uint8(tcpflags.FIN)
+	FlagSYN = uint8(tcpflags.SYN)
+	FlagRST = uint8(tcpflags.RST)
+	FlagPSH = uint8(tcpflags.PSH)
+	FlagACK = uint8(tcpflags.ACK)
+	FlagURG = uint8(tcpflags.URG)
+	FlagECE = uint8(tcpflags.ECE)
+	FlagCWR = uint8(tcpflags.CWR)
 )
 
 // probeFlags returns the TCP flags a technique sends.

@@ -27,15 +27,6 @@ func sorted(p []uint16) []uint16 {
 	return p
 }
 
-func firstLine(s, containing string) string {
-	for _, l := range strings.Split(s, "\n") {
-		if strings.Contains(l, containing) {
-			return l
-		}
-	}
-	return ""
-}
-
 // sleepCtx sleeps d or until ctx ends; it reports whether it slept fully.
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

@@ -11,69 +11,45 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/scanwatch/scanwatch/internal/netns"
 )
 
-func (st *session) setupNamespaces(ctx context.Context) error {
-	for _, ns := range []string{st.attNS, st.tgtNS} {
-		st.mu.Lock()
-		if st.closed {
-			st.mu.Unlock()
-			return context.Canceled
-		}
-		// Registered before it exists, so that a cleanup racing with
-		// this step still deletes it.
-		st.nss = append(st.nss, ns)
-		st.mu.Unlock()
-		if err := ipCmd(ctx, "netns", "add", ns); err != nil {
-			return err
-		}
+// setupNamespaces builds the attacker/target pair (package netns) and gives
+// the attacker a source address per technique.
+func (st *session) setupNamespaces() error {
+	p, err := netns.Create(netns.Config{
+		Prefix:  nsPrefix,
+		ID:      strconv.Itoa(os.Getpid()),
+		Subnet:  netip.MustParsePrefix(subnet),
+		Subnet6: netip.MustParsePrefix(subnet6),
+		HostA:   attackerHost, HostB: targetHost,
+		KeepOffloads: true, // small probes only: the kernel's defaults
+	})
+	if err != nil {
+		return err
 	}
-	a, b := st.attNS, st.tgtNS
-	steps := [][]string{
-		{"link", "add", st.attVeth, "netns", a, "type", "veth", "peer", "name", st.tgtVeth, "netns", b},
-		{"-n", a, "addr", "add", attackerAddr + "/24", "dev", st.attVeth},
-		{"-n", b, "addr", "add", targetAddr + "/24", "dev", st.tgtVeth},
-		{"-n", a, "-6", "addr", "add", attackerAddr6 + "/64", "dev", st.attVeth, "nodad"},
-		{"-n", b, "-6", "addr", "add", targetAddr6 + "/64", "dev", st.tgtVeth, "nodad"},
+	st.mu.Lock()
+	closed := st.closed
+	if !closed {
+		st.pair = p
+	}
+	st.mu.Unlock()
+	if closed { // cleanup ran while the pair was being built
+		p.Close()
+		return context.Canceled
 	}
 	for i := range techniques {
-		steps = append(steps, []string{"-n", a, "addr", "add", sourceAddr(i).String() + "/24", "dev", st.attVeth})
-	}
-	steps = append(steps,
-		[]string{"-n", a, "link", "set", "lo", "up"},
-		[]string{"-n", b, "link", "set", "lo", "up"},
-		[]string{"-n", a, "link", "set", st.attVeth, "up"},
-		[]string{"-n", b, "link", "set", st.tgtVeth, "up"})
-	for _, s := range steps {
-		if err := ipCmd(ctx, s...); err != nil {
+		if err := p.AddAddr(p.A.NS, sourceAddr(i)); err != nil {
 			return err
 		}
 	}
-	// veth reports carrier asynchronously.
-	deadline := time.Now().Add(stepTimeout)
-	for {
-		upA := linkUp(ctx, a, st.attVeth)
-		upB := linkUp(ctx, b, st.tgtVeth)
-		if upA && upB {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("veth %s/%s not up after %v", st.attVeth, st.tgtVeth, stepTimeout)
-		}
-		if !sleepCtx(ctx, 20*time.Millisecond) {
-			return ctx.Err()
-		}
-	}
+	return nil
 }
 
 // sourceAddr is the attacker's source address for technique i.
 func sourceAddr(i int) netip.Addr {
 	return netip.AddrFrom4([4]byte{10, 75, 0, byte(srcBase + i)})
-}
-
-func linkUp(ctx context.Context, ns, dev string) bool {
-	out, err := exec.CommandContext(ctx, "ip", "-n", ns, "-o", "link", "show", "dev", dev).Output()
-	return err == nil && strings.Contains(string(out), "state UP")
 }
 
 // ipCmd runs ip with args; its error says which command failed and why.
@@ -89,13 +65,6 @@ func ipCmd(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// nsExec prepares argv to run in namespace ns, in a process group of its own.
-func nsExec(ns string, argv ...string) *exec.Cmd {
-	cmd := exec.Command("ip", append([]string{"netns", "exec", ns}, argv...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	return cmd
-}
-
 // proc is a started child; done closes when it has been reaped.
 type proc struct {
 	cmd  *exec.Cmd
@@ -103,8 +72,8 @@ type proc struct {
 	err  error // Wait's result, once done is closed
 }
 
-// start starts cmd, reaps it in the background, and registers it for
-// cleanup.
+// start starts cmd (made by the pair's Exec: a process group of its own),
+// reaps it in the background, and registers it for cleanup.
 func (st *session) start(cmd *exec.Cmd) (*proc, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -129,9 +98,9 @@ func (p *proc) kill() {
 	_ = p.cmd.Process.Kill()
 }
 
-// cleanup kills the children, deletes the namespaces and (unless a failure
-// asks to keep it) the temp dir. Safe to call more than once, from any
-// goroutine.
+// cleanup stops the sensor, kills the children, deletes the namespaces and
+// (unless a failure asks to keep it) the temp dir. Safe to call more than
+// once, from any goroutine.
 func (st *session) cleanup() {
 	st.mu.Lock()
 	defer st.mu.Unlock()
@@ -139,6 +108,9 @@ func (st *session) cleanup() {
 		return
 	}
 	st.closed = true
+	if st.sensor != nil {
+		st.sensor.close()
+	}
 	if st.servicesIn != nil {
 		st.servicesIn.Close()
 	}
@@ -153,34 +125,14 @@ func (st *session) cleanup() {
 		case <-reapBy:
 		}
 	}
-	for i := len(st.nss) - 1; i >= 0; i-- {
-		deleteNamespace(st.nss[i])
+	if st.pair != nil {
+		if err := st.pair.Close(); err != nil {
+			st.logf("%v", err)
+		}
 	}
 	if st.dir != "" && !st.keepDir {
 		os.RemoveAll(st.dir)
 	}
-}
-
-// deleteNamespace kills whatever still runs inside ns (a namespace with
-// live processes outlives `ip netns del`, and keeps its veth) and deletes it.
-func deleteNamespace(ns string) {
-	for i := 0; i < 50; i++ {
-		out, err := exec.Command("ip", "netns", "pids", ns).Output()
-		if err != nil {
-			break
-		}
-		pids := strings.Fields(string(out))
-		if len(pids) == 0 {
-			break
-		}
-		for _, f := range pids {
-			if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	_ = exec.Command("ip", "netns", "del", ns).Run()
 }
 
 // removeStale deletes swself-PID-* namespaces whose PID no longer runs:
@@ -203,7 +155,7 @@ func (st *session) removeStale() {
 			continue // still running (or not ours to judge)
 		}
 		st.logf("removing stale namespace %s (pid %d is gone)", f[0], pid)
-		deleteNamespace(f[0])
+		_ = netns.Delete(f[0])
 	}
 }
 

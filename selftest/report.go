@@ -14,19 +14,9 @@ import (
 	"github.com/scanwatch/scanwatch/eve"
 )
 
-// sensorRecord is the part of an EVE line the self-test reads.
+// sensorRecord is one EVE line of the sensor, with its times parsed.
 type sensorRecord struct {
-	Timestamp string `json:"timestamp"`
-	EventType string `json:"event_type"`
-	SrcIP     string `json:"src_ip"`
-	Scan      struct {
-		Type      string   `json:"type"`
-		Probes    int      `json:"probes"`
-		FirstSeen string   `json:"first_seen"`
-		OpenPorts []uint16 `json:"open_ports"`
-	} `json:"scan"`
-	Stats map[string]uint64 `json:"stats"`
-
+	eve.Record
 	time, first time.Time // parsed Timestamp and Scan.FirstSeen
 	used        bool
 }
@@ -48,16 +38,19 @@ func parseSensorOutput(r io.Reader) (*sensorOutput, error) {
 			continue
 		}
 		rec := &sensorRecord{}
-		if err := json.Unmarshal(line, rec); err != nil {
+		if err := json.Unmarshal(line, &rec.Record); err != nil {
 			return nil, fmt.Errorf("line %d: %w", n, err)
 		}
 		var err error
-		if rec.time, err = time.Parse(eve.TimeFormat, rec.Timestamp); err != nil {
+		if rec.time, err = eve.ParseTime(rec.Timestamp); err != nil {
 			return nil, fmt.Errorf("line %d: timestamp: %w", n, err)
 		}
 		switch rec.EventType {
 		case "alert", "scan":
-			if rec.first, err = time.Parse(eve.TimeFormat, rec.Scan.FirstSeen); err != nil {
+			if rec.Scan == nil {
+				return nil, fmt.Errorf("line %d: %s record without scan object", n, rec.EventType)
+			}
+			if rec.first, err = eve.ParseTime(rec.Scan.FirstSeen); err != nil {
 				return nil, fmt.Errorf("line %d: scan.first_seen: %w", n, err)
 			}
 			if rec.EventType == "alert" {

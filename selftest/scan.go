@@ -32,13 +32,14 @@ func (st *session) runScan(ctx context.Context, i int, tc technique) scanRun {
 	// A host route to the target whose preferred source is this
 	// technique's own address: raw and connect scans both take their
 	// source from the routing table.
-	if err := ipCmd(ctx, "-n", st.attNS, "route", "replace", targetAddr+"/32", "dev", st.attVeth, "src", r.src.String()); err != nil {
+	att := st.pair.A
+	if err := ipCmd(ctx, "-n", att.NS, "route", "replace", targetAddr+"/32", "dev", att.Veth, "src", r.src.String()); err != nil {
 		r.err = err
 		return r
 	}
 	args := append([]string{st.exe, "scan"}, tc.args...)
 	args = append(args, "--json", "--host-timeout", (scanTimeout - 5*time.Second).String(), targetAddr)
-	cmd := nsExec(st.attNS, args...)
+	cmd := st.pair.Exec(att.NS, args...)
 	var out, errOut syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	r.start = time.Now()

@@ -18,18 +18,18 @@
 // family" episode and -sA and -sW one "ack" episode, and the second of each
 // pair would raise no alert of its own within the idle timeout.
 //
-// Why it re-executes the scanwatch binary: what runs inside the namespaces
-// (the services, the sensor, the scans) must run in another network
-// namespace, and the one portable way to get there is `ip netns exec` on a
-// program. So every child is Options.Exe run through `ip netns exec`: the
-// services as `scanwatch selftest internal-serve` (see [ServeArg] and
-// [Serve]), the sensor as `scanwatch live`, each scan as `scanwatch scan`;
-// the sensor and the scans are thus the very commands a user runs.
-// Entering the namespace in this process instead (setns(2)) would exist
-// only on Linux, and this package builds everywhere the command does. Each
-// child runs in a process group of its own so that a Ctrl-C at the terminal
-// reaches only us; [Run] stops them and deletes the namespaces on success,
-// failure and cancellation (SIGINT/SIGTERM arrive through ctx).
+// The sensor is the pipeline of `scanwatch live` (package sensor), run in
+// this process: its capture socket is opened from a thread switched into the
+// target's namespace (netns.Pair.Do), where it stays, and the sensor says
+// when it captures through its Ready callback. The other children must run
+// in another network namespace as whole processes, and the one portable way
+// to get there is `ip netns exec` on a program, so they are Options.Exe run
+// that way: the services as `scanwatch selftest internal-serve` (see
+// [ServeArg] and [Serve]) and each scan as `scanwatch scan`, the very
+// command a user runs. Each child runs in a process group of its own so
+// that a Ctrl-C at the terminal reaches only us; [Run] stops the sensor and
+// the children and deletes the namespaces on success, failure and
+// cancellation (SIGINT/SIGTERM arrive through ctx).
 package selftest
 
 import (
@@ -42,6 +42,8 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/scanwatch/scanwatch/internal/netns"
 )
 
 // ServeArg is the argument after `selftest` that makes the binary run the
@@ -51,24 +53,25 @@ const ServeArg = "internal-serve"
 
 // Options configures a self-test.
 type Options struct {
-	// Exe is the scanwatch binary to re-execute in the namespaces
-	// (usually os.Executable; tests point it at a freshly built one).
+	// Exe is the scanwatch binary to re-execute in the namespaces for the
+	// services and the scans (usually os.Executable).
 	Exe string
 	// Capture is the sensor's kernel filter: "ebpf" (the default when
 	// empty), or "cbpf" for kernels without eBPF.
 	Capture string
-	// Verbose also prints the sensor's and the scans' own output on
-	// stderr, and keeps the sensor's JSON lines.
+	// Verbose also prints the sensor's summary and the scans' own output
+	// on stderr, and keeps the sensor's JSON lines.
 	Verbose bool
 }
 
 const (
-	nsPrefix      = "swself"
-	attackerAddr  = "10.75.0.2"
-	targetAddr    = "10.75.0.10"
-	attackerAddr6 = "fd75::2"
-	targetAddr6   = "fd75::10"
-	srcBase       = 21 // technique i scans from 10.75.0.(21+i)
+	nsPrefix     = "swself"
+	subnet       = "10.75.0.0/24"
+	subnet6      = "fd75::/64"
+	attackerHost = 2  // 10.75.0.2, fd75::2
+	targetHost   = 10 // 10.75.0.10, fd75::10
+	targetAddr   = "10.75.0.10"
+	srcBase      = 21 // technique i scans from 10.75.0.(21+i)
 
 	tcpPorts = "1-1024,8080" // every TCP service and many closed ports
 	udpPorts = "1-100,161"   // every UDP service and ~100 closed ports
@@ -106,7 +109,7 @@ var techniques = []technique{
 const (
 	stepTimeout       = 15 * time.Second // namespaces up, services ready, sensor capturing
 	scanTimeout       = 25 * time.Second // one scan
-	sensorStopTimeout = 10 * time.Second // sensor's shutdown after SIGINT
+	sensorStopTimeout = 10 * time.Second // sensor's shutdown (drain, flush, stats)
 	scanGap           = 200 * time.Millisecond
 	settleTime        = 300 * time.Millisecond // after the last scan, before stopping the sensor
 	catchUpTime       = 5 * time.Second        // longest wait for a lagging sensor's alerts
@@ -178,15 +181,13 @@ type session struct {
 
 	mu         sync.Mutex
 	closed     bool
-	nss        []string // namespaces created, in order
-	procs      []*proc  // children started
-	dir        string   // temp dir with the sensor's output
+	pair       *netns.Pair // attacker A, target B
+	sensor     *liveSensor
+	procs      []*proc // children started
+	dir        string  // temp dir with the sensor's output
 	sensorOut  string
 	keepDir    bool
 	servicesIn io.Closer
-
-	attNS, tgtNS     string
-	attVeth, tgtVeth string
 }
 
 // keep asks cleanup to leave the temp dir with the sensor's output.
@@ -202,10 +203,6 @@ func (st *session) logf(format string, a ...any) {
 
 // run does everything but the report.
 func (st *session) run(ctx context.Context) ([]row, map[string]uint64, error) {
-	pid := os.Getpid()
-	st.attNS, st.tgtNS = fmt.Sprintf("%s-%d-a", nsPrefix, pid), fmt.Sprintf("%s-%d-b", nsPrefix, pid)
-	st.attVeth, st.tgtVeth = fmt.Sprintf("%s%da", nsPrefix, pid), fmt.Sprintf("%s%db", nsPrefix, pid)
-
 	dir, err := os.MkdirTemp("", "scanwatch-selftest-")
 	if err != nil {
 		return nil, nil, err
@@ -214,10 +211,11 @@ func (st *session) run(ctx context.Context) ([]row, map[string]uint64, error) {
 	st.dir, st.sensorOut = dir, dir+"/sensor.json"
 	st.mu.Unlock()
 
-	if err := st.setupNamespaces(ctx); err != nil {
+	if err := st.setupNamespaces(); err != nil {
 		return nil, nil, fmt.Errorf("set up namespaces: %w", err)
 	}
-	st.logf("namespaces %s (attacker %s) and %s (target %s) up", st.attNS, attackerAddr, st.tgtNS, targetAddr)
+	a, b := st.pair.A, st.pair.B
+	st.logf("namespaces %s (attacker %s) and %s (target %s) up", a.NS, a.Addr, b.NS, b.Addr)
 	if err := st.startServices(ctx); err != nil {
 		return nil, nil, fmt.Errorf("start target services: %w", err)
 	}
@@ -254,10 +252,10 @@ func (st *session) run(ctx context.Context) ([]row, map[string]uint64, error) {
 	}
 
 	if err := sn.stop(); err != nil {
-		return nil, nil, fmt.Errorf("sensor: %w\n%s", err, sn.stderr())
+		return nil, nil, fmt.Errorf("sensor: %w", err)
 	}
 	if st.verbose {
-		fmt.Fprintf(st.stderr, "--- sensor stderr\n%s---\n", sn.stderr())
+		fmt.Fprintf(st.stderr, "--- sensor\n%s---\n", sn.summary())
 	}
 	f, err := os.Open(st.sensorOut)
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 // startServices runs `scanwatch selftest internal-serve` in the target and
 // waits for its "ready". It exits when its stdin closes (when we exit).
 func (st *session) startServices(ctx context.Context) error {
-	cmd := nsExec(st.tgtNS, st.exe, "selftest", ServeArg)
+	cmd := st.pair.Exec(st.pair.B.NS, st.exe, "selftest", ServeArg)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
 		return err

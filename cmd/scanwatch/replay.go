@@ -3,17 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
 	"github.com/scanwatch/scanwatch/capture"
-	"github.com/scanwatch/scanwatch/decode"
-	"github.com/scanwatch/scanwatch/detector"
 	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/sensor"
 )
 
 // cmdReplay reads capture files in order, on packet time, and writes the
@@ -45,104 +43,22 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
-	p := newPipeline(r, out)
-	readErr := p.run(ctx, src)
-	p.det.Flush()
+	s := sensor.New(sensor.Options{Rules: r, Sink: eve.NewWriter(out)})
+	readErr := s.Replay(ctx, src)
 	if err := closeOut(); err != nil && readErr == nil {
 		readErr = err
 	}
 	if !*quiet {
-		p.summary(stderr)
+		s.WriteSummary(stderr)
 	}
-	p.warnings(stderr)
+	warnings(stderr, s)
 	return readErr
-}
-
-// pipeline is the one path every packet takes: decode, detect, write.
-type pipeline struct {
-	dec   *decode.Decoder
-	det   *detector.Detector
-	out   *eve.Writer
-	scans []detector.Scan // closed episodes, for the summary table
-	pkt   decode.Packet
-	n     uint64
-	bad   uint64
-	first error // first decode error, as an example for the warning
-}
-
-func newPipeline(r *rules.Rules, w io.Writer) *pipeline {
-	p := &pipeline{dec: decode.NewDecoder(r.State.MaxFragments), out: eve.NewWriter(w)}
-	p.det = detector.New(r, func(ev detector.Event) {
-		p.out.Event(ev)
-		if ev.Kind == "scan" {
-			p.scans = append(p.scans, ev.Scan)
-		}
-	})
-	return p
-}
-
-// handle decodes one frame and feeds it to the detector.
-func (p *pipeline) handle(pk capture.Packet) {
-	p.n++
-	ok, err := p.dec.Decode(pk.LinkType, pk.Data, pk.Time, &p.pkt)
-	if err != nil {
-		p.bad++
-		if p.first == nil {
-			p.first = err
-		}
-		return
-	}
-	if ok {
-		p.det.Process(&p.pkt)
-	}
-}
-
-// run reads src to its end. It returns nil at a clean end, the read error
-// otherwise (everything before the damage has been processed).
-func (p *pipeline) run(ctx context.Context, src capture.Source) error {
-	for {
-		pk, err := src.ReadPacket()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		p.handle(pk)
-		if p.n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-}
-
-// summary prints the closed scans as a table for people.
-func (p *pipeline) summary(w io.Writer) {
-	fmt.Fprintf(w, "\n%d packets, %d scans\n", p.n, len(p.scans))
-	if len(p.scans) == 0 {
-		return
-	}
-	fmt.Fprintf(w, "%-26s %-8s %-10s %7s %7s %8s %-8s %s\n", "SCANNER", "TYPE", "SHAPE", "TARGETS", "PORTS", "PROBES", "TOOL", "OPEN PORTS")
-	for _, s := range p.scans {
-		open := "-"
-		if len(s.OpenPorts) > 0 {
-			open = fmt.Sprint(s.OpenPorts)
-			open = open[1 : len(open)-1]
-		}
-		typ := s.Type
-		if s.Slow {
-			typ += "(slow)"
-		}
-		fmt.Fprintf(w, "%-26s %-8s %-10s %7d %7d %8d %-8s %s\n", s.Scanner, typ, s.Shape, s.TargetCount, s.PortCount, s.Probes, s.Tool, open)
-	}
 }
 
 // warnings says when frames could not be decoded, so that an unexpected
 // encapsulation never silently hides every packet.
-func (p *pipeline) warnings(w io.Writer) {
-	if p.bad > 0 {
-		fmt.Fprintf(w, "warning: %d of %d frames could not be decoded (first: %v)\n", p.bad, p.n, p.first)
-	}
-	if line := p.dec.Stats().Warning(0.1); line != "" {
+func warnings(w io.Writer, s *sensor.Sensor) {
+	for _, line := range s.Warnings() {
 		fmt.Fprintln(w, "warning:", line)
 	}
 }

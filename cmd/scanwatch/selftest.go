@@ -10,13 +10,10 @@ import (
 	"github.com/scanwatch/scanwatch/selftest"
 )
 
-// selftestExe returns the scanwatch binary to re-execute in the namespaces.
-// Tests point it at a freshly built binary (the test binary is not one).
-var selftestExe = os.Executable
-
 // cmdSelftest runs `scanwatch selftest` (package selftest: namespaces, the
 // live sensor, every scan technique, a report on stdout, progress on
 // stderr), or, as `selftest internal-serve`, the target's services for it.
+// The services and the scans are this binary again.
 // A failed technique is an error (exit 1).
 func cmdSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && args[0] == selftest.ServeArg {
@@ -35,7 +32,7 @@ func cmdSelftest(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if *mode != "ebpf" && *mode != "cbpf" {
 		return usagef("--capture must be ebpf or cbpf, not %q", *mode)
 	}
-	exe, err := selftestExe()
+	exe, err := os.Executable() // re-executed in the namespaces
 	if err != nil {
 		return fmt.Errorf("find own binary: %w", err)
 	}

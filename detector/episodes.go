@@ -1,0 +1,194 @@
+// Episodes: the one seam into episode state. Packet handlers hand it
+// Contacts; its methods are the only code that changes trackers and
+// episodes, so the same logic can run over contacts that come from
+// elsewhere (a test, another sensor).
+
+package detector
+
+import (
+	"math"
+	"net/netip"
+	"sort"
+	"time"
+
+	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
+)
+
+// Episodes keeps a tracker per would-be scanner and its scan episodes: it
+// counts contacts, decides when an episode is a scan (one "alert" event),
+// links decoys and distributed scans, and closes idle episodes (one "scan"
+// event). It reads time only from the contacts and Advance calls it gets.
+// It is not safe for concurrent use.
+type Episodes struct {
+	r    *rules.Rules
+	emit func(Event)
+
+	now       int64 // packet time, Unix ns: the latest Advance or contact
+	nextSweep int64
+
+	trackers   map[netip.Addr]*tracker
+	byAge      lru[tracker, *tracker]
+	thresholds [technique.Count]rules.Threshold
+	failLLR    float64
+	okLLR      float64
+	alarmLLR   float64
+
+	sigs     map[probeSig]sigSeen
+	decoys   map[netip.Addr]*decoySet
+	byTarget map[netip.Addr][]*tracker // sources with an alerted episode, by target
+	groups   int
+
+	alerts  uint64
+	evicted uint64
+}
+
+// NewEpisodes returns empty episode state that calls emit for every event.
+func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
+	s := &Episodes{
+		emit:     emit,
+		trackers: make(map[netip.Addr]*tracker),
+		sigs:     make(map[probeSig]sigSeen),
+		decoys:   make(map[netip.Addr]*decoySet),
+		byTarget: make(map[netip.Addr][]*tracker),
+	}
+	s.SetRules(r)
+	return s
+}
+
+// SetRules swaps in new thresholds and limits and keeps every tracker and
+// episode.
+func (s *Episodes) SetRules(r *rules.Rules) {
+	s.r = r
+	for t := range technique.Count {
+		s.thresholds[t] = r.Threshold(t)
+	}
+	s.failLLR, s.okLLR, s.alarmLLR = 0, 0, 0
+	if sl := r.Slow; sl.Enabled {
+		s.failLLR = math.Log((1 - sl.Theta1) / (1 - sl.Theta0))
+		s.okLLR = math.Log(sl.Theta1 / sl.Theta0)
+		s.alarmLLR = math.Log(sl.Alarm)
+	}
+}
+
+// Add counts one resolved first contact into its scanner's episode and
+// decides whether that episode has become a scan. A benign contact (one
+// that carried data) only moves the scanner's sequential test towards
+// "benign". The clock moves to c.Time first; contacts come in time order.
+func (s *Episodes) Add(c Contact) {
+	s.now = max(s.now, c.Time)
+	if c.Outcome == OutBenign {
+		s.success(c.Scanner)
+		return
+	}
+	s.count(c)
+}
+
+// Advance moves the clock to now (never backwards). Once a second of
+// packet time it ends idle episodes, with their summaries, and forgets
+// trackers with nothing left to remember.
+func (s *Episodes) Advance(now int64) {
+	s.now = max(s.now, now)
+	if s.now >= s.nextSweep {
+		if s.nextSweep != 0 {
+			s.expire()
+		}
+		s.nextSweep = s.now + int64(time.Second)
+	}
+}
+
+// Flush closes every open episode with its summary, scanners in address
+// order, so that a replay's last records are deterministic.
+func (s *Episodes) Flush() {
+	var ts []*tracker
+	for _, t := range s.trackers {
+		ts = append(ts, t)
+	}
+	sort.Slice(ts, func(i, j int) bool { return ts[i].addr.Less(ts[j].addr) })
+	for _, t := range ts {
+		for f, e := range t.eps {
+			if e != nil {
+				s.endEpisode(t, technique.Technique(f))
+			}
+		}
+	}
+}
+
+// Stats fills the episode counters of Stats: Trackers, TrackersEvicted
+// and Alerts.
+func (s *Episodes) Stats() Stats {
+	return Stats{Trackers: len(s.trackers), TrackersEvicted: s.evicted, Alerts: s.alerts}
+}
+
+// OpenEpisodes is the number of episodes not yet closed.
+func (s *Episodes) OpenEpisodes() int {
+	n := 0
+	for _, t := range s.trackers {
+		for _, e := range t.eps {
+			if e != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
+
+// The methods below refine episodes from packets that are not first
+// contacts; they exist only on a sensor, which sees the packets.
+
+// reprobe counts a probe sent again after its first contact was resolved.
+func (s *Episodes) reprobe(scanner netip.Addr, tech technique.Technique) {
+	if t := s.trackers[scanner]; t != nil && t.eps[tech] != nil {
+		e := t.eps[tech]
+		e.probes++
+		e.last = s.now
+	}
+}
+
+// alive counts a reply of a probed host (an echo reply) to scanner.
+func (s *Episodes) alive(scanner netip.Addr, tech technique.Technique) {
+	t := s.trackers[scanner]
+	if t == nil || t.eps[tech] == nil {
+		return
+	}
+	t.eps[tech].outcomes[OutAlive]++
+}
+
+// openPort notes a port that answered an OS-fingerprint probe of scanner.
+func (s *Episodes) openPort(scanner netip.Addr, tech technique.Technique, port uint16) {
+	if t := s.trackers[scanner]; t != nil && t.eps[tech] != nil {
+		t.eps[tech].open.add(port)
+	}
+}
+
+// scanning reports whether src already has an episode of technique tech:
+// then a packet that would pass for a reply (a UDP probe from source port
+// 53 to an ephemeral port) is one more probe.
+func (s *Episodes) scanning(src netip.Addr, tech technique.Technique) bool {
+	t := s.trackers[src]
+	return t != nil && t.eps[tech] != nil
+}
+
+// probedOverIP reports whether scanner sent counted IP probes to target.
+func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
+	t := s.trackers[scanner]
+	if t == nil {
+		return false
+	}
+	for f, e := range t.eps {
+		if e != nil && technique.Technique(f) != technique.ARP && e.targets[target] != nil {
+			return true
+		}
+	}
+	_, ok := t.ended[target]
+	return ok
+}
+
+// success is a first contact that carried data: evidence of a benign client.
+func (s *Episodes) success(scanner netip.Addr) {
+	t := s.trackers[scanner]
+	if t == nil {
+		return
+	}
+	t.llr = max(t.llr+s.okLLR, -s.alarmLLR)
+}

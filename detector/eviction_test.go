@@ -1,0 +1,57 @@
+package detector
+
+import (
+	"net/netip"
+	"testing"
+
+	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
+)
+
+// Small state caps: probes whose flow is evicted before the answer count
+// as unanswered, and a scanner in an alerted episode keeps its tracker
+// while other sources come and go.
+func TestEvictionUnderSmallCaps(t *testing.T) {
+	other := func(i int) netip.Addr { return netip.AddrFrom4([4]byte{10, 88, byte(i >> 8), byte(i)}) }
+	runCases(t, []protoCase{{
+		// Only the last four probes still have a flow when the port
+		// unreachables arrive.
+		name:  "udp with 4 flows",
+		rules: func(r *rules.Rules) { r.State.MaxFlows = 4 },
+		run: func(w *wire) {
+			for port := uint16(1); port <= 40; port++ {
+				w.send(udpP(scanner, target, 41000, port, 0))
+			}
+			for port := uint16(1); port <= 40; port++ {
+				w.send(unreachP(target, scanner, 3, decode.Quoted{Src: scanner, Dst: target, Proto: 17, SrcPort: 41000, DstPort: port}))
+			}
+			if st := w.d.Stats(); st.Flows > 4 || st.FlowsEvicted < 36 {
+				w.t.Errorf("stats %+v", st)
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.UDP, ports: 40, evidence: []string{"4 ICMP port unreachable, 36 unanswered"}}},
+	}, {
+		// The scanner pauses after its alert while 50 other sources send a
+		// probe each: it is the least recently used tracker, but the only
+		// one in an alerted episode, so it stays and its scan is one.
+		name:  "4 trackers",
+		rules: func(r *rules.Rules) { r.State.MaxTrackers = 4 },
+		run: func(w *wire) {
+			for port := uint16(1); port <= 40; port++ {
+				w.send(nmapSYNP(scanner, target, 40000, port, 1, 0))
+				w.send(tcpP(target, scanner, port, 40000, rstack, 0, 2))
+				if port == 20 {
+					for i := 0; i < 50; i++ {
+						w.send(nmapSYNP(other(i), target, 40000, 80, 1, 0))
+						w.send(tcpP(target, other(i), 80, 40000, rstack, 0, 2))
+					}
+				}
+			}
+			if st := w.d.Stats(); st.Trackers > 4 || st.TrackersEvicted < 47 {
+				w.t.Errorf("stats %+v", st)
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.Syn, ports: 40}},
+	}})
+}

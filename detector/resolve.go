@@ -1,0 +1,114 @@
+// Resolution: a probe waits for its answer until the reply timeout; its
+// outcome (or the flow's eviction) turns it into a first contact.
+
+package detector
+
+import (
+	"math"
+	"time"
+
+	"github.com/scanwatch/scanwatch/technique"
+)
+
+func (d *Detector) enqueue(f *flow) {
+	d.pending = append(d.pending, pendingRef{f, f.gen, f.first + int64(d.r.Timeouts.Reply)})
+}
+
+// expirePending resolves probes whose reply time ended before cut.
+func (d *Detector) expirePending(cut int64) {
+	for d.pendHead < len(d.pending) {
+		r := d.pending[d.pendHead]
+		if r.deadline > cut && cut != math.MaxInt64 {
+			break
+		}
+		d.pendHead++
+		if r.f.gen != r.gen {
+			continue
+		}
+		switch r.f.state {
+		case stPending:
+			d.resolve(r.f, OutNone)
+		case stSynAck:
+			d.resolve(r.f, OutOpen)
+		}
+	}
+	if d.pendHead > 1024 && d.pendHead*2 > len(d.pending) {
+		n := copy(d.pending, d.pending[d.pendHead:])
+		clear(d.pending[n:])
+		d.pending = d.pending[:n]
+		d.pendHead = 0
+	}
+}
+
+// evictFlow is called before the flow table drops f to make room.
+func (d *Detector) evictFlow(f *flow) {
+	switch f.state {
+	case stPending:
+		d.resolve(f, OutNone)
+	case stSynAck:
+		d.resolve(f, OutOpen)
+	}
+}
+
+// resolve records the outcome o of f's probe: a benign exchange, or a
+// first contact that counts towards a scan.
+func (d *Detector) resolve(f *flow, o Outcome) {
+	if f.state == stResolved || f.state == stBenign {
+		return
+	}
+	c := d.contactOf(f, o)
+	switch {
+	case o == OutBenign:
+		f.state = stBenign
+	case f.tech == technique.ARP && d.episodes.probedOverIP(c.Scanner, c.Target):
+		f.state = stBenign // the kernel resolving a neighbour for IP probes
+		return
+	default:
+		f.state, f.outcome = stResolved, c.Outcome
+	}
+	d.episodes.Add(c)
+}
+
+// contactOf is f's first contact with outcome o, resolved now.
+func (d *Detector) contactOf(f *flow, o Outcome) Contact {
+	scanner, _ := f.initiator()
+	target, port := f.responder()
+	switch f.tech {
+	case technique.ARP:
+		port = 0
+		if o = OutSent; f.synAckSeen {
+			o = OutAlive
+		}
+	case technique.IPProto:
+		port = uint16(f.key.proto)
+	}
+	return Contact{Time: d.now, First: f.first, Scanner: scanner, Target: target, Print: f.fp,
+		Port: port, Probes: f.probes, Technique: f.tech, Outcome: o}
+}
+
+// reprobe counts a probe sent again after its flow was resolved.
+func (d *Detector) reprobe(f *flow) {
+	scanner, _ := f.initiator()
+	d.episodes.reprobe(scanner, f.tech)
+}
+
+// sweepFlows runs once a second of packet time. The LRU tail holds the
+// longest idle flows. A connection silent for flowIdle that speaks again
+// is picked up as mid-stream traffic. A resolved probe's flow goes sooner:
+// later packets (a retransmission, masscan's extra RST) can no longer
+// change its verdict.
+func (d *Detector) sweepFlows() {
+	now := d.now
+	done := now - 2*int64(d.r.Timeouts.Reply)
+	for f := d.flows.oldest(); f != nil && f.last < done; {
+		older := d.flows.older(f)
+		if f.state == stResolved || now-f.last > int64(flowIdle) {
+			d.evictFlow(f)
+			d.flows.remove(f)
+		}
+		f = older
+	}
+}
+
+// flowIdle is how long a flow is remembered without packets.
+const flowIdle = 5 * time.Minute

@@ -1,0 +1,156 @@
+// TCP: the handshake of each flow and the target's answers decide whether
+// a first segment was a probe, of which technique, and how it ended.
+
+package detector
+
+import (
+	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/tcpflags"
+	"github.com/scanwatch/scanwatch/technique"
+)
+
+func (d *Detector) tcp(p *decode.Packet) {
+	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 6)
+	f := d.flows.get(k)
+	if f == nil {
+		d.newTCP(p, k, srcIsA)
+		return
+	}
+	d.seen(f)
+	if srcIsA == f.initIsA {
+		d.tcpFromInitiator(f, p)
+	} else {
+		d.tcpFromResponder(f, p)
+	}
+}
+
+func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
+	flags := p.Flags
+	if kind := osProbeTCP(p); kind != osNone {
+		// Counted at once; the flow only listens for a SYN-ACK (an open port).
+		d.newFlow(k, srcIsA).tech = technique.OSProbe
+		d.osProbe(p, kind)
+		return
+	}
+	tech, isProbe := technique.Custom, true
+	if t, ok := d.probeType(flags); ok {
+		tech = t
+	} else if flags&(tcpflags.ACK|tcpflags.RST) != 0 {
+		// Mid-stream segments, replies to probes we did not see
+		// (one-sided captures), backscatter: not probes.
+		isProbe = false
+	}
+	if flags&tcpflags.ACK != 0 && p.Payload > 0 {
+		isProbe = false // data on a connection that began before the capture
+	}
+	f := d.newFlow(k, srcIsA)
+	if !isProbe || !d.probeTarget(p) {
+		return
+	}
+	d.startProbe(f, tech, p)
+	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
+	if tech == technique.Syn && f.fp.Options == OptFull {
+		f.tech = technique.Connect
+	}
+	d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
+}
+
+// probeType returns the technique of the first rules pattern flags match;
+// a pattern whose type is no technique (rules built by hand) means custom.
+func (d *Detector) probeType(flags tcpflags.Flags) (technique.Technique, bool) {
+	p, ok := d.r.ProbeType(flags)
+	if !ok {
+		return 0, false
+	}
+	if !p.Type.Valid() {
+		return technique.Custom, true
+	}
+	return p.Type, true
+}
+
+func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
+	flags := p.Flags
+	if f.state == stBenign || f.state == stResolved {
+		if f.state == stResolved && flags == f.flags {
+			d.reprobe(f)
+		}
+		return
+	}
+	if p.Payload > 0 {
+		f.dataSeen = true
+		if flags&tcpflags.ACK != 0 {
+			d.resolve(f, OutBenign)
+			return
+		}
+	}
+	switch f.state {
+	case stPending:
+		switch {
+		case flags == f.flags && (p.Seq != f.isn || p.Ack != f.ack):
+			// A probe is retransmitted as it was; a connection moves its
+			// numbers on (pure ACKs of a download seen from one side).
+			d.resolve(f, OutBenign)
+		case flags == f.flags:
+			f.probes++ // retransmission
+		case synLike(f.tech) && flags&tcpflags.RST != 0:
+			// SYN, then RST from the scanner: the SYN-ACK was not captured
+			// (one-sided capture), the half-open teardown was.
+			d.resolve(f, OutHalfOpen)
+		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
+			f.state = stEstab // handshake completed; SYN-ACK not captured
+			f.last = d.now
+		case flags&tcpflags.ACK != 0:
+			d.resolve(f, OutBenign) // a stealth "probe" that was mid-stream traffic
+		}
+	case stSynAck:
+		switch {
+		case flags&tcpflags.RST != 0:
+			d.resolve(f, OutHalfOpen)
+		case flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
+			f.state = stEstab
+			if flags&(tcpflags.FIN) != 0 {
+				d.teardown(f, p)
+			}
+		case flags&tcpflags.SYN != 0:
+			f.probes++
+		}
+	case stEstab:
+		if flags&(tcpflags.FIN|tcpflags.RST) != 0 {
+			d.teardown(f, p)
+		}
+	}
+}
+
+// teardown judges a connection closed by its initiator: if the initiator
+// sent no data (its sequence number says so even when the kernel filter
+// dropped the data segments) and closed quickly, it was a connect() probe.
+// What the server sent does not matter: a banner read and dropped is what
+// a banner-grabbing scan does.
+func (d *Detector) teardown(f *flow, p *decode.Packet) {
+	if f.dataSeen || p.Seq != f.isn+1 || d.now-f.first > int64(d.r.Timeouts.Reply) {
+		d.resolve(f, OutBenign)
+		return
+	}
+	d.resolve(f, OutConnect)
+}
+
+func (d *Detector) tcpFromResponder(f *flow, p *decode.Packet) {
+	flags := p.Flags
+	if f.tech == technique.OSProbe && f.state == stBenign && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK {
+		scanner, _ := f.initiator()
+		d.episodes.openPort(scanner, technique.OSProbe, p.SrcPort)
+		return
+	}
+	switch f.state {
+	case stPending:
+		switch {
+		case flags&tcpflags.RST != 0:
+			d.resolve(f, OutClosed)
+		case synLike(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN|tcpflags.ACK:
+			f.state, f.synAckSeen, f.risn = stSynAck, true, p.Seq
+			f.last = d.now
+		case !synLike(f.tech):
+			d.resolve(f, OutBenign) // the target carried on a conversation: mid-stream
+		}
+	}
+}

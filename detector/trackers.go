@@ -1,0 +1,137 @@
+// Trackers: the per-scanner state, bounded by an LRU that protects scanners
+// in an alerted episode, and the once-a-second expiry that ends idle
+// episodes.
+
+package detector
+
+import (
+	"net/netip"
+	"slices"
+
+	"github.com/scanwatch/scanwatch/technique"
+)
+
+// tracker is the state kept per would-be scanner.
+type tracker struct {
+	addr netip.Addr
+	llr  float64 // log likelihood ratio of the sequential test
+	eps  [technique.Count]*episode
+	last int64
+	// ended holds targets of IP episodes closed lately, so that the ARP
+	// requests of their probes still count as resolutions (probedOverIP).
+	ended map[netip.Addr]struct{}
+	link[tracker]
+}
+
+func (t *tracker) links() *link[tracker] { return &t.link }
+
+func (t *tracker) active() bool {
+	for _, e := range t.eps {
+		if e != nil && e.alerted {
+			return true
+		}
+	}
+	return false
+}
+
+// maxEnded bounds the targets a tracker remembers from closed episodes.
+const maxEnded = 4096
+
+func (s *Episodes) tracker(a netip.Addr) *tracker {
+	t := s.trackers[a]
+	if t != nil {
+		t.last = s.now
+		s.byAge.touch(t)
+		return t
+	}
+	if len(s.trackers) >= s.r.State.MaxTrackers {
+		s.evictTracker()
+	}
+	t = &tracker{addr: a, last: s.now}
+	s.trackers[a] = t
+	s.byAge.pushFront(t)
+	return t
+}
+
+// evictTracker drops the least recently used tracker that is not in an
+// alerted episode; if every tracker is, the least recently used one goes
+// (after its summary is written).
+func (s *Episodes) evictTracker() {
+	victim := s.byAge.tail
+	for t, n := s.byAge.tail, 0; t != nil && n < 64; t, n = s.byAge.older(t), n+1 {
+		if !t.active() {
+			victim = t
+			break
+		}
+	}
+	if victim == nil {
+		return
+	}
+	s.dropTracker(victim)
+	s.evicted++
+}
+
+func (s *Episodes) dropTracker(t *tracker) {
+	for f := range t.eps {
+		if t.eps[f] != nil {
+			s.endEpisode(t, technique.Technique(f))
+		}
+	}
+	s.forget(t)
+}
+
+// forget removes a tracker with nothing left to report.
+func (s *Episodes) forget(t *tracker) {
+	s.byAge.unlink(t)
+	delete(s.trackers, t.addr)
+	if ds := s.decoys[t.addr]; ds != nil {
+		delete(s.decoys, t.addr)
+		if i := slices.Index(ds.members, t.addr); i >= 0 {
+			ds.members = slices.Delete(ds.members, i, i+1)
+		}
+	}
+}
+
+// expire runs once a second of packet time: it ends idle episodes and
+// forgets trackers with nothing left to remember.
+func (s *Episodes) expire() {
+	now := s.now
+	idle := int64(s.r.Timeouts.Idle)
+	memory := int64(s.r.Slow.Memory)
+	if !s.r.Slow.Enabled {
+		memory = 0
+	}
+	for t := s.byAge.tail; t != nil; {
+		prev := s.byAge.older(t)
+		keep := false
+		for f, e := range t.eps {
+			if e == nil {
+				continue
+			}
+			quiet := now - e.last
+			switch {
+			case e.alerted && quiet > episodeIdle(e, idle):
+				s.endEpisode(t, technique.Technique(f))
+			case !e.alerted && quiet > max(memory, int64(s.thresholds[f].Window)):
+				t.eps[f] = nil
+			default:
+				keep = true
+			}
+		}
+		if !keep && now-t.last > max(memory, idle) {
+			s.forget(t)
+		}
+		t = prev
+	}
+}
+
+// episodeIdle is how long an alerted episode may stay quiet before it ends:
+// the idle timeout, or three times its mean gap between contacts for slow
+// scans, whose probes may be minutes apart.
+func episodeIdle(e *episode, idle int64) int64 {
+	if e.contacts > 1 {
+		gap := (e.last - e.first) / int64(e.contacts-1)
+		return max(idle, 3*gap)
+	}
+	return idle
+}

@@ -1,0 +1,101 @@
+// UDP, SCTP and other IP protocols: first datagrams, INITs and protocol
+// probes, and the replies that resolve them.
+
+package detector
+
+import (
+	"github.com/scanwatch/scanwatch/decode"
+
+	"github.com/scanwatch/scanwatch/technique"
+)
+
+// replyLike: traffic from these services towards an ephemeral port is a
+// reply, not a probe, when the request was not captured.
+func replyLike(sport, dport uint16) bool {
+	if dport < 32768 {
+		return false
+	}
+	switch sport {
+	case 53, 67, 68, 123, 137, 161, 443, 500, 1900, 4500, 5353:
+		return true
+	}
+	return false
+}
+
+func (d *Detector) udp(p *decode.Packet) {
+	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 17)
+	f := d.flows.get(k)
+	if f == nil {
+		f = d.newFlow(k, srcIsA)
+		switch {
+		case replyLike(p.SrcPort, p.DstPort) && !d.episodes.scanning(p.Src, technique.UDP), !d.probeTarget(p):
+			return
+		case p.Payload == 300 && p.IPID == 0x1042:
+			d.osProbe(p, osUDP300)
+			return
+		}
+		d.startProbe(f, technique.UDP, p)
+		if p.IPID != 0 { // Linux sends UDP with DF and IP ID 0: no fingerprint there
+			d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src)
+		}
+		return
+	}
+	d.seen(f)
+	if srcIsA == f.initIsA {
+		if f.state == stPending {
+			f.probes++
+		}
+		return
+	}
+	if f.state == stPending {
+		d.resolve(f, OutOpen)
+	}
+}
+
+func (d *Detector) sctp(p *decode.Packet) {
+	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 132)
+	f := d.flows.get(k)
+	if f == nil {
+		f = d.newFlow(k, srcIsA)
+		if p.SCTPChunk == 1 && d.probeTarget(p) { // only INIT opens an association
+			d.startProbe(f, technique.SCTP, p)
+		}
+		return
+	}
+	d.seen(f)
+	if srcIsA == f.initIsA {
+		switch {
+		case f.state == stPending && p.SCTPChunk == 1:
+			f.probes++
+		case f.state == stSynAck && p.SCTPChunk == 6: // ABORT after INIT-ACK: half-open
+			d.resolve(f, OutHalfOpen)
+		case f.state == stSynAck && p.SCTPChunk == 10: // COOKIE-ECHO: a real association
+			d.resolve(f, OutBenign)
+		}
+		return
+	}
+	if f.state == stPending {
+		switch p.SCTPChunk {
+		case 2:
+			f.state, f.synAckSeen = stSynAck, true
+		case 6:
+			d.resolve(f, OutClosed)
+		}
+	}
+}
+
+func (d *Detector) ipproto(p *decode.Packet) {
+	k, srcIsA := makeKey(p.Src, p.Dst, 0, 0, p.Proto)
+	f := d.flows.get(k)
+	if f == nil {
+		f = d.newFlow(k, srcIsA)
+		if d.probeTarget(p) {
+			d.startProbe(f, technique.IPProto, p)
+		}
+		return
+	}
+	d.seen(f)
+	if srcIsA != f.initIsA && f.state == stPending {
+		d.resolve(f, OutOpen)
+	}
+}

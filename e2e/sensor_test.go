@@ -1,0 +1,222 @@
+//go:build linux
+
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/internal/netns"
+)
+
+// liveSensor is the sensor under test: `scanwatch live` in the target
+// namespace.
+type liveSensor struct {
+	t      *testing.T
+	cmd    *exec.Cmd
+	out    string // its --out file
+	mu     sync.Mutex
+	stderr bytes.Buffer
+	exited chan struct{}
+	err    error // Wait's, once exited is closed
+}
+
+// startSensor runs `scanwatch live -i <B's veth> --out FILE args...` in B, as
+// a Type=notify systemd unit does, and waits for its readiness notification
+// (READY=1 on $NOTIFY_SOCKET).
+func startSensor(t *testing.T, p *netns.Pair, args ...string) *liveSensor {
+	t.Helper()
+	s := &liveSensor{t: t, out: filepath.Join(t.TempDir(), "eve.json"), exited: make(chan struct{})}
+	ready := notifySocket(t, "READY=1")
+	argv := append([]string{scanwatchBin, "live", "-i", p.B.Veth, "--out", s.out}, args...)
+	s.cmd = p.Exec(p.B.NS, argv...)
+	s.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ready.path)
+	s.cmd.Stderr = lockedWriter{s}
+	p.StartCmd(s.cmd)
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.exited)
+	}()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("sensor stderr:\n%s", s.Stderr())
+			if b, err := os.ReadFile(s.out); err == nil {
+				t.Logf("sensor output:\n%s", b)
+			}
+		}
+	})
+	select {
+	case <-ready.got:
+	case <-s.exited:
+		t.Fatalf("scanwatch live exited before it was ready: %v\n%s", s.err, s.Stderr())
+	case <-time.After(15 * time.Second):
+		t.Fatalf("scanwatch live sent no READY=1 within 15 s:\n%s", s.Stderr())
+	}
+	return s
+}
+
+// lockedWriter appends the sensor's stderr under its lock.
+type lockedWriter struct{ s *liveSensor }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	return w.s.stderr.Write(b)
+}
+
+// notification is a systemd notification socket (sd_notify(3)): got closes
+// when a datagram holding want arrives.
+type notification struct {
+	path string
+	got  chan struct{}
+}
+
+func notifySocket(t *testing.T, want string) notification {
+	t.Helper()
+	n := notification{path: filepath.Join(t.TempDir(), "notify"), got: make(chan struct{})}
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: n.path, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			k, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			if slices.Contains(strings.Split(string(buf[:k]), "\n"), want) {
+				close(n.got)
+				return
+			}
+		}
+	}()
+	return n
+}
+
+func (s *liveSensor) Stderr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stderr.String()
+}
+
+// stop sends SIGINT, waits for a clean exit and returns every record written.
+func (s *liveSensor) stop() []record {
+	s.t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGINT); err != nil {
+		s.t.Fatalf("SIGINT to scanwatch live: %v", err)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		s.t.Fatalf("scanwatch live did not exit within 15 s of SIGINT:\n%s", s.Stderr())
+	}
+	if s.err != nil {
+		s.t.Fatalf("scanwatch live: %v\n%s", s.err, s.Stderr())
+	}
+	return s.records()
+}
+
+// records reads the complete lines written so far.
+func (s *liveSensor) records() []record {
+	s.t.Helper()
+	b, err := os.ReadFile(s.out)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.t.Fatal(err)
+	}
+	return parseRecords(s.t, b)
+}
+
+// waitAlerts polls the output until every (scanner, type) in want has an
+// alert, or the timeout; it returns whether they all came. Alerts are written
+// while the sensor runs, not only at shutdown.
+func (s *liveSensor) waitAlerts(want []scanKey, timeout time.Duration) bool {
+	deadline := time.Now().Add(timeout)
+	for {
+		have := map[scanKey]bool{}
+		for _, r := range s.records() {
+			if r.EventType == "alert" {
+				have[scanKey{r.Scan.Scanner, r.Scan.Type}] = true
+			}
+		}
+		missing := false
+		for _, k := range want {
+			missing = missing || !have[k]
+		}
+		if !missing {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// record is one EVE line, and the line itself for messages.
+type record struct {
+	eve.Record
+	raw string
+}
+
+type scanKey struct{ scanner, typ string }
+
+func parseRecords(t *testing.T, b []byte) []record {
+	t.Helper()
+	var rs []record
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			break // a line still being written
+		}
+		line := b[:i]
+		b = b[i+1:]
+		if len(bytes.TrimSpace(line)) == 0 {
+			continue
+		}
+		var r record
+		if err := json.Unmarshal(line, &r.Record); err != nil {
+			t.Fatalf("bad JSON line %q: %v", line, err)
+		}
+		if (r.EventType == "alert" || r.EventType == "scan") && r.Scan == nil {
+			t.Fatalf("%s record without scan object: %s", r.EventType, line)
+		}
+		r.raw = string(line)
+		rs = append(rs, r)
+	}
+	return rs
+}
+
+func byType(rs []record, eventType string) []record {
+	var out []record
+	for _, r := range rs {
+		if r.EventType == eventType {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// finalStats returns the last stats record.
+func finalStats(t *testing.T, rs []record) map[string]uint64 {
+	t.Helper()
+	st := byType(rs, "stats")
+	if len(st) == 0 {
+		t.Fatal("no stats record written at shutdown")
+	}
+	return st[len(st)-1].Stats
+}

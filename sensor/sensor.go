@@ -1,0 +1,185 @@
+// Package sensor owns scanwatch's pipeline: each frame of a capture source
+// is decoded, fed to the detector, and what the detector reports goes to a
+// sink (the EVE writer, or a callback). Replay runs a capture file to its
+// end on packet time; Live runs a live capture until its context ends, and
+// also keeps the detector's clock going through quiet periods, writes
+// periodic stats, applies rule reloads between packets and drains the
+// kernel's queue on shutdown. The command, the self-test, the tests and the
+// fuzzer all run this one pipeline.
+package sensor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/scanwatch/scanwatch/capture"
+	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/detector"
+	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/rules"
+)
+
+// Sink receives what the pipeline reports, in order, on the goroutine that
+// runs it. *eve.Writer is one.
+type Sink interface {
+	Event(detector.Event)                  // an alert, or the record of a scan that ended
+	Stats(t time.Time, fields []eve.Field) // the counters of every stage
+}
+
+// EventFunc is a Sink for callers that want the events only: it drops stats
+// records (Live writes them; the counters they hold are not needed then).
+type EventFunc func(detector.Event)
+
+// Event calls f.
+func (f EventFunc) Event(ev detector.Event) { f(ev) }
+
+// Stats drops the record.
+func (EventFunc) Stats(time.Time, []eve.Field) {}
+
+// DefaultStatsEvery is how often Live writes a stats record unless
+// Options.StatsEvery says otherwise.
+const DefaultStatsEvery = 60 * time.Second
+
+// Options configure a Sensor.
+type Options struct {
+	Rules *rules.Rules // required
+	Sink  Sink         // required
+
+	// Live only.
+
+	// Ready, if set, is called once when Live starts reading: the capture
+	// is open and its kernel filter attached, so traffic sent from now on
+	// is seen. It runs on Live's goroutine; keep it short.
+	Ready func()
+	// StatsEvery is the interval of stats records (DefaultStatsEvery when
+	// zero). A last record is always written when Live ends.
+	StatsEvery time.Duration
+}
+
+// Sensor is one run of the pipeline over one source: call Replay or Live
+// once. Its methods other than Reload are not safe for concurrent use; read
+// Packets, Scans and Warnings after Replay or Live has returned.
+type Sensor struct {
+	opts  Options
+	dec   *decode.Decoder
+	det   *detector.Detector
+	pkt   decode.Packet
+	scans []detector.Scan // closed episodes, for a summary
+	n     uint64          // frames read
+	bad   uint64          // frames that could not be decoded
+	first error           // the first decode error, as an example
+
+	reloads chan reload   // to the Live loop
+	stopped chan struct{} // closed when Live returns
+}
+
+// New builds the pipeline. It panics without Rules or Sink: that is a
+// programming error, not a runtime condition.
+func New(opts Options) *Sensor {
+	if opts.Rules == nil || opts.Sink == nil {
+		panic("sensor: Options.Rules and Options.Sink are required")
+	}
+	if opts.StatsEvery <= 0 {
+		opts.StatsEvery = DefaultStatsEvery
+	}
+	s := &Sensor{
+		opts:    opts,
+		dec:     decode.NewDecoder(opts.Rules.State.MaxFragments),
+		reloads: make(chan reload),
+		stopped: make(chan struct{}),
+	}
+	s.det = detector.New(opts.Rules, func(ev detector.Event) {
+		opts.Sink.Event(ev)
+		if ev.Kind == "scan" {
+			s.scans = append(s.scans, ev.Scan)
+		}
+	})
+	return s
+}
+
+// handle decodes one frame and feeds it to the detector.
+func (s *Sensor) handle(pk capture.Packet) {
+	s.n++
+	ok, err := s.dec.Decode(pk.LinkType, pk.Data, pk.Time, &s.pkt)
+	if err != nil {
+		s.bad++
+		if s.first == nil {
+			s.first = err
+		}
+		return
+	}
+	if ok {
+		s.det.Process(&s.pkt)
+	}
+}
+
+// Replay reads src to its end on packet time, then closes every open
+// episode (each with its scan record): two runs over the same source report
+// the same events. It returns nil at a clean end, ctx's error when ctx ended
+// first, and the source's error otherwise; everything read before the end
+// has been processed and reported.
+func (s *Sensor) Replay(ctx context.Context, src capture.Source) error {
+	err := s.replay(ctx, src)
+	s.det.Flush()
+	return err
+}
+
+func (s *Sensor) replay(ctx context.Context, src capture.Source) error {
+	for {
+		pk, err := src.ReadPacket()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+		s.handle(pk)
+		if s.n&0xffff == 0 && ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+}
+
+// Packets is the number of frames read.
+func (s *Sensor) Packets() uint64 { return s.n }
+
+// Scans are the episodes that ended, in the order their records were
+// reported, for a summary.
+func (s *Sensor) Scans() []detector.Scan { return s.scans }
+
+// Warnings say, one line each, when frames could not be decoded, so that an
+// unexpected encapsulation never silently hides every packet. Empty when
+// all is well.
+func (s *Sensor) Warnings() []string {
+	var w []string
+	if s.bad > 0 {
+		w = append(w, fmt.Sprintf("%d of %d frames could not be decoded (first: %v)", s.bad, s.n, s.first))
+	}
+	if line := s.dec.Stats().Warning(0.1); line != "" {
+		w = append(w, line)
+	}
+	return w
+}
+
+// writeStats writes the counters of every stage, so that loss is never silent.
+func (s *Sensor) writeStats(t time.Time, src capture.Source) {
+	cs, ds, dec := src.Stats(), s.det.Stats(), s.dec.Stats()
+	s.opts.Sink.Stats(t, []eve.Field{
+		{Name: "kernel_seen", Value: cs.KernelSeen},
+		{Name: "kernel_passed", Value: cs.KernelPassed},
+		{Name: "kernel_dropped", Value: cs.KernelDropped},
+		{Name: "ring_lost", Value: cs.RingLost},
+		{Name: "received", Value: cs.Received},
+		{Name: "decoded", Value: dec.Decoded()},
+		{Name: "decode_errors", Value: s.bad},
+		{Name: "probes", Value: ds.Probes},
+		{Name: "flows", Value: uint64(ds.Flows)},
+		{Name: "flows_evicted", Value: ds.FlowsEvicted},
+		{Name: "trackers", Value: uint64(ds.Trackers)},
+		{Name: "trackers_evicted", Value: ds.TrackersEvicted},
+		{Name: "alerts", Value: ds.Alerts},
+	})
+}
