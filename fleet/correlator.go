@@ -22,7 +22,10 @@ type CorrelatorConfig struct {
 	URL  string
 	Conn ConnOptions
 	// ID names this correlator among those sharing the cluster (1-64 of
-	// [A-Za-z0-9_-]); by default the host name and a random suffix.
+	// [A-Za-z0-9_-]); by default the host name and a random suffix. IDs
+	// must be unique among live correlators: a correlator restarted with
+	// the ID of one that died takes its partitions back without waiting
+	// for the leases to expire.
 	ID         string
 	Partitions int // the fleet's partition count (DefaultPartitions)
 	// Lateness is how long in event time a contact waits for earlier

@@ -321,3 +321,28 @@ func share(t *testing.T, url string) {
 	time.Sleep(200 * time.Millisecond)
 	rec.check(t, sw.scanner, n)
 }
+
+// TestCorrelatorRestartSameID: a correlator killed and started again under
+// its ID takes its partitions back at once, and alerts nothing twice.
+func TestCorrelatorRestartSameID(t *testing.T) {
+	s := startServer(t, t.TempDir(), 0)
+	rec := newRecorder(25)
+	a := startCorrelator(t, s.URL(), "corr-a", rec)
+	sw := newSweep(t, s.URL(), 4)
+	n := sw.publish(sw.scanner[:2], 0, 30) + sw.publish(sw.scanner[2:], 0, 10)
+	sw.flushed(n)
+	waitFor(t, 10*time.Second, "2 alerts", func() bool { return rec.outputCount() == 2 })
+	a.kill(t)
+	start := time.Now()
+	a2 := startCorrelator(t, s.URL(), "corr-a", rec)
+	waitFor(t, 5*time.Second, "partitions back", func() bool { return a2.c.Stats().Owned == testPartitions })
+	if d := time.Since(start); d > 600*time.Millisecond {
+		t.Errorf("took %v to take the partitions back (lease TTL 900ms)", d)
+	}
+	n += sw.publish(sw.scanner[2:], 10, 30)
+	sw.flushed(n)
+	waitFor(t, 10*time.Second, "4 alerts", func() bool { return rec.outputCount() == 4 })
+	waitFor(t, 5*time.Second, "every contact fed", func() bool { return a2.c.Stats().Contacts >= uint64(n) })
+	time.Sleep(200 * time.Millisecond)
+	rec.check(t, sw.scanner, n)
+}

@@ -101,12 +101,29 @@ func (c *Correlator) tend(ctx context.Context, parts map[int]*owned) error {
 			continue
 		}
 		rev, err := c.leases.Create(ctx, leaseKey(p), []byte(c.cfg.ID))
+		if errors.Is(err, jetstream.ErrKeyExists) {
+			rev, err = c.reclaim(ctx, p)
+		}
 		if err != nil {
 			continue // owned by another, or the server is away
 		}
 		parts[p] = c.start(ctx, p, rev, start)
 	}
 	return nil
+}
+
+// reclaim takes back a lease that names this correlator's ID: an earlier
+// run of this correlator that died (IDs are unique among live correlators),
+// so a restart need not wait for the TTL.
+func (c *Correlator) reclaim(ctx context.Context, p int) (uint64, error) {
+	e, err := c.leases.Get(ctx, leaseKey(p))
+	if err != nil {
+		return 0, err
+	}
+	if string(e.Value()) != c.cfg.ID {
+		return 0, jetstream.ErrKeyExists
+	}
+	return c.leases.Update(ctx, leaseKey(p), []byte(c.cfg.ID), e.Revision())
 }
 
 // share is how many partitions this correlator should own: its fair part
