@@ -3,9 +3,9 @@
 
 GO      ?= go
 BIN     := bin/scanwatch
-PKGS    := nmap masscan hping3 zmap arp-scan tcpdump iproute2 ethtool socat ncat curl python3 nftables bc time clang llvm libbpf-dev
+PKGS    := nmap masscan hping3 zmap arp-scan tcpdump iproute2 ethtool socat ncat curl python3 nftables bc time clang llvm libbpf-dev nats-server
 # The tools each package provides, checked before calling apt-get.
-TOOLS   := nmap masscan hping3 zmap arp-scan tcpdump ip ethtool socat ncat curl python3 nft bc clang llvm-strip
+TOOLS   := nmap masscan hping3 zmap arp-scan tcpdump ip ethtool socat ncat curl python3 nft bc clang llvm-strip nats-server
 BPF_HDR := /usr/include/bpf/bpf_helpers.h
 BENCH_N ?= 2000000
 BENCH_PCAP := testdata/bench/mixed-$(BENCH_N).pcap
@@ -60,7 +60,7 @@ check-generated: generate
 bench: deps build $(BENCH_PCAP)
 	@echo "== replay of $(BENCH_PCAP) ($(BENCH_N) packets)"
 	@sh testdata/bench.sh $(BIN) $(BENCH_PCAP)
-	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner ./sensor
+	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner ./sensor ./fleet
 
 $(BENCH_PCAP):
 	@mkdir -p testdata/bench
@@ -71,6 +71,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 3s ./rules
 	$(GO) test -run '^$$' -fuzz FuzzOpenFiles -fuzztime 60s -fuzzminimizetime 3s ./capture
 	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s -fuzzminimizetime 3s ./sensor
+	$(GO) test -run '^$$' -fuzz FuzzDecodeBatch -fuzztime 60s -fuzzminimizetime 3s ./fleet
 
 # captures remakes testdata/*.pcap from real scanners (root; namespaces only).
 captures:
