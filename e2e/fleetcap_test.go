@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -135,6 +136,36 @@ func (c *capWriter) probes(server netip.Addr) {
 			c.tcp(sweeper, server, 61234, port, seq+1, 0, "R", nil, true)
 		} else {
 			c.tcp(server, sweeper, port, 61234, 0, seq+1, "RA", nil, false)
+		}
+	}
+}
+
+// TestSweepCaptures checks the generated captures: replayed alone, no
+// server's capture holds a scan; replayed together they hold one, the
+// sweeper's, and the monitoring client is never reported.
+func TestSweepCaptures(t *testing.T) {
+	dir := t.TempDir()
+	caps := writeSweepCaptures(t, dir, 20, time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC))
+	replay := func(files ...string) []record {
+		out, err := exec.Command(scanwatchBin, append([]string{"replay", "-q"}, files...)...).Output()
+		if err != nil {
+			t.Fatalf("replay: %v", err)
+		}
+		return parseRecords(t, out)
+	}
+	for _, c := range caps {
+		if rs := replay(c); len(rs) > 0 {
+			t.Errorf("%s alone: %v", filepath.Base(c), rs[0].raw)
+		}
+	}
+	rs := replay(caps...)
+	alerts := byType(rs, "alert")
+	if len(alerts) != 1 || alerts[0].SrcIP != sweeper.String() || alerts[0].Scan.Type != "syn" {
+		t.Fatalf("all together: %d alerts, want the sweeper's SYN scan: %v", len(alerts), rs)
+	}
+	for _, r := range rs {
+		if r.SrcIP == monitor.String() {
+			t.Errorf("monitoring client reported: %s", r.raw)
 		}
 	}
 }
