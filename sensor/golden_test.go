@@ -85,7 +85,12 @@ func parseRecords(t *testing.T, b []byte) []eve.Record {
 
 func loadExpected(t *testing.T) expected {
 	t.Helper()
-	b, err := os.ReadFile("../testdata/expected.yaml")
+	return loadExpectedFile(t, "../testdata/expected.yaml")
+}
+
+func loadExpectedFile(t *testing.T, path string) expected {
+	t.Helper()
+	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +99,7 @@ func loadExpected(t *testing.T) expected {
 		t.Fatal(err)
 	}
 	if len(e.Captures) == 0 {
-		t.Fatal("no captures in expected.yaml")
+		t.Fatalf("no captures in %s", path)
 	}
 	return e
 }
@@ -114,6 +119,26 @@ func TestGoldenCaptures(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestTunnelCaptures replays one nmap -sS scan carried in GRE, ERSPAN II
+// and III (over IPv4 and IPv6), VXLAN and Geneve, captured on the
+// underlay: each must give the scan the inner packets hold.
+func TestTunnelCaptures(t *testing.T) {
+	exp := loadExpectedFile(t, "../testdata/expected_issue9.yaml")
+	n := 0
+	for name, want := range exp.Captures {
+		if !strings.HasPrefix(name, "tunnel_") {
+			continue
+		}
+		n++
+		t.Run(name, func(t *testing.T) {
+			checkCapture(t, filepath.Join("../testdata/issue9", name), want.Scans)
+		})
+	}
+	if n < 6 {
+		t.Errorf("%d tunnel captures in expected_issue9.yaml, want 6", n)
 	}
 }
 

@@ -67,8 +67,9 @@ atk() { ip netns exec "$ATK" "$@"; }
 tgt() { ip netns exec "$TGT" "$@"; }
 
 TMP=""
-TCPDUMP_PID=""
+declare -A CAP_PIDS=()  # capture name -> its tcpdump pid (several may run at once)
 EXTRA_PIDS=()
+EXTRA_NS=()             # more namespaces (capture_issue9.sh adds its own), removed on exit
 
 kill_ns_procs() { # kill the processes living in one of OUR namespaces (all started by us)
   local ns=$1 pids
@@ -88,7 +89,7 @@ kill_ns_procs() { # kill the processes living in one of OUR namespaces (all star
 
 teardown() {
   local ns
-  for ns in "$ATK" "$TGT"; do
+  for ns in "$ATK" "$TGT" "${EXTRA_NS[@]}"; do
     kill_ns_procs "$ns"
     if ip netns list 2>/dev/null | grep -qw "^$ns"; then ip netns del "$ns" || true; fi
   done
@@ -97,11 +98,11 @@ teardown() {
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
-  if [ -n "$TCPDUMP_PID" ]; then kill -INT "$TCPDUMP_PID" 2>/dev/null || true; wait "$TCPDUMP_PID" 2>/dev/null || true; fi
+  for p in "${CAP_PIDS[@]}"; do kill -INT "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
   for p in "${EXTRA_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   teardown
   [ -n "$TMP" ] && rm -rf "$TMP"
-  rm -f "$OUT"/.*.pcap.tmp
+  rm -f "$OUT"/.*.pcap.tmp "$OUT"/issue9/.*.pcap.tmp
   if [ $rc -ne 0 ]; then log "failed (exit $rc); namespaces removed"; fi
   exit $rc
 }
@@ -176,29 +177,37 @@ flush_neigh() {
   ip -n "$TGT" neigh flush dev "$VT" 2>/dev/null || true
 }
 
-start_capture() { # name
-  local name=$1 i
+pcap_dir() { # name: where a capture goes (issue-9 captures live in issue9/, out of the golden globs)
+  if [[ " ${ISSUE9[*]:-} ${ISSUE9_SIDE[*]:-} " == *" $1 "* ]]; then echo "$OUT/issue9"; else echo "$OUT"; fi
+}
+
+start_capture() { # name [netns iface snaplen]: default the target's side of the A-T link
+  local name=$1 ns=${2:-$TGT} ifc=${3:-$VT} snap=${4:-$SNAPLEN} dir i
+  dir=$(pcap_dir "$name")
   flush_neigh
-  rm -f "$OUT/.$name.pcap.tmp"
-  ip netns exec "$TGT" tcpdump -i "$VT" -n -s "$SNAPLEN" -U -Z root -w "$OUT/.$name.pcap.tmp" >"$TMP/tcpdump.$name.log" 2>&1 &
-  TCPDUMP_PID=$!
+  rm -f "$dir/.$name.pcap.tmp"
+  ip netns exec "$ns" tcpdump -i "$ifc" -n -s "$snap" -U -Z root -w "$dir/.$name.pcap.tmp" >"$TMP/tcpdump.$name.log" 2>&1 &
+  CAP_PIDS[$name]=$!
   for i in $(seq 1 50); do
     grep -q 'listening on' "$TMP/tcpdump.$name.log" 2>/dev/null && break
-    kill -0 "$TCPDUMP_PID" 2>/dev/null || die "tcpdump failed: $(cat "$TMP/tcpdump.$name.log")"
+    kill -0 "${CAP_PIDS[$name]}" 2>/dev/null || die "tcpdump failed: $(cat "$TMP/tcpdump.$name.log")"
     sleep 0.1
   done
   sleep 0.5
 }
 
-stop_capture() { # name
-  local name=$1
+stop_capture() { # name...: stop these captures (SETTLE s after the tool) and move them in place
+  local name dir
   sleep "$SETTLE"
-  kill -INT "$TCPDUMP_PID"
-  wait "$TCPDUMP_PID" || true
-  TCPDUMP_PID=""
-  mv -f "$OUT/.$name.pcap.tmp" "$OUT/$name.pcap"
-  if [ -f "$TMP/$name.txt" ]; then mv -f "$TMP/$name.txt" "$LOGDIR/$name.txt"; fi
-  log "$name.pcap: $(tcpdump -nr "$OUT/$name.pcap" 2>/dev/null | wc -l) packets, $(stat -c %s "$OUT/$name.pcap") bytes"
+  for name in "$@"; do
+    kill -INT "${CAP_PIDS[$name]}"
+    wait "${CAP_PIDS[$name]}" || true
+    unset "CAP_PIDS[$name]"
+    dir=$(pcap_dir "$name")
+    mv -f "$dir/.$name.pcap.tmp" "$dir/$name.pcap"
+    if [ -f "$TMP/$name.txt" ]; then mv -f "$TMP/$name.txt" "$dir/capture_logs/$name.txt"; fi
+    log "$name.pcap: $(tcpdump -nr "$dir/$name.pcap" 2>/dev/null | wc -l) packets, $(stat -c %s "$dir/$name.pcap") bytes"
+  done
 }
 
 capture() { # name cmd... : run cmd in the attacker namespace while capturing
@@ -377,6 +386,10 @@ cap_windows_like_xmas() { windows_like windows_like_xmas -sX; }
 
 cap_nmap_T1_short() { capture nmap_T1_short nmap -n -T1 -e "$VA" -sS -Pn -p 20-27 "$IP_T"; }
 
+# captures for issue 9 (benign look-alikes, newer scan techniques, tunnels): their own file
+# shellcheck source=capture_issue9.sh
+. "$HERE/capture_issue9.sh"
+
 main() {
   local want=() n
   if [ "${1:-}" = "--list" ]; then printf '%s\n' "${ALL[@]}"; exit 0; fi
@@ -396,12 +409,13 @@ main() {
     esac
     command -v "$c" >/dev/null || die "$n needs $c (apt-get install -y zmap arp-scan nftables)"
   done
+  issue9_check_tools "${want[@]}"
 
   trap cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   local t0=$SECONDS
-  mkdir -p "$OUT" "$LOGDIR"
+  mkdir -p "$OUT" "$LOGDIR" "$OUT/issue9/capture_logs"
   OUT=$(cd "$OUT" && pwd) LOGDIR=$(cd "$LOGDIR" && pwd)
   setup
   for n in "${want[@]}"; do "cap_$n"; done

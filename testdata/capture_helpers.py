@@ -4,7 +4,8 @@
 Subcommands (all stdlib only):
   dns-server ADDR PORT            UDP DNS-ish responder: answers every query with an A record
   udp-echo ADDR PORT              UDP echo (stands in for SNMP/161)
-  sctp-responder ADDR OPEN_PORT   userspace SCTP: INIT -> INIT-ACK on OPEN_PORT, ABORT elsewhere
+  sctp-responder ADDR OPEN_PORT   userspace SCTP: INIT -> INIT-ACK on OPEN_PORT, ABORT elsewhere;
+                                  COOKIE ECHO -> ABORT (T bit) except on OPEN_PORT
                                   (only used when the kernel has no SCTP)
   line-server ADDR PORT...        TCP: read one line, answer "<banner> <line>", close
   stream-server ADDR PORT...      TCP: stream a numbered line every INTERVAL s until the peer closes
@@ -123,7 +124,13 @@ def sctp_responder(addr, open_port):
             continue
         sport, dport, vtag = struct.unpack("!HHI", sc[:8])
         ctype = sc[12]
-        if ctype != 1 or vtag != 0 or len(sc) < 32:  # only answer INIT
+        if ctype == 10 and dport != open_port:
+            # COOKIE ECHO with no association (nmap -sZ): out of the blue, so ABORT with the
+            # T bit set and the packet's own tag reflected (RFC 9260 8.4); on the open port
+            # the cookie is not ours and the packet is dropped silently, as Linux does
+            s.sendto(sctp_packet(dport, sport, vtag, struct.pack("!BBH", 6, 1, 4)), (peer[0], 0))
+            continue
+        if ctype != 1 or vtag != 0 or len(sc) < 32:  # otherwise only answer INIT
             continue
         itag, = struct.unpack("!I", sc[16:20])
         if dport == open_port:
