@@ -34,6 +34,7 @@ type Scan struct {
 	Slow         bool // recognised by the sequential test rather than a rate window
 	Decoys       []netip.Addr
 	Group        string
+	Sensors      []string // fleet records: the sensors whose contacts made the episode
 }
 
 // MaxListedTargets caps the targets listed in one record; TargetCount stays exact.

@@ -90,6 +90,9 @@ func scanDict(s detector.Scan) *zerolog.Event {
 	if s.Group != "" {
 		d = d.Str("group", s.Group)
 	}
+	if len(s.Sensors) > 0 {
+		d = d.Strs("sensors", s.Sensors)
+	}
 	d = d.Str("tool", s.Tool)
 	if s.ToolEvidence != "" {
 		d = d.Str("tool_evidence", s.ToolEvidence)

@@ -48,6 +48,7 @@ type RecordScan struct {
 	Slow         bool     `json:"slow,omitempty"`
 	Decoys       []string `json:"decoys,omitempty"`
 	Group        string   `json:"group,omitempty"`
+	Sensors      []string `json:"sensors,omitempty"`
 	Tool         string   `json:"tool"`
 	ToolEvidence string   `json:"tool_evidence,omitempty"`
 	Evidence     string   `json:"evidence"`

@@ -47,6 +47,9 @@ const DefaultStatsEvery = 60 * time.Second
 type Options struct {
 	Rules *rules.Rules // required
 	Sink  Sink         // required
+	// Contacts, if set, sees every first contact the detector resolves
+	// (the fleet publisher), on the pipeline's goroutine.
+	Contacts func(detector.Contact)
 
 	// Live only.
 
@@ -97,6 +100,9 @@ func New(opts Options) *Sensor {
 			s.scans = append(s.scans, ev.Scan)
 		}
 	})
+	if opts.Contacts != nil {
+		s.det.OnContact(opts.Contacts)
+	}
 	return s
 }
 
