@@ -144,7 +144,9 @@ func NewCorrelator(ctx context.Context, cfg CorrelatorConfig) (*Correlator, erro
 	return c, nil
 }
 
-func defaultID() string {
+// HostID is this host's name as a sensor or correlator name: its first
+// label, cut to the characters a NATS subject token allows.
+func HostID() string {
 	host, _ := os.Hostname()
 	host, _, _ = strings.Cut(host, ".")
 	var b strings.Builder
@@ -153,9 +155,16 @@ func defaultID() string {
 			b.WriteRune(r)
 		}
 	}
+	if b.Len() == 0 {
+		return "scanwatch"
+	}
+	return b.String()
+}
+
+func defaultID() string {
 	var n [4]byte
 	rand.Read(n[:])
-	return strings.TrimPrefix(b.String()+"-"+hex.EncodeToString(n[:]), "-")
+	return HostID() + "-" + hex.EncodeToString(n[:])
 }
 
 // setUp makes the stream and the two buckets, waiting for the server as

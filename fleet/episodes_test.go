@@ -53,7 +53,7 @@ func TestDetectorEngine(t *testing.T) {
 				tm := t0 + int64(i)*int64(40*time.Millisecond) + int64(j)*int64(time.Millisecond)
 				c := Contact{Time: tm, First: tm, Scanner: netip.MustParseAddr("203.0.113.66"), Target: netip.AddrFrom4([4]byte{10, 50, 0, byte(10 + i)}),
 					Port: port, Technique: TechSyn, Outcome: OutClosed, Probes: 1, HasPrint: true,
-					Print: Fingerprint{Flags: 2, TTL: 45, Options: OptMSSOnly, Window: 1024, MSS: 1460, IPID: 31337, SrcPort: 61234, Seq: 1},
+					Print:  Fingerprint{Flags: 2, TTL: 45, Options: OptMSSOnly, Window: 1024, MSS: 1460, IPID: 31337, SrcPort: 61234, Seq: 1},
 					Sensor: []string{"web-a", "web-b", "web-c"}[i%3]}
 				e.Contact(&c)
 			}

@@ -31,6 +31,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	outPath := fs.String("out", "", "append JSON lines to this file instead of stdout")
 	mode := fs.String("capture", capture.ModeEBPF, "kernel filter: ebpf, or cbpf for kernels without eBPF")
 	promisc := fs.Bool("promisc", false, "promiscuous mode (a mirror/SPAN port)")
+	ff := addFleetFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -67,8 +68,13 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		out = f
 	}
 
+	contacts, stopFleet, err := ff.start("live", stderr)
+	if err != nil {
+		return err
+	}
+	defer stopFleet()
 	// Live output is unbuffered: each record is one write, seen at once.
-	s := sensor.New(sensor.Options{Rules: r, Sink: eve.NewWriter(out), Ready: func() {
+	s := sensor.New(sensor.Options{Rules: r, Sink: eve.NewWriter(out), Contacts: contacts, Ready: func() {
 		fmt.Fprintf(stderr, "scanwatch live: capturing on %s (%s filter)\n", *iface, *mode)
 		if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 			fmt.Fprintf(stderr, "scanwatch live: telling systemd we are ready: %v\n", err)

@@ -17,10 +17,11 @@ import (
 )
 
 const usage = `usage:
-  scanwatch replay [--rules FILE] [--out FILE] FILE...
-  scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--capture ebpf|cbpf]
+  scanwatch replay [--rules FILE] [--out FILE] [--fleet URL [--sensor NAME]] FILE...
+  scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--capture ebpf|cbpf] [--fleet URL [--sensor NAME]]
   scanwatch scan   -sS|-sT|-sF|-sN|-sX|-sA|-sW|-sM|-sU [--scanflags F] -p PORTS TARGET...
   scanwatch selftest
+  scanwatch correlate --listen ADDR --store DIR | --nats URL [--out FILE] [--rules FILE]
   scanwatch rules check FILE      # validate a rules file
   scanwatch rules default         # print the embedded rules, a start for your own
 `
@@ -29,11 +30,12 @@ const usage = `usage:
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 var commands = map[string]command{
-	"replay":   cmdReplay,
-	"live":     cmdLive,
-	"scan":     cmdScan,
-	"selftest": cmdSelftest,
-	"rules":    cmdRules,
+	"replay":    cmdReplay,
+	"live":      cmdLive,
+	"scan":      cmdScan,
+	"selftest":  cmdSelftest,
+	"rules":     cmdRules,
+	"correlate": cmdCorrelate,
 }
 
 // usageError marks bad usage or bad rules: exit code 2.

@@ -22,6 +22,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rulesPath := fs.String("rules", "", "rules file (default: the embedded rules)")
 	outPath := fs.String("out", "", "write JSON lines to this file instead of stdout")
 	quiet := fs.Bool("q", false, "no summary table on stderr")
+	ff := addFleetFlags(fs)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -43,8 +44,13 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 
-	s := sensor.New(sensor.Options{Rules: r, Sink: eve.NewWriter(out)})
+	contacts, stopFleet, err := ff.start("replay", stderr)
+	if err != nil {
+		return err
+	}
+	s := sensor.New(sensor.Options{Rules: r, Sink: eve.NewWriter(out), Contacts: contacts})
 	readErr := s.Replay(ctx, src)
+	stopFleet()
 	if err := closeOut(); err != nil && readErr == nil {
 		readErr = err
 	}
