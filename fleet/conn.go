@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"fmt"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -72,4 +74,15 @@ func connect(url, name string, o ConnOptions, extra ...nats.Option) (*nats.Conn,
 		return nil, fmt.Errorf("fleet: connect %s: %w", url, err)
 	}
 	return nc, nil
+}
+
+// Redact hides the passwords in a list of server URLs, for logs.
+func Redact(urls string) string {
+	parts := strings.Split(urls, ",")
+	for i, p := range parts {
+		if u, err := url.Parse(strings.TrimSpace(p)); err == nil && u.User != nil {
+			parts[i] = u.Redacted()
+		}
+	}
+	return strings.Join(parts, ",")
 }

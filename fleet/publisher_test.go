@@ -140,3 +140,10 @@ func TestPublisherRejectsBadName(t *testing.T) {
 		t.Error("dotted sensor name accepted")
 	}
 }
+
+func TestRedact(t *testing.T) {
+	got := Redact("nats://web-01:secret@a:4222,nats://b:4222,tls://u@c:4222")
+	if want := "nats://web-01:xxxxx@a:4222,nats://b:4222,tls://u@c:4222"; got != want {
+		t.Errorf("Redact = %q, want %q", got, want)
+	}
+}

@@ -27,6 +27,7 @@ func cmdCorrelate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	outPath := fs.String("out", "", "append JSON lines to this file instead of stdout")
 	id := fs.String("id", "", "this correlator's name, unique among those sharing the cluster")
 	lateness := fs.Duration("lateness", 5*time.Second, "how long contacts wait for slower sensors")
+	replicas := fs.Int("replicas", 1, "servers that keep each contact (3 in a cluster)")
 	conn := connFlags(fs, "")
 	if rest, err := parseInterleaved(fs, args); err != nil {
 		return usageError{err}
@@ -65,13 +66,14 @@ func cmdCorrelate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	c, err := fleet.NewCorrelator(ctx, fleet.CorrelatorConfig{
 		URL: *url, Conn: *conn, ID: *id, Lateness: *lateness, Engine: fleet.DetectorEngine(r),
+		Stream: fleet.StreamConfig{Replicas: *replicas},
 		Sink: func(o fleet.Output) error { _, err := out.Write(o.Record); return err },
 		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "scanwatch correlate: "+format+"\n", a...) },
 	})
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "scanwatch correlate: %s consuming %s\n", c.ID(), *url)
+	fmt.Fprintf(stderr, "scanwatch correlate: %s consuming %s\n", c.ID(), fleet.Redact(*url))
 	err = c.Run(ctx)
 	st := c.Stats()
 	fmt.Fprintf(stderr, "scanwatch correlate: %d contacts (%d replayed, %d late), %d records written, %d already written by another owner, %d bad batches\n",
