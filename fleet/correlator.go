@@ -69,6 +69,11 @@ type CorrelatorStats struct {
 	Duplicates uint64 // outputs an earlier owner had written already
 }
 
+func (s CorrelatorStats) String() string {
+	return fmt.Sprintf("%d contacts (%d replayed, %d late, %d dropped as future), %d records written, %d already written by another owner, %d bad batches",
+		s.Contacts, s.Replayed, s.Late, s.Future, s.Outputs, s.Duplicates, s.BadBatches)
+}
+
 type correlatorCounters struct {
 	acquired, messages, contacts, replayed, late, overflow, future, misrouted, badBatches, outputs, duplicates atomic.Uint64
 	owned                                                                                                      atomic.Int64

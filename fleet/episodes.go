@@ -77,6 +77,14 @@ func (c *Contact) toDetector() (detector.Contact, bool) {
 // every first contact but the benign exchanges (established traffic).
 func Publishable(c *detector.Contact) bool { return c.Outcome != detector.OutBenign }
 
+// AddDetector queues a detector's contact unless it is a benign exchange:
+// a sensor's contact hook.
+func (p *Publisher) AddDetector(c detector.Contact) {
+	if Publishable(&c) {
+		p.Add(FromDetector(&c))
+	}
+}
+
 // DetectorEngine runs the detector's episode logic (the same thresholds,
 // sequential test, shapes, decoys and tools as a sensor) over a
 // partition's merged contacts, and writes its events as EVE lines whose

@@ -75,9 +75,7 @@ func cmdCorrelate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	fmt.Fprintf(stderr, "scanwatch correlate: %s consuming %s\n", c.ID(), fleet.Redact(*url))
 	err = c.Run(ctx)
-	st := c.Stats()
-	fmt.Fprintf(stderr, "scanwatch correlate: %d contacts (%d replayed, %d late), %d records written, %d already written by another owner, %d bad batches\n",
-		st.Contacts, st.Replayed, st.Late, st.Outputs, st.Duplicates, st.BadBatches)
+	fmt.Fprintf(stderr, "scanwatch correlate: %v\n", c.Stats())
 	return err
 }
 
@@ -116,11 +114,6 @@ func (f *fleetFlags) start(cmd string, stderr io.Writer) (func(detector.Contact)
 	if err != nil {
 		return nil, nil, usageError{err}
 	}
-	hook := func(c detector.Contact) {
-		if fleet.Publishable(&c) {
-			p.Add(fleet.FromDetector(&c))
-		}
-	}
 	stop := func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -131,5 +124,5 @@ func (f *fleetFlags) start(cmd string, stderr io.Writer) (func(detector.Contact)
 			fmt.Fprintf(stderr, "scanwatch %s: fleet: %v\n", cmd, err)
 		}
 	}
-	return hook, stop, nil
+	return p.AddDetector, stop, nil
 }
