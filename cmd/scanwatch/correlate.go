@@ -67,8 +67,8 @@ func cmdCorrelate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	c, err := fleet.NewCorrelator(ctx, fleet.CorrelatorConfig{
 		URL: *url, Conn: *conn, ID: *id, Lateness: *lateness, Engine: fleet.DetectorEngine(r),
 		Stream: fleet.StreamConfig{Replicas: *replicas},
-		Sink: func(o fleet.Output) error { _, err := out.Write(o.Record); return err },
-		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "scanwatch correlate: "+format+"\n", a...) },
+		Sink:   func(o fleet.Output) error { _, err := out.Write(o.Record); return err },
+		Logf:   func(format string, a ...any) { fmt.Fprintf(stderr, "scanwatch correlate: "+format+"\n", a...) },
 	})
 	if err != nil {
 		return err
