@@ -184,7 +184,7 @@ func (c *Correlator) setUp(ctx context.Context) error {
 		if err == nil || ctx.Err() != nil {
 			break
 		}
-		c.cfg.Logf("fleet: %v (retrying)", err)
+		c.cfg.Logf("%v (retrying)", err)
 		select {
 		case <-ctx.Done():
 		case <-time.After(time.Second):
