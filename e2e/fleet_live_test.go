@@ -161,3 +161,56 @@ func TestFleetLive(t *testing.T) {
 		}
 	}
 }
+
+// TestFleetSensorOverhead measures what --fleet adds to the sensor's CPU
+// time (user + system, of the whole process) under the bulk transfer of
+// TestLiveKernelFiltering with a 100-port SYN scan inside; the contacts go
+// to a correlator in the target's namespace. It is a measurement (two
+// 1 GiB transfers) that `make bench` runs: SCANWATCH_FLEET_OVERHEAD=1.
+func TestFleetSensorOverhead(t *testing.T) {
+	if os.Getenv("SCANWATCH_FLEET_OVERHEAD") == "" {
+		t.Skip("a measurement: set SCANWATCH_FLEET_OVERHEAD=1 (make bench does)")
+	}
+	needTools(t, "nmap")
+	base, baseWall := fleetBulkCPU(t, false)
+	with, withWall := fleetBulkCPU(t, true)
+	t.Logf("sensor CPU under 1 GiB bulk + 100-port SYN scan: %v without --fleet (%v wall), %v with (%v wall): %+.1f%%",
+		base.Round(time.Millisecond), baseWall.Round(time.Millisecond), with.Round(time.Millisecond), withWall.Round(time.Millisecond),
+		100*(float64(with)/float64(base)-1))
+}
+
+func fleetBulkCPU(t *testing.T, fleet bool) (cpu, wall time.Duration) {
+	tb := newTestbed(t, "swlfo")
+	var args []string
+	if fleet {
+		addr := tb.B.Addr.String() + ":4222"
+		corr := tb.Exec(tb.B.NS, scanwatchBin, "correlate", "--listen", addr, "--store", filepath.Join(t.TempDir(), "store"), "--out", os.DevNull)
+		if err := tb.StartCmd(corr); err != nil {
+			t.Fatal(err)
+		}
+		args = []string{"--fleet", "nats://" + addr, "--sensor", "bulk"}
+	}
+	s := startSensor(t, tb.Pair, args...)
+	sink, sinkOut := startHelper(t, tb.Pair, tb.B.NS, "ready", "sink", fmt.Sprint(bulkPort))
+	send := helper(tb.Pair, tb.A.NS, "send", tb.B.Addr.String(), fmt.Sprint(bulkPort), fmt.Sprint(1<<30))
+	start := time.Now()
+	tb.StartCmd(send)
+	if !waitLine(sinkOut, "flowing", 10*time.Second) {
+		t.Fatal("bulk transfer did not start")
+	}
+	runSteps(t, tb.Pair, []scanStep{nmapStep("-sS", srcSyn, "syn", "1-100", []uint16{22, 80})})
+	send.Wait()
+	sink.Wait()
+	wall = time.Since(start)
+	s.stop()
+	var n int
+	if fleet {
+		if i := strings.Index(s.Stderr(), "fleet: "); i < 0 {
+			t.Errorf("no fleet line:\n%s", s.Stderr())
+		} else if fmt.Sscanf(s.Stderr()[i:], "fleet: %d contacts published", &n); n < 100 {
+			t.Errorf("the sensor published %d contacts, want the scan's 100:\n%s", n, s.Stderr())
+		}
+	}
+	ps := s.cmd.ProcessState
+	return ps.UserTime() + ps.SystemTime(), wall
+}

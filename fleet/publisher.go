@@ -163,7 +163,8 @@ func (p *Publisher) Add(c Contact) bool {
 	}
 	p.stats.Added++
 	p.stats.Buffered++
-	if len(p.open[part]) == 0 {
+	first := len(p.open[part]) == 0
+	if first {
 		p.opened[part] = time.Now()
 	}
 	p.open[part] = append(p.open[part], c)
@@ -172,8 +173,8 @@ func (p *Publisher) Add(c Contact) bool {
 		p.sealLocked(part)
 	}
 	p.mu.Unlock()
-	if full {
-		p.signal()
+	if full || first {
+		p.signal() // a batch to send, or a flush timer to arm
 	}
 	return true
 }
@@ -235,15 +236,25 @@ func (p *Publisher) Close(ctx context.Context) error {
 	return err
 }
 
+// run sends batches. Its timer runs only while contacts wait, so an idle
+// sensor's publisher costs nothing.
 func (p *Publisher) run() {
 	defer close(p.done)
-	tick := time.NewTicker(p.cfg.FlushInterval / 4)
+	tick := time.NewTimer(time.Hour)
 	defer tick.Stop()
 	closing := false
 	for {
+		p.mu.Lock()
+		waiting := p.stats.Buffered > 0
+		p.mu.Unlock()
+		var due <-chan time.Time
+		if waiting || closing {
+			tick.Reset(p.cfg.FlushInterval / 4)
+			due = tick.C
+		}
 		select {
 		case <-p.wake:
-		case <-tick.C:
+		case <-due:
 		case <-p.closing:
 			closing = true
 		}
@@ -258,6 +269,7 @@ func (p *Publisher) run() {
 			}
 			if !sent {
 				// Wait for a reconnect or the caller's deadline.
+				tick.Reset(p.cfg.FlushInterval / 4)
 				select {
 				case <-p.wake:
 				case <-tick.C:
