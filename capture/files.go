@@ -43,7 +43,7 @@ func OpenReader(name string, r io.Reader) (Source, error) {
 	if c, ok := r.(io.Closer); ok {
 		fr.closer = c
 	}
-	return &fileSource{cur: fr}, nil
+	return &fileSource{cur: fr, name: name}, nil
 }
 
 // fileSource reads a list of files one after the other.
@@ -51,6 +51,7 @@ type fileSource struct {
 	paths    []string
 	next     int // index in paths of the next file to open
 	cur      *fileReader
+	name     string // the file the last packet came from
 	received atomic.Uint64
 	err      error // sticky: io.EOF at the end, or the first error
 }
@@ -73,9 +74,14 @@ func (s *fileSource) openNext() error {
 	}
 	fr.closer = f
 	fr.mapPcap(f, size)
-	s.cur = fr
+	s.cur, s.name = fr, path
 	return nil
 }
+
+// File names the capture file the last packet came from (the last file
+// opened, once the source is exhausted): what EVE records call
+// pcap_filename.
+func (s *fileSource) File() string { return s.name }
 
 // ReadPacket returns the next packet. Its Data is valid until the next call.
 func (s *fileSource) ReadPacket() (Packet, error) {

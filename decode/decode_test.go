@@ -144,7 +144,7 @@ func frameCases() []frameCase {
 			Kind: KindICMP, Src: hostA, Dst: hostB, Proto: 1, TTL: 48, IPID: 64683, IPLen: 28,
 			ICMPType: 8, ICMPID: 47945,
 		}, 42},
-		{"ARP request", eth, ethARPRequest, Packet{Kind: KindARP, Src: hostA, Dst: hostB, ARPOp: 1}, 42},
+		{"ARP request", eth, ethARPRequest, Packet{Kind: KindARP, Src: hostA, Dst: hostB, ARPOp: 1, LinkGroup: true}, 42},
 		{"ARP reply", eth, ethARPReply, Packet{Kind: KindARP, Src: hostB, Dst: hostA, ARPOp: 2}, 42},
 		{"IPv6 SYN", eth, ethIPv6SYN, syn6Want, 78},
 		{"ICMPv6 port unreachable quoting UDP", eth, ethICMPv6PortUnreachUDP, Packet{
@@ -167,7 +167,7 @@ func frameCases() []frameCase {
 		}, 78},
 		{"MLDv2 report behind hop-by-hop", eth, ethMLDv2HBH, Packet{
 			Kind: KindICMP, IPv6: true, Src: a("fe80::40f7:3aff:fee7:4553"), Dst: a("ff02::16"), Proto: 58, TTL: 1, IPLen: 96,
-			ICMPType: 143, Payload: 40,
+			ICMPType: 143, Payload: 40, LinkGroup: true,
 		}, 70},
 		{"IPv6 ESP stops the walk", eth, ipv6With(50, nil), Packet{
 			Kind: KindOther, IPv6: true, Src: hostA6, Dst: hostB6, Proto: 50, TTL: 255, IPLen: 64, Payload: 24,
@@ -475,4 +475,36 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("bad packet %+v", p)
 		}
 	})
+}
+
+// TestLinkGroup: frames to a link-layer broadcast or multicast address say
+// so, whatever follows; unicast and link types without that knowledge do
+// not.
+func TestLinkGroup(t *testing.T) {
+	withDst := func(mac ...byte) []byte { return cat(mac, ethSYN[6:]) }
+	sll := func(pktType byte) []byte { h := sllHdr(0x0800); h[1] = pktType; return cat(h, ipOf(ethSYN)) }
+	sll2 := func(pktType byte) []byte { h := sll2Hdr(0x0800); h[10] = pktType; return cat(h, ipOf(ethSYN)) }
+	eth := layers.LinkTypeEthernet
+	for _, tc := range []struct {
+		name string
+		lt   layers.LinkType
+		data []byte
+		want bool
+	}{
+		{"ethernet unicast", eth, ethSYN, false},
+		{"ethernet broadcast", eth, withDst(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), true},
+		{"ethernet IPv4 multicast", eth, withDst(0x01, 0x00, 0x5e, 0x00, 0x00, 0xfc), true},
+		{"ethernet broadcast behind a VLAN tag", eth, withTags(withDst(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), 0x8100, 7), true},
+		{"SLL to us", layers.LinkTypeLinuxSLL, sll(0), false},
+		{"SLL broadcast", layers.LinkTypeLinuxSLL, sll(1), true},
+		{"SLL2 multicast", layers.LinkTypeLinuxSLL2, sll2(2), true},
+		{"SLL2 outgoing", layers.LinkTypeLinuxSLL2, sll2(4), false},
+		{"raw IPv4", layers.LinkTypeRaw, ipOf(ethSYN), false},
+	} {
+		var p Packet
+		ok, err := NewDecoder(0).Decode(tc.lt, tc.data, t0, &p)
+		if !ok || err != nil || p.LinkGroup != tc.want || p.DstPort != 22 {
+			t.Errorf("%s: ok %v err %v LinkGroup %v, want %v", tc.name, ok, err, p.LinkGroup, tc.want)
+		}
+	}
 }

@@ -36,6 +36,10 @@ type Packet struct {
 	IPID     uint32     // IPv4 identification; IPv6 fragment identification if fragmented
 	DF       bool       // IPv4 don't-fragment bit
 	Fragment bool       // the transport header was reassembled from IP fragments
+	// LinkGroup: the frame went to a link-layer broadcast or multicast
+	// address (Ethernet group bit, SLL packet type), so a subnet's
+	// broadcast address (x.y.z.255 of a /24) is told from a host's.
+	LinkGroup bool
 	// IPLen is the IP total length as the header states it (IPv6: 40 +
 	// payload length). For a reassembled fragment it is the datagram's
 	// length when its last fragment has been seen, else a lower bound (the

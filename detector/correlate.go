@@ -7,6 +7,7 @@ package detector
 import (
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 
 	"github.com/scanwatch/scanwatch/technique"
@@ -28,6 +29,8 @@ type probeSig struct {
 type sigSeen struct {
 	scanner netip.Addr
 	t       int64
+	tool    tool // the fingerprint's tool (unknown for UDP)
+	copied  bool // another source sent the same probe: a decoy copy
 }
 
 const (
@@ -35,29 +38,56 @@ const (
 	maxSigs     = 1 << 16
 )
 
-// decoySet is a group of sources found sending the same probes.
+// decoySet is a group of sources found sending the same probes, and when:
+// a decoy set belongs to the probes that went out while copies were seen,
+// never to a scan its members make before or after.
 type decoySet struct {
-	members []netip.Addr
+	members     []netip.Addr
+	first, last int64 // packet times of the first and the latest copy linked
+	tool        tool  // the copies' fingerprint
+	reported    bool  // its alert is out: the members' copies fold into it
 }
 
-// noteProbe indexes a first-contact probe and links its source with any
-// other source that sent the identical probe just before.
-func (s *Episodes) noteProbe(sig probeSig, src netip.Addr) {
+// noteProbe indexes a first-contact probe, with the tool its fingerprint
+// names, and links its source with any other source that sent the
+// identical probe just before.
+func (s *Episodes) noteProbe(sig probeSig, src netip.Addr, tl tool) {
 	if prev, ok := s.sigs[sig]; ok && prev.scanner != src && s.now-prev.t <= decoyWindow {
-		s.linkDecoys(prev.scanner, src)
+		s.linkDecoys(prev.scanner, src, prev.t)
+		s.decoys[src].tool = prev.tool
+		if !prev.copied {
+			prev.copied = true
+			s.sigs[sig] = prev
+		}
 		return
 	}
 	if len(s.sigs) >= maxSigs {
 		clear(s.sigs) // a cheap bound; decoy copies arrive together, so little is lost
 	}
-	s.sigs[sig] = sigSeen{src, s.now}
+	s.sigs[sig] = sigSeen{scanner: src, t: s.now, tool: tl}
 }
 
-func (s *Episodes) linkDecoys(a, b netip.Addr) {
-	sa, sb := s.decoys[a], s.decoys[b]
+// sigOf is the signature noteProbe indexed c's first probe under, if any.
+func sigOf(c Contact) (probeSig, bool) {
+	sig := probeSig{target: c.Target.As16(), port: c.Port, ipid: c.Print.IPID, sport: c.Print.SrcPort}
+	switch {
+	case tcpProbe(c.Technique):
+		sig.seq, sig.proto = c.Print.Seq, 6
+	case c.Technique == technique.UDP && c.Print.IPID != 0:
+		sig.proto = 17
+	default:
+		return probeSig{}, false
+	}
+	return sig, true
+}
+
+// linkDecoys puts a and b in one decoy set; since is when the first of the
+// two copies went out.
+func (s *Episodes) linkDecoys(a, b netip.Addr, since int64) {
+	sa, sb := s.liveDecoys(a), s.liveDecoys(b)
 	switch {
 	case sa == nil && sb == nil:
-		set := &decoySet{members: []netip.Addr{a, b}}
+		set := &decoySet{members: []netip.Addr{a, b}, first: since}
 		s.decoys[a], s.decoys[b] = set, set
 	case sa == nil:
 		sb.members = append(sb.members, a)
@@ -70,24 +100,74 @@ func (s *Episodes) linkDecoys(a, b netip.Addr) {
 			sa.members = append(sa.members, m)
 			s.decoys[m] = sa
 		}
+		sa.first = min(sa.first, sb.first)
 	}
+	set := s.decoys[a]
+	set.first = min(set.first, since)
+	set.last = max(set.last, s.now)
 }
 
-// decoyAlert handles an episode of a source that belongs to a decoy set:
-// the set gets one alert, attributed to the likely real scanner. It returns
-// the episode to report and the tracker it belongs to, or nil when the set
-// has already been reported.
-func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) (*tracker, *episode) {
-	ds := s.decoys[t.addr]
-	if ds == nil {
-		return t, e
+// liveDecoys returns a's decoy set while it is still sending copies; after
+// an idle timeout without one, a leaves it: a later decoy scan is another
+// set.
+func (s *Episodes) liveDecoys(a netip.Addr) *decoySet {
+	ds := s.decoys[a]
+	if ds != nil && s.now-ds.last > int64(s.r.Timeouts.Idle) {
+		delete(s.decoys, a)
+		if i := slices.Index(ds.members, a); i >= 0 {
+			ds.members = slices.Delete(ds.members, i, i+1)
+		}
+		return nil
 	}
-	for _, m := range ds.members {
-		if mt := s.trackers[m]; mt != nil && mt != t && mt.eps[tech] != nil && mt.eps[tech].alerted {
-			e.folded = true
-			return nil, nil
+	return ds
+}
+
+// inDecoyScan reports whether c's probe was a decoy copy: another member
+// of its scanner's decoy set sent the same probe. A probe not copied (yet:
+// a live decoy first in nmap's order is answered before the next copy
+// leaves), or no longer in the index, counts as one when it went out while
+// the set was sending copies and with the copies' fingerprint; another
+// tool's probes right after (masscan) are another scan.
+func (s *Episodes) inDecoyScan(c Contact) bool {
+	ds := s.decoys[c.Scanner]
+	if ds == nil {
+		return false
+	}
+	if sig, ok := sigOf(c); ok {
+		if seen, ok := s.sigs[sig]; ok && seen.copied {
+			return true
 		}
 	}
+	tl := toolUnknown
+	if tcpProbe(c.Technique) {
+		tl = toolOf(c.Print)
+	}
+	return tl == ds.tool && c.First >= ds.first-decoyWindow && c.First <= ds.last+decoyWindow
+}
+
+// decoyAlert handles an episode made of decoy copies: the set gets one
+// alert, attributed to the real scanner when the replies single it out. It
+// returns the episode to report and the tracker it belongs to, or nil when
+// the set has already been reported or the decision must wait: until every
+// member has a resolved contact, or the reply timeout after the set's first
+// copy, so that no member is compared before its copies could be answered.
+func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) (*tracker, *episode) {
+	ds := s.decoys[t.addr]
+	if ds == nil || !e.decoyed {
+		return t, e
+	}
+	if ds.reported {
+		e.folded = true
+		return nil, nil
+	}
+	if due := ds.first + int64(s.r.Timeouts.Reply); s.now < due && !s.noWait && !s.allAnswered(ds, tech) {
+		if !e.deferred {
+			e.deferred = true
+			s.deferred = append(s.deferred, deferredAlert{t, tech, e, due})
+		}
+		return nil, nil
+	}
+	ds.reported = true
 	real, why := s.realScanner(ds, tech)
 	rt := t
 	if real.IsValid() {
@@ -96,14 +176,16 @@ func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) 
 		}
 	}
 	for _, m := range ds.members {
-		if mt := s.trackers[m]; mt != nil && mt != rt && mt.eps[tech] != nil {
+		if mt := s.trackers[m]; mt != nil && mt != rt && mt.eps[tech] != nil && mt.eps[tech].decoyed {
 			mt.eps[tech].folded = true
 		}
 	}
 	re := rt.eps[tech]
+	re.folded = false
+	re.undetermined = !real.IsValid()
 	re.decoys = nil
 	for _, m := range ds.members {
-		if m != rt.addr {
+		if m != real {
 			re.decoys = append(re.decoys, m)
 		}
 	}
@@ -112,30 +194,119 @@ func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) 
 	return rt, re
 }
 
-// realScanner picks the member whose probes the target answered and whose
-// own stack reset the SYN-ACKs: spoofed decoys that do not exist (or are
-// not on the path) never do. When no member stands out it says so.
-func (s *Episodes) realScanner(ds *decoySet, tech technique.Technique) (netip.Addr, string) {
-	var best netip.Addr
-	bestScore, tie := -1, false
+// minAnswered is how many answered contacts single out a decoy set's real
+// scanner at least: one or two may be a stray reply.
+const minAnswered = 3
+
+// allAnswered reports whether every member of ds has resolved contacts of
+// the decoy scan.
+func (s *Episodes) allAnswered(ds *decoySet, tech technique.Technique) bool {
 	for _, m := range ds.members {
 		t := s.trackers[m]
-		if t == nil || t.eps[tech] == nil {
+		if t == nil || t.eps[tech] == nil || !t.eps[tech].decoyed || t.eps[tech].contacts == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// deferredAlert is a decoy set's alert waiting for every member's replies.
+type deferredAlert struct {
+	t    *tracker
+	tech technique.Technique
+	e    *episode
+	due  int64
+}
+
+// decideNow raises e's waiting decoy alert at once: its scanner starts
+// another scan, or the capture ends.
+func (s *Episodes) decideNow(t *tracker, tech technique.Technique, e *episode) {
+	s.noWait = true
+	s.alert(t, tech, e)
+	s.noWait = false
+}
+
+// fireDeferred raises the waiting decoy alerts that are due at now.
+func (s *Episodes) fireDeferred(now int64) {
+	n := 0
+	for _, d := range s.deferred {
+		if d.due > now {
+			s.deferred[n] = d
+			n++
 			continue
 		}
-		o := t.eps[tech].outcomes
-		score := 3*(o[OutHalfOpen]+o[OutConnect]) + o[OutClosed] + o[OutOpen]
-		switch {
-		case score > bestScore:
-			best, bestScore, tie = m, score, false
-		case score == bestScore:
-			tie = true
+		if d.t.eps[d.tech] == d.e && !d.e.alerted && !d.e.folded && s.trackers[d.t.addr] == d.t {
+			s.alert(d.t, d.tech, d.e)
 		}
 	}
-	if tie || bestScore <= 0 {
-		return netip.Addr{}, "real scanner undetermined (no source drew distinct replies)"
+	clear(s.deferred[n:])
+	s.deferred = s.deferred[:n]
+}
+
+// realScanner names the member of a decoy set that the replies single out,
+// or says why none is. Spoofed decoys that do not exist, or are not on the
+// path, draw no answers (the target cannot reach them) or never reset the
+// target's SYN-ACKs; the real scanner's stack does. Shares of contacts are
+// compared, not counts, since members' copies resolve at different times;
+// when the members were answered alike the honest answer is "undetermined".
+func (s *Episodes) realScanner(ds *decoySet, tech technique.Technique) (netip.Addr, string) {
+	type view struct {
+		addr                    netip.Addr
+		n, answered, reset, ign int
 	}
-	return best, fmt.Sprintf("real scanner %s: the only source answered by the target or resetting its SYN-ACKs", best)
+	var vs []view
+	for _, m := range ds.members {
+		v := view{addr: m}
+		if t := s.trackers[m]; t != nil && t.eps[tech] != nil && t.eps[tech].decoyed {
+			o := t.eps[tech].outcomes
+			for _, k := range o {
+				v.n += k
+			}
+			v.answered = v.n - o[OutNone]
+			v.reset = o[OutHalfOpen] + o[OutConnect]
+			v.ign = o[OutOpen]
+		}
+		vs = append(vs, v)
+	}
+	// Only one member reset SYN-ACKs, and another let its SYN-ACKs go.
+	var resetter view
+	resetters, ignorers := 0, 0
+	for _, v := range vs {
+		if v.reset > 0 {
+			resetter = v
+			resetters++
+		} else if v.ign > 0 {
+			ignorers++
+		}
+	}
+	if resetters == 1 && ignorers > 0 {
+		return resetter.addr, fmt.Sprintf("real scanner %s: the only source whose stack reset the target's SYN-ACKs", resetter.addr)
+	}
+	// Only one member was answered: a few of its contacts at least (a
+	// target under load may answer far from all), and every other member
+	// at most a quarter of its share.
+	share := func(v view) float64 {
+		if v.n == 0 {
+			return 0
+		}
+		return float64(v.answered) / float64(v.n)
+	}
+	best := -1
+	for i, v := range vs {
+		if best < 0 || share(v) > share(vs[best]) {
+			best = i
+		}
+	}
+	if best >= 0 && vs[best].answered >= minAnswered {
+		alone := true
+		for i, v := range vs {
+			alone = alone && (i == best || share(v) <= share(vs[best])/4)
+		}
+		if alone {
+			return vs[best].addr, fmt.Sprintf("real scanner %s: the only source the target answered", vs[best].addr)
+		}
+	}
+	return netip.Addr{}, "real scanner undetermined: the target answered every source alike"
 }
 
 // groupDistributed links an alerted episode with alerted episodes of other

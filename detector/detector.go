@@ -22,6 +22,7 @@ type Stats struct {
 	Packets         uint64
 	Probes          uint64 // first-contact probes seen
 	Flows           int    // flows followed now
+	FlowMemory      uint64 // bytes the flow table holds, about
 	FlowsEvicted    uint64
 	Trackers        int // scanners followed now
 	TrackersEvicted uint64
@@ -76,6 +77,7 @@ func (d *Detector) Stats() Stats {
 	s := d.episodes.Stats()
 	s.Packets, s.Probes = d.packets, d.probes
 	s.Flows = d.flows.len()
+	s.FlowMemory = d.flows.memuse()
 	s.FlowsEvicted = d.flows.evicted
 	return s
 }
@@ -147,6 +149,13 @@ func (d *Detector) seen(f *flow) {
 
 // newFlow starts following k as ordinary traffic; startProbe makes it a probe.
 func (d *Detector) newFlow(k flowKey, srcIsA bool) *flow {
+	if k.proto != 0 { // a transport flow, not one of the flow table's other entries
+		a, b := netip.AddrFrom16(k.a), netip.AddrFrom16(k.b)
+		if !srcIsA {
+			a, b = b, a
+		}
+		d.ipFollowed(a, b)
+	}
 	f := d.flows.insert(k, d.evictFlow)
 	f.initIsA, f.state, f.first, f.last, f.touched = srcIsA, stBenign, d.now, d.now, d.now
 	return f
@@ -163,7 +172,7 @@ func (d *Detector) startProbe(f *flow, tech technique.Technique, p *decode.Packe
 
 // probeTarget applies home networks and allow lists to a first contact.
 func (d *Detector) probeTarget(p *decode.Packet) bool {
-	if !p.Dst.IsValid() || p.Dst.IsMulticast() || p.Dst.IsUnspecified() || isBroadcast(p.Dst) {
+	if !p.Dst.IsValid() || p.Dst.IsMulticast() || p.Dst.IsUnspecified() || isBroadcast(p.Dst) || p.LinkGroup {
 		return false
 	}
 	r := d.r
@@ -177,7 +186,8 @@ func (d *Detector) probeTarget(p *decode.Packet) bool {
 }
 
 // isBroadcast is the limited broadcast; a subnet's broadcast address cannot
-// be told from a host without its netmask (x.y.z.255 is a host in a /16).
+// be told from a host without its netmask (x.y.z.255 is a host in a /16),
+// but its frames go to the link-layer broadcast (decode.Packet.LinkGroup).
 func isBroadcast(a netip.Addr) bool { return a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) }
 
 // OnContact makes f see every resolved first contact, before the episodes

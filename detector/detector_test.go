@@ -96,8 +96,8 @@ func TestSYNScanVertical(t *testing.T) {
 	if s.Tool != "nmap" {
 		t.Errorf("tool %q (%s)", s.Tool, s.ToolEvidence)
 	}
-	if a[0].Scan.Type != "syn" || a[0].Scan.PortCount != 15 {
-		t.Errorf("alert at %d ports, type %s", a[0].Scan.PortCount, a[0].Scan.Type)
+	if a[0].Scan.Type != "syn" || a[0].Scan.PortCount != 4 || a[0].Scan.Slow {
+		t.Errorf("alert at %d ports, type %s, slow %v; want the sequential test's 4", a[0].Scan.PortCount, a[0].Scan.Type, a[0].Scan.Slow)
 	}
 }
 
@@ -337,7 +337,7 @@ func TestEpisodeTargetCap(t *testing.T) {
 	}
 	e := newEpisode(technique.Syn, 0)
 	for i := 0; i < n; i++ {
-		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, OutClosed, 0)
+		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, OutClosed, 0, true)
 	}
 	if len(e.targets) != maxEpisodeTargets {
 		t.Fatalf("kept %d port sets, cap %d", len(e.targets), maxEpisodeTargets)
@@ -345,14 +345,18 @@ func TestEpisodeTargetCap(t *testing.T) {
 }
 
 // A reload applies from the next packet and keeps the state: a threshold
-// raised mid-scan holds the alert back until the new count is reached.
+// raised mid-scan holds the alert back until the new count is reached
+// (the sequential test off, which would decide at four).
 func TestSetRulesKeepsState(t *testing.T) {
 	w := newWire(t)
+	r0 := *rules.Default()
+	r0.Slow.Enabled = false
+	w.d.SetRules(&r0)
 	for port := uint16(1); port <= 10; port++ {
 		w.tcp(scanner, target, 40000, port, syn, 1000, 0, 0, mssOnly)
 		w.tcp(target, scanner, port, 40000, rstack, 0, 1001, 0, nil)
 	}
-	r := *rules.Default()
+	r := r0
 	r.Detect = map[technique.Technique]rules.Threshold{technique.Syn: {Ports: 30, Window: time.Minute}}
 	w.d.SetRules(&r)
 	for port := uint16(11); port <= 40; port++ {

@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"cmp"
 	"fmt"
 	"net/netip"
 	"sort"
@@ -18,12 +19,21 @@ import (
 type episode struct {
 	tech     technique.Technique
 	name     string // custom probes: the flag mix
+	typ      string // the type the alert reported; the closing record keeps it
 	alerted  bool
 	slow     bool
 	folded   bool // part of another episode's report (ping's TCP probes, a decoy's copies)
 	decoys   []netip.Addr
 	decoyWhy string
-	group    string // distributed scan group
+	// decoyed: made of probes sent while the scanner's decoy set was
+	// sending copies (nmap -D); another scan from the same source is
+	// another episode.
+	decoyed      bool
+	deferred     bool   // its alert waits for the decoy set's replies
+	undetermined bool   // decoys and no member singled out: no scanner named
+	group        string // distributed scan group
+	id           uint64 // set when it alerts (episodeID)
+	sport        onePort
 
 	first, last int64 // packet times of the first and last probe, ns
 	probes      int
@@ -33,6 +43,7 @@ type episode struct {
 	overflow map[netip.Addr]struct{} // targets past maxEpisodeTargets: counted, ports not kept
 	ports    portSet                 // union of ports over targets
 	contacts int
+	failed   int // distinct failed first contacts (the sequential test's)
 	open     portSet
 
 	// Sliding window of first contacts not yet alerted.
@@ -42,8 +53,9 @@ type episode struct {
 	outcomes  [numOutcomes]int
 	tools     toolVotes
 	ttl       ttlSpread
-	craftedSY int // SYN probes with a crafted fingerprint
-	osSY      int // SYN probes from an OS stack (connect())
+	protos    portSet // ipproto: the protocol numbers whose probes failed
+	craftedSY int     // SYN probes with a crafted fingerprint
+	osSY      int     // SYN probes from an OS stack (connect())
 }
 
 type winEntry struct {
@@ -67,8 +79,9 @@ func newEpisode(tech technique.Technique, now int64) *episode {
 const maxEpisodeTargets = 1 << 14
 
 // add counts one resolved contact. It reports whether (target, port) is new
-// to this episode; only new pairs move the thresholds.
-func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64) bool {
+// to this episode; only new pairs that are counted (not an exchange the
+// peer answered) move the thresholds.
+func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, counted bool) bool {
 	ps := e.targets[target]
 	if ps == nil && len(e.targets) >= maxEpisodeTargets {
 		if e.overflow == nil {
@@ -94,11 +107,36 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64) bool
 	}
 	e.ports.add(port)
 	e.contacts++
-	if !e.alerted {
+	if counted && !e.alerted {
 		e.win = append(e.win, winEntry{now, target})
 		e.winPerTarget[target]++
 	}
 	return true
+}
+
+// tally adds c's probes, outcome and fingerprint to the episode's report.
+func (e *episode) tally(c Contact) {
+	if e.tech == technique.Custom && e.name == "" {
+		e.name = c.Print.Flags.String()
+	}
+	e.probes += int(c.Probes)
+	e.first = min(e.first, c.First)
+	e.last = max(e.last, c.First)
+	e.outcomes[c.Outcome]++
+	e.ttl.add(c.Print)
+	e.sport.add(c.Print.SrcPort)
+	if !tcpProbe(e.tech) {
+		return
+	}
+	fp := c.Print
+	e.tools.add(fp)
+	if synLike(e.tech) {
+		if fp.osStackSYN() || !fp.Frag && fp.DF && fp.Options != OptMSSOnly && fp.Options != OptNone {
+			e.osSY++
+		} else {
+			e.craftedSY++
+		}
+	}
 }
 
 // slide forgets window entries older than the window.
@@ -116,14 +154,19 @@ func (e *episode) slide(now int64, window time.Duration) {
 	}
 }
 
-// crossed reports whether the window holds enough distinct ports on target
-// or enough distinct targets.
-func (e *episode) crossed(target netip.Addr, ports, hosts int) bool {
-	return (ports > 0 && e.winPerTarget[target] >= ports) || (hosts > 0 && len(e.winPerTarget) >= hosts)
+// crossedPorts reports whether the window holds enough distinct ports on
+// target, crossedHosts whether it holds enough distinct targets.
+func (e *episode) crossedPorts(target netip.Addr, ports int) bool {
+	return ports > 0 && e.winPerTarget[target] >= ports
 }
 
-// markAlerted drops the window: from now on only totals matter.
+func (e *episode) crossedHosts(hosts int) bool { return hosts > 0 && len(e.winPerTarget) >= hosts }
+
+// markAlerted drops the window: from now on only totals matter. The type
+// is decided here, once: the alert and the closing record must name the
+// same scan, and an analyst acts on the alert.
 func (e *episode) markAlerted() {
+	e.typ = e.scanType()
 	e.alerted = true
 	e.win = nil
 	e.winPerTarget = nil
@@ -181,11 +224,13 @@ func (e *episode) proto(v6 bool) string {
 // report builds the Scan record as the episode stands now.
 func (e *episode) report(scanner netip.Addr) Scan {
 	s := Scan{
-		Type:        e.scanType(),
+		ID:          e.id,
+		Type:        cmp.Or(e.typ, e.scanType()),
 		Name:        e.name,
 		Proto:       e.proto(scanner.Is6()),
 		Shape:       e.shape(),
 		Scanner:     scanner,
+		SrcPort:     e.sport.value(),
 		TargetCount: len(e.targets) + len(e.overflow),
 		Probes:      e.probes,
 		FirstSeen:   time.Unix(0, e.first).UTC(),
@@ -220,6 +265,9 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		s.Tool, s.ToolEvidence = "nmap", "nmap -O probe values: "+s.Ports
 	}
 	s.Evidence = e.evidence()
+	if e.undetermined {
+		s.Scanner = netip.Addr{}
+	}
 	if e.decoyWhy != "" {
 		s.Decoys = e.decoys
 		s.Evidence += "; decoys: " + e.decoyWhy

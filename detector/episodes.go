@@ -29,6 +29,7 @@ type Episodes struct {
 
 	trackers   map[netip.Addr]*tracker
 	byAge      lru[tracker, *tracker]
+	credit     credit // successes of sources without a tracker
 	thresholds [technique.Count]rules.Threshold
 	failLLR    float64
 	okLLR      float64
@@ -36,6 +37,8 @@ type Episodes struct {
 
 	sigs     map[probeSig]sigSeen
 	decoys   map[netip.Addr]*decoySet
+	deferred []deferredAlert
+	noWait   bool                      // the capture ended, or a scan gives way to another: decide now
 	byTarget map[netip.Addr][]*tracker // sources with an alerted episode, by target
 	groups   int
 
@@ -48,6 +51,7 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 	s := &Episodes{
 		emit:     emit,
 		trackers: make(map[netip.Addr]*tracker),
+		credit:   newCredit(),
 		sigs:     make(map[probeSig]sigSeen),
 		decoys:   make(map[netip.Addr]*decoySet),
 		byTarget: make(map[netip.Addr][]*tracker),
@@ -89,6 +93,9 @@ func (s *Episodes) Add(c Contact) {
 // trackers with nothing left to remember.
 func (s *Episodes) Advance(now int64) {
 	s.now = max(s.now, now)
+	if len(s.deferred) > 0 {
+		s.fireDeferred(s.now)
+	}
 	if s.now >= s.nextSweep {
 		if s.nextSweep != 0 {
 			s.expire()
@@ -100,6 +107,9 @@ func (s *Episodes) Advance(now int64) {
 // Flush closes every open episode with its summary, scanners in address
 // order, so that a replay's last records are deterministic.
 func (s *Episodes) Flush() {
+	s.noWait = true
+	s.fireDeferred(math.MaxInt64)
+	s.noWait = false
 	var ts []*tracker
 	for _, t := range s.trackers {
 		ts = append(ts, t)
@@ -185,10 +195,28 @@ func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
 }
 
 // success is a first contact that carried data: evidence of a benign client.
+// A source without a tracker is credited for when it gets one.
 func (s *Episodes) success(scanner netip.Addr) {
 	t := s.trackers[scanner]
 	if t == nil {
+		if s.alarmLLR > 0 {
+			s.credit.add(scanner, s.now)
+		}
 		return
 	}
 	t.llr = max(t.llr+s.okLLR, -s.alarmLLR)
+}
+
+// trackerFor returns scanner's tracker; a new one starts the sequential
+// test from the successes the source had lately.
+func (s *Episodes) trackerFor(scanner netip.Addr) *tracker {
+	if t := s.trackers[scanner]; t != nil {
+		return s.tracker(scanner)
+	}
+	t := s.tracker(scanner)
+	if s.alarmLLR > 0 {
+		n := s.credit.take(scanner, s.now, int64(s.r.Slow.Memory))
+		t.llr = max(float64(n)*s.okLLR, -s.alarmLLR)
+	}
+	return t
 }

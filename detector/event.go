@@ -15,11 +15,13 @@ type Event struct {
 
 // Scan describes one scan episode. Lists are sorted so output is deterministic.
 type Scan struct {
+	ID           uint64 // the episode, the same in its alert and its end record (EVE flow_id)
 	Type         string // syn, connect, fin, null, xmas, maimon, ack, custom, udp, ipproto, sctp, ping, arp, osprobe
 	Name         string // for custom probes: the flag mix, e.g. "SYN|FIN"
 	Proto        string // EVE proto: TCP, UDP, SCTP, ICMP, IPV6-ICMP, IP, ARP
 	Shape        string // vertical, horizontal, block
 	Scanner      netip.Addr
+	SrcPort      uint16       // the scanner's source port when all its probes used one, else 0
 	Targets      []netip.Addr // at most MaxListedTargets; TargetCount is exact
 	TargetCount  int
 	PortCount    int    // distinct ports (protocol numbers for ipproto)
@@ -42,3 +44,13 @@ const MaxListedTargets = 64
 
 // maxPortRanges caps the ranges written in Scan.Ports.
 const maxPortRanges = 256
+
+// ScannerText is the scanner as records print it: its address, or
+// "undetermined" for a decoy set whose replies single out no member (then
+// Scanner is the zero Addr and every member is in Decoys).
+func (s Scan) ScannerText() string {
+	if !s.Scanner.IsValid() {
+		return "undetermined"
+	}
+	return s.Scanner.String()
+}

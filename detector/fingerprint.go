@@ -36,10 +36,18 @@ type Print struct {
 	IDMatch   bool // IP ID == dst_ip ^ dst_port ^ seq (low 16 bits): masscan's stateless cookie
 	SrcPort   uint16
 	Seq       uint32
+	// Frag: the TCP header came in IP fragments. No kernel fragments its
+	// own SYN (60-odd bytes), so a fragmented SYN is crafted, whatever
+	// options it carries.
+	Frag bool
 }
 
+// osStackSYN reports a SYN as an operating system's connect() sends it:
+// the full option set (SACK, timestamps, window scale), not fragmented.
+func (fp Print) osStackSYN() bool { return fp.Options == OptFull && !fp.Frag }
+
 func printOf(p *decode.Packet) Print {
-	fp := Print{Flags: p.Flags, V6: p.IPv6, TTL: p.TTL, DF: p.DF, Window: p.Window, IPID: uint16(p.IPID), SrcPort: p.SrcPort, Seq: p.Seq}
+	fp := Print{Flags: p.Flags, V6: p.IPv6, TTL: p.TTL, DF: p.DF, Window: p.Window, IPID: uint16(p.IPID), SrcPort: p.SrcPort, Seq: p.Seq, Frag: p.Fragment}
 	fp.Options, fp.MSS = classifyOptions(p.Options)
 	fp.AckNoFlag = p.Ack != 0 && p.Flags&tcpflags.ACK == 0
 	if !p.IPv6 {
@@ -124,7 +132,7 @@ func toolOf(fp Print) tool {
 		return toolHping3
 	case isNmapWindow(fp.Window) && nmapIP && (syn && fp.Options == OptMSSOnly && fp.MSS == 1460 || !syn && fp.Options == OptNone):
 		return toolNmap
-	case syn && fp.Options == OptFull:
+	case syn && fp.osStackSYN():
 		return toolOS
 	}
 	return toolUnknown

@@ -43,10 +43,12 @@ func (d *Detector) icmp(p *decode.Packet) {
 
 // arp follows ARP requests, and neighbourSolicit their IPv6 form. A host's
 // kernel asks for every neighbour it sends IP packets to, so a request only
-// counts towards a sweep when the same source sent no IP probe to that
-// host: a pure sweep (nmap -sn on a LAN, arp-scan) sends nothing else. The
-// verdict waits twice the reply timeout, long enough for the IP probes that
-// follow a resolution.
+// counts towards a sweep when the same source sent nothing over IP to that
+// host afterwards (ipFollowed: a new flow or a ping; probedOverIP: a
+// counted probe): a pure sweep (nmap -sn on a LAN, arp-scan) sends nothing
+// else, a health checker or a chatty LAN host talks to each neighbour it
+// resolved. The verdict waits twice the reply timeout, long enough for the
+// IP packets that follow a resolution.
 func (d *Detector) arp(p *decode.Packet) {
 	switch p.ARPOp {
 	case 1:
@@ -83,6 +85,16 @@ func (d *Detector) resolveRequest(src, target netip.Addr) {
 	f.first, f.last = d.now, d.now
 	d.probes++
 	d.arpPending = append(d.arpPending, pendingRef{f, f.gen, d.now + 2*int64(d.r.Timeouts.Reply)})
+}
+
+// ipFollowed notes an IP packet from src to dst that starts a flow or is a
+// ping: an ARP request src made for dst, still waiting for its verdict,
+// was the kernel resolving a neighbour (the flow's dataSeen marks it).
+func (d *Detector) ipFollowed(src, dst netip.Addr) {
+	k, _ := makeKey(src, dst, arpPort, arpPort, 0)
+	if f := d.flows.get(k); f != nil && f.tech == technique.ARP && f.state == stPending {
+		f.dataSeen = true
+	}
 }
 
 // resolveReply is target answering who asked: the host is there.
@@ -147,6 +159,7 @@ func (d *Detector) unreachable(p *decode.Packet, closed bool) {
 // first contact whether or not the host is there. port is 0 for a ping, the
 // probe kind for an OS probe.
 func (d *Detector) sent(p *decode.Packet, tech technique.Technique, port uint16) {
+	d.ipFollowed(p.Src, p.Dst)
 	if !d.probeTarget(p) {
 		return
 	}

@@ -133,6 +133,34 @@ func TestARP(t *testing.T) {
 		},
 		want: []want{{scanner: scanner, typ: technique.Syn, shape: "horizontal", targets: 20}},
 	}, {
+		// A health checker resolves its 20 backends and talks HTTP to
+		// each; a LAN host resolves the hosts it answers (LLMNR, from
+		// 5355) or pings: none of it is a sweep.
+		name: "resolution before traffic",
+		run: func(w *wire) {
+			for i := 100; i < 120; i++ {
+				h := v4(i)
+				w.send(arpP(scanner, h, 1))
+				w.send(arpP(h, scanner, 2))
+				switch i % 3 {
+				case 0:
+					sport := uint16(40000 + i)
+					w.send(tcpP(scanner, h, sport, 80, syn, 1, 0))
+					w.send(tcpP(h, scanner, 80, sport, synack, 9, 2))
+					w.send(tcpP(scanner, h, sport, 80, ack, 2, 10))
+					p := tcpP(scanner, h, sport, 80, pshack, 2, 10)
+					p.Payload = 120
+					w.send(p)
+				case 1:
+					w.send(udpP(scanner, h, 5355, uint16(50000+i), 60))
+				case 2:
+					w.send(icmpP(scanner, h, 8, 0))
+					w.send(icmpP(h, scanner, 0, 0))
+				}
+			}
+			w.wait(time.Minute)
+		},
+	}, {
 		// Gratuitous ARP and RFC 5227 probes (sender 0.0.0.0) ask for no one.
 		name: "gratuitous and probes",
 		run: func(w *wire) {
@@ -152,6 +180,30 @@ func TestARP(t *testing.T) {
 				w.send(arpP(scanner, v4(i), 1))
 			}
 		},
+	}, {
+		// A host's kernel asks for five dead neighbours, a minute apart
+		// (a printer driver polling stale addresses): no sweep.
+		name: "dead neighbours now and then",
+		run: func(w *wire) {
+			for i := 100; i < 105; i++ {
+				for range 3 {
+					w.send(arpP(scanner, v4(i), 1))
+					w.wait(time.Second)
+				}
+				w.wait(time.Minute)
+			}
+		},
+	}, {
+		// A slow sweep, one address every 20 s: six hosts over more than
+		// the window.
+		name: "slow sweep",
+		run: func(w *wire) {
+			for i := 100; i < 110; i++ {
+				w.send(arpP(scanner, v4(i), 1))
+				w.wait(20 * time.Second)
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.ARP, targets: 10}},
 	}})
 }
 

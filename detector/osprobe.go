@@ -10,19 +10,24 @@ import (
 // OS-fingerprint probe kinds. nmap -O sends a fixed set of odd packets
 // (its reference guide, "TCP/IP Fingerprinting Methods"): six SYNs with
 // unusual option sets, an ECN SYN with a reserved bit, T2-T7 (NULL,
-// SYN|FIN|PSH|URG, ACK, SYN, ACK, FIN|PSH|URG, all with options), a UDP
-// probe of 300 bytes, and ICMP echoes with a non-zero code. A few of them
-// are enough to name an OS probe, even when only two ports are touched.
-// The port of an osprobe contact is its kind, so "distinct ports" counts
-// distinct kinds.
+// SYN|FIN|PSH|URG, ACK, SYN, ACK, FIN|PSH|URG), a UDP probe of 300 bytes,
+// and ICMP echoes with a non-zero code. A few of them are enough to name an
+// OS probe, even when only two ports are touched. The port of an osprobe
+// contact is its kind, so "distinct ports" counts distinct kinds.
+//
+// Only nmap's exact values make an OS probe: every TCP probe but ECN
+// carries a timestamp option with TSval 0xFFFFFFFF (T2-T7: window scale,
+// NOP, MSS 265, that timestamp, SACK permitted). Flag probes that merely
+// carry options (unicornscan sends its NULL, Xmas and all-flags probes
+// with MSS, SACK, window scale and a live timestamp) are flag scans.
 const (
 	osNone     uint16 = iota
 	osSEQ             // SYN carrying timestamp TSval 0xFFFFFFFF (SEQ, T5)
 	osECN             // SYN with ECE|CWR, a reserved bit and an urgent pointer without URG
-	osNullOpts        // no flags, with options (T2)
-	osSFPU            // SYN|FIN|PSH|URG (T3)
+	osNullOpts        // no flags, TSval 0xFFFFFFFF (T2)
+	osSFPU            // SYN|FIN|PSH|URG, TSval 0xFFFFFFFF (T3)
 	osAckTS           // ACK carrying TSval 0xFFFFFFFF (T4, T6)
-	osFPUOpts         // FIN|PSH|URG with options (T7)
+	osFPUOpts         // FIN|PSH|URG, TSval 0xFFFFFFFF (T7)
 	osICMPCode        // echo request with a non-zero code (IE)
 	osUDP300          // 300-byte UDP with IP ID 0x1042 (U1)
 )
@@ -37,16 +42,14 @@ func osProbeTCP(p *decode.Packet) uint16 {
 		// The reserved bit alone is AccECN's AE flag on modern stacks; an
 		// urgent pointer without URG is the probe's own tell (0xF7F5).
 		return osECN
-	case f == sfpu:
-		return osSFPU
-	case len(p.Options) == 0:
+	case !maxTSval(p.Options):
 		return osNone
 	case p.Flags == 0:
 		return osNullOpts
+	case f == sfpu:
+		return osSFPU
 	case f == fpu:
 		return osFPUOpts
-	case !maxTSval(p.Options):
-		return osNone
 	case f == tcpflags.SYN:
 		return osSEQ
 	case f == tcpflags.ACK:

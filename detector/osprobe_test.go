@@ -2,6 +2,7 @@ package detector
 
 import (
 	"testing"
+	"time"
 
 	"github.com/scanwatch/scanwatch/tcpflags"
 	"github.com/scanwatch/scanwatch/technique"
@@ -19,9 +20,11 @@ func TestOSProbes(t *testing.T) {
 		t2 := tcpP(scanner, target, 40002, 22, 0, 1, 0) // T2: no flags, options
 		t2.Options = tsMax
 		w.send(t2)
-		w.send(tcpP(scanner, target, 40003, 81, syn|tcpflags.FIN|tcpflags.PSH|tcpflags.URG, 1, 0)) // T3
-		w.send(icmpP(scanner, target, 8, 9))                                                       // IE
-		u1 := udpP(scanner, target, 40004, 81, 300)                                                // U1
+		t3 := tcpP(scanner, target, 40003, 81, syn|tcpflags.FIN|tcpflags.PSH|tcpflags.URG, 1, 0) // T3
+		t3.Options = nmapT2T6
+		w.send(t3)
+		w.send(icmpP(scanner, target, 8, 9))        // IE
+		u1 := udpP(scanner, target, 40004, 81, 300) // U1
 		u1.IPID = 0x1042
 		w.send(u1)
 	}
@@ -30,5 +33,66 @@ func TestOSProbes(t *testing.T) {
 		run:  probes,
 		want: []want{{scanner: scanner, typ: technique.OSProbe, shape: "vertical", ports: 5, open: []uint16{22}, tool: "nmap",
 			toolWhy: "nmap -O probe values: SEQ,T2,T3,IE,U1"}},
+	}})
+}
+
+// nmap's T2-T6 options: window scale 10, NOP, MSS 265, timestamp
+// (TSval 0xFFFFFFFF, TSecr 0), SACK permitted.
+var nmapT2T6 = []byte{3, 3, 10, 1, 2, 4, 1, 9, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 4, 2}
+
+// unicornOpts is what unicornscan puts on every TCP probe: MSS 1460, SACK
+// permitted, a live timestamp, NOP, window scale 7.
+var unicornOpts = []byte{2, 4, 5, 0xb4, 4, 2, 8, 10, 0x12, 0x34, 0x56, 0x78, 0, 0, 0, 0, 1, 3, 3, 7}
+
+// Flag probes that carry TCP options but not nmap's OS-probe values are
+// flag scans of their type, whatever the options; nmap's exact T2, T3 and
+// T7 stay OS probes.
+func TestFlagScansWithOptions(t *testing.T) {
+	const fpu = tcpflags.FIN | tcpflags.PSH | tcpflags.URG
+	all := tcpflags.FIN | tcpflags.SYN | tcpflags.RST | tcpflags.PSH | tcpflags.ACK | tcpflags.URG
+	// scan sends one probe with flags and opts to ports 1-30 from one
+	// source port; closed ports (all but 22) answer RST-ACK when
+	// rstClosed is set, open ones stay silent.
+	scan := func(flags tcpflags.Flags, opts []byte, rstClosed bool) func(w *wire) {
+		return func(w *wire) {
+			for port := uint16(1); port <= 30; port++ {
+				p := tcpP(scanner, target, 61000, port, flags, 0x1000+uint32(port), 0)
+				p.Options, p.DF, p.Window = opts, false, 4096
+				w.send(p)
+				if rstClosed && port != 22 {
+					w.send(tcpP(target, scanner, port, 61000, rstack, 0, 0x1001+uint32(port)))
+				}
+			}
+			w.wait(11 * time.Second)
+		}
+	}
+	runCases(t, []protoCase{{
+		name: "unicornscan NULL",
+		run:  scan(0, unicornOpts, true),
+		want: []want{{scanner: scanner, typ: technique.Null, shape: "vertical", ports: 30, evidence: []string{"30 NULL, 29 RST, 1 unanswered"}}},
+	}, {
+		name: "unicornscan Xmas",
+		run:  scan(fpu, unicornOpts, true),
+		want: []want{{scanner: scanner, typ: technique.Xmas, ports: 30, evidence: []string{"30 FIN|PSH|URG, 29 RST, 1 unanswered"}}},
+	}, {
+		// All six flags: RST and ACK among them, yet no stack sends SYN
+		// with RST: a probe, answered by nothing.
+		name: "unicornscan all flags",
+		run:  scan(all, unicornOpts, false),
+		want: []want{{scanner: scanner, typ: technique.Custom, ports: 30, evidence: []string{"30 URG|ACK|PSH|RST|SYN|FIN, 30 unanswered"}}},
+	}, {
+		// nmap's T2 (NULL), T3 (SYN|FIN|PSH|URG) and T7 (FIN|PSH|URG) with
+		// its exact options, to an open and a closed port: OS probes.
+		name: "nmap T2 T3 T7",
+		run: func(w *wire) {
+			for i, port := range []uint16{22, 81} {
+				for j, f := range []tcpflags.Flags{0, syn | fpu, fpu} {
+					p := tcpP(scanner, target, uint16(50000+10*i+j), port, f, 1, 0)
+					p.Options = nmapT2T6
+					w.send(p)
+				}
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.OSProbe, ports: 3, tool: "nmap", toolWhy: "T2,T3,T7"}},
 	}})
 }

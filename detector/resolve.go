@@ -60,7 +60,7 @@ func (d *Detector) resolve(f *flow, o Outcome) {
 	switch {
 	case o == OutBenign:
 		f.state = stBenign
-	case f.tech == technique.ARP && d.episodes.probedOverIP(c.Scanner, c.Target):
+	case f.tech == technique.ARP && (f.dataSeen || d.episodes.probedOverIP(c.Scanner, c.Target)):
 		f.state = stBenign // the kernel resolving a neighbour for IP probes
 		return
 	default:

@@ -16,7 +16,7 @@ import (
 // episode it belongs to has become a scan.
 func (s *Episodes) count(c Contact) {
 	tech, target, port, probes := c.Technique, c.Target, c.Port, int(c.Probes)
-	t := s.tracker(c.Scanner)
+	t := s.trackerFor(c.Scanner)
 	if discoveryProbe(tech, port) && t.eps[technique.Ping] != nil && t.eps[technique.Ping].targets[target] != nil {
 		// nmap's host discovery sends SYN to 443 and ACK to 80 with its
 		// echo request: part of the ping sweep, not a port scan.
@@ -24,52 +24,77 @@ func (s *Episodes) count(c Contact) {
 		t.eps[technique.Ping].tcpProbes += probes
 		return
 	}
-	e := t.eps[tech]
-	if e != nil && e.alerted && otherTool(e, c) {
-		s.endEpisode(t, tech) // the same source, another tool: another scan
-		e = nil
-	}
-	start := c.First
+	e := s.episodeFor(t, c)
 	if e == nil {
-		e = newEpisode(tech, start)
-		t.eps[tech] = e
-	}
-	if tech == technique.Custom && e.name == "" {
-		e.name = c.Print.Flags.String()
-	}
-	e.probes += probes
-	e.first = min(e.first, start)
-	e.last = max(e.last, start)
-	e.outcomes[c.Outcome]++
-	e.ttl.add(c.Print)
-	if tcpProbe(tech) {
-		fp := c.Print
-		e.tools.add(fp)
-		if synLike(tech) {
-			if fp.Options == OptFull || fp.DF && fp.Options != OptMSSOnly && fp.Options != OptNone {
-				e.osSY++
-			} else {
-				e.craftedSY++
-			}
-		}
-	}
-	isNew := e.add(target, port, c.Outcome, s.now)
-	if isNew && s.alarmLLR > 0 {
-		t.llr += s.failLLR
-	}
-	if e.alerted || e.folded || !isNew {
 		return
+	}
+	e.tally(c)
+	ev := judge(c)
+	counted := ev == evFailure || ev == evNone
+	if !e.add(target, port, c.Outcome, s.now, counted) {
+		return // not a new contact: no new evidence
+	}
+	switch ev {
+	case evFailure:
+		e.failed++
+		if s.alarmLLR > 0 {
+			t.llr += s.failLLR
+		}
+		if tech == technique.IPProto {
+			e.protos.add(port)
+		}
+	case evSuccess:
+		s.success(c.Scanner)
+	}
+	if !counted || e.alerted || e.folded {
+		return // listed (an open port, a tunnel), or already reported
 	}
 	th := s.thresholds[tech]
 	e.slide(s.now, th.Window)
 	switch {
-	case e.crossed(target, th.Ports, th.Hosts):
-	case s.slowScan(t, e, th):
+	case e.crossedPorts(target, th.Ports):
+	case e.crossedHosts(th.Hosts) && s.failingMostly(t, tech):
+	case s.sequential(t, e):
+		e.slow = slowPace(e, th)
+	case s.slowSweep(e, th):
 		e.slow = true
 	default:
 		return
 	}
 	s.alert(t, tech, e)
+}
+
+// episodeFor returns the episode c counts in, started if need be, or nil
+// when c is a late answer to a scan that has ended. Another scan from the
+// same source ends an alerted episode: decoy copies begin or end, or
+// another tool's fingerprint takes over.
+func (s *Episodes) episodeFor(t *tracker, c Contact) *episode {
+	tech := c.Technique
+	e := t.eps[tech]
+	decoyed := s.inDecoyScan(c)
+	switch {
+	case e == nil:
+	case decoyed && !e.decoyed && !e.alerted:
+		e.decoyed = true // the decoy copies began
+	case e.decoyed != decoyed && c.First < e.first:
+		return nil
+	case e.decoyed != decoyed && e.alerted, e.alerted && otherTool(e, c):
+		s.endEpisode(t, tech)
+		e = nil
+	case e.decoyed != decoyed && e.deferred:
+		s.decideNow(t, tech, e) // a decoy scan whose alert was waiting
+		s.endEpisode(t, tech)
+		e = nil
+	case e.decoyed != decoyed:
+		t.eps[tech] = nil // a decoy scan that never alerted, and a new one
+		e = nil
+	}
+	if e == nil {
+		e = newEpisode(tech, c.First)
+		e.decoyed = decoyed
+		t.eps[tech] = e
+	}
+	return e
 }
 
 // otherTool reports a TCP probe whose fingerprint names a tool other than
@@ -82,26 +107,57 @@ func otherTool(e *episode, c Contact) bool {
 	return cur != toolUnknown && e.tools.n[cur] >= 10 && nt != cur && nt != toolUnknown && nt != toolOS
 }
 
-// slowScan applies the sequential test to an episode too slow for its
-// window: the scanner's likelihood ratio has reached the alarm and the
-// episode holds enough distinct failed contacts.
-func (s *Episodes) slowScan(t *tracker, e *episode, th rules.Threshold) bool {
-	if s.alarmLLR <= 0 || t.llr < s.alarmLLR || s.now-e.first < int64(th.Window) {
+// failingMostly reports whether a scanner's contacts failed more often
+// than they succeeded, as far as the sequential test has seen: a client
+// whose many requests are answered (a resolver, a poller) is not made a
+// scanner by the few peers that are dead, however many hosts it talks to.
+// Techniques without reply evidence, or the test switched off: true.
+func (s *Episodes) failingMostly(t *tracker, tech technique.Technique) bool {
+	return !replyTechnique(tech) || s.alarmLLR <= 0 || t.llr > 0
+}
+
+// sequential applies the sequential test (Jung, Paxson, Berger,
+// Balakrishnan 2004) at any speed: the scanner's likelihood ratio has
+// reached the alarm (with the defaults, four failed first contacts in a
+// row: 4^4 = 256 > 99), and this episode holds min_ports distinct failed
+// first contacts of its own (an ipproto episode: protocol numbers, which a
+// protocol scan cycles). A rate window would wait for 8 to 15.
+func (s *Episodes) sequential(t *tracker, e *episode) bool {
+	if s.alarmLLR <= 0 || !replyTechnique(e.tech) || t.llr < s.alarmLLR {
 		return false
 	}
 	n := s.r.Slow.MinPorts
-	if e.tech == technique.Ping || e.tech == technique.ARP {
-		return len(e.targets) >= n
+	if e.tech == technique.IPProto {
+		return e.protos.len() >= n
 	}
-	if len(e.targets) >= n {
-		return true
+	return e.failed >= n
+}
+
+// slowSweep catches ping and ARP sweeps too slow for their window: they
+// carry no reply evidence, so hosts over more than a window decide, more
+// of them than failures decide a scan (a host's kernel asks for a few dead
+// neighbours now and then).
+func (s *Episodes) slowSweep(e *episode, th rules.Threshold) bool {
+	return s.alarmLLR > 0 && !replyTechnique(e.tech) && e.tech != technique.OSProbe &&
+		s.now-e.first >= int64(th.Window) && len(e.targets) >= max(s.r.Slow.MinPorts, minSlowSweep)
+}
+
+// minSlowSweep is the fewest hosts of a slow ping or ARP sweep (what the
+// slow path asked before the sequential test decided fast scans too).
+const minSlowSweep = 6
+
+// slowPace reports an episode whose first contacts came further apart than
+// its rate threshold could ever see (the window over the smaller count):
+// a slow scan, nmap -T1 and slower.
+func slowPace(e *episode, th rules.Threshold) bool {
+	k := th.Ports
+	if th.Hosts > 0 && (k == 0 || th.Hosts < k) {
+		k = th.Hosts
 	}
-	for _, ps := range e.targets {
-		if ps.len() >= n {
-			return true
-		}
+	if k == 0 || e.contacts < 2 {
+		return false
 	}
-	return false
+	return (e.last-e.first)*int64(k) > int64(th.Window)*int64(e.contacts-1)
 }
 
 func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
@@ -112,6 +168,7 @@ func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
 		return
 	}
 	e.markAlerted()
+	e.id = episodeID(t.addr, tech, e.first, s.alerts)
 	s.groupDistributed(t, tech, e)
 	s.alerts++
 	s.emit(Event{Kind: "alert", Time: time.Unix(0, s.now).UTC(), Scan: e.report(t.addr)})

@@ -35,7 +35,7 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	tech, isProbe := technique.Custom, true
 	if t, ok := d.probeType(flags); ok {
 		tech = t
-	} else if flags&(tcpflags.ACK|tcpflags.RST) != 0 {
+	} else if flags&(tcpflags.ACK|tcpflags.RST) != 0 && !impossibleFlags(flags) {
 		// Mid-stream segments, replies to probes we did not see
 		// (one-sided captures), backscatter: not probes.
 		isProbe = false
@@ -49,10 +49,17 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	}
 	d.startProbe(f, tech, p)
 	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
-	if tech == technique.Syn && f.fp.Options == OptFull {
+	if tech == technique.Syn && f.fp.osStackSYN() {
 		f.tech = technique.Connect
 	}
-	d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src)
+	d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}, p.Src, toolOf(f.fp))
+}
+
+// impossibleFlags are mixes no stack sends, whatever the connection's
+// state: SYN with FIN or RST. They are probes even with ACK or RST set
+// (unicornscan's and nmap --scanflags' all-flags probes).
+func impossibleFlags(f tcpflags.Flags) bool {
+	return f&tcpflags.SYN != 0 && f&(tcpflags.FIN|tcpflags.RST) != 0
 }
 
 // probeType returns the technique of the first rules pattern flags match;

@@ -22,21 +22,38 @@ func replyLike(sport, dport uint16) bool {
 	return false
 }
 
+// discoveryPort: link-local name and service discovery (NetBIOS name and
+// datagram services, mDNS, LLMNR, SSDP, WS-Discovery) and address
+// configuration (DHCP and DHCPv6 servers and relays) are chatter: requests
+// go to broadcast or multicast, answers come back by unicast from the
+// service's port to the asker (which does not answer them), and NetBIOS
+// hosts talk 137 to 137 and 138 to 138. Datagrams from these ports are
+// never probes.
+func discoveryPort(sport uint16) bool {
+	switch sport {
+	case 67, 137, 138, 547, 1900, 3702, 5353, 5355:
+		return true
+	}
+	return false
+}
+
 func (d *Detector) udp(p *decode.Packet) {
 	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 17)
 	f := d.flows.get(k)
 	if f == nil {
 		f = d.newFlow(k, srcIsA)
 		switch {
-		case replyLike(p.SrcPort, p.DstPort) && !d.episodes.scanning(p.Src, technique.UDP), !d.probeTarget(p):
+		case (replyLike(p.SrcPort, p.DstPort) || discoveryPort(p.SrcPort)) && !d.episodes.scanning(p.Src, technique.UDP), !d.probeTarget(p):
 			return
 		case p.Payload == 300 && p.IPID == 0x1042:
 			d.osProbe(p, osUDP300)
 			return
+		case d.pathProbe(p):
+			return // traceroute, mtr
 		}
 		d.startProbe(f, technique.UDP, p)
 		if p.IPID != 0 { // Linux sends UDP with DF and IP ID 0: no fingerprint there
-			d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src)
+			d.episodes.noteProbe(probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, proto: 17}, p.Src, toolUnknown)
 		}
 		return
 	}

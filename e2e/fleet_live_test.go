@@ -108,7 +108,7 @@ func TestFleetLive(t *testing.T) {
 			corr.mu.Unlock()
 		}
 	})
-	waitFor(t, 15*time.Second, "the correlator", func() bool {
+	waitUntil(t, 15*time.Second, "the correlator", func() bool {
 		corr.mu.Lock()
 		defer corr.mu.Unlock()
 		return strings.Contains(corr.stderr.String(), " consuming ")
@@ -141,22 +141,22 @@ func TestFleetLive(t *testing.T) {
 	}
 
 	var rs []record
-	waitFor(t, 30*time.Second, "the sweep's closing record from the correlator", func() bool {
-		rs = readRecords(t, corr.out)
-		return len(byType(rs, "scan")) > 0
+	waitUntil(t, 30*time.Second, "the sweep's closing record from the correlator", func() bool {
+		rs = readOutputs(t, corr.out)
+		return len(byType(rs, "flow")) > 0
 	})
-	alerts, scans := byType(rs, "alert"), byType(rs, "scan")
+	alerts, scans := byType(rs, "alert"), byType(rs, "flow")
 	if len(alerts) != 1 || alerts[0].SrcIP != lanPrefix+"2" {
 		t.Fatalf("fleet alerts: %v", rs)
 	}
-	s := scans[0].Scan
+	s := scans[0].Scan()
 	got := slices.Clone(s.Targets)
 	slices.Sort(got)
 	if s.Type != "syn" || !slices.Equal(s.Sensors, sensors) || !slices.Equal(got, targets) {
 		t.Errorf("fleet record: %s", scans[0].raw)
 	}
 	for i, out := range outs {
-		for _, r := range byType(readRecords(t, out), "alert") {
+		for _, r := range byType(readOutputs(t, out), "alert") {
 			t.Logf("sensor %s alerted on its own (frames flooded by the bridge before it learned): %s", sensors[i], r.raw)
 		}
 	}

@@ -86,7 +86,7 @@ func (b *fleetBed) startCorrelator(name string, args ...string) *correlator {
 			c.mu.Unlock()
 		}
 	})
-	waitFor(b.t, 10*time.Second, name+" consuming", func() bool {
+	waitUntil(b.t, 10*time.Second, name+" consuming", func() bool {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		return bytes.Contains(c.stderr.Bytes(), []byte(" consuming "))
@@ -113,7 +113,7 @@ func (b *fleetBed) replay(url string, from, to int) {
 	}
 }
 
-func readRecords(t *testing.T, paths ...string) []record {
+func readOutputs(t *testing.T, paths ...string) []record {
 	var rs []record
 	for _, p := range paths {
 		data, err := os.ReadFile(p)
@@ -125,7 +125,7 @@ func readRecords(t *testing.T, paths ...string) []record {
 	return rs
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
+func waitUntil(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(d)
 	for !cond() {
@@ -142,13 +142,13 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 func (b *fleetBed) checkFleetAlert(outs ...string) {
 	b.t.Helper()
 	var rs []record
-	waitFor(b.t, 20*time.Second, "the episode's closing record", func() bool {
-		rs = readRecords(b.t, outs...)
-		return len(byType(rs, "scan")) > 0
+	waitUntil(b.t, 20*time.Second, "the episode's closing record", func() bool {
+		rs = readOutputs(b.t, outs...)
+		return len(byType(rs, "flow")) > 0
 	})
 	time.Sleep(500 * time.Millisecond) // a duplicate would come now
-	rs = readRecords(b.t, outs...)
-	alerts, scans := byType(rs, "alert"), byType(rs, "scan")
+	rs = readOutputs(b.t, outs...)
+	alerts, scans := byType(rs, "alert"), byType(rs, "flow")
 	if len(alerts) != 1 || len(scans) != 1 {
 		b.t.Fatalf("%d alerts and %d closing records, want 1 and 1:\n%v", len(alerts), len(scans), rs)
 	}
@@ -162,7 +162,7 @@ func (b *fleetBed) checkFleetAlert(outs ...string) {
 		wantTargets = append(wantTargets, fleetServer(i).String())
 		wantSensors = append(wantSensors, sensorName(i))
 	}
-	s := scans[0].Scan
+	s := scans[0].Scan()
 	targets := slices.Clone(s.Targets)
 	slices.Sort(targets)
 	slices.Sort(wantTargets)
@@ -172,7 +172,7 @@ func (b *fleetBed) checkFleetAlert(outs ...string) {
 	if !slices.Equal(s.Sensors, wantSensors) {
 		b.t.Errorf("closing record names sensors %v, want all %d", s.Sensors, fleetServers)
 	}
-	if a := alerts[0].Scan; a.Scanner != sweeper.String() || len(a.Sensors) < 15 {
+	if a := alerts[0].Scan(); a.Scanner != sweeper.String() || len(a.Sensors) == 0 || alerts[0].FlowID != scans[0].FlowID {
 		b.t.Errorf("alert: %s", alerts[0].raw)
 	}
 }
@@ -196,7 +196,7 @@ func TestFleetSweepCorrelatorKilled(t *testing.T) {
 	store := filepath.Join(b.dir, "store")
 	c1 := b.startCorrelator("correlator-1", "--listen", addr, "--store", store)
 	b.replay("nats://"+addr, 0, 16)
-	waitFor(t, 10*time.Second, "the alert", func() bool { return len(byType(readRecords(t, c1.out), "alert")) == 1 })
+	waitUntil(t, 10*time.Second, "the alert", func() bool { return len(byType(readOutputs(t, c1.out), "alert")) == 1 })
 	c1.cmd.Process.Kill()
 	c1.cmd.Wait()
 	c2 := b.startCorrelator("correlator-2", "--listen", addr, "--store", store)
@@ -240,7 +240,7 @@ func TestFleetSweepDebianServer(t *testing.T) {
 	}
 	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
 	url := fmt.Sprintf("nats://127.0.0.1:%d", port)
-	waitFor(t, 10*time.Second, "nats-server listening", func() bool {
+	waitUntil(t, 10*time.Second, "nats-server listening", func() bool {
 		c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
 		if err == nil {
 			c.Close()

@@ -160,7 +160,7 @@ func TestSweepCaptures(t *testing.T) {
 	}
 	rs := replay(caps...)
 	alerts := byType(rs, "alert")
-	if len(alerts) != 1 || alerts[0].SrcIP != sweeper.String() || alerts[0].Scan.Type != "syn" {
+	if len(alerts) != 1 || alerts[0].SrcIP != sweeper.String() || alerts[0].Scan().Type != "syn" {
 		t.Fatalf("all together: %d alerts, want the sweeper's SYN scan: %v", len(alerts), rs)
 	}
 	for _, r := range rs {

@@ -31,6 +31,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/internal/netns"
 )
 
@@ -188,11 +189,11 @@ func wantKeys(steps []scanStep) []scanKey {
 func checkAlerts(t *testing.T, rs []record, steps []scanStep) {
 	t.Helper()
 	alerts := map[scanKey][]record{}
-	for _, r := range byType(rs, "alert") {
-		if r.SrcIP != r.Scan.Scanner {
-			t.Errorf("alert src_ip %s is not the scanner %s: %s", r.SrcIP, r.Scan.Scanner, r.raw)
+	for _, r := range byType(rs, eve.EventAlert) {
+		if r.SrcIP != r.Scan().Scanner {
+			t.Errorf("alert src_ip %s is not the scanner %s: %s", r.SrcIP, r.Scan().Scanner, r.raw)
 		}
-		k := scanKey{r.Scan.Scanner, r.Scan.Type}
+		k := scanKey{r.Scan().Scanner, r.Scan().Type}
 		alerts[k] = append(alerts[k], r)
 	}
 	expected := map[scanKey]scanStep{}
@@ -214,22 +215,22 @@ func checkAlerts(t *testing.T, rs []record, steps []scanStep) {
 			sum := findScan(rs, k)
 			if sum == nil {
 				t.Errorf("%s from %s: no %q scan record at shutdown", st.name, st.src, st.typ)
-			} else if !slices.Equal(sum.Scan.OpenPorts, st.open) {
-				t.Errorf("%s from %s: open_ports %v, want %v (the ports listening in the target)", st.name, st.src, sum.Scan.OpenPorts, st.open)
+			} else if !slices.Equal(sum.Scan().OpenPorts, st.open) {
+				t.Errorf("%s from %s: open_ports %v, want %v (the ports listening in the target)", st.name, st.src, sum.Scan().OpenPorts, st.open)
 			}
 		}
-		t.Logf("%-10s -> alert %-7s shape=%s ports=%d probes=%d tool=%s", st.name, got[0].Scan.Type, got[0].Scan.Shape, got[0].Scan.PortCount, got[0].Scan.Probes, got[0].Scan.Tool)
+		t.Logf("%-10s -> alert %-7s shape=%s ports=%d probes=%d tool=%s", st.name, got[0].Scan().Type, got[0].Scan().Shape, got[0].Scan().PortCount, got[0].Scan().Probes, got[0].Scan().Tool)
 	}
-	for _, r := range byType(rs, "alert") {
-		if _, ok := expected[scanKey{r.Scan.Scanner, r.Scan.Type}]; !ok {
-			t.Errorf("unexpected alert of type %q from %s: %s", r.Scan.Type, r.Scan.Scanner, r.raw)
+	for _, r := range byType(rs, eve.EventAlert) {
+		if _, ok := expected[scanKey{r.Scan().Scanner, r.Scan().Type}]; !ok {
+			t.Errorf("unexpected alert of type %q from %s: %s", r.Scan().Type, r.Scan().Scanner, r.raw)
 		}
 	}
 }
 
 func findScan(rs []record, k scanKey) *record {
 	for i := range rs {
-		if rs[i].EventType == "scan" && rs[i].Scan.Scanner == k.scanner && rs[i].Scan.Type == k.typ {
+		if rs[i].EventType == eve.EventFlow && rs[i].Scan().Scanner == k.scanner && rs[i].Scan().Type == k.typ {
 			return &rs[i]
 		}
 	}
@@ -253,11 +254,11 @@ func TestLiveDetectsRealScans(t *testing.T) {
 	rs := s.stop()
 	checkAlerts(t, rs, steps)
 	st := finalStats(t, rs)
-	if st["ring_lost"] != 0 {
-		t.Errorf("ring_lost = %d, want 0", st["ring_lost"])
+	if st.Capture.KernelDrops != 0 {
+		t.Errorf("capture.kernel_drops = %d, want 0", st.Capture.KernelDrops)
 	}
-	if st["decode_errors"] != 0 {
-		t.Errorf("decode_errors = %d, want 0", st["decode_errors"])
+	if st.Decoder.Invalid != 0 {
+		t.Errorf("decoder.invalid = %d, want 0", st.Decoder.Invalid)
 	}
 	t.Logf("stats: %v", st)
 }
@@ -336,7 +337,7 @@ func TestLiveReplayParity(t *testing.T) {
 	}
 	replay := parseRecords(t, b)
 
-	for _, kind := range []string{"alert", "scan"} {
+	for _, kind := range []string{eve.EventAlert, eve.EventFlow} {
 		l, r := scanSet(live, kind), scanSet(replay, kind)
 		if !slices.Equal(l, r) {
 			t.Errorf("%s records differ (scanner type shape):\nlive:   %v\nreplay: %v", kind, l, r)
@@ -356,7 +357,7 @@ func TestLiveReplayParity(t *testing.T) {
 func scanSet(rs []record, kind string) []string {
 	set := map[string]bool{}
 	for _, r := range byType(rs, kind) {
-		set[r.Scan.Scanner+" "+r.Scan.Type+" "+r.Scan.Shape] = true
+		set[r.Scan().Scanner+" "+r.Scan().Type+" "+r.Scan().Shape] = true
 	}
 	out := make([]string, 0, len(set))
 	for k := range set {
@@ -400,31 +401,35 @@ func TestLiveKernelFiltering(t *testing.T) {
 	rs := s.stop()
 	checkAlerts(t, rs, []scanStep{step})
 
-	st := finalStats(t, rs)
-	seen, passed, dropped := st["kernel_seen"], st["kernel_passed"], st["kernel_dropped"]
-	received, lost := st["received"], st["ring_lost"]
+	// EVE's stats record has what Suricata names (kernel_packets: passed,
+	// kernel_drops: lost); the line on stderr has the rest, and both agree.
+	st, c := finalStats(t, rs), finalCounters(t, s)
+	seen, passed, dropped, received, lost := c.seen, c.passed, c.filtered, c.received, c.lost
+	if st.Capture.KernelPackets != passed || st.Capture.KernelDrops != lost || st.Decoder.Pkts != received {
+		t.Errorf("stats record %+v %+v disagrees with the counters line %+v", *st.Capture, st.Decoder, c)
+	}
 	ratio := float64(received) / float64(max(seen, 1))
 	t.Logf("bulk: %d bytes in %v (%.0f Mbit/s)", bulkBytes, bulkTime.Round(time.Millisecond), float64(bulkBytes)*8/bulkTime.Seconds()/1e6)
-	t.Logf("kernel_seen=%d kernel_passed=%d kernel_dropped=%d received=%d ring_lost=%d received/kernel_seen=%.5f%%",
+	t.Logf("kernel seen=%d passed=%d filtered out=%d received=%d ring lost=%d received/kernel seen=%.5f%%",
 		seen, passed, dropped, received, lost, 100*ratio)
 
 	// Every data segment crossed B's veth once; fewer frames than that means
 	// the sensor saw GSO super-packets, not the segments on the wire.
 	if minFrames := uint64(bulkBytes / 1500); seen < minFrames {
-		t.Errorf("kernel_seen = %d, want at least %d (1 GiB in segments of at most 1500 bytes): offloads not off?", seen, minFrames)
+		t.Errorf("kernel seen = %d, want at least %d (1 GiB in segments of at most 1500 bytes): offloads not off?", seen, minFrames)
 	}
 	// The counters are per-CPU and read at shutdown, after all traffic
 	// ended; a packet between the program's seen++ and its passed++ or
 	// dropped++ (a stray IPv6 ND/MLD frame) could be counted half. Allow
 	// one per CPU.
 	if diff := int64(seen) - int64(passed+dropped); diff < 0 || diff > int64(runtime.NumCPU()) {
-		t.Errorf("kernel_seen (%d) != kernel_passed (%d) + kernel_dropped (%d): off by %d", seen, passed, dropped, diff)
+		t.Errorf("kernel seen (%d) != passed (%d) + filtered out (%d): off by %d", seen, passed, dropped, diff)
 	}
 	if ratio >= 0.01 {
-		t.Errorf("received = %d is %.2f%% of kernel_seen = %d, want under 1%%: the kernel filter did not drop the bulk", received, 100*ratio, seen)
+		t.Errorf("received = %d is %.2f%% of kernel seen = %d, want under 1%%: the kernel filter did not drop the bulk", received, 100*ratio, seen)
 	}
 	if lost != 0 {
-		t.Errorf("ring_lost = %d, want 0", lost)
+		t.Errorf("ring lost = %d, want 0", lost)
 	}
 }
 
@@ -532,7 +537,7 @@ func TestLiveReload(t *testing.T) {
 	runSteps(t, tb.Pair, steps)
 	s.waitAlerts(wantKeys(steps[1:]), 15*time.Second)
 	rs := s.stop()
-	for _, r := range byType(rs, "alert") {
+	for _, r := range byType(rs, eve.EventAlert) {
 		if r.SrcIP == srcSyn.String() {
 			t.Errorf("allow-listed scanner %s alerted after the reload", srcSyn)
 		}

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -38,7 +39,13 @@ type liveSensor struct {
 // (READY=1 on $NOTIFY_SOCKET).
 func startSensor(t *testing.T, p *netns.Pair, args ...string) *liveSensor {
 	t.Helper()
-	s := &liveSensor{t: t, out: filepath.Join(t.TempDir(), "eve.json"), exited: make(chan struct{})}
+	return startSensorOut(t, p, filepath.Join(t.TempDir(), "eve.json"), args...)
+}
+
+// startSensorOut is startSensor with --out out.
+func startSensorOut(t *testing.T, p *netns.Pair, out string, args ...string) *liveSensor {
+	t.Helper()
+	s := &liveSensor{t: t, out: out, exited: make(chan struct{})}
 	ready := notifySocket(t, "READY=1")
 	argv := append([]string{scanwatchBin, "live", "-i", p.B.Veth, "--out", s.out}, args...)
 	s.cmd = p.Exec(p.B.NS, argv...)
@@ -149,8 +156,8 @@ func (s *liveSensor) waitAlerts(want []scanKey, timeout time.Duration) bool {
 	for {
 		have := map[scanKey]bool{}
 		for _, r := range s.records() {
-			if r.EventType == "alert" {
-				have[scanKey{r.Scan.Scanner, r.Scan.Type}] = true
+			if r.EventType == eve.EventAlert {
+				have[scanKey{r.Scan().Scanner, r.Scan().Type}] = true
 			}
 		}
 		missing := false
@@ -192,8 +199,8 @@ func parseRecords(t *testing.T, b []byte) []record {
 		if err := json.Unmarshal(line, &r.Record); err != nil {
 			t.Fatalf("bad JSON line %q: %v", line, err)
 		}
-		if (r.EventType == "alert" || r.EventType == "scan") && r.Scan == nil {
-			t.Fatalf("%s record without scan object: %s", r.EventType, line)
+		if (r.EventType == eve.EventAlert || r.EventType == eve.EventFlow) && r.Scan() == nil {
+			t.Fatalf("%s record without alert.context.scan: %s", r.EventType, line)
 		}
 		r.raw = string(line)
 		rs = append(rs, r)
@@ -211,12 +218,33 @@ func byType(rs []record, eventType string) []record {
 	return out
 }
 
-// finalStats returns the last stats record.
-func finalStats(t *testing.T, rs []record) map[string]uint64 {
+// finalStats returns the last stats record's counters.
+func finalStats(t *testing.T, rs []record) *eve.Stats {
 	t.Helper()
-	st := byType(rs, "stats")
-	if len(st) == 0 {
-		t.Fatal("no stats record written at shutdown")
+	st := byType(rs, eve.EventStats)
+	if len(st) == 0 || st[len(st)-1].Stats == nil || st[len(st)-1].Stats.Capture == nil {
+		t.Fatal("no stats record with capture counters written at shutdown")
 	}
 	return st[len(st)-1].Stats
+}
+
+// counters are the sensor's counters from the line `scanwatch live` prints
+// on stderr when it ends, with the ones EVE has no name for.
+type counters struct {
+	seen, passed, filtered, lost, received, decoded, undecodable uint64
+}
+
+func finalCounters(t *testing.T, s *liveSensor) counters {
+	t.Helper()
+	var c counters
+	i := strings.LastIndex(s.Stderr(), "counters: ")
+	if i < 0 {
+		t.Fatalf("no counters line on stderr:\n%s", s.Stderr())
+	}
+	_, err := fmt.Sscanf(s.Stderr()[i:], "counters: kernel seen %d, passed %d, filtered out %d; ring lost %d; received %d, decoded %d, undecodable %d;",
+		&c.seen, &c.passed, &c.filtered, &c.lost, &c.received, &c.decoded, &c.undecodable)
+	if err != nil {
+		t.Fatalf("counters line: %v\n%s", err, s.Stderr()[i:])
+	}
+	return c
 }

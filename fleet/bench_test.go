@@ -169,7 +169,7 @@ func (m *memKV) Create(_ context.Context, key string, _ []byte, _ ...jetstream.K
 // EVE lines.
 func BenchmarkCorrelatorDetector(b *testing.B) {
 	c := &Correlator{cfg: CorrelatorConfig{Partitions: 1, Lateness: 100 * time.Millisecond, MaxHeld: 1 << 20, MaxFuture: math.MaxInt64 / 2,
-		Engine: DetectorEngine(rules.Default())}, alerted: &memKV{keys: map[string]bool{}}}
+		Engine: DetectorEngine(rules.Default(), "bench")}, alerted: &memKV{keys: map[string]bool{}}}
 	c.cfg.Sink = func(Output) error { return nil }
 	w := newWorker(c, 0)
 	w.deadline.Store(math.MaxInt64)

@@ -94,6 +94,7 @@ type Fingerprint struct {
 	DF        bool
 	AckNoFlag bool // non-zero ack number without the ACK flag (hping3)
 	IDMatch   bool // masscan's IP ID cookie matched
+	Frag      bool // the TCP header came in IP fragments (nmap -f)
 	Window    uint16
 	MSS       uint16
 	IPID      uint16

@@ -50,7 +50,7 @@ func FromDetector(c *detector.Contact) Contact {
 	}
 	if p := c.Print; p != (detector.Print{}) {
 		w.HasPrint = true
-		w.Print = Fingerprint{Flags: uint8(p.Flags), TTL: p.TTL, Options: OptionClass(p.Options), DF: p.DF, AckNoFlag: p.AckNoFlag,
+		w.Print = Fingerprint{Flags: uint8(p.Flags), TTL: p.TTL, Options: OptionClass(p.Options), DF: p.DF, AckNoFlag: p.AckNoFlag, Frag: p.Frag,
 			IDMatch: p.IDMatch, Window: p.Window, MSS: p.MSS, IPID: p.IPID, SrcPort: p.SrcPort, Seq: p.Seq}
 	}
 	return w
@@ -68,7 +68,7 @@ func (c *Contact) toDetector() (detector.Contact, bool) {
 		p := &c.Print
 		d.Print = detector.Print{Flags: tcpflags.Flags(p.Flags), V6: c.Target.Is6() && !c.Target.Is4In6(), TTL: p.TTL, DF: p.DF,
 			Options: detector.OptClass(p.Options), MSS: p.MSS, Window: p.Window, IPID: p.IPID, AckNoFlag: p.AckNoFlag,
-			IDMatch: p.IDMatch, SrcPort: p.SrcPort, Seq: p.Seq}
+			IDMatch: p.IDMatch, SrcPort: p.SrcPort, Seq: p.Seq, Frag: p.Frag}
 	}
 	return d, true
 }
@@ -88,11 +88,12 @@ func (p *Publisher) AddDetector(c detector.Contact) {
 // DetectorEngine runs the detector's episode logic (the same thresholds,
 // sequential test, shapes, decoys and tools as a sensor) over a
 // partition's merged contacts, and writes its events as EVE lines whose
-// scan object names the sensors that saw the episode.
-func DetectorEngine(r *rules.Rules) EngineFactory {
+// scan object names the sensors that saw the episode; host is the records'
+// "host" (the correlator).
+func DetectorEngine(r *rules.Rules, host string) EngineFactory {
 	return func(partition int, emit func(Output)) Engine {
 		e := &episodesEngine{emit: emit, sensors: map[sensorKey]*sensorSet{}, idle: int64(r.Timeouts.Idle)}
-		e.w = eve.NewWriter(&e.buf)
+		e.w = eve.NewWriter(&e.buf, eve.Options{Host: host})
 		e.eps = detector.NewEpisodes(r, e.event)
 		return e
 	}

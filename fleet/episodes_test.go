@@ -18,7 +18,7 @@ func TestDetectorContactRoundTrip(t *testing.T) {
 		for _, o := range []detector.Outcome{detector.OutNone, detector.OutClosed, detector.OutHalfOpen, detector.OutAlive, detector.OutBenign} {
 			d := detector.Contact{Time: 2_000, First: 1_000, Scanner: netip.MustParseAddr("2001:db8::1"), Target: netip.MustParseAddr("2001:db8::2"),
 				Port: 443, Probes: 3, Technique: tc, Outcome: o,
-				Print: detector.Print{Flags: 2, V6: true, TTL: 50, DF: true, Options: detector.OptClass(1), MSS: 1440, Window: 1024, IPID: 7, AckNoFlag: true, IDMatch: true, SrcPort: 5555, Seq: 99}}
+				Print: detector.Print{Flags: 2, V6: true, TTL: 50, DF: true, Options: detector.OptClass(1), MSS: 1440, Window: 1024, IPID: 7, AckNoFlag: true, IDMatch: true, SrcPort: 5555, Seq: 99, Frag: true}}
 			w := FromDetector(&d)
 			b, err := AppendBatch(nil, "s", []Contact{w})
 			if err != nil {
@@ -46,7 +46,7 @@ func TestDetectorEngine(t *testing.T) {
 	r := rules.Default()
 	run := func() []Output {
 		var out []Output
-		e := DetectorEngine(r)(0, func(o Output) { out = append(out, o) })
+		e := DetectorEngine(r, "corr")(0, func(o Output) { out = append(out, o) })
 		t0 := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC).UnixNano()
 		for i := range 20 {
 			for j, port := range []uint16{22, 80, 443} {
@@ -65,14 +65,20 @@ func TestDetectorEngine(t *testing.T) {
 	if len(out) != 2 {
 		t.Fatalf("%d outputs, want an alert and its scan record: %v", len(out), out)
 	}
-	var rec eve.Record
-	if err := json.Unmarshal(out[0].Record, &rec); err != nil {
+	var alert, end eve.Record
+	if err := json.Unmarshal(out[0].Record, &alert); err != nil {
 		t.Fatal(err)
 	}
-	if rec.EventType != "alert" || rec.Scan == nil || rec.Scan.Scanner != "203.0.113.66" || rec.Scan.TargetCount != 15 {
+	if err := json.Unmarshal(out[1].Record, &end); err != nil {
+		t.Fatal(err)
+	}
+	if alert.EventType != "alert" || alert.Scan() == nil || alert.Scan().Scanner != "203.0.113.66" || len(alert.Scan().Sensors) == 0 {
 		t.Fatalf("alert %s", out[0].Record)
 	}
-	if s := rec.Scan.Sensors; len(s) != 3 || s[0] != "web-a" || s[2] != "web-c" {
+	if end.EventType != "flow" || end.FlowID != alert.FlowID || end.Scan().TargetCount != 20 || end.Host != "corr" {
+		t.Fatalf("end record %s", out[1].Record)
+	}
+	if s := end.Scan().Sensors; len(s) != 3 || s[0] != "web-a" || s[2] != "web-c" {
 		t.Errorf("sensors %v", s)
 	}
 	again := run()

@@ -50,6 +50,7 @@ const (
 	bitDF = 1 << (iota + 2) // bits 0-1: option class
 	bitAckNoFlag
 	bitIDMatch
+	bitFrag
 )
 
 var magic = [2]byte{'s', 'w'}
@@ -157,6 +158,9 @@ func appendPrint(dst []byte, p *Fingerprint) []byte {
 	}
 	if p.IDMatch {
 		bits |= bitIDMatch
+	}
+	if p.Frag {
+		bits |= bitFrag
 	}
 	dst = append(dst, p.Flags, p.TTL, bits)
 	dst = binary.BigEndian.AppendUint16(dst, p.Window)
@@ -331,13 +335,14 @@ func (r *reader) print() Fingerprint {
 	}
 	p.Flags, p.TTL = s[0], s[1]
 	bits := s[2]
-	if bits >= bitIDMatch<<1 {
+	if bits >= bitFrag<<1 {
 		r.fail("unknown fingerprint bits %#x", bits)
 	}
 	p.Options = OptionClass(bits & 3)
 	p.DF = bits&bitDF != 0
 	p.AckNoFlag = bits&bitAckNoFlag != 0
 	p.IDMatch = bits&bitIDMatch != 0
+	p.Frag = bits&bitFrag != 0
 	p.Window = binary.BigEndian.Uint16(s[3:])
 	p.MSS = binary.BigEndian.Uint16(s[5:])
 	p.IPID = binary.BigEndian.Uint16(s[7:])

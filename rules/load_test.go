@@ -186,7 +186,7 @@ var wantDefault = &rules.Rules{
 		technique.ARP:     {Ports: 0, Hosts: 16, Window: time.Minute},
 		technique.OSProbe: {Ports: 2, Hosts: 0, Window: 30 * time.Second},
 	},
-	Slow: rules.Slow{Enabled: true, Theta0: 0.8, Theta1: 0.2, Alarm: 99, Memory: 24 * time.Hour, MinPorts: 6},
+	Slow: rules.Slow{Enabled: true, Theta0: 0.8, Theta1: 0.2, Alarm: 99, Memory: 24 * time.Hour, MinPorts: 4},
 }
 
 func TestDefault(t *testing.T) {

@@ -72,17 +72,18 @@ type Threshold struct {
 }
 
 // Slow configures the sequential hypothesis test on first contacts
-// (Jung, Paxson, Berger, Balakrishnan 2004) that catches scans too slow for
-// any window: each failed first contact multiplies the likelihood ratio by
-// (1-θ1)/(1-θ0), each successful one by θ1/θ0, where θ0 = Theta0 and
-// θ1 = Theta1; the host is declared a scanner when the ratio reaches Alarm.
+// (Jung, Paxson, Berger, Balakrishnan 2004) that decides scans at any
+// speed, too slow for any window or faster than a window's count: each
+// failed first contact multiplies the likelihood ratio by (1-θ1)/(1-θ0),
+// each successful one by θ1/θ0, where θ0 = Theta0 and θ1 = Theta1; the
+// host is declared a scanner when the ratio reaches Alarm.
 type Slow struct {
 	Enabled  bool
 	Theta0   float64       // P(success) for a benign host
 	Theta1   float64       // P(success) for a scanner
 	Alarm    float64       // likelihood ratio at which a scanner is declared (eta1)
 	Memory   time.Duration // how long a tracker's evidence is kept without new contacts
-	MinPorts int           // distinct failed targets/ports before a slow scan is reported
+	MinPorts int           // distinct failed first contacts of one scan before it is reported
 }
 
 // Clone returns a deep copy of r.

@@ -59,19 +59,25 @@ func comparePortList(tech Technique) []uint16 {
 
 // TestCompareWithNmap runs every technique with scanwatch's scanner and with
 // real nmap against the same namespace target, over ports 1-1024 plus the
-// open services, on IPv4 and IPv6, and requires the same state for every port.
+// open services, on IPv4 (and some on IPv6), and requires the same state
+// for every port.
 func TestCompareWithNmap(t *testing.T) {
 	if testing.Short() {
 		t.Skip("scans a network namespace with scanwatch and nmap; skipped with -short")
 	}
 	needRoot(t, "nmap")
 	tn := setupNet(t)
+	// Over IPv6 a few techniques cover the other code paths (the tests
+	// of the evasions scan IPv6 too): every one would double the run.
+	six := []string{"sS", "sU", "sA"}
 	for _, target := range []netip.Addr{target4, target6} {
 		for _, c := range compareCases() {
+			if target.Is6() && !slices.Contains(six, c.name) {
+				continue
+			}
 			t.Run(c.name+"/"+map[bool]string{true: "ipv4", false: "ipv6"}[target.Is4()], func(t *testing.T) {
 				ports := comparePortList(c.tech)
-				cfg := Config{Technique: c.tech, Ports: ports, Targets: []netip.Addr{target},
-					Rate: 5000, MaxRetries: 2}
+				cfg := testConfig(c.tech, ports, 0, target)
 				if c.scanflags != "" {
 					f, err := ParseScanFlags(c.scanflags)
 					if err != nil {

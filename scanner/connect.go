@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 )
@@ -15,15 +16,19 @@ import (
 // runConnect is the connect scan (-sT): the operating system's connect(),
 // closed at once when it succeeds. Refused means closed; a timeout after the
 // retries, or an unreachable error, means filtered.
-func runConnect(ctx context.Context, cfg Config, res *Result) error {
+func runConnect(ctx context.Context, cfg phase, res *Result) error {
 	np := len(cfg.Ports)
 	ports := make([][]PortResult, len(cfg.Targets))
 	up := make([]bool, len(cfg.Targets))
 	for h := range ports {
 		ports[h] = make([]PortResult, np)
 	}
+	done := make([][]bool, len(cfg.Targets)) // false: interrupted before an answer
+	for h := range done {
+		done[h] = make([]bool, np)
+	}
 	var mu sync.Mutex // guards lim, up and the counters
-	lim := newLimiter(cfg.Rate)
+	lim := newLimiter(cfg.rate())
 	wait := func() error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -32,14 +37,24 @@ func runConnect(ctx context.Context, cfg Config, res *Result) error {
 	sem := make(chan struct{}, cfg.Concurrency)
 	var wg sync.WaitGroup
 	// The per-connect timeout adapts to measured connect times, like the raw
-	// scan's probe timeout: within [MinTimeout, cfg.Timeout].
+	// scan's probe timeout: within the timing's RTT timeout bounds.
 	var rtt rttEstimator
-	rtt.init(cfg.Timeout)
+	rtt.init(cfg.Timing)
 	var ctxErr error
+	var maxTry atomic.Int32
 	order := rand.Perm(np)
+	routeErr := make([]error, len(cfg.Targets))
+	for h, addr := range cfg.Targets {
+		if _, err := sourceFor(addr); err != nil {
+			routeErr[h] = err // reported with the results
+		}
+	}
 loop:
 	for _, pi := range order {
 		for h, addr := range cfg.Targets {
+			if routeErr[h] != nil {
+				continue
+			}
 			select {
 			case sem <- struct{}{}:
 			case <-ctx.Done():
@@ -51,9 +66,11 @@ loop:
 				defer func() { <-sem; wg.Done() }()
 				port := cfg.Ports[pi]
 				state, reason := cfg.Technique.noReplyState(), "no-response"
-				for try := 0; try <= cfg.MaxRetries; try++ {
+				// As the raw engine: one more try than the highest that
+				// ever got an answer, at least 1, at most --max-retries.
+				for try := 0; try <= min(max(1, int(maxTry.Load())+1), cfg.Timing.MaxRetries); try++ {
 					if wait() != nil {
-						break
+						return
 					}
 					mu.Lock()
 					res.ProbesSent++
@@ -68,12 +85,12 @@ loop:
 					state, reason, done = connectVerdict(c, err)
 					if done {
 						rtt.sample(time.Since(start))
-					}
-					if done {
+						for cur := maxTry.Load(); int32(try) > cur && !maxTry.CompareAndSwap(cur, int32(try)); cur = maxTry.Load() {
+						}
 						break
 					}
 					if ctx.Err() != nil {
-						break
+						return
 					}
 				}
 				if reason != "no-response" {
@@ -83,6 +100,7 @@ loop:
 					mu.Unlock()
 				}
 				ports[h][pi] = PortResult{Port: port, Proto: "tcp", State: state, Reason: reason, Service: Service("tcp", port)}
+				done[h][pi] = true
 			}(h, pi, addr)
 		}
 	}
@@ -90,13 +108,19 @@ loop:
 	if ctxErr == nil {
 		ctxErr = ctx.Err()
 	}
-	if ctxErr != nil {
-		return ctxErr
-	}
 	for h, addr := range cfg.Targets {
-		res.Hosts = append(res.Hosts, HostResult{Addr: addr, Up: up[h], Ports: ports[h]})
+		hr := HostResult{Addr: addr, Up: up[h]}
+		if routeErr[h] != nil {
+			hr.Error = routeErr[h].Error()
+		}
+		for pi, p := range ports[h] {
+			if done[h][pi] {
+				hr.Ports = append(hr.Ports, p)
+			}
+		}
+		res.Hosts = append(res.Hosts, hr)
 	}
-	return nil
+	return ctxErr
 }
 
 // connectVerdict classifies the outcome of one connect; done is false when

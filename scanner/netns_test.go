@@ -182,17 +182,43 @@ func TestScanHelperProcess(t *testing.T) {
 		fmt.Fprintln(os.Stderr, "helper config:", err)
 		os.Exit(3)
 	}
-	res, err := Run(context.Background(), cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "scan:", err)
-		os.Exit(4)
+	ctx := context.Background()
+	if d, err := time.ParseDuration(os.Getenv(helperEnv + "_CANCEL")); err == nil {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithCancel(ctx)
+		time.AfterFunc(d, cancel)
 	}
-	out, _ := json.Marshal(res)
-	if err := os.WriteFile(os.Getenv(helperEnv+"_OUT"), out, 0o600); err != nil {
+	res, err := Run(ctx, cfg)
+	out := helperOutput{Result: res}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	data, _ := json.Marshal(out)
+	if err := os.WriteFile(os.Getenv(helperEnv+"_OUT"), data, 0o600); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(5)
 	}
 	os.Exit(0)
+}
+
+// helperOutput is what the helper process hands back.
+type helperOutput struct {
+	Result *Result `json:"result"`
+	Error  string  `json:"error"`
+}
+
+// testConfig is a one-technique scan of ports at a probe-rate ceiling, with
+// -T4's timeouts and two retries.
+func testConfig(tech Technique, ports []uint16, rate float64, targets ...netip.Addr) Config {
+	t, _ := TimingTemplate(4)
+	t.MaxRetries, t.MaxRate = 2, rate
+	c := Config{Techniques: []Technique{tech}, Targets: targets, Timing: t}
+	if tech.Proto() == "udp" {
+		c.Ports.UDP = ports
+	} else {
+		c.Ports.TCP = ports
+	}
+	return c
 }
 
 // scanResult is the part of Result the tests read back.
@@ -201,10 +227,26 @@ type scanResult struct {
 	ProbesSent  int          `json:"probes_sent"`
 	Retransmits int          `json:"retransmits"`
 	Hosts       []HostResult `json:"hosts"`
+	Interrupted bool         `json:"interrupted"`
 }
 
-// scanInNetns runs the scanner package in the attacker namespace.
+// scanInNetns runs the scanner package in the attacker namespace on one
+// target and fails the test if the scan fails.
 func (tn *testNet) scanInNetns(tb testing.TB, cfg Config) (map[uint16]PortState, scanResult) {
+	tb.Helper()
+	res, errText := tn.runInNetns(tb, cfg, 0)
+	if errText != "" {
+		tb.Fatalf("scan in %s: %s", tn.A.NS, errText)
+	}
+	if len(res.Hosts) != 1 {
+		tb.Fatalf("want 1 host in result, got %d", len(res.Hosts))
+	}
+	return res.Hosts[0].States(cfg.Techniques[0].Proto()), res
+}
+
+// runInNetns runs Run in the attacker namespace (cancelled after cancel,
+// if not zero) and returns its result and error text.
+func (tn *testNet) runInNetns(tb testing.TB, cfg Config, cancel time.Duration) (scanResult, string) {
 	tb.Helper()
 	exe, err := os.Executable()
 	if err != nil {
@@ -221,21 +263,24 @@ func (tn *testNet) scanInNetns(tb testing.TB, cfg Config) (map[uint16]PortState,
 	}
 	cmd := tn.Exec(tn.A.NS, exe, "-test.run=^TestScanHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), helperEnv+"="+cfgFile, helperEnv+"_OUT="+outFile)
+	if cancel > 0 {
+		cmd.Env = append(cmd.Env, helperEnv+"_CANCEL="+cancel.String())
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
-		tb.Fatalf("scanwatch scan in %s: %v\n%s", tn.A.NS, err, out)
+		tb.Fatalf("scan helper in %s: %v\n%s", tn.A.NS, err, out)
 	}
 	data, err := os.ReadFile(outFile)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var res scanResult
-	if err := json.Unmarshal(data, &res); err != nil {
+	var out struct {
+		Result scanResult `json:"result"`
+		Error  string     `json:"error"`
+	}
+	if err := json.Unmarshal(data, &out); err != nil {
 		tb.Fatalf("decode result: %v", err)
 	}
-	if len(res.Hosts) != 1 {
-		tb.Fatalf("want 1 host in result, got %d", len(res.Hosts))
-	}
-	return res.Hosts[0].States(), res
+	return out.Result, out.Error
 }
 
 // nmapXML is the part of nmap's -oX output the tests read.

@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net"
 	"net/netip"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -134,105 +135,146 @@ func FlagString(f uint8) string {
 // are included), ranges of the last part ("10.0.0.1-20", "fd00::1-ff") or of
 // whole addresses ("10.0.0.250-10.0.1.5"), and host names (resolved with the
 // system resolver). More than MaxHosts addresses in all is an error.
-// Duplicates are dropped; order is kept.
+// Duplicates are dropped; order is kept. Any bad target fails the whole
+// list; ExpandTargets skips them instead.
 func ParseTargets(specs []string) ([]netip.Addr, error) {
-	var out []netip.Addr
-	seen := make(map[netip.Addr]bool)
-	add := func(a netip.Addr) error {
-		a = a.Unmap()
-		if seen[a] {
-			return nil
-		}
-		if len(out) >= MaxHosts {
-			return fmt.Errorf("more than %d target addresses", MaxHosts)
-		}
-		seen[a] = true
-		out = append(out, a)
-		return nil
+	addrs, skipped, err := ExpandTargets(context.Background(), specs, nil)
+	if err == nil && len(skipped) > 0 {
+		err = skipped[0]
 	}
+	if err != nil {
+		return nil, err
+	}
+	return addrs, nil
+}
+
+// ExpandTargets is ParseTargets that goes on past a target it cannot use (a
+// name that does not resolve, a malformed range), as nmap does: those come
+// back in skipped, one error each. Addresses matching an exclude spec
+// (same syntax) are left out. err is set only when the list as a whole is
+// unusable: more than MaxHosts addresses, a bad exclude spec, or no
+// target left.
+func ExpandTargets(ctx context.Context, specs, exclude []string) (addrs []netip.Addr, skipped []error, err error) {
+	var excl []addrRange
+	for _, spec := range exclude {
+		r, err := resolveRange(ctx, strings.TrimSpace(spec), false)
+		if err != nil {
+			return nil, nil, fmt.Errorf("exclude %q: %w", spec, err)
+		}
+		excl = append(excl, r)
+	}
+	seen := make(map[netip.Addr]bool)
 	for _, spec := range specs {
 		spec = strings.TrimSpace(spec)
 		if spec == "" {
-			return nil, errors.New("empty target")
+			skipped = append(skipped, errors.New("empty target"))
+			continue
 		}
-		if err := expandTarget(spec, add); err != nil {
-			return nil, fmt.Errorf("target %q: %w", spec, err)
+		r, err := resolveRange(ctx, spec, true)
+		if err != nil {
+			skipped = append(skipped, fmt.Errorf("target %q: %w", spec, err))
+			continue
+		}
+		for a := r.lo; ; a = a.Next() {
+			a = a.Unmap()
+			if !seen[a] && !slices.ContainsFunc(excl, func(e addrRange) bool { return e.contains(a) }) {
+				if len(addrs) >= MaxHosts {
+					return nil, skipped, fmt.Errorf("target %q: more than %d target addresses", spec, MaxHosts)
+				}
+				seen[a] = true
+				addrs = append(addrs, a)
+			}
+			if a == r.hi.Unmap() {
+				break
+			}
 		}
 	}
-	if len(out) == 0 {
-		return nil, errors.New("no targets")
+	if len(addrs) == 0 {
+		if len(skipped) == len(specs) && len(specs) > 0 {
+			return nil, skipped, skipped[0]
+		}
+		return nil, skipped, errors.New("no targets")
 	}
-	return out, nil
+	return addrs, skipped, nil
 }
 
-func expandTarget(spec string, add func(netip.Addr) error) error {
+// addrRange is an inclusive range of addresses of one family.
+type addrRange struct{ lo, hi netip.Addr }
+
+func (r addrRange) contains(a netip.Addr) bool {
+	return a.Is4() == r.lo.Unmap().Is4() && !a.Less(r.lo.Unmap()) && !r.hi.Unmap().Less(a)
+}
+
+// resolveRange reads one target spec as a range of addresses; with limit,
+// of at most MaxHosts.
+func resolveRange(ctx context.Context, spec string, limit bool) (addrRange, error) {
 	if a, err := netip.ParseAddr(spec); err == nil {
 		if a.Zone() != "" {
-			return errors.New("zoned addresses are not supported")
+			return addrRange{}, errors.New("zoned addresses are not supported")
 		}
-		return add(a)
+		return addrRange{a.Unmap(), a.Unmap()}, nil
 	}
 	if strings.Contains(spec, "/") {
 		p, err := netip.ParsePrefix(spec)
 		if err != nil {
-			return fmt.Errorf("bad CIDR block: %w", err)
+			return addrRange{}, fmt.Errorf("bad CIDR block: %w", err)
 		}
 		p = p.Masked()
 		hostBits := p.Addr().BitLen() - p.Bits()
-		if hostBits > 16 {
-			return fmt.Errorf("/%d has 2^%d addresses, more than %d", p.Bits(), hostBits, MaxHosts)
+		if hostBits > 16 && limit {
+			return addrRange{}, fmt.Errorf("/%d has 2^%d addresses, more than %d", p.Bits(), hostBits, MaxHosts)
 		}
-		for a := p.Addr(); a.IsValid() && p.Contains(a); a = a.Next() {
-			if err := add(a); err != nil {
-				return err
-			}
-		}
-		return nil
+		return addrRange{p.Addr(), lastOf(p)}, nil
 	}
 	if first, last, ok := strings.Cut(spec, "-"); ok {
 		lo, err := netip.ParseAddr(first)
 		if err != nil {
-			return fmt.Errorf("bad range start: %w", err)
+			return addrRange{}, fmt.Errorf("bad range start: %w", err)
 		}
 		hi, err := netip.ParseAddr(last)
 		if err != nil {
 			// The last part only: "10.0.0.1-20" or "fd00::1-ff".
 			hi, err = rangeEnd(lo, last)
 			if err != nil {
-				return err
+				return addrRange{}, err
 			}
 		}
+		lo, hi = lo.Unmap(), hi.Unmap()
 		if lo.Is4() != hi.Is4() {
-			return errors.New("range mixes IPv4 and IPv6")
+			return addrRange{}, errors.New("range mixes IPv4 and IPv6")
 		}
 		if hi.Less(lo) {
-			return errors.New("range is backwards")
+			return addrRange{}, errors.New("range is backwards")
 		}
 		n := new(big.Int).Sub(new(big.Int).SetBytes(hi.AsSlice()), new(big.Int).SetBytes(lo.AsSlice()))
-		if n.Cmp(big.NewInt(MaxHosts)) >= 0 {
-			return fmt.Errorf("range has more than %d addresses", MaxHosts)
+		if n.Cmp(big.NewInt(MaxHosts)) >= 0 && limit {
+			return addrRange{}, fmt.Errorf("range has more than %d addresses", MaxHosts)
 		}
-		for a := lo; ; a = a.Next() {
-			if err := add(a); err != nil {
-				return err
-			}
-			if a == hi {
-				return nil
-			}
-		}
+		return addrRange{lo, hi}, nil
 	}
 	// A host name.
-	if strings.ContainsAny(spec, " :") {
-		return errors.New("not an address, CIDR block, range or host name")
+	if !isHostName(spec) {
+		return addrRange{}, errors.New("not an address, CIDR block, range or host name")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", spec)
 	if err != nil {
-		return fmt.Errorf("not an address, CIDR block or range, and resolving it failed: %w", err)
+		return addrRange{}, fmt.Errorf("failed to resolve: %w", err)
 	}
 	// nmap scans the first address of a name.
-	return add(addrs[0])
+	a := addrs[0].Unmap()
+	return addrRange{a, a}, nil
+}
+
+// lastOf returns the last address of a prefix.
+func lastOf(p netip.Prefix) netip.Addr {
+	b := p.Addr().AsSlice()
+	for i := p.Bits(); i < len(b)*8; i++ {
+		b[i/8] |= 0x80 >> (i % 8)
+	}
+	a, _ := netip.AddrFromSlice(b)
+	return a
 }
 
 // rangeEnd builds the end of a "last part" range: for IPv4 the last octet
@@ -254,4 +296,28 @@ func rangeEnd(lo netip.Addr, last string) (netip.Addr, error) {
 	}
 	a, _ := netip.AddrFromSlice(b)
 	return a, nil
+}
+
+// isHostName reports whether s can be a DNS name (letters, digits, hyphens,
+// underscores, dots), so that garbage is refused without a lookup.
+func isHostName(s string) bool {
+	if s == "" || len(s) > 253 {
+		return false
+	}
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func cutRange(item string) (a, b string, isRange bool) { return strings.Cut(item, "-") }
+
+func atoiRange(s string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo || n > hi {
+		return 0, fmt.Errorf("%q is not a number %d-%d", s, lo, hi)
+	}
+	return n, nil
 }

@@ -1,6 +1,7 @@
 package scanner
 
 import (
+	"context"
 	"net/netip"
 	"slices"
 	"strings"
@@ -193,5 +194,22 @@ func TestTechniqueNames(t *testing.T) {
 	}
 	if OpenFiltered.String() != "open|filtered" {
 		t.Errorf("OpenFiltered = %q", OpenFiltered)
+	}
+}
+
+// TestExpandTargetsSkips: a bad target is reported and skipped, the others
+// kept; excluded addresses are left out.
+func TestExpandTargetsSkips(t *testing.T) {
+	addrs, skipped, err := ExpandTargets(context.Background(),
+		[]string{"10.0.0.1", "not!a!host", "10.0.0.0/29", "10.0.0.1-300"}, []string{"10.0.0.4/30", "10.0.0.2"})
+	want := []netip.Addr{netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.0"), netip.MustParseAddr("10.0.0.3")}
+	if err != nil || !slices.Equal(addrs, want) || len(skipped) != 2 {
+		t.Errorf("addrs %v, skipped %v, err %v; want %v and 2 skipped", addrs, skipped, err, want)
+	}
+	if _, _, err := ExpandTargets(context.Background(), []string{"not!a!host"}, nil); err == nil {
+		t.Error("no usable target: no error")
+	}
+	if _, _, err := ExpandTargets(context.Background(), []string{"10.0.0.1"}, []string{"10.0.0.0/8"}); err == nil || !strings.Contains(err.Error(), "no targets") {
+		t.Errorf("all excluded: err %v", err)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/sensor"
 )
 
 // sensorRecord is one EVE line of the sensor, with its times parsed.
@@ -25,7 +26,7 @@ type sensorRecord struct {
 type sensorOutput struct {
 	alerts []*sensorRecord
 	scans  []*sensorRecord
-	stats  map[string]uint64 // the last stats record
+	stats  *eve.Stats // the last stats record
 }
 
 func parseSensorOutput(r io.Reader) (*sensorOutput, error) {
@@ -46,19 +47,19 @@ func parseSensorOutput(r io.Reader) (*sensorOutput, error) {
 			return nil, fmt.Errorf("line %d: timestamp: %w", n, err)
 		}
 		switch rec.EventType {
-		case "alert", "scan":
-			if rec.Scan == nil {
-				return nil, fmt.Errorf("line %d: %s record without scan object", n, rec.EventType)
+		case eve.EventAlert, eve.EventFlow:
+			if rec.Scan() == nil {
+				return nil, fmt.Errorf("line %d: %s record without alert.context.scan", n, rec.EventType)
 			}
-			if rec.first, err = eve.ParseTime(rec.Scan.FirstSeen); err != nil {
-				return nil, fmt.Errorf("line %d: scan.first_seen: %w", n, err)
+			if rec.first, err = eve.ParseTime(rec.Scan().FirstSeen); err != nil {
+				return nil, fmt.Errorf("line %d: alert.context.scan.first_seen: %w", n, err)
 			}
-			if rec.EventType == "alert" {
+			if rec.EventType == eve.EventAlert {
 				out.alerts = append(out.alerts, rec)
 			} else {
 				out.scans = append(out.scans, rec)
 			}
-		case "stats":
+		case eve.EventStats:
 			out.stats = rec.Stats
 		}
 	}
@@ -101,7 +102,7 @@ func evaluate(runs []scanRun, out *sensorOutput) []row {
 			if rec.SrcIP == r.src.String() {
 				score += 2
 			}
-			if rec.Scan.Type == r.tech.want {
+			if rec.Scan().Type == r.tech.want {
 				score++
 			}
 			if score > bestScore {
@@ -139,22 +140,22 @@ func evaluate(runs []scanRun, out *sensorOutput) []row {
 		if a == nil {
 			rw.problems = append(rw.problems, "no alert")
 		} else {
-			rw.detected, rw.got = true, a.Scan.Type
-			rw.probes = a.Scan.Probes
+			rw.detected, rw.got = true, a.Scan().Type
+			rw.probes = a.Scan().Probes
 			rw.msToAlert = a.time.Sub(a.first).Milliseconds()
-			if a.Scan.Type != r.tech.want {
-				rw.problems = append(rw.problems, fmt.Sprintf("type %s, want %s", a.Scan.Type, r.tech.want))
+			if a.Scan().Type != r.tech.want {
+				rw.problems = append(rw.problems, fmt.Sprintf("type %s, want %s", a.Scan().Type, r.tech.want))
 			}
 			if a.SrcIP != r.src.String() {
 				rw.problems = append(rw.problems, fmt.Sprintf("alert from %s, scan from %s", a.SrcIP, r.src))
 			}
 			// Open ports: the episode's closing record has the final
 			// list; the alert has the list as it stood at the alert.
-			rw.sensorOpen = a.Scan.OpenPorts
+			rw.sensorOpen = a.Scan().OpenPorts
 			for _, s := range out.scans {
 				if !s.used && s.SrcIP == a.SrcIP && s.first.Equal(a.first) {
 					s.used = true
-					rw.sensorOpen = s.Scan.OpenPorts
+					rw.sensorOpen = s.Scan().OpenPorts
 					break
 				}
 			}
@@ -168,8 +169,9 @@ func evaluate(runs []scanRun, out *sensorOutput) []row {
 }
 
 // writeReport prints the table, the problems under it and the
-// sensor's counters. It returns the number of failed rows.
-func writeReport(w io.Writer, rows []row, stats map[string]uint64) int {
+// sensor's counters (nil: it wrote no stats record). It returns the number
+// of failed rows.
+func writeReport(w io.Writer, rows []row, c *sensor.Counters) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TECHNIQUE\tDETECTED\tTYPE (GOT/WANT)\tPROBES\tMS TO ALERT\tOPEN (SCANNER)\tOPEN (SENSOR)\tRESULT")
 	failed := 0
@@ -205,10 +207,8 @@ func writeReport(w io.Writer, rows []row, stats map[string]uint64) int {
 			fmt.Fprintf(w, "  %s: %s\n", r.label, p)
 		}
 	}
-	if stats != nil {
-		fmt.Fprintf(w, "sensor: kernel seen %d, passed %d, dropped %d; ring lost %d; received %d, decoded %d, probes %d, alerts %d\n",
-			stats["kernel_seen"], stats["kernel_passed"], stats["kernel_dropped"], stats["ring_lost"],
-			stats["received"], stats["decoded"], stats["probes"], stats["alerts"])
+	if c != nil {
+		fmt.Fprintln(w, "sensor:", c)
 	} else {
 		fmt.Fprintln(w, "sensor: no stats record")
 	}

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"github.com/scanwatch/scanwatch/internal/netns"
+	"github.com/scanwatch/scanwatch/sensor"
 )
 
 // ServeArg is the argument after `selftest` that makes the binary run the
@@ -202,7 +203,7 @@ func (st *session) logf(format string, a ...any) {
 }
 
 // run does everything but the report.
-func (st *session) run(ctx context.Context) ([]row, map[string]uint64, error) {
+func (st *session) run(ctx context.Context) ([]row, *sensor.Counters, error) {
 	dir, err := os.MkdirTemp("", "scanwatch-selftest-")
 	if err != nil {
 		return nil, nil, err
@@ -266,7 +267,12 @@ func (st *session) run(ctx context.Context) ([]row, map[string]uint64, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("sensor output %s: %w", st.sensorOut, err)
 	}
-	return evaluate(runs, out), out.stats, nil
+	var counters *sensor.Counters
+	if out.stats != nil {
+		c := sn.s.LastCounters()
+		counters = &c
+	}
+	return evaluate(runs, out), counters, nil
 }
 
 // allAlerted reports whether the sensor has written an alert for every scan.

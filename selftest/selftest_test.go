@@ -8,18 +8,21 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scanwatch/scanwatch/capture"
+	"github.com/scanwatch/scanwatch/sensor"
 )
 
-// Canned sensor output: what `scanwatch live --out` wrote for four scans,
-// trimmed to the fields the self-test reads (plus a few for realism).
-const cannedSensor = `{"timestamp":"2026-11-21T01:00:00.513000+0000","event_type":"alert","src_ip":"10.75.0.21","dest_ip":"10.75.0.10","proto":"TCP","scan":{"type":"syn","probes":15,"open_ports":[22],"first_seen":"2026-11-21T01:00:00.500000+0000","last_seen":"2026-11-21T01:00:00.513000+0000"}}
-{"timestamp":"2026-11-21T01:00:02.612000+0000","event_type":"alert","src_ip":"10.75.0.22","dest_ip":"10.75.0.10","proto":"TCP","scan":{"type":"connect","probes":15,"open_ports":[],"first_seen":"2026-11-21T01:00:02.600000+0000","last_seen":"2026-11-21T01:00:02.612000+0000"}}
-{"timestamp":"2026-11-21T01:00:04.609000+0000","event_type":"alert","src_ip":"10.75.0.26","dest_ip":"10.75.0.10","proto":"TCP","scan":{"type":"ack","probes":10,"open_ports":[],"first_seen":"2026-11-21T01:00:04.600000+0000","last_seen":"2026-11-21T01:00:04.609000+0000"}}
-{"timestamp":"2026-11-21T01:00:06.650000+0000","event_type":"alert","src_ip":"10.75.0.27","dest_ip":"10.75.0.10","proto":"TCP","scan":{"type":"custom","probes":8,"open_ports":[],"first_seen":"2026-11-21T01:00:06.600000+0000","last_seen":"2026-11-21T01:00:06.650000+0000"}}
-{"timestamp":"2026-11-21T01:00:30.000000+0000","event_type":"alert","src_ip":"10.75.0.99","dest_ip":"10.75.0.10","proto":"TCP","scan":{"type":"maimon","probes":8,"open_ports":[],"first_seen":"2026-11-21T01:00:29.900000+0000","last_seen":"2026-11-21T01:00:30.000000+0000"}}
-{"timestamp":"2026-11-21T01:00:40.000000+0000","event_type":"scan","src_ip":"10.75.0.21","dest_ip":"10.75.0.10","proto":"TCP","scan":{"type":"syn","probes":1025,"open_ports":[22,80,443,8080],"first_seen":"2026-11-21T01:00:00.500000+0000","last_seen":"2026-11-21T01:00:01.500000+0000"}}
-{"timestamp":"2026-11-21T01:00:40.000000+0000","event_type":"scan","src_ip":"10.75.0.22","dest_ip":"10.75.0.10","proto":"TCP","scan":{"type":"connect","probes":1021,"open_ports":[80],"first_seen":"2026-11-21T01:00:02.600000+0000","last_seen":"2026-11-21T01:00:03.600000+0000"}}
-{"timestamp":"2026-11-21T01:00:40.000000+0000","event_type":"stats","stats":{"kernel_seen":18725,"kernel_passed":18709,"kernel_dropped":16,"ring_lost":0,"received":18709,"decoded":18709,"probes":9336,"alerts":4}}
+// Canned sensor output: what the sensor wrote for four scans, trimmed to
+// the fields the self-test reads (plus a few for realism).
+const cannedSensor = `{"timestamp":"2026-11-21T01:00:00.513000+0000","event_type":"alert","src_ip":"10.75.0.21","dest_ip":"10.75.0.10","proto":"TCP","alert":{"context":{"scan":{"type":"syn","probes":15,"open_ports":[22],"first_seen":"2026-11-21T01:00:00.500000+0000","last_seen":"2026-11-21T01:00:00.513000+0000"}}}}
+{"timestamp":"2026-11-21T01:00:02.612000+0000","event_type":"alert","src_ip":"10.75.0.22","dest_ip":"10.75.0.10","proto":"TCP","alert":{"context":{"scan":{"type":"connect","probes":15,"open_ports":[],"first_seen":"2026-11-21T01:00:02.600000+0000","last_seen":"2026-11-21T01:00:02.612000+0000"}}}}
+{"timestamp":"2026-11-21T01:00:04.609000+0000","event_type":"alert","src_ip":"10.75.0.26","dest_ip":"10.75.0.10","proto":"TCP","alert":{"context":{"scan":{"type":"ack","probes":10,"open_ports":[],"first_seen":"2026-11-21T01:00:04.600000+0000","last_seen":"2026-11-21T01:00:04.609000+0000"}}}}
+{"timestamp":"2026-11-21T01:00:06.650000+0000","event_type":"alert","src_ip":"10.75.0.27","dest_ip":"10.75.0.10","proto":"TCP","alert":{"context":{"scan":{"type":"custom","probes":8,"open_ports":[],"first_seen":"2026-11-21T01:00:06.600000+0000","last_seen":"2026-11-21T01:00:06.650000+0000"}}}}
+{"timestamp":"2026-11-21T01:00:30.000000+0000","event_type":"alert","src_ip":"10.75.0.99","dest_ip":"10.75.0.10","proto":"TCP","alert":{"context":{"scan":{"type":"maimon","probes":8,"open_ports":[],"first_seen":"2026-11-21T01:00:29.900000+0000","last_seen":"2026-11-21T01:00:30.000000+0000"}}}}
+{"timestamp":"2026-11-21T01:00:40.000000+0000","event_type":"flow","src_ip":"10.75.0.21","dest_ip":"10.75.0.10","proto":"TCP","flow":{"pkts_toserver":1025,"start":"2026-11-21T01:00:00.500000+0000","end":"2026-11-21T01:00:01.500000+0000","age":1,"state":"closed","alerted":true},"alert":{"context":{"scan":{"type":"syn","probes":1025,"open_ports":[22,80,443,8080],"first_seen":"2026-11-21T01:00:00.500000+0000","last_seen":"2026-11-21T01:00:01.500000+0000"}}}}
+{"timestamp":"2026-11-21T01:00:40.000000+0000","event_type":"flow","src_ip":"10.75.0.22","dest_ip":"10.75.0.10","proto":"TCP","flow":{"pkts_toserver":1021,"start":"2026-11-21T01:00:02.600000+0000","end":"2026-11-21T01:00:03.600000+0000","age":1,"state":"closed","alerted":true},"alert":{"context":{"scan":{"type":"connect","probes":1021,"open_ports":[80],"first_seen":"2026-11-21T01:00:02.600000+0000","last_seen":"2026-11-21T01:00:03.600000+0000"}}}}
+{"timestamp":"2026-11-21T01:00:40.000000+0000","event_type":"stats","stats":{"uptime":40,"capture":{"kernel_packets":18709,"kernel_drops":0},"decoder":{"pkts":18709,"bytes":1197376,"invalid":0},"detect":{"alert":4},"flow":{"active":3,"memuse":262144}}}
 `
 
 func TestEvaluate(t *testing.T) {
@@ -47,7 +50,7 @@ func TestEvaluate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(out.alerts) != 5 || len(out.scans) != 2 || out.stats["kernel_seen"] != 18725 {
+	if len(out.alerts) != 5 || len(out.scans) != 2 || out.stats == nil || out.stats.Capture.KernelPackets != 18709 {
 		t.Fatalf("parsed %d alerts, %d scans, stats %v", len(out.alerts), len(out.scans), out.stats)
 	}
 	rows := evaluate(runs, out)
@@ -81,7 +84,8 @@ func TestEvaluate(t *testing.T) {
 	}
 
 	var b bytes.Buffer
-	if failed := writeReport(&b, rows, out.stats); failed != 3 {
+	counters := &sensor.Counters{Capture: capture.Stats{KernelSeen: 18725, KernelPassed: 18709, KernelDropped: 16, Received: 18709}}
+	if failed := writeReport(&b, rows, counters); failed != 3 {
 		t.Errorf("failed rows %d, want 3", failed)
 	}
 	report := b.String()
@@ -89,7 +93,7 @@ func TestEvaluate(t *testing.T) {
 		"TECHNIQUE", "MS TO ALERT", "OPEN (SCANNER)", "OPEN (SENSOR)",
 		"syn/syn ok", "custom/ack FAIL", "-/maimon FAIL",
 		"-sM: no alert", "-sW: type custom, want ack",
-		"sensor: kernel seen 18725, passed 18709, dropped 16",
+		"sensor: kernel seen 18725, passed 18709, filtered out 16; ring lost 0; received 18709",
 	} {
 		if !strings.Contains(report, s) {
 			t.Errorf("report lacks %q:\n%s", s, report)
@@ -109,8 +113,8 @@ func TestEvaluate(t *testing.T) {
 func TestAttributionByWindow(t *testing.T) {
 	t0 := time.Date(2026, 11, 21, 1, 0, 0, 0, time.UTC)
 	at := func(ms int) time.Time { return t0.Add(time.Duration(ms) * time.Millisecond) }
-	lines := `{"timestamp":"2026-11-21T01:00:00.510000+0000","event_type":"alert","src_ip":"10.75.0.2","scan":{"type":"fin","probes":8,"first_seen":"2026-11-21T01:00:00.500000+0000"}}
-{"timestamp":"2026-11-21T01:00:20.510000+0000","event_type":"alert","src_ip":"10.75.0.24","scan":{"type":"null","probes":8,"first_seen":"2026-11-21T01:00:20.500000+0000"}}
+	lines := `{"timestamp":"2026-11-21T01:00:00.510000+0000","event_type":"alert","src_ip":"10.75.0.2","alert":{"context":{"scan":{"type":"fin","probes":8,"first_seen":"2026-11-21T01:00:00.500000+0000"}}}}
+{"timestamp":"2026-11-21T01:00:20.510000+0000","event_type":"alert","src_ip":"10.75.0.24","alert":{"context":{"scan":{"type":"null","probes":8,"first_seen":"2026-11-21T01:00:20.500000+0000"}}}}
 `
 	out, err := parseSensorOutput(strings.NewReader(lines))
 	if err != nil {

@@ -55,7 +55,7 @@ func (st *session) startSensor(ctx context.Context) (*liveSensor, error) {
 	ls := &liveSensor{src: src, out: out, done: make(chan struct{})}
 	// Live output is unbuffered: each record is one write, read by
 	// allAlerted while the sensor runs.
-	ls.s = sensor.New(sensor.Options{Rules: r, Sink: eve.NewWriter(out), Ready: func() { close(ready) }})
+	ls.s = sensor.New(sensor.Options{Rules: r, Sink: sensor.EVE{W: eve.NewWriter(out, eve.Options{InIface: tgt.Veth})}, Ready: func() { close(ready) }})
 	var sctx context.Context
 	sctx, ls.cancel = context.WithCancel(context.Background()) // ended by stop or cleanup
 	go func() {

@@ -44,7 +44,7 @@ func BenchmarkReplay(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				s := New(Options{Rules: rules.Default(), Sink: eve.NewWriter(io.Discard)})
+				s := New(Options{Rules: rules.Default(), Sink: EVE{eve.NewWriter(io.Discard, eve.Options{})}})
 				if err := s.Replay(context.Background(), src); err != nil {
 					b.Fatal(err)
 				}

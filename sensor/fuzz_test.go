@@ -59,13 +59,13 @@ func mirror(frame []byte) []byte {
 // pairingSink writes EVE records (to nowhere) and counts the episodes that
 // alerted and have not yet ended.
 type pairingSink struct {
-	*eve.Writer
+	EVE
 	t    *testing.T
 	open int
 }
 
 func (p *pairingSink) Event(ev detector.Event) {
-	p.Writer.Event(ev)
+	p.EVE.Event(ev)
 	switch ev.Kind {
 	case "alert":
 		p.open++
@@ -106,7 +106,7 @@ func FuzzPipeline(f *testing.F) {
 				src.pks = append(src.pks, capture.Packet{Data: d, Time: t0, LinkType: layers.LinkTypeRaw, Length: len(d)})
 			}
 		}
-		sink := &pairingSink{Writer: eve.NewWriter(io.Discard), t: t}
+		sink := &pairingSink{EVE: EVE{eve.NewWriter(io.Discard, eve.Options{})}, t: t}
 		s := New(Options{Rules: r, Sink: sink})
 		if err := s.Replay(context.Background(), src); err != nil {
 			t.Fatal(err)

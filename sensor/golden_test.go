@@ -59,12 +59,12 @@ func replayFiles(t *testing.T, paths ...string) (recs []eve.Record, out []byte, 
 	}
 	defer src.Close()
 	var buf bytes.Buffer
-	s = New(Options{Rules: rules.Default(), Sink: eve.NewWriter(&buf)})
+	s = New(Options{Rules: rules.Default(), Sink: EVE{eve.NewWriter(&buf, eve.Options{Host: "test"})}})
 	err = s.Replay(context.Background(), src)
 	return parseRecords(t, buf.Bytes()), buf.Bytes(), s, err
 }
 
-// parseRecords reads EVE lines; alerts and scans must carry their scan object.
+// parseRecords reads EVE lines; alert and flow records must carry their scan.
 func parseRecords(t *testing.T, b []byte) []eve.Record {
 	t.Helper()
 	var recs []eve.Record
@@ -75,7 +75,7 @@ func parseRecords(t *testing.T, b []byte) []eve.Record {
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 			t.Fatalf("bad JSON line %q: %v", sc.Text(), err)
 		}
-		if (r.EventType == "alert" || r.EventType == "scan") && r.Scan == nil {
+		if (r.EventType == eve.EventAlert || r.EventType == eve.EventFlow) && r.Scan() == nil {
 			t.Fatalf("%s record without scan object: %s", r.EventType, sc.Text())
 		}
 		recs = append(recs, r)
@@ -113,8 +113,8 @@ func TestGoldenCaptures(t *testing.T) {
 			scans := checkCapture(t, filepath.Join("../testdata", name), want.Scans)
 			if want.Group {
 				for _, s := range scans {
-					if s.Scan.Group == "" || s.Scan.Group != scans[0].Scan.Group {
-						t.Errorf("scan records not in one group: %q vs %q", s.Scan.Group, scans[0].Scan.Group)
+					if s.Scan().Group == "" || s.Scan().Group != scans[0].Scan().Group {
+						t.Errorf("scan records not in one group: %q vs %q", s.Scan().Group, scans[0].Scan().Group)
 					}
 				}
 			}
@@ -156,9 +156,9 @@ func checkCapture(t *testing.T, path string, want []wantScan) []eve.Record {
 	var alerts, scans []eve.Record
 	for _, r := range recs {
 		switch r.EventType {
-		case "alert":
+		case eve.EventAlert:
 			alerts = append(alerts, r)
-		case "scan":
+		case eve.EventFlow:
 			scans = append(scans, r)
 		}
 	}
@@ -168,10 +168,10 @@ func checkCapture(t *testing.T, path string, want []wantScan) []eve.Record {
 		wantKeys = append(wantKeys, key(w.Scanner, w.Type))
 	}
 	for _, a := range alerts {
-		gotAlerts = append(gotAlerts, key(a.SrcIP, a.Scan.Type))
+		gotAlerts = append(gotAlerts, key(a.SrcIP, a.Scan().Type))
 	}
 	for _, s := range scans {
-		gotScans = append(gotScans, key(s.SrcIP, s.Scan.Type))
+		gotScans = append(gotScans, key(s.SrcIP, s.Scan().Type))
 	}
 	sort.Strings(wantKeys)
 	sort.Strings(gotAlerts)
@@ -181,10 +181,10 @@ func checkCapture(t *testing.T, path string, want []wantScan) []eve.Record {
 	}
 	for _, w := range want {
 		for _, s := range scans {
-			if key(s.SrcIP, s.Scan.Type) != key(w.Scanner, w.Type) {
+			if key(s.SrcIP, s.Scan().Type) != key(w.Scanner, w.Type) {
 				continue
 			}
-			g := s.Scan
+			g := s.Scan()
 			if g.Shape != w.Shape || g.Scanner != w.Scanner || !slices.Equal(g.OpenPorts, orEmpty(w.OpenPorts)) {
 				t.Errorf("%s: shape %s open %v, want %s open %v", w.Type, g.Shape, g.OpenPorts, w.Shape, w.OpenPorts)
 			}
@@ -246,7 +246,7 @@ func TestTruncatedCapture(t *testing.T) {
 	for _, r := range recs {
 		types[r.EventType] = true
 	}
-	if !types["alert"] || !types["scan"] {
+	if !types[eve.EventAlert] || !types[eve.EventFlow] {
 		t.Fatalf("want the alert and the closing scan record before the damage, got %v", types)
 	}
 }
@@ -333,8 +333,8 @@ func TestCaptureVariants(t *testing.T) {
 			recs, _, _, _ := replayFiles(t, rewrite(t, filepath.Join("../testdata", name), layers.LinkTypeEthernet, fromHost("10.77.0.2")))
 			var got []string
 			for _, r := range recs {
-				if r.EventType == "alert" {
-					got = append(got, r.SrcIP+" "+r.Scan.Type+" "+r.Scan.Shape)
+				if r.EventType == eve.EventAlert {
+					got = append(got, r.SrcIP+" "+r.Scan().Type+" "+r.Scan().Shape)
 				}
 			}
 			var w []string
@@ -369,9 +369,9 @@ func TestToolChangeIsNewScan(t *testing.T) {
 	recs, _, _, _ := replayFiles(t, "../testdata/zmap_sweep.pcap", "../testdata/hping3_syn.pcap")
 	var got []string
 	for _, r := range recs {
-		got = append(got, r.EventType+" "+r.Scan.Tool)
+		got = append(got, r.EventType+" "+r.Scan().Tool)
 	}
-	want := []string{"alert zmap", "scan zmap", "alert hping3", "scan hping3"}
+	want := []string{"alert zmap", "flow zmap", "alert hping3", "flow hping3"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/detector"
-	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/rules"
 )
 
@@ -114,7 +113,7 @@ func (f *fakeLive) readCount() int {
 type recorder struct {
 	mu     sync.Mutex
 	events []detector.Event
-	stats  [][]eve.Field
+	stats  []Counters
 }
 
 func (r *recorder) Event(ev detector.Event) {
@@ -123,10 +122,10 @@ func (r *recorder) Event(ev detector.Event) {
 	r.events = append(r.events, ev)
 }
 
-func (r *recorder) Stats(_ time.Time, f []eve.Field) {
+func (r *recorder) Stats(_ time.Time, c Counters) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.stats = append(r.stats, f)
+	r.stats = append(r.stats, c)
 }
 
 // has reports whether an event of kind from scanner was reported.

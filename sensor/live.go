@@ -47,6 +47,7 @@ type reload struct {
 // open (the caller closes it).
 func (s *Sensor) Live(ctx context.Context, src LiveSource) error {
 	defer close(s.stopped)
+	s.started = time.Now()
 	if s.opts.Ready != nil {
 		s.opts.Ready()
 	}

@@ -55,8 +55,11 @@ func TestLiveReadyThenQuietClock(t *testing.T) {
 	if rec.statsCount() != 1 {
 		t.Fatalf("%d stats records, want 1 (at the end)", rec.statsCount())
 	}
-	if f := rec.stats[0]; f[4].Name != "received" || f[4].Value != 20 {
-		t.Errorf("stats %v: want received 20", f)
+	if c := rec.stats[0]; c.Capture.Received != 20 || c.Frames != 20 || !c.Live || c.Uptime <= 0 || c.EVE().Decoder.Pkts != 20 {
+		t.Errorf("stats %+v: want 20 received and read, live, an uptime", c)
+	}
+	if c := s.LastCounters(); c.Frames != 20 {
+		t.Errorf("LastCounters %+v: want the last stats record's", c)
 	}
 	if s.Packets() != 20 || len(s.Scans()) != 1 {
 		t.Errorf("Packets %d, Scans %d; want 20, 1", s.Packets(), len(s.Scans()))

@@ -1,6 +1,6 @@
 // Package sensor owns scanwatch's pipeline: each frame of a capture source
 // is decoded, fed to the detector, and what the detector reports goes to a
-// sink (the EVE writer, or a callback). Replay runs a capture file to its
+// sink (EVE JSON lines, or a callback). Replay runs a capture file to its
 // end on packet time; Live runs a live capture until its context ends, and
 // also keeps the detector's clock going through quiet periods, writes
 // periodic stats, applies rule reloads between packets and drains the
@@ -13,20 +13,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/detector"
-	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/rules"
+	"github.com/scanwatch/scanwatch/technique"
 )
 
 // Sink receives what the pipeline reports, in order, on the goroutine that
-// runs it. *eve.Writer is one.
+// runs it. EVE is one.
 type Sink interface {
-	Event(detector.Event)                  // an alert, or the record of a scan that ended
-	Stats(t time.Time, fields []eve.Field) // the counters of every stage
+	Event(detector.Event)          // an alert, or the record of a scan that ended
+	Stats(t time.Time, c Counters) // the counters of every stage
 }
 
 // EventFunc is a Sink for callers that want the events only: it drops stats
@@ -37,7 +38,7 @@ type EventFunc func(detector.Event)
 func (f EventFunc) Event(ev detector.Event) { f(ev) }
 
 // Stats drops the record.
-func (EventFunc) Stats(time.Time, []eve.Field) {}
+func (EventFunc) Stats(time.Time, Counters) {}
 
 // DefaultStatsEvery is how often Live writes a stats record unless
 // Options.StatsEvery says otherwise.
@@ -72,11 +73,19 @@ type Sensor struct {
 	pkt   decode.Packet
 	scans []detector.Scan // closed episodes, for a summary
 	n     uint64          // frames read
+	bytes uint64          // their captured bytes
 	bad   uint64          // frames that could not be decoded
 	first error           // the first decode error, as an example
 
+	file    namedSource              // a replay's source, if it names its files
+	started time.Time                // when Live started
+	last    atomic.Pointer[Counters] // as of the last stats record
+
 	reloads chan reload   // to the Live loop
 	stopped chan struct{} // closed when Live returns
+
+	reloadLog *reloadLog              // what ReloadFrom did
+	alertsBy  [technique.Count]uint64 // alerts by scan type
 }
 
 // New builds the pipeline. It panics without Rules or Sink: that is a
@@ -94,10 +103,20 @@ func New(opts Options) *Sensor {
 		reloads: make(chan reload),
 		stopped: make(chan struct{}),
 	}
+	s.reloadLog = newReloadLog(time.Now())
+	cf, _ := opts.Sink.(captureFiler)
 	s.det = detector.New(opts.Rules, func(ev detector.Event) {
+		if cf != nil && s.file != nil {
+			cf.SetCaptureFile(s.file.File())
+		}
 		opts.Sink.Event(ev)
-		if ev.Kind == "scan" {
+		switch ev.Kind {
+		case "scan":
 			s.scans = append(s.scans, ev.Scan)
+		case "alert":
+			if t, err := technique.Parse(ev.Scan.Type); err == nil {
+				s.alertsBy[t]++
+			}
 		}
 	})
 	if opts.Contacts != nil {
@@ -109,6 +128,7 @@ func New(opts Options) *Sensor {
 // handle decodes one frame and feeds it to the detector.
 func (s *Sensor) handle(pk capture.Packet) {
 	s.n++
+	s.bytes += uint64(len(pk.Data))
 	ok, err := s.dec.Decode(pk.LinkType, pk.Data, pk.Time, &s.pkt)
 	if err != nil {
 		s.bad++
@@ -123,11 +143,12 @@ func (s *Sensor) handle(pk capture.Packet) {
 }
 
 // Replay reads src to its end on packet time, then closes every open
-// episode (each with its scan record): two runs over the same source report
+// episode (each with its end record): two runs over the same source report
 // the same events. It returns nil at a clean end, ctx's error when ctx ended
 // first, and the source's error otherwise; everything read before the end
 // has been processed and reported.
 func (s *Sensor) Replay(ctx context.Context, src capture.Source) error {
+	s.file, _ = src.(namedSource)
 	err := s.replay(ctx, src)
 	s.det.Flush()
 	return err
@@ -170,22 +191,10 @@ func (s *Sensor) Warnings() []string {
 	return w
 }
 
-// writeStats writes the counters of every stage, so that loss is never silent.
+// writeStats hands the counters of every stage to the sink, so that loss is
+// never silent.
 func (s *Sensor) writeStats(t time.Time, src capture.Source) {
-	cs, ds, dec := src.Stats(), s.det.Stats(), s.dec.Stats()
-	s.opts.Sink.Stats(t, []eve.Field{
-		{Name: "kernel_seen", Value: cs.KernelSeen},
-		{Name: "kernel_passed", Value: cs.KernelPassed},
-		{Name: "kernel_dropped", Value: cs.KernelDropped},
-		{Name: "ring_lost", Value: cs.RingLost},
-		{Name: "received", Value: cs.Received},
-		{Name: "decoded", Value: dec.Decoded()},
-		{Name: "decode_errors", Value: s.bad},
-		{Name: "probes", Value: ds.Probes},
-		{Name: "flows", Value: uint64(ds.Flows)},
-		{Name: "flows_evicted", Value: ds.FlowsEvicted},
-		{Name: "trackers", Value: uint64(ds.Trackers)},
-		{Name: "trackers_evicted", Value: ds.TrackersEvicted},
-		{Name: "alerts", Value: ds.Alerts},
-	})
+	c := s.counters(src, true)
+	s.last.Store(&c)
+	s.opts.Sink.Stats(t, c)
 }

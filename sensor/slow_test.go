@@ -89,30 +89,30 @@ func TestSlowScans(t *testing.T) {
 			var alert, scan *eve.Record
 			for i := range recs {
 				switch recs[i].EventType {
-				case "alert":
+				case eve.EventAlert:
 					if alert != nil {
 						t.Fatalf("more than one alert: %+v", recs)
 					}
 					alert = &recs[i]
-				case "scan":
+				case eve.EventFlow:
 					scan = &recs[i]
 				}
 			}
 			if alert == nil || scan == nil {
 				t.Fatalf("slow scan at one probe per %v not alerted: %+v", interval, recs)
 			}
-			if alert.SrcIP != "10.77.0.2" || alert.Scan.Type != "syn" {
-				t.Errorf("alert %+v", alert.Scan)
+			if alert.SrcIP != "10.77.0.2" || alert.Scan().Type != "syn" {
+				t.Errorf("alert %+v", alert.Scan())
 			}
 			// Alerted before the scan ended, and the summary covers all of it.
 			end := 29 * interval
-			if got := alert.Scan.DurationS; got >= end.Seconds() {
+			if got := alert.Scan().DurationS; got >= end.Seconds() {
 				t.Errorf("alerted after %.0fs, the scan ended at %.0fs", got, end.Seconds())
 			}
-			if scan.Scan.PortCount != 30 || scan.Scan.DurationS < end.Seconds()-1 {
-				t.Errorf("summary: %d ports over %.0fs, want 30 over %.0fs", scan.Scan.PortCount, scan.Scan.DurationS, end.Seconds())
+			if scan.Scan().PortCount != 30 || scan.Scan().DurationS < end.Seconds()-1 {
+				t.Errorf("summary: %d ports over %.0fs, want 30 over %.0fs", scan.Scan().PortCount, scan.Scan().DurationS, end.Seconds())
 			}
-			t.Logf("one probe per %v: alerted after %.0fs and %d probes (slow=%v)", interval, alert.Scan.DurationS, alert.Scan.Probes, alert.Scan.Slow)
+			t.Logf("one probe per %v: alerted after %.0fs and %d probes (slow=%v)", interval, alert.Scan().DurationS, alert.Scan().Probes, alert.Scan().Slow)
 		})
 	}
 }

@@ -65,7 +65,7 @@ func cmdCorrelate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		out = f
 	}
 	c, err := fleet.NewCorrelator(ctx, fleet.CorrelatorConfig{
-		URL: *url, Conn: *conn, ID: *id, Lateness: *lateness, Engine: fleet.DetectorEngine(r),
+		URL: *url, Conn: *conn, ID: *id, Lateness: *lateness, Engine: fleet.DetectorEngine(r, hostname()),
 		Stream: fleet.StreamConfig{Replicas: *replicas},
 		Sink:   func(o fleet.Output) error { _, err := out.Write(o.Record); return err },
 		Logf:   func(format string, a ...any) { fmt.Fprintf(stderr, "scanwatch correlate: "+format+"\n", a...) },
@@ -94,10 +94,12 @@ type fleetFlags struct {
 	conn        *fleet.ConnOptions
 }
 
-func addFleetFlags(fs *flag.FlagSet) *fleetFlags {
+// addFleetFlags adds --fleet and its access options; the sensor's name
+// (--sensor) is its name in the fleet too.
+func addFleetFlags(fs *flag.FlagSet, sensor *string) *fleetFlags {
 	return &fleetFlags{
 		url:    fs.String("fleet", "", "also publish contacts to the fleet's NATS servers at `URL`"),
-		sensor: fs.String("sensor", fleet.HostID(), "this sensor's `NAME` in the fleet"),
+		sensor: sensor,
 		conn:   connFlags(fs, "fleet-"),
 	}
 }

@@ -13,17 +13,19 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/scanwatch/scanwatch/internal/buildinfo"
 	"github.com/scanwatch/scanwatch/rules"
 )
 
 const usage = `usage:
-  scanwatch replay [--rules FILE] [--out FILE] [--fleet URL [--sensor NAME]] FILE...
-  scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--capture ebpf|cbpf] [--fleet URL [--sensor NAME]]
-  scanwatch scan   -sS|-sT|-sF|-sN|-sX|-sA|-sW|-sM|-sU [--scanflags F] -p PORTS TARGET...
+  scanwatch replay [--rules FILE] [--out FILE] [--sensor NAME] [--fleet URL] FILE...
+  scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--sensor NAME] [--capture ebpf|cbpf] [--fleet URL]
+  scanwatch scan   [nmap options] TARGET...   # scan -h lists them
   scanwatch selftest
   scanwatch correlate --listen ADDR --store DIR | --nats URL [--out FILE] [--rules FILE]
   scanwatch rules check FILE      # validate a rules file
   scanwatch rules default         # print the embedded rules, a start for your own
+  scanwatch version               # or --version: module version, commit, Go version
 `
 
 // command runs one subcommand. JSON goes to stdout, human text to stderr.
@@ -56,6 +58,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		if len(args) == 0 {
 			return 2
 		}
+		return 0
+	}
+	if args[0] == "version" || args[0] == "--version" || args[0] == "-version" {
+		fmt.Fprintln(stdout, buildinfo.Read())
 		return 0
 	}
 	cmd, ok := commands[args[0]]

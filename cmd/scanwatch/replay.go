@@ -10,6 +10,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/lock"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/sensor"
 )
@@ -22,7 +23,8 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	rulesPath := fs.String("rules", "", "rules file (default: the embedded rules)")
 	outPath := fs.String("out", "", "write JSON lines to this file instead of stdout")
 	quiet := fs.Bool("q", false, "no summary table on stderr")
-	ff := addFleetFlags(fs)
+	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
+	ff := addFleetFlags(fs, name)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -48,7 +50,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	s := sensor.New(sensor.Options{Rules: r, Sink: eve.NewWriter(out), Contacts: contacts})
+	s := sensor.New(sensor.Options{Rules: r, Sink: sensor.EVE{W: eve.NewWriter(out, eve.Options{Host: *name})}, Contacts: contacts})
 	readErr := s.Replay(ctx, src)
 	stopFleet()
 	if err := closeOut(); err != nil && readErr == nil {
@@ -69,6 +71,12 @@ func warnings(w io.Writer, s *sensor.Sensor) {
 	}
 }
 
+// hostname is the default sensor name.
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
+}
+
 func loadRules(path string) (*rules.Rules, error) {
 	if path == "" {
 		return rules.Default(), nil
@@ -87,8 +95,17 @@ func openOut(path string, stdout io.Writer) (io.Writer, func() error, error) {
 		bw := bufio.NewWriterSize(stdout, 64<<10)
 		return bw, bw.Flush, nil
 	}
-	f, err := os.Create(path)
+	// Lock before truncating: the file may be a live sensor's.
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY, 0o666)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := lock.File(f); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
 		return nil, nil, err
 	}
 	bw := bufio.NewWriterSize(f, 64<<10)

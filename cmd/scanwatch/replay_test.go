@@ -55,8 +55,8 @@ func TestReplayCommand(t *testing.T) {
 	}{
 		{"whole", []string{"../../testdata/nmap_sS.pcap"}, 0, `"event_type":"alert"`,
 			[]string{"packets, 1 scans", "SCANNER", "10.77.0.2", "nmap     22 80 443"}},
-		{"quiet", []string{"-q", "../../testdata/nmap_sS.pcap"}, 0, `"event_type":"scan"`, nil},
-		{"truncated", []string{"-q", cut}, 1, `"event_type":"scan"`, []string{"scanwatch replay:", "byte offset"}},
+		{"quiet", []string{"-q", "../../testdata/nmap_sS.pcap"}, 0, `"event_type":"flow"`, nil},
+		{"truncated", []string{"-q", cut}, 1, `"event_type":"flow"`, []string{"scanwatch replay:", "byte offset"}},
 		{"undecodable", []string{"-q", undecodable}, 0, "", []string{"warning:", "0x88e5"}},
 		{"no files", nil, 2, "", []string{"at least one capture file"}},
 		{"bad flag", []string{"--bogus", "x.pcap"}, 2, "", []string{"flag provided but not defined"}},

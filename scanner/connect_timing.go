@@ -6,39 +6,26 @@ import (
 	"time"
 )
 
-// rttEstimator keeps a smoothed round-trip time like TCP (RFC 6298) and
-// derives the probe timeout, clamped to [MinTimeout, max].
+// rttEstimator is rtt (congestion.go) safe for the connect scan's
+// goroutines.
 type rttEstimator struct {
-	mu           sync.Mutex
-	srtt, rttvar time.Duration
-	max          time.Duration
-	have         bool
+	mu     sync.Mutex
+	r      rtt
+	timing Timing
 }
 
-func (e *rttEstimator) init(max time.Duration) { e.max = max }
+func (e *rttEstimator) init(t Timing) { e.timing = t }
 
 func (e *rttEstimator) sample(d time.Duration) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.have {
-		e.srtt, e.rttvar, e.have = d, d/2, true
-		return
-	}
-	diff := e.srtt - d
-	if diff < 0 {
-		diff = -diff
-	}
-	e.rttvar = (3*e.rttvar + diff) / 4
-	e.srtt = (7*e.srtt + d) / 8
+	e.r.sample(d)
 }
 
 func (e *rttEstimator) timeout() time.Duration {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if !e.have {
-		return e.max
-	}
-	return min(max(e.srtt+4*e.rttvar, min(MinTimeout, e.max)), e.max)
+	return e.r.timeout(&e.timing)
 }
 
 // limiter is a token bucket: rate tokens per second, bursts of up to 5 ms
@@ -57,6 +44,9 @@ func newLimiter(rate int) *limiter {
 }
 
 func (l *limiter) wait(ctx context.Context) error {
+	if l.rate <= 0 {
+		return ctx.Err()
+	}
 	for {
 		now := time.Now()
 		l.tokens = min(l.burst, l.tokens+now.Sub(l.last).Seconds()*l.rate)
@@ -75,5 +65,3 @@ func (l *limiter) wait(ctx context.Context) error {
 		}
 	}
 }
-
-func (l *limiter) refund() { l.tokens = min(l.burst, l.tokens+1) }

@@ -1,0 +1,61 @@
+// Credit: the successful exchanges of sources that have no tracker. A
+// client's exchanges that carried data are evidence of a benign host (the
+// sequential test's successes), but a tracker is only made at a source's
+// first failed contact, so a host with a long record of successes would
+// start the test from nothing at its first few failures (a blocked
+// advertiser, a dead mirror). A fixed table remembers the successes of
+// sources without a tracker, by address, overwritten on collision; a
+// tracker made for one starts from that record.
+
+package detector
+
+import (
+	"hash/maphash"
+	"net/netip"
+)
+
+const creditSlots = 1 << 14 // 16384 sources, about 640 KiB
+
+type creditSlot struct {
+	addr netip.Addr
+	n    uint32 // successes
+	last int64  // packet time of the latest, ns
+}
+
+type credit struct {
+	seed  maphash.Seed
+	slots *[creditSlots]creditSlot
+}
+
+func newCredit() credit {
+	return credit{seed: maphash.MakeSeed(), slots: new([creditSlots]creditSlot)}
+}
+
+func (c *credit) slot(a netip.Addr) *creditSlot {
+	return &c.slots[maphash.Comparable(c.seed, a)%creditSlots]
+}
+
+// add records a success of a at now.
+func (c *credit) add(a netip.Addr, now int64) {
+	sl := c.slot(a)
+	if sl.addr != a {
+		*sl = creditSlot{addr: a}
+	}
+	sl.n++
+	sl.last = now
+}
+
+// take returns how many successes a had, the latest no longer ago than
+// memory, and forgets them: they move into a's new tracker.
+func (c *credit) take(a netip.Addr, now, memory int64) int {
+	sl := c.slot(a)
+	if sl.addr != a {
+		return 0
+	}
+	n, last := int(sl.n), sl.last
+	*sl = creditSlot{}
+	if now-last > memory {
+		return 0
+	}
+	return n
+}

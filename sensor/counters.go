@@ -1,0 +1,113 @@
+package sensor
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/scanwatch/scanwatch/capture"
+	"github.com/scanwatch/scanwatch/detector"
+	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/technique"
+)
+
+// Counters are every counter of the pipeline at one moment, so that loss is
+// never silent: a Sink gets them with each stats record. The ones with a
+// name in Suricata's stats go into EVE stats records under that name
+// (EVE); the rest are for metrics and the summary.
+type Counters struct {
+	// Uptime is the time since Live started (0 in a replay).
+	Uptime time.Duration // stats.uptime
+	// Capture are the source's counters. RingLost is stats.capture.kernel_drops
+	// and KernelPassed stats.capture.kernel_packets; KernelSeen and
+	// KernelDropped (filtered out on purpose) have no Suricata name.
+	Capture capture.Stats
+	Live    bool // Capture holds a live capture's kernel counters
+
+	Frames       uint64 // frames read: stats.decoder.pkts
+	Bytes        uint64 // their captured bytes: stats.decoder.bytes
+	Decoded      uint64 // frames that gave a packet to the detector
+	DecodeErrors uint64 // frames that could not be decoded: stats.decoder.invalid
+
+	// Detector holds probes, flows (stats.flow.active), flow memory
+	// (stats.flow.memuse), flow and tracker evictions, trackers and
+	// alerts (stats.detect.alert).
+	Detector detector.Stats
+	// AlertsBy are the alerts by technique (scan.type): a bounded set, for
+	// metrics. They add up to Detector.Alerts.
+	AlertsBy [technique.Count]uint64
+}
+
+// EVE returns the counters that have a Suricata name, in the shape of an
+// EVE stats record.
+func (c Counters) EVE() eve.Stats {
+	s := eve.Stats{
+		Uptime:  uint64(c.Uptime / time.Second),
+		Decoder: eve.DecoderStats{Pkts: c.Frames, Bytes: c.Bytes, Invalid: c.DecodeErrors},
+		Detect:  eve.DetectStats{Alert: c.Detector.Alerts},
+		Flow:    eve.FlowStats{Active: uint64(c.Detector.Flows), Memuse: c.Detector.FlowMemory},
+	}
+	if c.Live {
+		s.Capture = &eve.CaptureStats{KernelPackets: c.Capture.KernelPassed, KernelDrops: c.Capture.RingLost}
+	}
+	return s
+}
+
+// counters reads every stage's counters.
+func (s *Sensor) counters(src capture.Source, live bool) Counters {
+	c := Counters{
+		Capture:      src.Stats(),
+		Live:         live,
+		Frames:       s.n,
+		Bytes:        s.bytes,
+		Decoded:      s.dec.Stats().Decoded(),
+		DecodeErrors: s.bad,
+		Detector:     s.det.Stats(),
+		AlertsBy:     s.alertsBy,
+	}
+	if !s.started.IsZero() {
+		c.Uptime = time.Since(s.started)
+	}
+	return c
+}
+
+// LastCounters returns the counters of the last stats record Live wrote
+// (zero before the first): safe to call from any goroutine, while Live
+// runs or after.
+func (s *Sensor) LastCounters() Counters {
+	if c := s.last.Load(); c != nil {
+		return *c
+	}
+	return Counters{}
+}
+
+// EVE is a Sink that writes EVE JSON lines: each event as it comes, and the
+// counters that have a Suricata name as stats records. In a replay it
+// names the capture file of each record (pcap_filename).
+type EVE struct{ W *eve.Writer }
+
+// Event writes an alert or the flow record of a scan that ended.
+func (e EVE) Event(ev detector.Event) { e.W.Event(ev) }
+
+// Stats writes a stats record.
+func (e EVE) Stats(t time.Time, c Counters) { e.W.Stats(t, c.EVE()) }
+
+// SetCaptureFile names the capture file of the records that follow.
+func (e EVE) SetCaptureFile(name string) { e.W.SetCaptureFile(name) }
+
+// captureFiler is a Sink that wants to know the capture file its events
+// come from (EVE does).
+type captureFiler interface{ SetCaptureFile(name string) }
+
+// namedSource is a source that can say which file it is reading
+// (capture.OpenFiles).
+type namedSource interface{ File() string }
+
+// String is the counters in one line for people: what `scanwatch live`
+// prints when it ends, with the counters EVE has no name for.
+func (c Counters) String() string {
+	k, d := c.Capture, c.Detector
+	return fmt.Sprintf("kernel seen %d, passed %d, filtered out %d; ring lost %d; received %d, decoded %d, undecodable %d; "+
+		"probes %d, alerts %d; flows %d (evicted %d), trackers %d (evicted %d)",
+		k.KernelSeen, k.KernelPassed, k.KernelDropped, k.RingLost, k.Received, c.Decoded, c.DecodeErrors,
+		d.Probes, d.Alerts, d.Flows, d.FlowsEvicted, d.Trackers, d.TrackersEvicted)
+}
