@@ -10,6 +10,14 @@ import (
 // pcapng (after gzip decompression, if the file is gzip'd).
 var ErrNotCapture = errors.New("not a pcap or pcapng file")
 
+// ErrRecordTooLong is wrapped by the warning for a record longer than
+// MaxRecord: its first MaxRecord bytes were read and the rest skipped.
+var ErrRecordTooLong = fmt.Errorf("longer than the maximum of %d bytes", MaxRecord)
+
+// ErrTimeRange is wrapped by the error for a timestamp that a time value
+// cannot hold (before 1970 or after 2262): the detector's clock would wrap.
+var ErrTimeRange = errors.New("timestamp out of range")
+
 // errReaderPanic marks a panic inside a format reader, turned into an error:
 // a damaged file must never take the sensor down.
 var errReaderPanic = errors.New("capture file reader panicked")
@@ -49,6 +57,8 @@ func (e *FileError) Error() string {
 	switch {
 	case e.readErr:
 		return fmt.Sprintf("%s: read error %s: %v", e.Path, where, e.Err)
+	case errors.Is(e.Err, ErrRecordTooLong):
+		return fmt.Sprintf("%s: %s %s: %v", e.Path, e.Record, where, e.Err)
 	case errors.Is(e.Err, io.ErrUnexpectedEOF):
 		return fmt.Sprintf("%s: truncated %s %s: %v", e.Path, e.Record, where, e.Err)
 	default:
@@ -59,10 +69,12 @@ func (e *FileError) Error() string {
 func (e *FileError) Unwrap() error { return e.Err }
 
 // errorAt builds the error for a failure reading the record that starts at
-// off. If the stream under the format reader failed and the reader has used
-// up every byte before the failure, the stream's error is the cause.
+// off. If the stream under the format reader failed, and the reader has used
+// up every byte before the failure or found the record cut short, the
+// stream's error is the cause (a damaged gzip stream, a read error, a FIFO
+// read that the context ended).
 func (fr *fileReader) errorAt(off int64, record string, err error) error {
-	if fr.cr.err != nil && fr.br.Buffered() == 0 {
+	if fr.cr.err != nil && (fr.br.Buffered() == 0 || err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF)) {
 		return fr.streamError(off, record, fr.cr.err)
 	}
 	if err == io.EOF {

@@ -1,18 +1,22 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"math"
+	"math/bits"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 )
 
-// pcapng files are read by pcapgo's NgReader. pcapgo trusts the lengths a
-// block states, so ngWalk checks the blocks ahead of each read against each
-// other first: a damaged file gets an error naming the block, never a read
-// across block boundaries.
+// pcapng files are read block by block from the read buffer. A block that
+// fits in the buffer is checked whole (lengths, options) and its packet is
+// handed over in place; a bigger one is never held: a packet block gives its
+// first MaxRecord bytes and the rest is skipped, any other block is skipped.
+// The interfaces of a section are bounded too (maxInterfaces), so a small
+// hostile file cannot make the reader hold much memory.
 
 // pcapng block types.
 const (
@@ -28,7 +32,50 @@ const (
 	ngUnknownBlock    = 0xffffffff // the block type could not be read
 	ngMinBlockLength  = 12
 	ngOptionEndOfOpts = 0
+	ngOptionTSResol   = 9  // if_tsresol
+	ngOptionTSOffset  = 14 // if_tsoffset
 )
+
+// maxInterfaces bounds the interfaces of one section: a 48 KB gzip'd file
+// can hold a million interface blocks. The obsolete packet block numbers
+// interfaces in 16 bits; real captures have a handful.
+const maxInterfaces = 1 << 16
+
+// maxUnixSeconds is the last second a time.Time's UnixNano holds
+// (2262-04-11), which the detector's clock uses.
+const maxUnixSeconds = math.MaxInt64/1_000_000_000 - 1
+
+// ngIface is what a packet needs of its interface, in 16 bytes: a section
+// may hold maxInterfaces of them.
+type ngIface struct {
+	linkType layers.LinkType
+	resol    uint8  // if_tsresol: 10^-n s, or 2^-n s with the top bit set
+	snap     uint32 // snapshot length, MaxRecord when 0 or larger
+	offset   int64  // seconds added to every timestamp (if_tsoffset)
+}
+
+// units is the number of timestamp units per second.
+func (ifc *ngIface) units() uint64 {
+	if ifc.resol&0x80 != 0 {
+		return 1 << (ifc.resol & 0x7f)
+	}
+	return pow10[ifc.resol]
+}
+
+var pow10 = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = p[i-1] * 10
+	}
+	return p
+}()
+
+// ngSection is the state of the current section.
+type ngSection struct {
+	big    bool // byte order
+	ifaces []ngIface
+	last   time.Time // the last packet's time, for simple packet blocks (which have none)
+}
 
 func blockName(typ uint32) string {
 	switch typ {
@@ -71,145 +118,141 @@ func ngMinLength(typ uint32) uint32 {
 	return ngMinBlockLength
 }
 
-// readNg reads the next packet of a pcapng file through pcapgo, after
-// ngWalk has checked the blocks up to it.
-func (fr *fileReader) readNg() (p Packet, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fr.errorAt(fr.offset(), "record", fmt.Errorf("%w: %v", errReaderPanic, r))
-		}
-	}()
-	off, typ, short, err := fr.ngWalk()
-	if err != nil {
-		return Packet{}, fr.errorAt(off, blockName(typ), err)
-	}
-	data, ci, err := fr.ng.ZeroCopyReadPacketData()
-	if err != nil {
-		if err == io.EOF {
-			// pcapgo gives io.EOF only at a block boundary.
-			if fr.cr.err != nil && fr.br.Buffered() == 0 {
-				return Packet{}, fr.errorAt(fr.offset(), "block", fr.cr.err)
-			}
-			return Packet{}, io.EOF
-		}
-		if short {
-			// pcapgo does not always keep io.ErrUnexpectedEOF in
-			// its errors (name resolution blocks, discards).
-			err = io.ErrUnexpectedEOF
-		}
-		return Packet{}, fr.errorAt(off, blockName(typ), err)
-	}
-	var lt layers.LinkType
-	if len(ci.AncillaryData) > 0 {
-		lt, _ = ci.AncillaryData[0].(layers.LinkType)
-	}
-	fr.packets++
-	return Packet{Data: data, Time: ci.Timestamp, LinkType: lt, Length: ci.Length}, nil
+func isPacketBlock(typ uint32) bool {
+	return typ == ngEnhancedPacket || typ == ngSimplePacket || typ == ngPacket
 }
 
-// ngWalk looks at the pcapng blocks ahead without consuming them, up to and
-// including the next packet block, which is what one ZeroCopyReadPacketData
-// call consumes. It returns the offset and type of the block that call will
-// stop in (the packet block, or the block where the data runs out), whether
-// the data runs out in that block (so that any error there is a truncation,
-// however pcapgo words it), and an error for a block whose lengths are
-// inconsistent, before pcapgo trusts them and reads across block boundaries.
-//
-// Blocks bigger than the read buffer cannot be seen whole; after one, the
-// byte order is unknown until the next section header, and lengths are not
-// checked (offsets are still right, as blocks are walked by their lengths).
-func (fr *fileReader) ngWalk() (off int64, typ uint32, short bool, err error) {
-	base := fr.offset()
-	pos := 0
+// readNg reads blocks up to and including the next packet block, and
+// returns its packet; io.EOF at the clean end of the file (between blocks).
+func (fr *fileReader) readNg() (Packet, error) {
 	for {
-		h, perr := fr.br.Peek(pos + 12)
-		if len(h) < pos+8 && perr == bufio.ErrBufferFull {
-			// The next block header is beyond the buffer: let pcapgo
-			// read on, unchecked, from here.
-			fr.ngSure = false
-			return base + int64(pos), ngUnknownBlock, false, nil
+		p, ok, err := fr.ngBlock()
+		if err != nil || ok {
+			return p, err
 		}
-		if len(h) < pos+8 {
-			typ = ngUnknownBlock
-			if len(h) >= pos+4 {
-				typ = fr.ngUint32(h[pos:])
-			}
-			return base + int64(pos), typ, len(h) > pos, nil
-		}
-		typ = fr.ngUint32(h[pos:]) // a section header's type reads the same either way
-		if typ == ngSectionHeader {
-			if len(h) < pos+12 {
-				return base + int64(pos), typ, true, nil
-			}
-			switch {
-			case binary.LittleEndian.Uint32(h[pos+8:]) == ngByteOrderMagic:
-				fr.ngBig = false
-			case binary.BigEndian.Uint32(h[pos+8:]) == ngByteOrderMagic:
-				fr.ngBig = true
-			default:
-				return base + int64(pos), typ, false, fmt.Errorf("bad byte-order magic 0x%x", h[pos+8:pos+12])
-			}
-			fr.ngSure = true
-		}
-		length := fr.ngUint32(h[pos+4:])
-		if fr.ngSure {
-			if length%4 != 0 || length < ngMinLength(typ) {
-				return base + int64(pos), typ, false, fmt.Errorf("block length %d is invalid", length)
-			}
-		}
-		packet := typ == ngEnhancedPacket || typ == ngSimplePacket || typ == ngPacket
-		if int64(pos)+int64(length) > int64(fr.br.Size()) {
-			// Too big to see whole: let pcapgo read it.
-			if !packet {
-				fr.ngSure = false
-			}
-			return base + int64(pos), typ, false, nil
-		}
-		end := pos + int(length)
-		b, _ := fr.br.Peek(end)
-		if len(b) < end {
-			return base + int64(pos), typ, true, nil // pcapgo will fail here
-		}
-		if !fr.ngSure {
-			return base + int64(pos), typ, false, nil // lengths cannot be checked
-		}
-		if trail := fr.ngUint32(b[end-4:]); trail != length {
-			return base + int64(pos), typ, false, fmt.Errorf("trailing block length %d does not match block length %d", trail, length)
-		}
-		if err := fr.ngCheckBlock(typ, b[pos:end]); err != nil {
-			return base + int64(pos), typ, false, err
-		}
-		if packet {
-			return base + int64(pos), typ, false, nil
-		}
-		pos = end
 	}
 }
 
-// ngCheckBlock checks that the contents of a whole block fit its length.
-func (fr *fileReader) ngCheckBlock(typ uint32, b []byte) error {
-	var opts int // where the options start
-	switch typ {
-	case ngEnhancedPacket, ngPacket:
-		caplen := fr.ngUint32(b[20:])
-		if uint64(caplen) > uint64(len(b)-32) {
-			return fmt.Errorf("capture length %d exceeds block length %d", caplen, len(b))
-		}
-		if typ == ngPacket {
-			return nil // pcapgo skips a packet block's options
-		}
-		opts = 28 + int((caplen+3)&^3)
-	case ngSectionHeader:
-		opts = 24
-	case ngInterface:
-		opts = 16
-	case ngInterfaceStats:
-		opts = 20
-	default:
-		return nil
+// ngBlock reads one block. It returns the packet of a packet block (ok),
+// nothing for other blocks, or the error for the block at the read offset.
+func (fr *fileReader) ngBlock() (p Packet, ok bool, err error) {
+	off := fr.offset()
+	h, _ := fr.br.Peek(12)
+	if len(h) == 0 && fr.cr.err == nil {
+		return Packet{}, false, io.EOF
 	}
-	// Options are (code, length, value padded to 4 bytes), up to the
-	// trailing length; an end-of-options code ends them early.
+	typ := uint32(ngUnknownBlock)
+	if len(h) >= 4 {
+		typ = fr.ngUint32(h) // a section header's type reads the same either way
+	}
+	if len(h) < 8 || typ == ngSectionHeader && len(h) < 12 {
+		return Packet{}, false, fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
+	}
+	fail := func(format string, a ...any) (Packet, bool, error) {
+		return Packet{}, false, fr.errorAt(off, blockName(typ), fmt.Errorf(format, a...))
+	}
+	if typ == ngSectionHeader {
+		switch {
+		case binary.LittleEndian.Uint32(h[8:]) == ngByteOrderMagic:
+			fr.ng.big = false
+		case binary.BigEndian.Uint32(h[8:]) == ngByteOrderMagic:
+			fr.ng.big = true
+		default:
+			return fail("bad byte-order magic 0x%x", h[8:12])
+		}
+	}
+	length := fr.ngUint32(h[4:])
+	if length%4 != 0 || length < ngMinLength(typ) {
+		return fail("block length %d is invalid", length)
+	}
+	if int64(length) > int64(fr.br.Size()) {
+		return fr.ngBigBlock(off, typ, length)
+	}
+	b, _ := fr.br.Peek(int(length))
+	if len(b) < int(length) {
+		return Packet{}, false, fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
+	}
+	if trail := fr.ngUint32(b[length-4:]); trail != length {
+		return fail("trailing block length %d does not match block length %d", trail, length)
+	}
+	switch typ {
+	case ngEnhancedPacket, ngPacket, ngSimplePacket:
+		p, err = fr.ngPacket(off, typ, b)
+		if err != nil {
+			return Packet{}, false, err
+		}
+		fr.br.Discard(int(length)) // p.Data stays in the buffer until the next read
+		return p, true, nil
+	case ngSectionHeader:
+		err = fr.ngSectionHeader(b)
+	case ngInterface:
+		err = fr.ngInterface(b)
+	case ngInterfaceStats:
+		err = fr.ngOptions(b, 20)
+	}
+	if err != nil {
+		return Packet{}, false, fr.errorAt(off, blockName(typ), err)
+	}
+	fr.br.Discard(int(length))
+	return Packet{}, false, nil
+}
+
+func (fr *fileReader) ngSectionHeader(b []byte) error {
+	if major := fr.ngUint16(b[12:]); major != 1 {
+		return fmt.Errorf("unsupported pcapng version %d.%d", major, fr.ngUint16(b[14:]))
+	}
+	fr.ng.ifaces = fr.ng.ifaces[:0]
+	return fr.ngOptions(b, 24)
+}
+
+func (fr *fileReader) ngInterface(b []byte) error {
+	if len(fr.ng.ifaces) >= maxInterfaces {
+		return fmt.Errorf("more than %d interfaces in one section", maxInterfaces)
+	}
+	if err := fr.ngOptions(b, 16); err != nil {
+		return err
+	}
+	ifc := ngIface{linkType: layers.LinkType(fr.ngUint16(b[8:])), snap: fr.ngUint32(b[12:]), resol: 6}
+	if ifc.snap == 0 || ifc.snap > MaxRecord {
+		ifc.snap = MaxRecord
+	}
+	for rest := b[16 : len(b)-4]; len(rest) >= 4; {
+		code, n := fr.ngUint16(rest), int(fr.ngUint16(rest[2:]))
+		if code == ngOptionEndOfOpts {
+			break
+		}
+		v := rest[4 : 4+n]
+		switch {
+		case code == ngOptionTSResol && n >= 1:
+			exp := v[0] & 0x7f
+			switch {
+			case v[0]&0x80 != 0 && exp > 63:
+				return fmt.Errorf("if_tsresol 2^-%d is out of range", exp)
+			case v[0]&0x80 == 0 && int(exp) >= len(pow10):
+				return fmt.Errorf("if_tsresol 10^-%d is out of range", exp)
+			}
+			ifc.resol = v[0]
+		case code == ngOptionTSOffset && n >= 8:
+			ifc.offset = int64(fr.ngUint64(v))
+		}
+		rest = rest[4+(n+3)&^3:]
+	}
+	if n := len(fr.ng.ifaces); n == cap(fr.ng.ifaces) {
+		// Doubling (append grows big slices by a quarter), so that
+		// growing to the bound allocates about twice what it holds.
+		fr.ng.ifaces = append(make([]ngIface, 0, max(8, 2*n)), fr.ng.ifaces...)
+	}
+	fr.ng.ifaces = append(fr.ng.ifaces, ifc)
+	return nil
+}
+
+// ngOptions checks that the options of a whole block, from opts on, fit it:
+// (code, length, value padded to 4 bytes) up to the trailing length; an
+// end-of-options code ends them early.
+func (fr *fileReader) ngOptions(b []byte, opts int) error {
+	if opts > len(b)-4 {
+		return fmt.Errorf("block length %d is too short for its contents", len(b))
+	}
 	rest := b[opts : len(b)-4]
 	for len(rest) >= 4 {
 		code := fr.ngUint16(rest)
@@ -229,15 +272,160 @@ func (fr *fileReader) ngCheckBlock(typ uint32, b []byte) error {
 	return nil
 }
 
+// ngPacket makes the packet of a whole packet block b that starts at off.
+func (fr *fileReader) ngPacket(off int64, typ uint32, b []byte) (Packet, error) {
+	fail := func(err error) (Packet, error) { return Packet{}, fr.errorAt(off, blockName(typ), err) }
+	p, caplen, dataAt, err := fr.ngPacketHeader(typ, b, uint32(len(b)))
+	if err != nil {
+		return fail(err)
+	}
+	if uint64(caplen) > uint64(len(b)-dataAt-4) {
+		return fail(fmt.Errorf("capture length %d exceeds block length %d", caplen, len(b)))
+	}
+	if typ == ngEnhancedPacket {
+		if err := fr.ngOptions(b, dataAt+int((caplen+3)&^3)); err != nil {
+			return fail(err)
+		}
+	}
+	keep := min(caplen, fr.ng.ifaces[fr.ngIfaceOf(typ, b)].snap)
+	p.Data = b[dataAt : dataAt+int(keep) : dataAt+int(keep)]
+	fr.packets++
+	if caplen > MaxRecord {
+		fr.warn(fr.cutError(off, blockName(typ), caplen))
+	}
+	return p, nil
+}
+
+// ngIfaceOf is the interface index of a packet block (checked by
+// ngPacketHeader).
+func (fr *fileReader) ngIfaceOf(typ uint32, b []byte) int {
+	switch typ {
+	case ngEnhancedPacket:
+		return int(fr.ngUint32(b[8:]))
+	case ngPacket:
+		return int(fr.ngUint16(b[8:]))
+	}
+	return 0
+}
+
+// ngPacketHeader reads the fixed part of a packet block (b holds at least
+// its first 28 bytes; length is the block's): the packet without its data,
+// the capture length and where the data starts.
+func (fr *fileReader) ngPacketHeader(typ uint32, b []byte, length uint32) (p Packet, caplen uint32, dataAt int, err error) {
+	n := len(fr.ng.ifaces)
+	iface := fr.ngIfaceOf(typ, b)
+	if iface >= n {
+		return p, 0, 0, fmt.Errorf("interface %d is not in the section (it has %d)", iface, n)
+	}
+	ifc := &fr.ng.ifaces[iface]
+	p.LinkType = ifc.linkType
+	if typ == ngSimplePacket {
+		// No capture length and no time: the data up to the block's
+		// end, at the time of the packet before it.
+		wire := fr.ngUint32(b[8:])
+		p.Length = int(wire)
+		p.Time = fr.ng.last
+		return p, min(wire, length-16), 12, nil
+	}
+	ts := uint64(fr.ngUint32(b[12:]))<<32 | uint64(fr.ngUint32(b[16:]))
+	if p.Time, err = ngTime(ts, ifc); err != nil {
+		return p, 0, 0, err
+	}
+	fr.ng.last = p.Time
+	p.Length = int(fr.ngUint32(b[24:]))
+	return p, fr.ngUint32(b[20:]), 28, nil
+}
+
+// ngTime turns a timestamp in an interface's units into a time, or an error
+// for one a time value does not hold (before 1970, after 2262).
+func ngTime(ts uint64, ifc *ngIface) (time.Time, error) {
+	units := ifc.units()
+	sec, frac := ts/units, ts%units
+	s := int64(sec) + ifc.offset
+	if sec > maxUnixSeconds || s < 0 || s > maxUnixSeconds || ifc.offset > 0 && s < int64(sec) {
+		return time.Time{}, fmt.Errorf("%w: %d units of 1/%d s, offset %d s", ErrTimeRange, ts, units, ifc.offset)
+	}
+	hi, lo := bits.Mul64(frac, 1e9)
+	ns, _ := bits.Div64(hi, lo, units) // frac < units, so hi < units
+	return time.Unix(s, int64(ns)).UTC(), nil
+}
+
+// ngBigBlock reads a block bigger than the read buffer without holding it:
+// a packet block gives its first bytes (at most MaxRecord) and the rest is
+// skipped, any other block is skipped. A section header or an interface
+// block that big is damage: what follows could not be read right.
+func (fr *fileReader) ngBigBlock(off int64, typ uint32, length uint32) (Packet, bool, error) {
+	name := blockName(typ)
+	if typ == ngSectionHeader || typ == ngInterface {
+		return Packet{}, false, fr.errorAt(off, name, fmt.Errorf("block length %d exceeds the limit of %d", length, fr.br.Size()))
+	}
+	skip := func(n int) error {
+		if _, err := fr.br.Discard(n); err != nil {
+			return fr.errorAt(off, name, io.ErrUnexpectedEOF)
+		}
+		return nil
+	}
+	if !isPacketBlock(typ) {
+		return Packet{}, false, skip(int(length))
+	}
+	h, _ := fr.br.Peek(28)
+	if len(h) < 28 {
+		return Packet{}, false, fr.errorAt(off, name, io.ErrUnexpectedEOF)
+	}
+	p, caplen, dataAt, err := fr.ngPacketHeader(typ, h, length)
+	if err != nil {
+		return Packet{}, false, fr.errorAt(off, name, err)
+	}
+	if uint64(caplen) > uint64(int(length)-dataAt-4) {
+		return Packet{}, false, fr.errorAt(off, name, fmt.Errorf("capture length %d exceeds block length %d", caplen, length))
+	}
+	keep := int(min(caplen, fr.ng.ifaces[fr.ngIfaceOf(typ, h)].snap))
+	if cap(fr.rec.big) < keep {
+		fr.rec.big = make([]byte, keep)
+	}
+	if err := skip(dataAt); err != nil {
+		return Packet{}, false, err
+	}
+	if _, err := io.ReadFull(fr.br, fr.rec.big[:keep]); err != nil {
+		return Packet{}, false, fr.errorAt(off, name, io.ErrUnexpectedEOF)
+	}
+	// The rest of the data, its options and the trailer: skipped unread,
+	// so their lengths are not checked.
+	if err := skip(int(length) - dataAt - keep); err != nil {
+		return Packet{}, false, err
+	}
+	p.Data = fr.rec.big[:keep:keep]
+	fr.packets++
+	if caplen > MaxRecord {
+		fr.warn(fr.cutError(off, name, caplen))
+	}
+	return p, true, nil
+}
+
+// startNg reads the section header block that starts a pcapng file (its
+// magic says it is one).
+func (fr *fileReader) startNg() error {
+	fr.ng.last = time.Unix(0, 0).UTC()
+	_, _, err := fr.ngBlock()
+	return err
+}
+
+func (fr *fileReader) ngUint64(b []byte) uint64 {
+	if fr.ng.big {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
+}
+
 func (fr *fileReader) ngUint32(b []byte) uint32 {
-	if fr.ngBig {
+	if fr.ng.big {
 		return binary.BigEndian.Uint32(b)
 	}
 	return binary.LittleEndian.Uint32(b)
 }
 
 func (fr *fileReader) ngUint16(b []byte) uint16 {
-	if fr.ngBig {
+	if fr.ng.big {
 		return binary.BigEndian.Uint16(b)
 	}
 	return binary.LittleEndian.Uint16(b)

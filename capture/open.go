@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/gopacket/gopacket/pcapgo"
 	"golang.org/x/sys/unix"
 )
 
@@ -15,9 +14,7 @@ import (
 const (
 	readBufSize = 1 << 20
 	rawBufSize  = 64 << 10
-	// pcapgo uses a *bufio.Reader as it is only if it holds at least
-	// 4096 bytes; a smaller one it would wrap in its own.
-	minBufSize = 4096
+	minBufSize  = 4096
 )
 
 // countingReader counts the bytes read through it and remembers the first
@@ -41,13 +38,11 @@ func (c *countingReader) Read(p []byte) (int, error) {
 //
 // The layers, bottom up: file, a small bufio.Reader (to peek the gzip
 // magic), the gzip.Reader if any, the countingReader, and a 1 MiB
-// bufio.Reader that the pcapgo reader uses directly (pcapgo wraps any other
-// reader in its own 4 KiB bufio.Reader, which would read ahead of any counter
-// placed above ours). The offset the format reader has consumed is then the
-// count minus what the big buffer still holds.
+// bufio.Reader the format readers peek into. The offset the format reader
+// has consumed is then the count minus what the big buffer still holds.
 //
 // A plain pcap file is read by pcap.go (memory-mapped when it can be, else
-// from the buffer), a pcapng file by ngread.go.
+// from the buffer), a pcapng file by ngread.go; clock.go keeps its time.
 type fileReader struct {
 	path       string
 	closer     io.Closer
@@ -55,19 +50,24 @@ type fileReader struct {
 	compressed bool
 	cr         countingReader
 	br         *bufio.Reader
-	packets    uint64
+	packets    uint64 // packets read (the number of the last one)
+	warn       func(error)
+	counts     *fileCounts // its source's
 
 	// pcap (pcap.go)
-	pcap     *pcapgo.Reader // set for a pcap file: it read the file header
+	isPcap   bool
 	rec      pcapRecords
 	mm       []byte // a plain pcap file, memory-mapped (see mapPcap)
 	pos      int    // offset of the next record in mm
 	released int    // mm before this offset has been handed back (see release)
 
 	// pcapng (ngread.go)
-	ng     *pcapgo.NgReader
-	ngBig  bool // byte order of the current pcapng section
-	ngSure bool // ngBig is known (see ngWalk)
+	ng ngSection
+
+	// clock.go
+	clock fileClock
+	ahead aheadPacket // read ahead by a look ahead, handed out next
+	side  []byte      // a packet's data copied out of the way of a look ahead
 }
 
 // newFileReader starts reading a capture from r: it undoes gzip if the
@@ -75,7 +75,8 @@ type fileReader struct {
 // reads the file header. size is the length of the file if known (else -1):
 // a small plain file gets a small buffer.
 func newFileReader(path string, r io.Reader, size int64) (*fileReader, error) {
-	fr := &fileReader{path: path}
+	fr := &fileReader{path: path, warn: func(error) {}, counts: new(fileCounts)}
+	fr.clock.off()
 	rawSize := rawBufSize
 	if size >= 0 && size < rawBufSize {
 		rawSize = max(int(size), 16)
@@ -100,12 +101,8 @@ func newFileReader(path string, r io.Reader, size int64) (*fileReader, error) {
 	}
 	fr.br = bufio.NewReaderSize(&fr.cr, bufSize)
 
-	// A copy: Peek's slice points into the buffer, which later reads
-	// overwrite (a stream that arrives in small reads has the file header
-	// read into the start of the buffer again).
-	var head4 [4]byte
-	peeked, _ := fr.br.Peek(4)
-	magic := head4[:copy(head4[:], peeked)]
+	peeked, _ := fr.br.Peek(pcapFileHeaderLen)
+	magic := peeked[:min(4, len(peeked))]
 	kind, err := classifyMagic(magic)
 	if err != nil {
 		if fr.cr.err != nil && len(magic) < 4 {
@@ -117,36 +114,42 @@ func newFileReader(path string, r io.Reader, size int64) (*fileReader, error) {
 	}
 	switch kind {
 	case kindPcap:
-		pr, err := pcapgo.NewReader(fr.br)
-		if err != nil {
+		if len(peeked) < pcapFileHeaderLen {
+			return nil, fr.headerError("pcap file header", io.ErrUnexpectedEOF)
+		}
+		if fr.rec, err = parsePcapHeader(peeked); err != nil {
 			return nil, fr.headerError("pcap file header", err)
 		}
-		fr.pcap = pr
-		fr.rec = newPcapRecords(magic, pr)
+		fr.br.Discard(pcapFileHeaderLen)
+		fr.isPcap = true
 	case kindPcapng:
-		if _, typ, _, err := fr.ngWalk(); err != nil {
-			return nil, fr.errorAt(0, blockName(typ), err)
+		if err := fr.startNg(); err != nil {
+			return nil, err
 		}
-		nr, err := pcapgo.NewNgReader(fr.br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
-		if err != nil {
-			return nil, fr.headerError("pcapng section header block", err)
-		}
-		fr.ng = nr
 	}
 	return fr, nil
 }
 
-// read returns the next packet of the file, or io.EOF at its clean end.
-func (fr *fileReader) read() (Packet, error) {
+// readRaw returns the next packet of the file as the file has it, or io.EOF
+// at its clean end.
+func (fr *fileReader) readRaw() (Packet, error) {
 	switch {
 	case fr.mm != nil:
-		if p, ok := fr.readMapped(); ok {
-			return p, nil
-		}
-		return Packet{}, fr.mappedError()
-	case fr.pcap != nil:
+		return fr.readMappedSlow()
+	case fr.isPcap:
 		return fr.readPcap()
 	}
+	return fr.readNgSafe()
+}
+
+// readNgSafe is readNg with a panic turned into an error: a damaged file
+// must never take the sensor down.
+func (fr *fileReader) readNgSafe() (p Packet, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fr.errorAt(fr.offset(), "record", fmt.Errorf("%w: %v", errReaderPanic, r))
+		}
+	}()
 	return fr.readNg()
 }
 

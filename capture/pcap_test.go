@@ -2,11 +2,14 @@ package capture
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
+	"slices"
 	"testing"
 	"testing/iotest"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -163,68 +166,100 @@ func BenchmarkReadPcapGzip(b *testing.B) { benchRead(b, gzipBytes(bigPcap(200_00
 // TestPcapPathsAgree reads the same pcap files, good and damaged, through
 // the memory-mapped path (a file), the buffered path (a stream) and the
 // buffered path fed one byte per read (so records arrive in pieces): the
-// packets and the error must be the same, as all three check records with
-// checkRecord.
+// packets, the warnings and the error must be the same, as all three check
+// records with checkRecord.
 func TestPcapPathsAgree(t *testing.T) {
 	pkts := genPackets(8, 12, true)
 	le := binary.LittleEndian
 	good, offs := pcapBytes(le, false, 65535, layers.LinkTypeEthernet, pkts)
-	bigPkts := append(genPackets(2, 13, true), testPkt{data: make([]byte, 3<<20), ts: t0, orig: 3 << 20, lt: layers.LinkTypeEthernet})
-	big, _ := pcapBytes(binary.BigEndian, true, 0, layers.LinkTypeEthernet, bigPkts)
-	overSnap := bytes.Clone(good)
-	le.PutUint32(overSnap[offs[3]+8:], 65536)
+	// A record longer than MaxRecord in a file without a snapshot length:
+	// cut to MaxRecord, the rest skipped, a warning.
+	bigPkts := append(genPackets(2, 13, true), testPkt{data: make([]byte, 3<<20), ts: t0.Add(time.Second), orig: 3 << 20, lt: layers.LinkTypeEthernet})
+	bigPkts[2].data[MaxRecord-1], bigPkts[2].data[MaxRecord] = 1, 2
+	bigPkts = append(bigPkts, genPackets(1, 14, true)[0])
+	bigPkts[3].ts = t0.Add(2 * time.Second)
+	big, bigOffs := pcapBytes(binary.BigEndian, true, 0, layers.LinkTypeEthernet, bigPkts)
+	bigWant := slices.Clone(bigPkts)
+	bigWant[2].data = bigWant[2].data[:MaxRecord]
+	// Records longer than the snapshot length the header gives (some
+	// writers do not cut to it): cut to it, as libpcap does, silently.
+	over, _ := pcapBytes(le, false, 100, layers.LinkTypeEthernet, pkts)
+	overWant := slices.Clone(pkts)
+	for i := range overWant {
+		overWant[i].data = overWant[i].data[:min(100, len(overWant[i].data))]
+	}
 	pastEnd := bytes.Clone(good)
 	le.PutUint32(pastEnd[offs[7]+8:], uint32(len(pkts[7].data)+1))
 	noSnap, _ := pcapBytes(le, false, 0, layers.LinkTypeEthernet, pkts)
 	huge := bytes.Clone(noSnap)
-	le.PutUint32(huge[offs[5]+8:], maxRecord+1)
+	le.PutUint32(huge[offs[5]+8:], MaxRecord+1)
 
 	for _, tc := range []struct {
 		name  string
 		b     []byte
-		pkts  int    // packets read before the error or the end
-		error string // "" for io.EOF
+		want  []testPkt // packets read before the error or the end
+		warn  string    // a warning, "" for none
+		error string    // "" for io.EOF
 	}{
-		{"good", good, 8, ""},
-		{"big-record", big, 3, ""},
-		{"cut-in-header", good[:offs[6]+5], 6, fmt.Sprintf("truncated packet record at byte offset %d (packet 7): unexpected EOF", offs[6])},
-		{"cut-in-data", good[:offs[6]+17], 6, fmt.Sprintf("truncated packet record at byte offset %d (packet 7): unexpected EOF", offs[6])},
-		{"over-snaplen", overSnap, 3, fmt.Sprintf("corrupt packet record at byte offset %d (packet 4): capture length exceeds snap length: 65536 > 65535", offs[3])},
-		{"past-the-end", pastEnd, 7, fmt.Sprintf("truncated packet record at byte offset %d (packet 8): unexpected EOF", offs[7])},
-		{"huge-caplen", huge, 5, fmt.Sprintf("truncated packet record at byte offset %d (packet 6): unexpected EOF", offs[5])},
+		{"good", good, pkts, "", ""},
+		{"big-record", big, bigWant, fmt.Sprintf("packet record at byte offset %d (packet 3): longer than the maximum of 262144 bytes: capture length 3145728, the first 262144 bytes read, the rest skipped", bigOffs[2]), ""},
+		{"over-snaplen", over, overWant, "", ""},
+		{"cut-in-header", good[:offs[6]+5], pkts[:6], "", fmt.Sprintf("truncated packet record at byte offset %d (packet 7): unexpected EOF", offs[6])},
+		{"cut-in-data", good[:offs[6]+17], pkts[:6], "", fmt.Sprintf("truncated packet record at byte offset %d (packet 7): unexpected EOF", offs[6])},
+		{"past-the-end", pastEnd, pkts[:7], "", fmt.Sprintf("truncated packet record at byte offset %d (packet 8): unexpected EOF", offs[7])},
+		{"huge-caplen", huge, pkts[:5], "", fmt.Sprintf("truncated packet record at byte offset %d (packet 6): unexpected EOF", offs[5])},
 	} {
 		path := writeTemp(t, tc.name+".pcap", tc.b)
+		var warns []string
+		o := Opener{Warn: func(err error) { warns = append(warns, err.Error()) }}
 		open := map[string]func() (Source, error){
-			"mapped":   func() (Source, error) { return OpenFiles(path) },
-			"buffered": func() (Source, error) { return OpenReader(path, bytes.NewReader(tc.b)) },
-			"one-byte": func() (Source, error) { return OpenReader(path, iotest.OneByteReader(bytes.NewReader(tc.b))) },
+			"mapped": func() (Source, error) { return o.Open(context.Background(), path) },
+			"buffered": func() (Source, error) {
+				return withWarn(OpenReader(path, bytes.NewReader(tc.b)))(o.Warn)
+			},
+			"one-byte": func() (Source, error) {
+				return withWarn(OpenReader(path, iotest.OneByteReader(bytes.NewReader(tc.b))))(o.Warn)
+			},
 		}
 		for how, open := range open {
 			t.Run(tc.name+"/"+how, func(t *testing.T) {
+				warns = nil
 				src, err := open()
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer src.Close()
-				if how == "mapped" && src.(*fileSource).cur.mm == nil {
+				if how == "mapped" && src.(*fileSource).inputs[0].fr.mm == nil {
 					t.Fatal("the file is not memory-mapped")
 				}
 				got, err := readAll(src)
-				if len(got) != tc.pkts {
-					t.Errorf("%d packets, want %d", len(got), tc.pkts)
-				}
-				if tc.name == "big-record" {
-					checkPackets(t, got, bigPkts)
-				} else {
-					checkPackets(t, got, pkts[:len(got)])
-				}
+				checkPackets(t, got, tc.want)
 				switch {
 				case tc.error == "" && err != io.EOF:
 					t.Errorf("err = %v, want io.EOF", err)
 				case tc.error != "" && (err == nil || err.Error() != path+": "+tc.error):
 					t.Errorf("err = %v\nwant %s: %s", err, path, tc.error)
 				}
+				switch {
+				case tc.warn == "" && len(warns) > 0:
+					t.Errorf("warnings %q", warns)
+				case tc.warn != "" && (len(warns) != 1 || warns[0] != path+": "+tc.warn):
+					t.Errorf("warnings %q\nwant %s: %s", warns, path, tc.warn)
+				}
+				if n := src.Stats().RecordsCut; n != uint64(len(warns)) {
+					t.Errorf("RecordsCut = %d", n)
+				}
 			})
 		}
+	}
+}
+
+// withWarn sets the warning function of a source from OpenReader.
+func withWarn(src Source, err error) func(func(error)) (Source, error) {
+	return func(warn func(error)) (Source, error) {
+		if err == nil {
+			src.(*fileSource).inputs[0].fr.warn = warn
+		}
+		return src, err
 	}
 }

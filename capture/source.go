@@ -19,7 +19,9 @@ type Packet struct {
 }
 
 // Source yields packets in capture order. ReadPacket returns io.EOF at the
-// clean end of a source; any other error says what failed and where.
+// clean end of a source; any other error says what failed and where. A
+// source of capture files (Files) goes on after an error with what remains
+// (its other files): read it until io.EOF.
 type Source interface {
 	ReadPacket() (Packet, error)
 	Stats() Stats
@@ -29,6 +31,9 @@ type Source interface {
 // Stats are a source's counters, so that loss is never silent.
 type Stats struct {
 	Received uint64 // packets handed to the reader
+	// Capture files only.
+	ClockJumps uint64 // packets dated too far from the one before (see ClockJump)
+	RecordsCut uint64 // records longer than MaxRecord, cut to it
 	// Live sources only.
 	KernelSeen    uint64 // packets the kernel program looked at
 	KernelPassed  uint64 // passed to user space by the filter

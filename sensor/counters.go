@@ -61,7 +61,7 @@ func (s *Sensor) counters(src capture.Source, live bool) Counters {
 		Bytes:        s.bytes,
 		Decoded:      s.dec.Stats().Decoded(),
 		DecodeErrors: s.bad,
-		Detector:     s.det.Stats(),
+		Detector:     s.detStats(),
 		AlertsBy:     s.alertsBy,
 	}
 	if !s.started.IsZero() {

@@ -53,13 +53,13 @@ type wantScan struct {
 // the sensor (for its warnings) and Replay's error.
 func replayFiles(t *testing.T, paths ...string) (recs []eve.Record, out []byte, s *Sensor, err error) {
 	t.Helper()
-	src, err := capture.OpenFiles(paths...)
+	var buf bytes.Buffer
+	s = New(Options{Rules: rules.Default(), Sink: EVE{eve.NewWriter(&buf, eve.Options{Host: "test"})}})
+	src, err := s.OpenFiles(context.Background(), paths...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	var buf bytes.Buffer
-	s = New(Options{Rules: rules.Default(), Sink: EVE{eve.NewWriter(&buf, eve.Options{Host: "test"})}})
 	err = s.Replay(context.Background(), src)
 	return parseRecords(t, buf.Bytes()), buf.Bytes(), s, err
 }
@@ -349,7 +349,9 @@ func TestCaptureVariants(t *testing.T) {
 }
 
 // TestUndecodableWarns: frames of an encapsulation the decoder does not
-// know (here MACsec's ethertype) must not vanish silently.
+// know (here MACsec's ethertype) must not vanish silently: a warning names
+// the ethertype, and a capture in which no frame decoded is an error, not
+// "no scan".
 func TestUndecodableWarns(t *testing.T) {
 	macsec := func(d []byte) []byte {
 		out := append([]byte{}, d...)
@@ -358,20 +360,24 @@ func TestUndecodableWarns(t *testing.T) {
 	}
 	path := rewrite(t, "../testdata/nmap_sS.pcap", layers.LinkTypeEthernet, macsec)
 	_, _, s, err := replayFiles(t, path)
-	if err != nil || !strings.Contains(strings.Join(s.Warnings(), "\n"), "0x88e5") {
-		t.Fatalf("Replay: %v, warnings %q: want a warning naming ethertype 0x88e5", err, s.Warnings())
+	if !strings.Contains(strings.Join(s.Warnings(), "\n"), "0x88e5") {
+		t.Errorf("warnings %q: want one naming ethertype 0x88e5", s.Warnings())
+	}
+	var ef *EmptyFileError
+	if !errors.As(err, &ef) || ef.Frames != 2055 || !strings.Contains(err.Error(), "none of its 2055 frames could be decoded") {
+		t.Errorf("Replay: %v, want an *EmptyFileError for its 2055 frames", err)
 	}
 }
 
-// TestToolChangeIsNewScan: one source running zmap, then hping3, within the
-// idle timeout is two scans, each named after its tool.
+// TestToolChangeIsNewScan: one source running masscan, then zmap 3 s
+// later (within the idle timeout), is two scans, each named after its tool.
 func TestToolChangeIsNewScan(t *testing.T) {
-	recs, _, _, _ := replayFiles(t, "../testdata/zmap_sweep.pcap", "../testdata/hping3_syn.pcap")
+	recs, _, _, _ := replayFiles(t, "../testdata/zmap_sweep.pcap", "../testdata/masscan_sweep.pcap")
 	var got []string
 	for _, r := range recs {
 		got = append(got, r.EventType+" "+r.Scan().Tool)
 	}
-	want := []string{"alert zmap", "flow zmap", "alert hping3", "flow hping3"}
+	want := []string{"alert masscan", "flow masscan", "alert zmap", "flow zmap"}
 	if !slices.Equal(got, want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}

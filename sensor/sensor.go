@@ -9,10 +9,7 @@
 package sensor
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"io"
 	"sync/atomic"
 	"time"
 
@@ -52,6 +49,12 @@ type Options struct {
 	// (the fleet publisher), on the pipeline's goroutine.
 	Contacts func(detector.Contact)
 
+	// Replay only.
+
+	// MaxJump is the largest step in packet time taken as time passing
+	// (see replay.go); 0 means MaxJump(Rules).
+	MaxJump time.Duration
+
 	// Live only.
 
 	// Ready, if set, is called once when Live starts reading: the capture
@@ -81,6 +84,18 @@ type Sensor struct {
 	started time.Time                // when Live started
 	last    atomic.Pointer[Counters] // as of the last stats record
 
+	// Replay (replay.go).
+	maxJump    time.Duration
+	latest     int64          // the latest packet time (UnixNano)
+	timelines  int            // times packet time went back: the detector started again
+	prior      detector.Stats // the counters of the detectors of earlier timelines
+	perFile    []fileCount
+	errs       []error                         // what went wrong with the capture files, in order
+	jumps      [capture.JumpOutlier + 1]uint64 // clock jumps by kind
+	jumpLines  []string                        // the first outliers and steps back
+	pauses     map[string]*capture.ClockJump   // the longest pause of each file
+	pauseCount map[string]int
+
 	reloads chan reload   // to the Live loop
 	stopped chan struct{} // closed when Live returns
 
@@ -98,18 +113,31 @@ func New(opts Options) *Sensor {
 		opts.StatsEvery = DefaultStatsEvery
 	}
 	s := &Sensor{
-		opts:    opts,
-		dec:     decode.NewDecoder(opts.Rules.State.MaxFragments),
-		reloads: make(chan reload),
-		stopped: make(chan struct{}),
+		opts:       opts,
+		dec:        decode.NewDecoder(opts.Rules.State.MaxFragments),
+		reloads:    make(chan reload),
+		stopped:    make(chan struct{}),
+		maxJump:    opts.MaxJump,
+		pauses:     map[string]*capture.ClockJump{},
+		pauseCount: map[string]int{},
 	}
 	s.reloadLog = newReloadLog(time.Now())
-	cf, _ := opts.Sink.(captureFiler)
-	s.det = detector.New(opts.Rules, func(ev detector.Event) {
+	if s.maxJump <= 0 {
+		s.maxJump = MaxJump(opts.Rules)
+	}
+	s.det = s.newDetector()
+	return s
+}
+
+// newDetector makes a detector that reports to the sink, with the rules
+// the sensor started with.
+func (s *Sensor) newDetector() *detector.Detector {
+	cf, _ := s.opts.Sink.(captureFiler)
+	d := detector.New(s.opts.Rules, func(ev detector.Event) {
 		if cf != nil && s.file != nil {
 			cf.SetCaptureFile(s.file.File())
 		}
-		opts.Sink.Event(ev)
+		s.opts.Sink.Event(ev)
 		switch ev.Kind {
 		case "scan":
 			s.scans = append(s.scans, ev.Scan)
@@ -119,14 +147,15 @@ func New(opts Options) *Sensor {
 			}
 		}
 	})
-	if opts.Contacts != nil {
-		s.det.OnContact(opts.Contacts)
+	if s.opts.Contacts != nil {
+		d.OnContact(s.opts.Contacts)
 	}
-	return s
+	return d
 }
 
-// handle decodes one frame and feeds it to the detector.
-func (s *Sensor) handle(pk capture.Packet) {
+// handle decodes one frame and feeds it to the detector. It reports
+// whether the frame decoded to something the detector reads (IP or ARP).
+func (s *Sensor) handle(pk capture.Packet) bool {
 	s.n++
 	s.bytes += uint64(len(pk.Data))
 	ok, err := s.dec.Decode(pk.LinkType, pk.Data, pk.Time, &s.pkt)
@@ -135,39 +164,12 @@ func (s *Sensor) handle(pk capture.Packet) {
 		if s.first == nil {
 			s.first = err
 		}
-		return
+		return false
 	}
 	if ok {
 		s.det.Process(&s.pkt)
 	}
-}
-
-// Replay reads src to its end on packet time, then closes every open
-// episode (each with its end record): two runs over the same source report
-// the same events. It returns nil at a clean end, ctx's error when ctx ended
-// first, and the source's error otherwise; everything read before the end
-// has been processed and reported.
-func (s *Sensor) Replay(ctx context.Context, src capture.Source) error {
-	s.file, _ = src.(namedSource)
-	err := s.replay(ctx, src)
-	s.det.Flush()
-	return err
-}
-
-func (s *Sensor) replay(ctx context.Context, src capture.Source) error {
-	for {
-		pk, err := src.ReadPacket()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		s.handle(pk)
-		if s.n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
+	return ok
 }
 
 // Packets is the number of frames read.
@@ -188,7 +190,19 @@ func (s *Sensor) Warnings() []string {
 	if line := s.dec.Stats().Warning(0.1); line != "" {
 		w = append(w, line)
 	}
-	return w
+	return append(w, s.clockWarnings()...)
+}
+
+// detStats are the detector's counters, those of earlier timelines
+// included (see replay.go).
+func (s *Sensor) detStats() detector.Stats {
+	d := s.det.Stats()
+	d.Packets += s.prior.Packets
+	d.Probes += s.prior.Probes
+	d.FlowsEvicted += s.prior.FlowsEvicted
+	d.TrackersEvicted += s.prior.TrackersEvicted
+	d.Alerts += s.prior.Alerts
+	return d
 }
 
 // writeStats hands the counters of every stage to the sink, so that loss is

@@ -8,7 +8,11 @@ import (
 // WriteSummary prints the packet count and the scans that ended, as a table
 // for people (the command's stderr, the self-test's verbose output).
 func (s *Sensor) WriteSummary(w io.Writer) {
-	fmt.Fprintf(w, "\n%d packets, %d scans\n", s.n, len(s.scans))
+	fmt.Fprintf(w, "\n%d packets, %d scans", s.n, len(s.scans))
+	if o, b, p := s.ClockJumps(); o+b+p > 0 {
+		fmt.Fprintf(w, ", %d clock jumps (%d outliers, %d steps back, %d pauses)", o+b+p, o, b, p)
+	}
+	fmt.Fprintln(w)
 	if len(s.scans) == 0 {
 		return
 	}

@@ -58,7 +58,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	r, err := loadRules(*rulesPath)
+	r, err := loadRulesContext(ctx, *rulesPath)
 	if err != nil {
 		return err
 	}

@@ -3,20 +3,25 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 
-	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/lock"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/sensor"
 )
 
-// cmdReplay reads capture files in order, on packet time, and writes the
-// alerts they hold. Two runs on the same files print the same bytes.
+// cmdReplay reads capture files merged in packet time and writes the
+// alerts they hold. Two runs on the same files print the same bytes. A file
+// that cannot be read is reported and the others are read; the exit code is
+// then 1, as it is for a file with no frame to analyse. SIGINT/SIGTERM end
+// the replay at once (even a FIFO whose writer stalls): the alerts so far
+// and the closing records are written, and the exit code is 1, as the
+// files were not read to their end.
 func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -24,6 +29,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	outPath := fs.String("out", "", "write JSON lines to this file instead of stdout")
 	quiet := fs.Bool("q", false, "no summary table on stderr")
 	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
+	maxJump := fs.Duration("max-jump", 0, "largest step in packet time taken as time passing (default: the rules' longest window or idle timeout)")
 	ff := addFleetFlags(fs, name)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -32,27 +38,29 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(files) == 0 {
 		return usagef("replay needs at least one capture file")
 	}
-	r, err := loadRules(*rulesPath)
+	r, err := loadRulesContext(ctx, *rulesPath)
 	if err != nil {
 		return err
 	}
-	src, err := capture.OpenFiles(files...)
+	contacts, stopFleet, err := ff.start("replay", stderr)
 	if err != nil {
 		return err
+	}
+	defer stopFleet()
+	sink := &sensor.EVE{} // the output opens once the files did
+	s := sensor.New(sensor.Options{Rules: r, Sink: sink, MaxJump: *maxJump, Contacts: contacts})
+	src, err := s.OpenFiles(ctx, files...)
+	if err != nil {
+		return interrupted(ctx, err, s)
 	}
 	defer src.Close()
 	out, closeOut, err := openOut(*outPath, stdout)
 	if err != nil {
 		return err
 	}
+	sink.W = eve.NewWriter(out, eve.Options{Host: *name})
 
-	contacts, stopFleet, err := ff.start("replay", stderr)
-	if err != nil {
-		return err
-	}
-	s := sensor.New(sensor.Options{Rules: r, Sink: sensor.EVE{W: eve.NewWriter(out, eve.Options{Host: *name})}, Contacts: contacts})
 	readErr := s.Replay(ctx, src)
-	stopFleet()
 	if err := closeOut(); err != nil && readErr == nil {
 		readErr = err
 	}
@@ -60,7 +68,39 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		s.WriteSummary(stderr)
 	}
 	warnings(stderr, s)
-	return readErr
+	return interrupted(ctx, readErr, s)
+}
+
+// interrupted words the error of a replay that a signal ended.
+func interrupted(ctx context.Context, err error, s *sensor.Sensor) error {
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		if s.Packets() == 0 {
+			return errors.New("interrupted before the first packet")
+		}
+		return fmt.Errorf("interrupted after %d packets: the alerts found so far are written", s.Packets())
+	}
+	return err
+}
+
+// loadRulesContext is loadRules that a signal ends, even while the file is
+// a FIFO that nobody writes: the read goes on in the background and is
+// abandoned (the command is about to exit).
+func loadRulesContext(ctx context.Context, path string) (*rules.Rules, error) {
+	type result struct {
+		r   *rules.Rules
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		r, err := loadRules(path)
+		done <- result{r, err}
+	}()
+	select {
+	case res := <-done:
+		return res.r, res.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("interrupted while reading the rules file %s", path)
+	}
 }
 
 // warnings says when frames could not be decoded, so that an unexpected

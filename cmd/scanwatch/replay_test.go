@@ -29,8 +29,8 @@ func macsec(t *testing.T, b []byte) []byte {
 
 // TestReplayCommand: what `scanwatch replay` prints and exits with, around
 // the pipeline (whose verdicts package sensor tests): the summary table,
-// warnings on stderr, exit 1 with the byte offset for a damaged capture, 2
-// for bad usage.
+// warnings on stderr, exit 1 with the byte offset for a damaged capture or
+// with the name of a file that had nothing to analyse, 2 for bad usage.
 func TestReplayCommand(t *testing.T) {
 	b, err := os.ReadFile("../../testdata/nmap_sS.pcap")
 	if err != nil {
@@ -45,6 +45,7 @@ func TestReplayCommand(t *testing.T) {
 		return path
 	}
 	cut := write("cut.pcap", b[:len(b)*2/3+5])
+	missing := filepath.Join(dir, "missing.pcap")
 	undecodable := write("macsec.pcap", macsec(t, b))
 	for _, tc := range []struct {
 		name      string
@@ -57,7 +58,12 @@ func TestReplayCommand(t *testing.T) {
 			[]string{"packets, 1 scans", "SCANNER", "10.77.0.2", "nmap     22 80 443"}},
 		{"quiet", []string{"-q", "../../testdata/nmap_sS.pcap"}, 0, `"event_type":"flow"`, nil},
 		{"truncated", []string{"-q", cut}, 1, `"event_type":"flow"`, []string{"scanwatch replay:", "byte offset"}},
-		{"undecodable", []string{"-q", undecodable}, 0, "", []string{"warning:", "0x88e5"}},
+		{"undecodable", []string{"-q", undecodable}, 1, "", []string{"warning:", "0x88e5", "none of its 2055 frames could be decoded"}},
+		// A file that cannot be read among others: reported, the others
+		// read, exit 1.
+		{"missing among others", []string{"-q", "../../testdata/hping3_syn.pcap", missing, cut}, 1, `"tool":"hping3"`,
+			[]string{"2 problems with the capture files (3 files given):", "missing.pcap: no such file", "cut.pcap"}},
+		{"max-jump", []string{"--max-jump", "1ms", "../../testdata/nmap_sS.pcap"}, 0, `"event_type":"alert"`, []string{"clock jumps (", "pauses longer than 1ms"}},
 		{"no files", nil, 2, "", []string{"at least one capture file"}},
 		{"bad flag", []string{"--bogus", "x.pcap"}, 2, "", []string{"flag provided but not defined"}},
 	} {

@@ -23,9 +23,9 @@ func cmdRules(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if len(rest) != 1 {
 			return usagef("check takes one FILE, got %d arguments\n%s", len(rest), rulesUsage)
 		}
-		r, err := rules.Load(rest[0])
+		r, err := loadRulesContext(ctx, rest[0]) // a signal ends it, even on a FIFO
 		if err != nil {
-			return usageError{err}
+			return err
 		}
 		fmt.Fprintf(stderr, "%s: ok (%d probe patterns, %d thresholds)\n", rest[0], len(r.TCPFlags), len(r.Detect))
 		return nil
