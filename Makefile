@@ -14,7 +14,7 @@ RUN_PKGS  := iproute2=ip git=git
 TEST_PKGS := $(RUN_PKGS) nmap=nmap masscan=masscan hping3=hping3 zmap=zmap \
 	arp-scan=arp-scan tcpdump=tcpdump ethtool=ethtool socat=socat ncat=ncat curl=curl \
 	python3=python3 nftables=nft bc=bc time=/usr/bin/time clang=clang llvm=llvm-strip \
-	libbpf-dev=/usr/include/bpf/bpf_helpers.h libxml2-utils=xmllint
+	libbpf-dev=/usr/include/bpf/bpf_helpers.h libxml2-utils=xmllint nats-server=nats-server
 BENCH_N ?= 2000000
 BENCH_PCAP := testdata/bench/mixed-$(BENCH_N).pcap
 
@@ -74,7 +74,8 @@ check-generated: generate
 bench: deps build $(BENCH_PCAP)
 	@echo "== replay of $(BENCH_PCAP) ($(BENCH_N) packets)"
 	@sh testdata/bench.sh $(BIN) $(BENCH_PCAP)
-	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner ./sensor
+	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner ./sensor ./fleet
+	SCANWATCH_FLEET_OVERHEAD=1 $(GO) test -count=1 -run TestFleetSensorOverhead -v ./e2e
 
 $(BENCH_PCAP):
 	@mkdir -p testdata/bench
@@ -85,6 +86,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s -fuzzminimizetime 3s ./rules
 	$(GO) test -run '^$$' -fuzz FuzzOpenFiles -fuzztime 60s -fuzzminimizetime 3s ./capture
 	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s -fuzzminimizetime 3s ./sensor
+	$(GO) test -run '^$$' -fuzz FuzzDecodeBatch -fuzztime 60s -fuzzminimizetime 3s ./fleet
 
 # package: a static binary (no cgo) and a .deb with nfpm: the binary, the
 # systemd unit, the default rules as /etc/scanwatch/rules.yaml, the

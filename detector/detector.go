@@ -33,6 +33,8 @@ type Stats struct {
 type Detector struct {
 	r *rules.Rules
 
+	onContact func(Contact) // sees every contact before the episodes do
+
 	now        int64
 	nextSweep  int64
 	flows      *flowTable
@@ -192,3 +194,14 @@ func (d *Detector) probeTarget(p *decode.Packet) bool {
 // be told from a host without its netmask (x.y.z.255 is a host in a /16),
 // but its frames go to the link-layer broadcast (decode.Packet.LinkGroup).
 func isBroadcast(a netip.Addr) bool { return a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) }
+
+// OnContact makes f see every resolved first contact, before the episodes
+// count it (a sensor publishes them to the fleet).
+func (d *Detector) OnContact(f func(Contact)) { d.onContact = f }
+
+func (d *Detector) add(c Contact) {
+	if d.onContact != nil {
+		d.onContact(c)
+	}
+	d.episodes.Add(c)
+}

@@ -38,6 +38,7 @@ type Scan struct {
 	Group        string
 	Zombie       netip.Addr // idle scans: the host whose IP ID the hidden scanner reads
 	Relay        netip.Addr // FTP bounce scans: the FTP server that made the connections
+	Sensors      []string   // fleet records: the sensors whose contacts made the episode
 }
 
 // MaxListedTargets caps the targets listed in one record; TargetCount stays exact.

@@ -164,7 +164,7 @@ func (d *Detector) sent(p *decode.Packet, tech technique.Technique, port uint16)
 		return
 	}
 	d.probes++
-	d.episodes.Add(Contact{Time: d.now, First: d.now, Scanner: p.Src, Target: p.Dst, Print: printOf(p),
+	d.add(Contact{Time: d.now, First: d.now, Scanner: p.Src, Target: p.Dst, Print: printOf(p),
 		Port: port, Probes: 1, Technique: tech, Outcome: OutSent})
 }
 

@@ -66,7 +66,7 @@ func (d *Detector) resolve(f *flow, o Outcome) {
 	default:
 		f.state, f.outcome = stResolved, c.Outcome
 	}
-	d.episodes.Add(c)
+	d.add(c)
 }
 
 // contactOf is f's first contact with outcome o, resolved now.

@@ -47,6 +47,11 @@ func (s *Episodes) count(c Contact) {
 	case evSuccess:
 		s.success(c.Scanner)
 	}
+	if e.folded && !discoveryProbe(tech, port) {
+		// A port scan after the sweep: what was folded into the ping
+		// sweep is the start of a scan of its own (nmap -sn, then -sS).
+		e.folded = false
+	}
 	if !counted || e.alerted || e.folded || s.holding {
 		return // listed (an open port, a tunnel), already reported, or held
 	}
@@ -186,9 +191,9 @@ func foldIntoPing(t *tracker, tech technique.Technique, e *episode) bool {
 	if (!synLike(tech) && tech != technique.Ack) || ping == nil {
 		return false
 	}
-	onlyWeb := true
-	e.ports.each(func(p uint16) { onlyWeb = onlyWeb && (p == 80 || p == 443) })
-	if !onlyWeb {
+	onlyDiscovery := true
+	e.ports.each(func(p uint16) { onlyDiscovery = onlyDiscovery && discoveryProbe(tech, p) })
+	if !onlyDiscovery {
 		return false
 	}
 	shared := 0

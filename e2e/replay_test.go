@@ -130,7 +130,7 @@ func TestReplaySignalStalledWriter(t *testing.T) {
 	if code != 1 || took > time.Second {
 		t.Errorf("exit %d after %v, want 1 within 1 s", code, took)
 	}
-	if len(got) != 2 || !strings.Contains(got[0], `"event_type":"alert"`) || !strings.Contains(got[1], `"event_type":"scan"`) {
+	if len(got) != 2 || !strings.Contains(got[0], `"event_type":"alert"`) || !strings.Contains(got[1], `"event_type":"flow"`) {
 		t.Errorf("records %q, want the alert before the stall and its closing record", got)
 	}
 }

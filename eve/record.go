@@ -88,6 +88,7 @@ type RecordScan struct {
 	Group        string   `json:"group,omitempty"`
 	Zombie       string   `json:"zombie,omitempty"` // idle scans: the host whose IP ID was read
 	Relay        string   `json:"relay,omitempty"`  // FTP bounce scans: the FTP server that connected for the scanner
+	Sensors      []string `json:"sensors,omitempty"`
 	Tool         string   `json:"tool"`
 	ToolEvidence string   `json:"tool_evidence,omitempty"`
 	Evidence     string   `json:"evidence"`

@@ -58,6 +58,9 @@ func scanDict(s detector.Scan) *zerolog.Event {
 	if s.Relay.IsValid() {
 		d = d.Str("relay", s.Relay.String())
 	}
+	if len(s.Sensors) > 0 {
+		d = d.Strs("sensors", s.Sensors)
+	}
 	d = d.Str("tool", s.Tool)
 	if s.ToolEvidence != "" {
 		d = d.Str("tool_evidence", s.ToolEvidence)

@@ -52,14 +52,18 @@ scanwatch_alerts_total{technique="arp"} 0
 scanwatch_alerts_total{technique="connect"} 0
 scanwatch_alerts_total{technique="custom"} 0
 scanwatch_alerts_total{technique="fin"} 0
+scanwatch_alerts_total{technique="ftpbounce"} 0
+scanwatch_alerts_total{technique="idle"} 0
 scanwatch_alerts_total{technique="ipproto"} 0
 scanwatch_alerts_total{technique="maimon"} 0
 scanwatch_alerts_total{technique="null"} 0
 scanwatch_alerts_total{technique="osprobe"} 0
 scanwatch_alerts_total{technique="ping"} 0
 scanwatch_alerts_total{technique="sctp"} 0
+scanwatch_alerts_total{technique="script"} 0
 scanwatch_alerts_total{technique="syn"} 2
 scanwatch_alerts_total{technique="udp"} 1
+scanwatch_alerts_total{technique="version"} 0
 scanwatch_alerts_total{technique="xmas"} 0
 # HELP scanwatch_build_info The running scanwatch's build: always 1.
 # TYPE scanwatch_build_info gauge

@@ -245,3 +245,25 @@ var pcapFilename = regexp.MustCompile(`,"pcap_filename":"[^"]*"`)
 // withoutFile drops the capture file's name from EVE lines, for comparing
 // the records of one capture read from files of other names.
 func withoutFile(b []byte) []byte { return pcapFilename.ReplaceAll(b, nil) }
+
+// TestPortScansAfterPingSweep: nmap -sn, then a horizontal SYN sweep of
+// ports 22 and 80, then masscan's 1000-port scan, from one source within
+// the idle timeout: the discovery probes fold into the ping sweep, the port
+// scans are scans of their own (they used to be folded in and never
+// alerted).
+func TestPortScansAfterPingSweep(t *testing.T) {
+	recs, _, _, err := replayFiles(t, "../testdata/nmap_sn.pcap", "../testdata/nmap_horizontal.pcap", "../testdata/masscan.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var alerts []string
+	for _, r := range recs {
+		if r.EventType == "alert" {
+			alerts = append(alerts, r.Scan().Type+" "+r.Scan().Shape+" "+r.Scan().Tool)
+		}
+	}
+	want := []string{"ping horizontal nmap", "syn horizontal nmap", "syn vertical masscan"}
+	if !slices.Equal(alerts, want) {
+		t.Errorf("alerts %q, want %q", alerts, want)
+	}
+}

@@ -45,6 +45,9 @@ const DefaultStatsEvery = 60 * time.Second
 type Options struct {
 	Rules *rules.Rules // required
 	Sink  Sink         // required
+	// Contacts, if set, sees every first contact the detector resolves
+	// (the fleet publisher), on the pipeline's goroutine.
+	Contacts func(detector.Contact)
 
 	// Replay only.
 
@@ -130,7 +133,7 @@ func New(opts Options) *Sensor {
 // the sensor started with.
 func (s *Sensor) newDetector() *detector.Detector {
 	cf, _ := s.opts.Sink.(captureFiler)
-	return detector.New(s.opts.Rules, func(ev detector.Event) {
+	d := detector.New(s.opts.Rules, func(ev detector.Event) {
 		if cf != nil && s.file != nil {
 			cf.SetCaptureFile(s.file.File())
 		}
@@ -144,6 +147,10 @@ func (s *Sensor) newDetector() *detector.Detector {
 			}
 		}
 	})
+	if s.opts.Contacts != nil {
+		d.OnContact(s.opts.Contacts)
+	}
+	return d
 }
 
 // handle decodes one frame and feeds it to the detector. It reports

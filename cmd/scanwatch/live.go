@@ -41,6 +41,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mode := fs.String("capture", capture.ModeEBPF, "kernel filter: ebpf, or cbpf for kernels without eBPF")
 	promisc := fs.Bool("promisc", false, "promiscuous mode (a mirror/SPAN port)")
 	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
+	ff := addFleetFlags(fs, name)
 	statsEvery := fs.Duration("stats-every", sensor.DefaultStatsEvery, "interval of stats records (and of the metrics' counters)")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. :9477)")
 	rest, err := parseInterleaved(fs, args)
@@ -82,9 +83,14 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer src.Close()
 
+	contacts, stopFleet, err := ff.start("live", stderr)
+	if err != nil {
+		return err
+	}
+	defer stopFleet()
 	// Live output is unbuffered: each record is one write, seen at once.
 	w := eve.NewWriter(out, eve.Options{Host: *name, InIface: *iface})
-	s := sensor.New(sensor.Options{Rules: r, Sink: sensor.EVE{W: w}, StatsEvery: *statsEvery, Ready: func() {
+	s := sensor.New(sensor.Options{Rules: r, Sink: sensor.EVE{W: w}, StatsEvery: *statsEvery, Contacts: contacts, Ready: func() {
 		fmt.Fprintf(stderr, "scanwatch live: capturing on %s (%s filter)\n", *iface, *mode)
 		if _, err := daemon.SdNotify(false, daemon.SdNotifyReady); err != nil {
 			fmt.Fprintf(stderr, "scanwatch live: telling systemd we are ready: %v\n", err)

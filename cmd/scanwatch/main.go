@@ -18,10 +18,11 @@ import (
 )
 
 const usage = `usage:
-  scanwatch replay [--rules FILE] [--out FILE] [--sensor NAME] FILE...
-  scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--sensor NAME] [--capture ebpf|cbpf]
+  scanwatch replay [--rules FILE] [--out FILE] [--sensor NAME] [--fleet URL] FILE...
+  scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--sensor NAME] [--capture ebpf|cbpf] [--fleet URL]
   scanwatch scan   [nmap options] TARGET...   # scan -h lists them
   scanwatch selftest
+  scanwatch correlate --listen ADDR --store DIR | --nats URL [--out FILE] [--rules FILE]
   scanwatch rules check FILE      # validate a rules file
   scanwatch rules default         # print the embedded rules, a start for your own
   scanwatch version               # or --version: module version, commit, Go version
@@ -31,11 +32,12 @@ const usage = `usage:
 type command func(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 var commands = map[string]command{
-	"replay":   cmdReplay,
-	"live":     cmdLive,
-	"scan":     cmdScan,
-	"selftest": cmdSelftest,
-	"rules":    cmdRules,
+	"replay":    cmdReplay,
+	"live":      cmdLive,
+	"scan":      cmdScan,
+	"selftest":  cmdSelftest,
+	"rules":     cmdRules,
+	"correlate": cmdCorrelate,
 }
 
 // usageError marks bad usage or bad rules: exit code 2.

@@ -30,6 +30,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	quiet := fs.Bool("q", false, "no summary table on stderr")
 	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
 	maxJump := fs.Duration("max-jump", 0, "largest step in packet time taken as time passing (default: the rules' longest window or idle timeout)")
+	ff := addFleetFlags(fs, name)
 	files, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -41,8 +42,13 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	contacts, stopFleet, err := ff.start("replay", stderr)
+	if err != nil {
+		return err
+	}
+	defer stopFleet()
 	sink := &sensor.EVE{} // the output opens once the files did
-	s := sensor.New(sensor.Options{Rules: r, Sink: sink, MaxJump: *maxJump})
+	s := sensor.New(sensor.Options{Rules: r, Sink: sink, MaxJump: *maxJump, Contacts: contacts})
 	src, err := s.OpenFiles(ctx, files...)
 	if err != nil {
 		return interrupted(ctx, err, s)
