@@ -21,12 +21,6 @@ func formatPorts(ports []uint16) string {
 	return strings.Join(s, ",")
 }
 
-func sorted(p []uint16) []uint16 {
-	p = slices.Clone(p)
-	slices.Sort(p)
-	return p
-}
-
 // sleepCtx sleeps d or until ctx ends; it reports whether it slept fully.
 func sleepCtx(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

@@ -15,9 +15,9 @@ import (
 	"github.com/scanwatch/scanwatch/internal/netns"
 )
 
-// setupNamespaces builds the attacker/target pair (package netns) and gives
-// the attacker a source address per technique.
-func (st *session) setupNamespaces() error {
+// setupNamespaces builds the attacker/target pair (package netns), gives
+// every check its addresses (plan.go) and returns the checks to run.
+func (st *session) setupNamespaces(ctx context.Context) ([]*checkRun, error) {
 	p, err := netns.Create(netns.Config{
 		Prefix:  nsPrefix,
 		ID:      strconv.Itoa(os.Getpid()),
@@ -27,7 +27,7 @@ func (st *session) setupNamespaces() error {
 		KeepOffloads: true, // small probes only: the kernel's defaults
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
 	st.mu.Lock()
 	closed := st.closed
@@ -37,30 +37,46 @@ func (st *session) setupNamespaces() error {
 	st.mu.Unlock()
 	if closed { // cleanup ran while the pair was being built
 		p.Close()
-		return context.Canceled
+		return nil, context.Canceled
 	}
-	for i := range techniques {
-		if err := p.AddAddr(p.A.NS, sourceAddr(i)); err != nil {
-			return err
+	plans := makePlans(checks, p.A.Veth)
+	runs := make([]*checkRun, len(checks))
+	var attacker, target, routes []string
+	for i := range checks {
+		cr := &checkRun{check: &checks[i], plan: plans[i], reassembled: -1}
+		if checks[i].skip != nil {
+			cr.skipped = checks[i].skip(st.mode)
 		}
+		runs[i] = cr
+		if cr.skipped != "" {
+			continue
+		}
+		attacker = append(attacker, addrCommands(cr.plan.attackerHold, p.A.Veth, true)...)
+		target = append(target, addrCommands(cr.plan.hold, p.B.Veth, false)...)
+		routes = append(routes, "route "+strings.Join(cr.plan.route, " "))
 	}
-	return nil
+	if err := ipBatch(ctx, p.A.NS, append(attacker, routes...)); err != nil {
+		return nil, err
+	}
+	if err := ipBatch(ctx, p.B.NS, target); err != nil {
+		return nil, err
+	}
+	return runs, nil
 }
 
-// sourceAddr is the attacker's source address for technique i.
-func sourceAddr(i int) netip.Addr {
-	return netip.AddrFrom4([4]byte{10, 75, 0, byte(srcBase + i)})
-}
-
-// ipCmd runs ip with args; its error says which command failed and why.
-func ipCmd(ctx context.Context, args ...string) error {
-	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
-	if err != nil {
+// ipBatch runs ip's commands in namespace ns, one process for them all.
+func ipBatch(ctx context.Context, ns string, lines []string) error {
+	if len(lines) == 0 {
+		return nil
+	}
+	cmd := exec.CommandContext(ctx, "ip", "-n", ns, "-batch", "-")
+	cmd.Stdin = strings.NewReader(strings.Join(lines, "\n") + "\n")
+	if out, err := cmd.CombinedOutput(); err != nil {
 		msg := strings.TrimSpace(string(out))
 		if msg == "" {
 			msg = err.Error()
 		}
-		return fmt.Errorf("ip %s: %s", strings.Join(args, " "), msg)
+		return fmt.Errorf("ip -n %s -batch: %s", ns, msg)
 	}
 	return nil
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"slices"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -19,7 +18,6 @@ import (
 type sensorRecord struct {
 	eve.Record
 	time, first time.Time // parsed Timestamp and Scan.FirstSeen
-	used        bool
 }
 
 // sensorOutput is the sensor's records by kind.
@@ -70,6 +68,7 @@ func parseSensorOutput(r io.Reader) (*sensorOutput, error) {
 type row struct {
 	label      string
 	want       string
+	skipped    string // why the check did not run; the row neither passes nor fails
 	detected   bool
 	got        string
 	probes     int
@@ -77,114 +76,32 @@ type row struct {
 	compare    bool
 	scanOpen   []uint16
 	sensorOpen []uint16
+	extra      string // the check's own assertion (CHECK column)
 	problems   []string
 }
 
 func (r *row) ok() bool { return len(r.problems) == 0 }
 
-// evaluate attributes the sensor's alerts to the scans, by time
-// window (alert timestamps are packet times, from the clock the scans were
-// timed with) and source address, and judges each row.
-func evaluate(runs []scanRun, out *sensorOutput) []row {
-	inWindow := func(t time.Time, r *scanRun) bool {
-		return !t.Before(r.start.Add(-windowBefore)) && !t.After(r.end.Add(windowAfter))
-	}
-	// pick returns the first unused record in r's window, preferring r's
-	// source and the expected type.
-	pick := func(recs []*sensorRecord, r *scanRun, at func(*sensorRecord) time.Time) *sensorRecord {
-		var best *sensorRecord
-		bestScore := -1
-		for _, rec := range recs {
-			if rec.used || !inWindow(at(rec), r) {
-				continue
-			}
-			score := 0
-			if rec.SrcIP == r.src.String() {
-				score += 2
-			}
-			if rec.Scan().Type == r.tech.want {
-				score++
-			}
-			if score > bestScore {
-				best, bestScore = rec, score
-			}
-		}
-		return best
-	}
-	// Alerts from a scan's own source are claimed first, so that a
-	// window-only match never takes another row's alert.
-	claimed := make([]*sensorRecord, len(runs))
-	for pass := 0; pass < 2; pass++ {
-		for i := range runs {
-			r := &runs[i]
-			if claimed[i] != nil {
-				continue
-			}
-			rec := pick(out.alerts, r, func(x *sensorRecord) time.Time { return x.time })
-			if rec == nil || (pass == 0 && rec.SrcIP != r.src.String()) {
-				continue
-			}
-			rec.used = true
-			claimed[i] = rec
-		}
-	}
-
-	rows := make([]row, len(runs))
-	for i := range runs {
-		r := &runs[i]
-		rw := row{label: r.tech.label, want: r.tech.want, compare: r.tech.compareOpen, scanOpen: r.open}
-		if r.err != nil {
-			rw.problems = append(rw.problems, "scan failed: "+r.err.Error())
-		}
-		a := claimed[i]
-		if a == nil {
-			rw.problems = append(rw.problems, "no alert")
-		} else {
-			rw.detected, rw.got = true, a.Scan().Type
-			rw.probes = a.Scan().Probes
-			rw.msToAlert = a.time.Sub(a.first).Milliseconds()
-			if a.Scan().Type != r.tech.want {
-				rw.problems = append(rw.problems, fmt.Sprintf("type %s, want %s", a.Scan().Type, r.tech.want))
-			}
-			if a.SrcIP != r.src.String() {
-				rw.problems = append(rw.problems, fmt.Sprintf("alert from %s, scan from %s", a.SrcIP, r.src))
-			}
-			// Open ports: the episode's closing record has the final
-			// list; the alert has the list as it stood at the alert.
-			rw.sensorOpen = a.Scan().OpenPorts
-			for _, s := range out.scans {
-				if !s.used && s.SrcIP == a.SrcIP && s.first.Equal(a.first) {
-					s.used = true
-					rw.sensorOpen = s.Scan().OpenPorts
-					break
-				}
-			}
-		}
-		if rw.compare && rw.detected && r.err == nil && !slices.Equal(sorted(rw.sensorOpen), sorted(rw.scanOpen)) {
-			rw.problems = append(rw.problems, fmt.Sprintf("open ports: scanner %s, sensor %s", formatPorts(rw.scanOpen), formatPorts(rw.sensorOpen)))
-		}
-		rows[i] = rw
-	}
-	return rows
-}
-
-// writeReport prints the table, the problems under it and the
-// sensor's counters (nil: it wrote no stats record). It returns the number
+// writeReport prints the table, the problems under it, the alerts no
+// check owns, and the sensor's counters (nil: it wrote no stats record). It returns the number
 // of failed rows.
-func writeReport(w io.Writer, rows []row, c *sensor.Counters) int {
+func writeReport(w io.Writer, rows []row, others []string, c *sensor.Counters) int {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TECHNIQUE\tDETECTED\tTYPE (GOT/WANT)\tPROBES\tMS TO ALERT\tOPEN (SCANNER)\tOPEN (SENSOR)\tRESULT")
+	fmt.Fprintln(tw, "CHECK\tDETECTED\tTYPE (GOT/WANT)\tPROBES\tMS TO ALERT\tOPEN (SCANNER)\tOPEN (SENSOR)\tASSERTED\tRESULT")
 	failed := 0
 	for i := range rows {
 		r := &rows[i]
+		if r.skipped != "" {
+			fmt.Fprintf(tw, "%s\t-\t-/%s\t-\t-\t-\t-\t-\t%s\n", r.label, r.want, r.skipped)
+			continue
+		}
 		det, typ, probes, ms := "no", "-/"+r.want+" FAIL", "-", "-"
+		if r.got != "" {
+			typ = r.got + "/" + r.want + " FAIL"
+		}
 		if r.detected {
 			det = "yes"
-			verdict := "ok"
-			if r.got != r.want {
-				verdict = "FAIL"
-			}
-			typ = r.got + "/" + r.want + " " + verdict
+			typ = r.got + "/" + r.want + " ok"
 			probes, ms = strconv.Itoa(r.probes), strconv.FormatInt(r.msToAlert, 10)
 		}
 		scanOpen, sensorOpen := "-", "-"
@@ -194,18 +111,25 @@ func writeReport(w io.Writer, rows []row, c *sensor.Counters) int {
 				sensorOpen = formatPorts(r.sensorOpen)
 			}
 		}
+		extra := r.extra
+		if extra == "" {
+			extra = "-"
+		}
 		result := "ok"
 		if !r.ok() {
 			result = "FAIL"
 			failed++
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.label, det, typ, probes, ms, scanOpen, sensorOpen, result)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.label, det, typ, probes, ms, scanOpen, sensorOpen, extra, result)
 	}
 	tw.Flush()
 	for _, r := range rows {
 		for _, p := range r.problems {
 			fmt.Fprintf(w, "  %s: %s\n", r.label, p)
 		}
+	}
+	for _, o := range others {
+		fmt.Fprintf(w, "  not a check's: %s\n", o)
 	}
 	if c != nil {
 		fmt.Fprintln(w, "sensor:", c)
@@ -218,7 +142,17 @@ func writeReport(w io.Writer, rows []row, c *sensor.Counters) int {
 func countDetected(rows []row) int {
 	n := 0
 	for _, r := range rows {
-		if r.detected {
+		if r.detected && r.skipped == "" {
+			n++
+		}
+	}
+	return n
+}
+
+func countSkipped(rows []row) int {
+	n := 0
+	for _, r := range rows {
+		if r.skipped != "" {
 			n++
 		}
 	}

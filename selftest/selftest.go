@@ -1,38 +1,43 @@
 // Package selftest is scanwatch's one-command demo and end-to-end check
 // (`scanwatch selftest`). It builds two throwaway network namespaces joined
-// by a veth pair (attacker and target), opens a few TCP and UDP services in
+// by a veth pair (attacker and target), opens TCP, UDP and SCTP services in
 // the target, runs the real live sensor there, scans the target from the
-// attacker with every technique of the built-in scanner, and prints what the
-// sensor made of each scan.
+// attacker with every technique, evasion and shape the sensor detects, and
+// prints one row per check: what the sensor made of it, and whether that
+// is what the check wanted.
 //
 // Layout (names carry this process's id, so runs never collide, and a later
 // run can tell a stale pair from a live one):
 //
-//	swself-PID-a  attacker  veth swselfPIDa  10.75.0.2/24 (+ .21-.30), fd75::2/64
-//	swself-PID-b  target    veth swselfPIDb  10.75.0.10/24, fd75::10/64
+//	swself-PID-a  attacker  veth swselfPIDa  10.75.0.2/24, fd75::2/64 (+ a source per scan)
+//	swself-PID-b  target    veth swselfPIDb  10.75.0.10/24, fd75::10/64 (+ a target per check)
 //
-// No default routes: nothing sent inside can leave the pair. Each technique
-// scans from a source address of its own (a host route with a preferred
-// source, changed before each scan), so that each scan is an episode of its
-// own in the sensor: from one source, -sS and -sT would share one "syn
-// family" episode and -sA and -sW one "ack" episode, and the second of each
-// pair would raise no alert of its own within the idle timeout.
+// No default routes: nothing sent inside can leave the pair. Every check
+// scans from source addresses of its own and targets of its own (plan.go:
+// host routes whose preferred source is the check's), so that the checks
+// can run at once and still be told apart: the sensor keeps scanners
+// apart by source, and would link two checks on one target into one
+// distributed scan.
 //
 // The sensor is the pipeline of `scanwatch live` (package sensor), run in
-// this process: its capture socket is opened from a thread switched into the
-// target's namespace (netns.Pair.Do), where it stays, and the sensor says
-// when it captures through its Ready callback. The other children must run
-// in another network namespace as whole processes, and the one portable way
+// this process with the default rules but one override (a small SYN window,
+// so that a scan at one probe a second is slow to it: rules.go): its
+// capture socket is opened from a thread switched into the target's
+// namespace (netns.Pair.Do), where it stays, and the sensor says when it
+// captures through its Ready callback. The other children must run in
+// another network namespace as whole processes, and the one portable way
 // to get there is `ip netns exec` on a program, so they are Options.Exe run
 // that way: the services as `scanwatch selftest internal-serve` (see
 // [ServeArg] and [Serve]) and each scan as `scanwatch scan`, the very
-// command a user runs. Each child runs in a process group of its own so
-// that a Ctrl-C at the terminal reaches only us; [Run] stops the sensor and
-// the children and deletes the namespaces on success, failure and
-// cancellation (SIGINT/SIGTERM arrive through ctx).
+// command a user runs (real nmap for -sV, which the built-in scanner
+// refuses). Each child runs in a process group of its own so that a
+// Ctrl-C at the terminal reaches only us; [Run] stops the sensor and the
+// children and deletes the namespaces on success, failure and cancellation
+// (SIGINT/SIGTERM arrive through ctx).
 package selftest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -40,6 +45,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -72,50 +78,31 @@ const (
 	attackerHost = 2  // 10.75.0.2, fd75::2
 	targetHost   = 10 // 10.75.0.10, fd75::10
 	targetAddr   = "10.75.0.10"
-	srcBase      = 21 // technique i scans from 10.75.0.(21+i)
-
-	tcpPorts = "1-1024,8080" // every TCP service and many closed ports
-	udpPorts = "1-100,161"   // every UDP service and ~100 closed ports
 )
 
+// The target's services (serve.go). They echo; bannerPort greets first,
+// as SSH does, so that nmap -sV names it from its NULL probe at once
+// (echo services keep it probing for tens of seconds). It is in no other
+// check's ports: a greeting is data from the target, which a connect
+// scan's contact must not see.
 var (
 	tcpServices = []uint16{22, 80, 443, 8080}
 	udpServices = []uint16{53, 161}
 )
 
-// technique is one row of the report: a scan and what the sensor must
-// call it.
-type technique struct {
-	label       string   // row name
-	args        []string // scanwatch scan arguments before the target
-	want        string   // expected scan.type
-	compareOpen bool     // the sensor can know the open ports (it sees the answers)
-}
-
-var techniques = []technique{
-	{"-sS", []string{"-sS", "-p", tcpPorts}, "syn", true},
-	{"-sT", []string{"-sT", "-p", tcpPorts}, "connect", true},
-	{"-sF", []string{"-sF", "-p", tcpPorts}, "fin", false},
-	{"-sN", []string{"-sN", "-p", tcpPorts}, "null", false},
-	{"-sX", []string{"-sX", "-p", tcpPorts}, "xmas", false},
-	{"-sA", []string{"-sA", "-p", tcpPorts}, "ack", false},
-	{"-sW", []string{"-sW", "-p", tcpPorts}, "ack", false},
-	{"-sM", []string{"-sM", "-p", tcpPorts}, "maimon", false},
-	{"-sU", []string{"-sU", "-p", udpPorts}, "udp", true},
-	{"--scanflags SYNFIN", []string{"--scanflags", "SYNFIN", "-p", tcpPorts}, "custom", false},
-}
-
-// Time limits: generous for a busy 2-core machine, small against the ~60 s
-// the whole run should take.
 const (
-	stepTimeout       = 15 * time.Second // namespaces up, services ready, sensor capturing
-	scanTimeout       = 25 * time.Second // one scan
-	sensorStopTimeout = 10 * time.Second // sensor's shutdown (drain, flush, stats)
-	scanGap           = 200 * time.Millisecond
+	bannerPort = 2022
+	sshBanner  = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"
+)
+
+// Time limits: generous for a busy 2-core machine, small against the
+// two minutes the whole run may take.
+const (
+	stepTimeout       = 15 * time.Second       // namespaces up, services ready, sensor capturing
+	scanTimeout       = 30 * time.Second       // one scan
+	sensorStopTimeout = 10 * time.Second       // sensor's shutdown (drain, flush, stats)
 	settleTime        = 300 * time.Millisecond // after the last scan, before stopping the sensor
-	catchUpTime       = 5 * time.Second        // longest wait for a lagging sensor's alerts
-	windowBefore      = time.Second            // alert attribution window around a scan's run
-	windowAfter       = 3 * time.Second
+	catchUpTime       = 15 * time.Second       // longest wait for a lagging sensor's alerts
 	needRootError     = "selftest needs root (network namespaces, raw sockets, eBPF)"
 )
 
@@ -152,7 +139,7 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 	stopAfter := context.AfterFunc(ctx, st.cleanup)
 	defer stopAfter()
 
-	rows, stats, err := st.run(ctx)
+	rows, others, stats, err := st.run(ctx)
 	if ctx.Err() != nil {
 		return fmt.Errorf("interrupted: %w (namespaces removed)", ctx.Err())
 	}
@@ -160,15 +147,17 @@ func Run(ctx context.Context, opts Options, stdout, stderr io.Writer) error {
 		st.keep()
 		return err
 	}
-	failed := writeReport(stdout, rows, stats)
-	fmt.Fprintf(stdout, "selftest: %d/%d techniques detected, %d/%d rows ok (%.1f s)\n",
-		countDetected(rows), len(rows), len(rows)-failed, len(rows), time.Since(began).Seconds())
+	failed := writeReport(stdout, rows, others, stats)
+	skipped := countSkipped(rows)
+	ran := len(rows) - skipped
+	fmt.Fprintf(stdout, "selftest: %d/%d checks detected, %d/%d rows ok, %d skipped (%.1f s)\n",
+		countDetected(rows), ran, ran-failed, ran, skipped, time.Since(began).Seconds())
 	if opts.Verbose {
 		st.logf("sensor output kept in %s", st.sensorOut)
 	}
 	if failed > 0 {
 		st.keep()
-		return fmt.Errorf("%d of %d techniques failed; sensor output kept in %s", failed, len(rows), st.sensorOut)
+		return fmt.Errorf("%d of %d checks failed; sensor output kept in %s", failed, ran, st.sensorOut)
 	}
 	return nil
 }
@@ -203,44 +192,35 @@ func (st *session) logf(format string, a ...any) {
 }
 
 // run does everything but the report.
-func (st *session) run(ctx context.Context) ([]row, *sensor.Counters, error) {
+func (st *session) run(ctx context.Context) ([]row, []string, *sensor.Counters, error) {
 	dir, err := os.MkdirTemp("", "scanwatch-selftest-")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	st.mu.Lock()
 	st.dir, st.sensorOut = dir, dir+"/sensor.json"
 	st.mu.Unlock()
 
-	if err := st.setupNamespaces(); err != nil {
-		return nil, nil, fmt.Errorf("set up namespaces: %w", err)
+	runs, err := st.setupNamespaces(ctx)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("set up namespaces: %w", err)
 	}
 	a, b := st.pair.A, st.pair.B
 	st.logf("namespaces %s (attacker %s) and %s (target %s) up", a.NS, a.Addr, b.NS, b.Addr)
 	if err := st.startServices(ctx); err != nil {
-		return nil, nil, fmt.Errorf("start target services: %w", err)
+		return nil, nil, nil, fmt.Errorf("start target services: %w", err)
 	}
 	sn, err := st.startSensor(ctx)
 	if err != nil {
-		return nil, nil, fmt.Errorf("start sensor: %w", err)
+		return nil, nil, nil, fmt.Errorf("start sensor: %w", err)
 	}
 
-	var runs []scanRun
-	for i, tc := range techniques {
-		if ctx.Err() != nil {
-			return nil, nil, ctx.Err()
-		}
-		r := st.runScan(ctx, i, tc)
-		runs = append(runs, r)
-		if r.err != nil {
-			st.logf("%-18s from %s: FAILED after %.2fs: %v", tc.label, r.src, r.end.Sub(r.start).Seconds(), r.err)
-		} else {
-			st.logf("%-18s from %s: %d ports in %.2fs, open: %s", tc.label, r.src, r.ports, r.end.Sub(r.start).Seconds(), formatPorts(r.open))
-		}
-		sleepCtx(ctx, scanGap)
+	st.runChecks(ctx, runs)
+	if ctx.Err() != nil {
+		return nil, nil, nil, ctx.Err()
 	}
 	// Give the sensor time to catch up: on a busy machine it may still be
-	// working through its ring. Stop when every scan has its alert or
+	// working through its ring. Stop when every check has its alerts or
 	// the deadline passes (a missing alert is then a finding).
 	sleepCtx(ctx, settleTime)
 	for deadline := time.Now().Add(catchUpTime); time.Now().Before(deadline); {
@@ -249,34 +229,72 @@ func (st *session) run(ctx context.Context) ([]row, *sensor.Counters, error) {
 		}
 	}
 	if ctx.Err() != nil {
-		return nil, nil, ctx.Err()
+		return nil, nil, nil, ctx.Err()
 	}
 
 	if err := sn.stop(); err != nil {
-		return nil, nil, fmt.Errorf("sensor: %w", err)
+		return nil, nil, nil, fmt.Errorf("sensor: %w", err)
 	}
 	if st.verbose {
 		fmt.Fprintf(st.stderr, "--- sensor\n%s---\n", sn.summary())
 	}
 	f, err := os.Open(st.sensorOut)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sensor output: %w", err)
+		return nil, nil, nil, fmt.Errorf("sensor output: %w", err)
 	}
 	defer f.Close()
 	out, err := parseSensorOutput(f)
 	if err != nil {
-		return nil, nil, fmt.Errorf("sensor output %s: %w", st.sensorOut, err)
+		return nil, nil, nil, fmt.Errorf("sensor output %s: %w", st.sensorOut, err)
 	}
 	var counters *sensor.Counters
 	if out.stats != nil {
 		c := sn.s.LastCounters()
 		counters = &c
 	}
-	return evaluate(runs, out), counters, nil
+	rows, others := evaluate(runs, out)
+	return rows, others, counters, nil
 }
 
-// allAlerted reports whether the sensor has written an alert for every scan.
-func (st *session) allAlerted(runs []scanRun) bool {
+// runChecks runs the checks, maxParallel at once, the longest first; the
+// report keeps the table's order.
+func (st *session) runChecks(ctx context.Context, runs []*checkRun) {
+	order := slices.Clone(runs)
+	slices.SortStableFunc(order, func(x, y *checkRun) int { return cmp.Compare(y.check.cost(), x.check.cost()) })
+	sem := make(chan struct{}, maxParallel)
+	var wg sync.WaitGroup
+	for _, cr := range order {
+		if cr.skipped != "" {
+			st.logf("%-20s %s", cr.check.label, cr.skipped)
+			continue
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			began := time.Now()
+			st.runCheck(ctx, cr)
+			for _, r := range cr.scans {
+				if r.err != nil {
+					st.logf("%-20s from %s: FAILED after %.2fs: %v", cr.check.label, r.src, time.Since(began).Seconds(), r.err)
+				} else {
+					one := checkRun{scans: []scanRun{r}}
+					st.logf("%-20s from %s: %d probes in %.2fs, open: %s", cr.check.label, r.src, r.probes, r.end.Sub(r.start).Seconds(), formatPorts(one.scanOpen()))
+				}
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// allAlerted reports whether the sensor has written every alert the
+// checks expect.
+func (st *session) allAlerted(runs []*checkRun) bool {
 	f, err := os.Open(st.sensorOut)
 	if err != nil {
 		return false
@@ -286,5 +304,10 @@ func (st *session) allAlerted(runs []scanRun) bool {
 	if err != nil {
 		return false // a line being written
 	}
-	return countDetected(evaluate(runs, out)) == len(runs)
+	for _, cr := range runs {
+		if !cr.complete(out) {
+			return false
+		}
+	}
+	return true
 }

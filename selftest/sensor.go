@@ -12,7 +12,6 @@ import (
 	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
-	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/sensor"
 )
 
@@ -29,15 +28,20 @@ type liveSensor struct {
 	closed sync.Once
 }
 
-// startSensor opens the capture in the target's namespace with the default
-// rules, as `scanwatch live -i VETH` would, starts the sensor, and waits
+// startSensor opens the capture in the target's namespace with the
+// self-test's rules (the defaults and one override: rules.go), as
+// `scanwatch live -i VETH --rules FILE` would, starts the sensor, and waits
 // until it captures.
 func (st *session) startSensor(ctx context.Context) (*liveSensor, error) {
 	out, err := os.Create(st.sensorOut)
 	if err != nil {
 		return nil, err
 	}
-	r := rules.Default()
+	r, err := selftestRules()
+	if err != nil {
+		out.Close()
+		return nil, err
+	}
 	tgt := st.pair.B
 	var src sensor.LiveSource
 	err = st.pair.Do(tgt.NS, func() (err error) {
@@ -79,7 +83,7 @@ func (st *session) startSensor(ctx context.Context) (*liveSensor, error) {
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-	st.logf("sensor: capturing on %s (%s filter)", tgt.Veth, st.mode)
+	st.logf("sensor: capturing on %s (%s filter); rules: the defaults, detect.syn.window %v", tgt.Veth, st.mode, synWindow)
 	return ls, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 )
@@ -31,10 +32,12 @@ func (st *session) startServices(ctx context.Context) error {
 		return err
 	}
 	ready := make(chan error, 1)
+	var sctp string
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if strings.TrimSpace(sc.Text()) == "ready" {
+			if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "ready; sctp: "); ok {
+				sctp = rest
 				ready <- nil
 				io.Copy(io.Discard, stdout)
 				return
@@ -52,14 +55,15 @@ func (st *session) startServices(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	st.logf("target services: tcp %s, udp %s", formatPorts(tcpServices), formatPorts(udpServices))
+	st.logf("target services: tcp %s (%d with an SSH banner), udp %s, sctp %s", formatPorts(tcpServices), bannerPort, formatPorts(udpServices), sctp)
 	return nil
 }
 
 // Serve is the services child in the target namespace (`scanwatch selftest
 // internal-serve`, started by [Run]): it lifts the ICMP rate limit (so that a
-// UDP scan's unreachables all get out), opens the services, says "ready" on
-// stdout and serves until stdin closes or ctx ends.
+// UDP scan's unreachables all get out), opens the services (SCTP: see
+// sctp_linux.go), says "ready" on stdout and serves until stdin closes or
+// ctx ends.
 func Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 	for key, v := range map[string]string{
 		"net/ipv4/icmp_ratelimit": "0", // per-destination limit
@@ -69,7 +73,7 @@ func Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			return fmt.Errorf("sysctl %s=%s: %w", strings.ReplaceAll(key, "/", "."), v, err)
 		}
 	}
-	for _, p := range tcpServices {
+	for _, p := range append(slices.Clone(tcpServices), bannerPort) {
 		l, err := net.Listen("tcp", fmt.Sprintf(":%d", p))
 		if err != nil {
 			return fmt.Errorf("listen tcp %d: %w", p, err)
@@ -86,6 +90,9 @@ func Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 				go func() {
 					defer c.Close()
 					_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+					if p == bannerPort {
+						_, _ = io.WriteString(c, sshBanner)
+					}
 					_, _ = io.Copy(c, c)
 				}()
 			}
@@ -107,7 +114,11 @@ func Serve(ctx context.Context, stdin io.Reader, stdout io.Writer) error {
 			}
 		}()
 	}
-	fmt.Fprintln(stdout, "ready")
+	sctp, err := startSCTPResponder(sctpOpen)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "ready; sctp:", sctp)
 	done := make(chan struct{})
 	go func() {
 		io.Copy(io.Discard, stdin)
