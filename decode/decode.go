@@ -99,6 +99,7 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, ts time.Time, p 
 	)
 	if linkType == layers.LinkTypeEthernet && len(data) >= 14 && data[12] == 0x08 && data[13] == 0x00 {
 		p.LinkGroup = data[0]&1 != 0
+		p.LinkUnicast = !p.LinkGroup
 		ok, err = d.ipv4(data[14:], p) // the common case, two calls shorter
 	} else {
 		ok, err = d.link(linkType, data, p)

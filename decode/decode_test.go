@@ -221,6 +221,7 @@ func samePacket(t *testing.T, name string, got, want *Packet) {
 		t.Errorf("%s: Options = % x, want % x", name, g.Options, w.Options)
 	}
 	g.Options, w.Options = nil, nil
+	g.LinkUnicast, w.LinkUnicast = false, false // TestLinkGroup
 	if !reflect.DeepEqual(g, w) {
 		t.Errorf("%s:\n got %+v\nwant %+v", name, g, w)
 	}
@@ -490,21 +491,24 @@ func TestLinkGroup(t *testing.T) {
 		lt   layers.LinkType
 		data []byte
 		want bool
+		uni  bool // LinkUnicast: the link says the frame went to one station
 	}{
-		{"ethernet unicast", eth, ethSYN, false},
-		{"ethernet broadcast", eth, withDst(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), true},
-		{"ethernet IPv4 multicast", eth, withDst(0x01, 0x00, 0x5e, 0x00, 0x00, 0xfc), true},
-		{"ethernet broadcast behind a VLAN tag", eth, withTags(withDst(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), 0x8100, 7), true},
-		{"SLL to us", layers.LinkTypeLinuxSLL, sll(0), false},
-		{"SLL broadcast", layers.LinkTypeLinuxSLL, sll(1), true},
-		{"SLL2 multicast", layers.LinkTypeLinuxSLL2, sll2(2), true},
-		{"SLL2 outgoing", layers.LinkTypeLinuxSLL2, sll2(4), false},
-		{"raw IPv4", layers.LinkTypeRaw, ipOf(ethSYN), false},
+		{"ethernet unicast", eth, ethSYN, false, true},
+		{"ethernet unicast, general path", eth, withTags(ethSYN, 0x8100, 7), false, true},
+		{"ethernet broadcast", eth, withDst(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), true, false},
+		{"ethernet IPv4 multicast", eth, withDst(0x01, 0x00, 0x5e, 0x00, 0x00, 0xfc), true, false},
+		{"ethernet broadcast behind a VLAN tag", eth, withTags(withDst(0xff, 0xff, 0xff, 0xff, 0xff, 0xff), 0x8100, 7), true, false},
+		{"SLL to us", layers.LinkTypeLinuxSLL, sll(0), false, true},
+		{"SLL to another host", layers.LinkTypeLinuxSLL, sll(3), false, true},
+		{"SLL broadcast", layers.LinkTypeLinuxSLL, sll(1), true, false},
+		{"SLL2 multicast", layers.LinkTypeLinuxSLL2, sll2(2), true, false},
+		{"SLL2 outgoing", layers.LinkTypeLinuxSLL2, sll2(4), false, false},
+		{"raw IPv4", layers.LinkTypeRaw, ipOf(ethSYN), false, false},
 	} {
 		var p Packet
 		ok, err := NewDecoder(0).Decode(tc.lt, tc.data, t0, &p)
-		if !ok || err != nil || p.LinkGroup != tc.want || p.DstPort != 22 {
-			t.Errorf("%s: ok %v err %v LinkGroup %v, want %v", tc.name, ok, err, p.LinkGroup, tc.want)
+		if !ok || err != nil || p.LinkGroup != tc.want || p.LinkUnicast != tc.uni || p.DstPort != 22 {
+			t.Errorf("%s: ok %v err %v LinkGroup %v LinkUnicast %v, want %v %v", tc.name, ok, err, p.LinkGroup, p.LinkUnicast, tc.want, tc.uni)
 		}
 	}
 }

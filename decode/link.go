@@ -20,20 +20,21 @@ func (d *Decoder) link(lt layers.LinkType, data []byte, p *Packet) (bool, error)
 			et = 0
 		}
 		p.LinkGroup = data[0]&1 != 0 // the destination's group bit
+		p.LinkUnicast = !p.LinkGroup
 		return d.ether(et, data[14:], p)
 	case layers.LinkTypeLinuxSLL:
 		// packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2)
 		if len(data) < 16 {
 			return d.truncated(LayerSLL, len(data), 16)
 		}
-		p.LinkGroup = sllGroup(be.Uint16(data))
+		p.LinkGroup, p.LinkUnicast = sllGroup(be.Uint16(data)), sllUnicast(be.Uint16(data))
 		return d.ether(be.Uint16(data[14:]), data[16:], p)
 	case layers.LinkTypeLinuxSLL2:
 		// protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) addr len(1) addr(8)
 		if len(data) < 20 {
 			return d.truncated(LayerSLL2, len(data), 20)
 		}
-		p.LinkGroup = sllGroup(uint16(data[10]))
+		p.LinkGroup, p.LinkUnicast = sllGroup(uint16(data[10])), sllUnicast(uint16(data[10]))
 		return d.ether(be.Uint16(data), data[20:], p)
 	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
 		return d.rawIP(data, p)
@@ -65,6 +66,10 @@ func (d *Decoder) link(lt layers.LinkType, data []byte, p *Packet) (bool, error)
 // a group: 1 broadcast, 2 multicast (packet(7)'s PACKET_BROADCAST and
 // PACKET_MULTICAST).
 func sllGroup(pktType uint16) bool { return pktType == 1 || pktType == 2 }
+
+// sllUnicast: a cooked capture's packet type "to us" (0) or "to another
+// host" (3); outgoing frames (4) do not say where they went.
+func sllUnicast(pktType uint16) bool { return pktType == 0 || pktType == 3 }
 
 // rawIP dispatches on the IP version nibble.
 func (d *Decoder) rawIP(b []byte, p *Packet) (bool, error) {

@@ -41,6 +41,11 @@ type Packet struct {
 	// address (Ethernet group bit, SLL packet type), so a subnet's
 	// broadcast address (x.y.z.255 of a /24) is told from a host's.
 	LinkGroup bool
+	// LinkUnicast: the link layer shows the frame went to one station (an
+	// Ethernet destination without the group bit; a cooked capture's
+	// "to us" or "to another host"). False where the link does not say (raw
+	// IP, a cooked capture's outgoing frames).
+	LinkUnicast bool
 	// IPLen is the IP total length as the header states it (IPv6: 40 +
 	// payload length). For a reassembled fragment it is the datagram's
 	// length when its last fragment has been seen, else a lower bound (the

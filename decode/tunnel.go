@@ -133,6 +133,7 @@ func (d *Decoder) inner(pt uint16, b []byte, p *Packet) (bool, error) {
 			return d.truncated(LayerEthernet, len(b), 14)
 		}
 		p.LinkGroup = b[0]&1 != 0 // the inner frame's destination
+		p.LinkUnicast = !p.LinkGroup
 		return d.ether(be.Uint16(b[12:]), b[14:], p)
 	}
 	return d.ether(pt, b, p)

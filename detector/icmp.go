@@ -52,6 +52,12 @@ func (d *Detector) icmp(p *decode.Packet) {
 func (d *Detector) arp(p *decode.Packet) {
 	switch p.ARPOp {
 	case 1:
+		if p.LinkUnicast {
+			// A request sent to the neighbour's own address: the kernel
+			// confirming a neighbour it knows (Linux's unicast probes
+			// of a stale entry), not a question to the link.
+			return
+		}
 		d.resolveRequest(p.Src, p.Dst)
 	case 2:
 		d.resolveReply(p.Src, p.Dst)
@@ -59,7 +65,9 @@ func (d *Detector) arp(p *decode.Packet) {
 }
 
 func (d *Detector) neighbourSolicit(p *decode.Packet) {
-	if p.NDTarget.IsValid() && !p.Src.IsUnspecified() { // :: is duplicate address detection
+	// :: is duplicate address detection; a solicitation sent to the
+	// target's own address confirms a neighbour already known.
+	if p.NDTarget.IsValid() && !p.Src.IsUnspecified() && p.Dst != p.NDTarget {
 		d.resolveRequest(p.Src, p.NDTarget)
 	}
 }

@@ -105,6 +105,19 @@ func TestUnreachable(t *testing.T) {
 
 func TestARP(t *testing.T) {
 	runCases(t, []protoCase{{
+		// Linux confirms a stale neighbour with requests sent to its own
+		// MAC address; a server talking to 20 peers sends 20: no sweep.
+		name: "unicast reachability probes",
+		run: func(w *wire) {
+			for i := 100; i < 120; i++ {
+				p := arpP(scanner, v4(i), 1)
+				p.LinkUnicast = true
+				w.send(p)
+				w.send(arpP(v4(i), scanner, 2))
+			}
+			w.wait(time.Minute)
+		},
+	}, {
 		// arp-scan / nmap -sn on a LAN: requests only, a few hosts answer.
 		name: "sweep",
 		run: func(w *wire) {
@@ -209,6 +222,19 @@ func TestARP(t *testing.T) {
 
 func TestNeighbourDiscovery(t *testing.T) {
 	runCases(t, []protoCase{{
+		// Neighbour unreachability detection: solicitations sent to the
+		// neighbour's own address, not to its solicited-node group.
+		name: "unicast reachability probes",
+		run: func(w *wire) {
+			for i := 0x100; i < 0x114; i++ {
+				p := nsP(v6scan, v6(i))
+				p.Dst = v6(i)
+				w.send(p)
+				w.send(naP(v6(i), v6scan))
+			}
+			w.wait(time.Minute)
+		},
+	}, {
 		// nmap -6 -sn on a LAN: neighbour solicitations only.
 		name: "sweep",
 		run: func(w *wire) {
