@@ -106,9 +106,11 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	switch f.state {
 	case stPending:
 		switch {
-		case flags == f.flags && (p.Seq != f.isn || p.Ack != f.ack):
+		case flags == f.flags && flags&tcpflags.ACK != 0 && (p.Seq != f.isn || p.Ack != f.ack):
 			// A probe is retransmitted as it was; a connection moves its
 			// numbers on (pure ACKs of a download seen from one side).
+			// Without ACK there is no connection to move on: a SYN or a
+			// flag probe sent again with other numbers is sent again.
 			d.resolve(f, OutBenign)
 		case flags == f.flags:
 			f.probes++ // retransmission

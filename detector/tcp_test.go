@@ -3,6 +3,7 @@ package detector
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/tcpflags"
@@ -87,4 +88,25 @@ func TestOSStackSYN(t *testing.T) {
 			t.Errorf("%+v: %v, want %v", tc.fp, got, tc.want)
 		}
 	}
+}
+
+// A SYN sent again from the same source port with another sequence number
+// (the way some scanners retransmit) is the same probe sent again, not a
+// connection moving on: a sweep of hosts that never answer is still a
+// sweep of unanswered first contacts.
+func TestSYNRetransmittedWithNewSequence(t *testing.T) {
+	runCases(t, []protoCase{{
+		name: "unanswered sweep, each SYN sent twice",
+		run: func(w *wire) {
+			for i := 100; i < 120; i++ {
+				p := nmapSYNP(scanner, v4(i), 40000, 80, 7000, uint32(i))
+				w.send(p)
+				p.Seq++
+				w.send(p)
+			}
+			w.wait(11 * time.Second)
+		},
+		want: []want{{scanner: scanner, typ: technique.Syn, shape: "horizontal", targets: 20,
+			evidence: []string{"40 SYN"}}},
+	}})
 }
