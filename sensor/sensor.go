@@ -10,9 +10,7 @@ package sensor
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"sync/atomic"
 	"time"
 
@@ -74,6 +72,7 @@ type Sensor struct {
 	first error           // the first decode error, as an example
 
 	file    namedSource              // a replay's source, if it names its files
+	curFile string                   // the file of the packet being detected (replay)
 	started time.Time                // when Live started
 	last    atomic.Pointer[Counters] // as of the last stats record
 
@@ -99,7 +98,7 @@ func New(opts Options) *Sensor {
 	cf, _ := opts.Sink.(captureFiler)
 	s.det = detector.New(opts.Rules, func(ev detector.Event) {
 		if cf != nil && s.file != nil {
-			cf.SetCaptureFile(s.file.File())
+			cf.SetCaptureFile(s.curFile)
 		}
 		opts.Sink.Event(ev)
 		if ev.Kind == "scan" {
@@ -133,25 +132,9 @@ func (s *Sensor) handle(pk capture.Packet) {
 // has been processed and reported.
 func (s *Sensor) Replay(ctx context.Context, src capture.Source) error {
 	s.file, _ = src.(namedSource)
-	err := s.replay(ctx, src)
+	err := s.replayBatched(ctx, src)
 	s.det.Flush()
 	return err
-}
-
-func (s *Sensor) replay(ctx context.Context, src capture.Source) error {
-	for {
-		pk, err := src.ReadPacket()
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return err
-		}
-		s.handle(pk)
-		if s.n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
 }
 
 // Packets is the number of frames read.
