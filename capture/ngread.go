@@ -83,6 +83,12 @@ func (fr *fileReader) readNg() (p Packet, err error) {
 	if err != nil {
 		return Packet{}, fr.errorAt(off, blockName(typ), err)
 	}
+	if typ == ngEnhancedPacket && off == fr.offset() {
+		if p, ok := fr.ngFast(); ok { // ngfast.go
+			return p, nil
+		}
+	}
+	fr.ngf.fresh = false // pcapgo may read sections and interfaces
 	data, ci, err := fr.ng.ZeroCopyReadPacketData()
 	if err != nil {
 		if err == io.EOF {

@@ -66,8 +66,9 @@ type fileReader struct {
 
 	// pcapng (ngread.go)
 	ng     *pcapgo.NgReader
-	ngBig  bool // byte order of the current pcapng section
-	ngSure bool // ngBig is known (see ngWalk)
+	ngBig  bool       // byte order of the current pcapng section
+	ngSure bool       // ngBig is known (see ngWalk)
+	ngf    ngFastPath // in-place enhanced packet blocks (ngfast.go)
 }
 
 // newFileReader starts reading a capture from r: it undoes gzip if the
