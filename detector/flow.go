@@ -72,6 +72,7 @@ type flow struct {
 	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
 	outcome    Outcome
+	kept       bool // a sweep judged it and kept it in place (see sweepFlows)
 }
 
 func (f *flow) initiator() (netip.Addr, uint16) {
@@ -104,6 +105,7 @@ type flowTable struct {
 	secret  [7]uint64
 	max     int
 	evicted uint64
+	sweep   sweepState // resolve.go
 }
 
 func newFlowTable(max int) *flowTable {
@@ -220,6 +222,9 @@ func (t *flowTable) insert(k flowKey, onEvict func(*flow)) *flow {
 }
 
 func (t *flowTable) remove(f *flow) {
+	if f.kept {
+		t.sweep.dirty = true
+	}
 	t.list.unlink(f)
 	t.unplace(f)
 	t.n--
