@@ -207,7 +207,21 @@ func (t *flowTable) unplace(f *flow) {
 
 func (f *flow) links() *link[flow] { return &f.link }
 
-func (t *flowTable) touch(f *flow) { t.list.touch(f) }
+func (t *flowTable) touch(f *flow) {
+	if f.kept {
+		t.leaveRun(f)
+	}
+	t.list.touch(f)
+}
+
+// leaveRun takes f, about to move or go, out of the sweep's kept run (see
+// sweepFlows): the rest of the run stays what it was.
+func (t *flowTable) leaveRun(f *flow) {
+	if t.sweep.top == f {
+		t.sweep.top = f.link.next // the next older flow, in the run too
+	}
+	f.kept = false
+}
 
 // oldest is the least recently used flow, or nil; older the one before f.
 func (t *flowTable) oldest() *flow       { return t.list.tail }
@@ -242,7 +256,7 @@ func (t *flowTable) insert(k flowKey, onEvict func(*flow)) *flow {
 
 func (t *flowTable) remove(f *flow) {
 	if f.kept {
-		t.sweep.dirty = true
+		t.leaveRun(f)
 	}
 	t.list.unlink(f)
 	t.unplace(f)

@@ -101,9 +101,10 @@ func (d *Detector) reprobe(f *flow) {
 // are that quiet. The flows it keeps (benign ones, not yet idle long
 // enough) would be walked again every second, which on a capture of many
 // short flows costs more than all the packets: so the run of kept flows,
-// which is the tail of the LRU list until one of them has a packet,
-// resolves, or leaves the table (the sweep state turns dirty then), is
-// skipped while none of them can have become idle for flowIdle. What is
+// which stays the tail of the LRU list (a flow that moves to the head or
+// leaves the table just leaves the run), is skipped while none of them can
+// have become idle for flowIdle, resolved, or had a packet that left it in
+// place (the sweep state turns dirty then). What is
 // removed, and in which order, is what a walk of every flow removes.
 func (d *Detector) sweepFlows() {
 	now := d.now
@@ -134,7 +135,7 @@ func (d *Detector) sweepFlows() {
 type sweepState struct {
 	top     *flow // the newest flow of the kept run at the LRU tail, or nil
 	minLast int64 // the earliest last packet time in the kept run
-	dirty   bool  // a kept flow had a packet, resolved or left the table
+	dirty   bool  // a kept flow resolved, or had a packet and stayed in place
 }
 
 // flowIdle is how long a flow is remembered without packets.
