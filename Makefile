@@ -16,7 +16,9 @@ TEST_PKGS := $(RUN_PKGS) nmap=nmap masscan=masscan hping3=hping3 zmap=zmap \
 	python3=python3 nftables=nft bc=bc time=/usr/bin/time clang=clang llvm=llvm-strip \
 	libbpf-dev=/usr/include/bpf/bpf_helpers.h libxml2-utils=xmllint nats-server=nats-server
 BENCH_N ?= 2000000
-BENCH_PCAP := testdata/bench/mixed-$(BENCH_N).pcap
+BENCH_MIXES := default short syn v6vlan
+BENCH_FILES := $(foreach m,$(BENCH_MIXES),testdata/bench/$(m)-$(BENCH_N).pcap testdata/bench/$(m)-$(BENCH_N).pcapng) \
+	testdata/bench/spoof-1000000.pcap
 
 .PHONY: all build run demo test deps run-deps toolchain vet bench fuzz generate check-generated \
 	captures clean package package-test unit-check
@@ -69,17 +71,27 @@ generate:
 check-generated: generate
 	@git diff --exit-code --stat -- bpf/ || { echo "bpf/: generated files are stale: run 'make generate' and commit"; exit 1; }
 
-# bench: replay throughput on a generated 2M-packet capture, side by side
-# with tcpdump reading the same file with the classic scan filter.
-bench: deps build $(BENCH_PCAP)
-	@echo "== replay of $(BENCH_PCAP) ($(BENCH_N) packets)"
-	@sh testdata/bench.sh $(BIN) $(BENCH_PCAP)
+# bench: the package benchmarks, then the ratio table of issue 13: replay
+# of four 2M-packet mixes as pcap and pcapng next to tcpdump's filter-only
+# read of the same files, the spoofed-source flood and the kernel filter,
+# each with its goal. It fails when a ratio is over its goal.
+bench: deps build $(BENCH_FILES)
 	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner ./sensor ./fleet
 	SCANWATCH_FLEET_OVERHEAD=1 $(GO) test -count=1 -run TestFleetSensorOverhead -v ./e2e
+	@echo "== replay of $(BENCH_N)-packet mixes next to tcpdump -r FILE -w /dev/null 'tcp[13] & 7 != 0' (medians of interleaved runs)"
+	@GO=$(GO) bash testdata/bench.sh $(BIN) testdata/bench $(BENCH_N)
 
-$(BENCH_PCAP):
+testdata/bench/%-$(BENCH_N).pcap:
 	@mkdir -p testdata/bench
-	$(GO) run ./internal/cmd/mixgen -n $(BENCH_N) -o $@
+	$(GO) run ./internal/cmd/mixgen -n $(BENCH_N) -mix $* -o $@
+
+testdata/bench/%-$(BENCH_N).pcapng:
+	@mkdir -p testdata/bench
+	$(GO) run ./internal/cmd/mixgen -n $(BENCH_N) -mix $* -format pcapng -o $@
+
+testdata/bench/spoof-1000000.pcap:
+	@mkdir -p testdata/bench
+	$(GO) run ./internal/cmd/mixgen -n 1000000 -mix spoof -o $@
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 60s -fuzzminimizetime 3s ./decode

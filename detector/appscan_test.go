@@ -254,10 +254,11 @@ func BenchmarkClassifyRequest(b *testing.B) {
 	}
 }
 
-// TestFlowSize: the technique files' fields fill the flow's padding; a
-// million flows must not grow by them.
+// TestFlowSize: the technique files' fields fill the flow's padding, and
+// the sweep's bookkeeping (its kept run) adds one word; a million flows
+// must not grow further unnoticed.
 func TestFlowSize(t *testing.T) {
-	if n := unsafe.Sizeof(flow{}); n > 136 {
-		t.Errorf("flow is %d bytes, want at most 136", n)
+	if n := unsafe.Sizeof(flow{}); n > 144 {
+		t.Errorf("flow is %d bytes, want at most 144", n)
 	}
 }

@@ -148,7 +148,9 @@ func (d *Detector) seen(f *flow) {
 	f.last = d.now
 	if d.now-f.touched >= int64(time.Second) {
 		f.touched = d.now
-		d.flows.touch(f)
+		d.flows.touch(f) // out of the sweep's kept run, if it was in it
+	} else if f.kept {
+		d.flows.sweep.dirty = true // in the kept run, with a new last
 	}
 }
 

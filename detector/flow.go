@@ -27,6 +27,15 @@ func makeKey(src, dst netip.Addr, sport, dport uint16, proto uint8) (flowKey, bo
 	return flowKey{a: d, b: s, pa: dport, pb: sport, proto: proto}, false
 }
 
+// equal compares two keys as machine words: the generated == on the
+// struct calls memequal for the arrays, and this runs on every lookup.
+func (k *flowKey) equal(o *flowKey) bool {
+	le := binary.LittleEndian
+	return le.Uint64(k.a[:8]) == le.Uint64(o.a[:8]) && le.Uint64(k.a[8:]) == le.Uint64(o.a[8:]) &&
+		le.Uint64(k.b[:8]) == le.Uint64(o.b[:8]) && le.Uint64(k.b[8:]) == le.Uint64(o.b[8:]) &&
+		k.pa == o.pa && k.pb == o.pb && k.proto == o.proto
+}
+
 // less orders (address, port) pairs; it runs on every packet, so it
 // compares the addresses as two 64-bit words rather than byte by byte.
 func less(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
@@ -56,7 +65,8 @@ const (
 // whether any data moved. The initiator is the would-be scanner.
 type flow struct {
 	key        flowKey
-	link[flow] // LRU list of the flow table
+	hash       uint64 // of key, computed once (flowTable.hash)
+	link[flow]        // LRU list of the flow table
 	gen        uint32
 	initIsA    bool
 	state      flowState
@@ -81,6 +91,7 @@ type flow struct {
 	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
 	outcome    Outcome
+	kept       bool // a sweep judged it and kept it in place (see sweepFlows)
 }
 
 func (f *flow) initiator() (netip.Addr, uint16) {
@@ -103,9 +114,11 @@ func addrFrom16(b [16]byte) netip.Addr { return netip.AddrFrom16(b).Unmap() }
 // list, so a steady stream of new flows does not churn the garbage
 // collector. It is looked up on every packet: open addressing with linear
 // probing and a multiplicative hash of the 5-tuple cost a fraction of a
-// general map's hashing of the 40-byte key.
+// general map's hashing of the 40-byte key. Each slot keeps its flow's
+// hash beside the pointer, so a probe past other flows, and moving flows
+// when the table grows or shrinks a run, reads no flow.
 type flowTable struct {
-	slots   []*flow
+	slots   []slot
 	mask    uint64
 	n       int
 	list    lru[flow, *flow]
@@ -113,6 +126,13 @@ type flowTable struct {
 	secret  [7]uint64
 	max     int
 	evicted uint64
+	sweep   sweepState // resolve.go
+}
+
+// slot is one entry of the open-addressing table: a flow and its hash.
+type slot struct {
+	hash uint64
+	f    *flow
 }
 
 func newFlowTable(max int) *flowTable {
@@ -120,7 +140,7 @@ func newFlowTable(max int) *flowTable {
 	for size < 2*min(max, 1<<16) {
 		size <<= 1
 	}
-	t := &flowTable{slots: make([]*flow, size), mask: uint64(size - 1), max: max}
+	t := &flowTable{slots: make([]slot, size), mask: uint64(size - 1), max: max}
 	for i := range t.secret {
 		t.secret[i] = rand.Uint64() | 1
 	}
@@ -147,30 +167,31 @@ func fold(a, b uint64) uint64 {
 func (t *flowTable) len() int { return t.n }
 
 func (t *flowTable) get(k flowKey) *flow {
-	for i := t.hash(&k) & t.mask; ; i = (i + 1) & t.mask {
-		f := t.slots[i]
-		if f == nil || f.key == k {
-			return f
+	h := t.hash(&k)
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := &t.slots[i]
+		if s.f == nil || s.hash == h && s.f.key.equal(&k) {
+			return s.f
 		}
 	}
 }
 
-func (t *flowTable) place(f *flow) {
-	i := t.hash(&f.key) & t.mask
-	for t.slots[i] != nil {
+func (t *flowTable) place(s slot) {
+	i := s.hash & t.mask
+	for t.slots[i].f != nil {
 		i = (i + 1) & t.mask
 	}
-	t.slots[i] = f
+	t.slots[i] = s
 }
 
 // grow doubles the table when it is half full, up to twice the flow cap.
 func (t *flowTable) grow() {
 	old := t.slots
-	t.slots = make([]*flow, 2*len(old))
+	t.slots = make([]slot, 2*len(old))
 	t.mask = uint64(len(t.slots) - 1)
-	for _, f := range old {
-		if f != nil {
-			t.place(f)
+	for _, s := range old {
+		if s.f != nil {
+			t.place(s)
 		}
 	}
 }
@@ -178,24 +199,38 @@ func (t *flowTable) grow() {
 // unplace removes f's slot, shifting later entries of its probe run back so
 // that lookups never stop early at a hole.
 func (t *flowTable) unplace(f *flow) {
-	i := t.hash(&f.key) & t.mask
-	for t.slots[i] != f {
+	i := f.hash & t.mask
+	for t.slots[i].f != f {
 		i = (i + 1) & t.mask
 	}
-	for j := (i + 1) & t.mask; t.slots[j] != nil; j = (j + 1) & t.mask {
-		ideal := t.hash(&t.slots[j].key) & t.mask
+	for j := (i + 1) & t.mask; t.slots[j].f != nil; j = (j + 1) & t.mask {
+		ideal := t.slots[j].hash & t.mask
 		// Move slots[j] into the hole at i unless its ideal slot lies in (i, j].
 		if (j > i && (ideal <= i || ideal > j)) || (j < i && ideal <= i && ideal > j) {
 			t.slots[i] = t.slots[j]
 			i = j
 		}
 	}
-	t.slots[i] = nil
+	t.slots[i] = slot{}
 }
 
 func (f *flow) links() *link[flow] { return &f.link }
 
-func (t *flowTable) touch(f *flow) { t.list.touch(f) }
+func (t *flowTable) touch(f *flow) {
+	if f.kept {
+		t.leaveRun(f)
+	}
+	t.list.touch(f)
+}
+
+// leaveRun takes f, about to move or go, out of the sweep's kept run (see
+// sweepFlows): the rest of the run stays what it was.
+func (t *flowTable) leaveRun(f *flow) {
+	if t.sweep.top == f {
+		t.sweep.top = f.link.next // the next older flow, in the run too
+	}
+	f.kept = false
+}
 
 // oldest is the least recently used flow, or nil; older the one before f.
 func (t *flowTable) oldest() *flow       { return t.list.tail }
@@ -218,17 +253,20 @@ func (t *flowTable) insert(k flowKey, onEvict func(*flow)) *flow {
 	} else {
 		f = &flow{}
 	}
-	f.key = k
+	f.key, f.hash = k, t.hash(&k)
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 	}
-	t.place(f)
+	t.place(slot{f.hash, f})
 	t.n++
 	t.list.pushFront(f)
 	return f
 }
 
 func (t *flowTable) remove(f *flow) {
+	if f.kept {
+		t.leaveRun(f)
+	}
 	t.list.unlink(f)
 	t.unplace(f)
 	t.n--

@@ -63,7 +63,7 @@ func TestFlowTableSpreadsSweeps(t *testing.T) {
 	}
 	longest, run := 0, 0
 	for _, f := range ft.slots {
-		if f == nil {
+		if f.f == nil {
 			run = 0
 			continue
 		}

@@ -65,6 +65,9 @@ func (d *Detector) resolve(f *flow, o Outcome) {
 		return
 	default:
 		f.state, f.outcome = stResolved, c.Outcome
+		if f.kept {
+			d.flows.sweep.dirty = true
+		}
 	}
 	d.add(c)
 }
@@ -92,22 +95,47 @@ func (d *Detector) reprobe(f *flow) {
 	d.episodes.reprobe(scanner, f.tech)
 }
 
-// sweepFlows runs once a second of packet time. The LRU tail holds the
-// longest idle flows. A connection silent for flowIdle that speaks again
-// is picked up as mid-stream traffic. A resolved probe's flow goes sooner:
-// later packets (a retransmission, masscan's extra RST) can no longer
-// change its verdict.
+// sweepFlows runs once a second of packet time: it forgets flows that
+// have had no packet for twice the reply time and are resolved, or idle
+// for flowIdle. It walks from the least recently used flow on while flows
+// are that quiet. The flows it keeps (benign ones, not yet idle long
+// enough) would be walked again every second, which on a capture of many
+// short flows costs more than all the packets: so the run of kept flows,
+// which stays the tail of the LRU list (a flow that moves to the head or
+// leaves the table just leaves the run), is skipped while none of them can
+// have become idle for flowIdle, resolved, or had a packet that left it in
+// place (the sweep state turns dirty then). What is
+// removed, and in which order, is what a walk of every flow removes.
 func (d *Detector) sweepFlows() {
 	now := d.now
 	done := now - 2*int64(d.r.Timeouts.Reply)
-	for f := d.flows.oldest(); f != nil && f.last < done; {
+	st := &d.flows.sweep
+	f := d.flows.oldest()
+	if st.top != nil && !st.dirty && now-st.minLast <= int64(flowIdle) {
+		f = d.flows.older(st.top) // the kept run would all be kept again
+	} else {
+		st.top, st.minLast = nil, math.MaxInt64
+	}
+	st.dirty = false
+	for f != nil && f.last < done {
 		older := d.flows.older(f)
 		if f.state == stResolved || now-f.last > int64(flowIdle) {
+			f.kept = false
 			d.evictFlow(f)
 			d.flows.remove(f)
+		} else {
+			f.kept = true
+			st.top, st.minLast = f, min(st.minLast, f.last)
 		}
 		f = older
 	}
+}
+
+// sweepState is what sweepFlows remembers of the flows it kept.
+type sweepState struct {
+	top     *flow // the newest flow of the kept run at the LRU tail, or nil
+	minLast int64 // the earliest last packet time in the kept run
+	dirty   bool  // a kept flow resolved, or had a packet and stayed in place
 }
 
 // flowIdle is how long a flow is remembered without packets.

@@ -22,9 +22,6 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"time"
-
-	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Options say what to generate. The same options give the same bytes.
@@ -32,6 +29,8 @@ type Options struct {
 	Packets int    // packets in the capture
 	Seed    uint64 // random seed
 	Snaplen int    // bytes stored per packet (64 to 65535); the wire length is kept
+	Mix     Mix    // which traffic (mixes.go); empty is MixDefault
+	Format  Format // pcap (the default) or pcapng
 }
 
 // Summary describes what was generated.
@@ -117,10 +116,12 @@ func (p *proc) sleep(d int64) {
 }
 
 type gen struct {
-	o   Options
-	rng *rand.Rand
-	w   *pcapgo.Writer
-	err error
+	o       Options
+	rng     *rand.Rand
+	w       packetWriter
+	err     error
+	vlan    bool // every frame carries an 802.1Q tag (MixV6VLAN)
+	outside int  // distinct outside clients (MixSYN)
 
 	now    int64 // simulation time, ns since epoch
 	lastTS int64 // last timestamp written, µs precision
@@ -141,16 +142,21 @@ type gen struct {
 	scanStarted bool
 }
 
-// Generate writes a pcap capture (Ethernet, microsecond timestamps) of
-// o.Packets packets to w and says what is in it.
+// Generate writes a pcap or pcapng capture (Ethernet, microsecond
+// timestamps) of o.Packets packets of the mix o.Mix to w and says what is in
+// it.
 func Generate(w io.Writer, o Options) (Summary, error) {
 	g := &gen{o: o, rng: rand.New(rand.NewPCG(o.Seed, 0x5ca9)), frame: make([]byte, 2048+o.Snaplen)}
-	g.w = pcapgo.NewWriter(w)
-	if err := g.w.WriteFileHeader(uint32(o.Snaplen), layers.LinkTypeEthernet); err != nil {
+	launcher, err := g.setup(o.Mix)
+	if err != nil {
 		return g.sum, err
 	}
-	g.hosts()
-	g.spawn(0, g.launcher)
+	fw, err := newPacketWriter(w, o)
+	if err != nil {
+		return g.sum, err
+	}
+	g.w = fw
+	g.spawn(0, launcher)
 	for _, pair := range g.pingPairs {
 		g.spawn(g.between(0, 50*ms), func(p *proc) { g.pinger(p, pair[0], pair[1]) })
 	}
@@ -167,6 +173,9 @@ func Generate(w io.Writer, o Options) (Summary, error) {
 		p.stop()
 	}
 	g.heap = nil
+	if err := fw.Flush(); err != nil && g.err == nil {
+		g.err = err
+	}
 	g.sum.Packets = g.count
 	g.sum.Duration = time.Duration(g.lastTS * us)
 	return g.sum, g.err

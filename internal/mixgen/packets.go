@@ -64,6 +64,13 @@ func (g *gen) ip(src, dst *host, proto uint8, tlen int, df bool) (int, uint64) {
 	f := g.frame
 	copy(f[0:6], dst.mac[:])
 	copy(f[6:12], src.mac[:])
+	if g.vlan {
+		// An 802.1Q tag; the VLAN is the client side's (MixV6VLAN).
+		binary.BigEndian.PutUint16(f[12:], 0x8100)
+		binary.BigEndian.PutUint16(f[14:], vlanOf(src, dst))
+		f = f[4:]
+	}
+	l2 := 14 + len(g.frame) - len(f)
 	if src.ip.Is4() {
 		binary.BigEndian.PutUint16(f[12:], 0x0800)
 		h := f[14:34]
@@ -83,7 +90,7 @@ func (g *gen) ip(src, dst *host, proto uint8, tlen int, df bool) (int, uint64) {
 		copy(h[16:20], d4[:])
 		binary.BigEndian.PutUint16(h[10:], fold(sum16(h, 0)))
 		pseudo := sum16(h[12:20], 0) + uint64(proto) + uint64(tlen)
-		return 34, pseudo
+		return l2 + 20, pseudo
 	}
 	binary.BigEndian.PutUint16(f[12:], 0x86dd)
 	h := f[14:54]
@@ -94,7 +101,7 @@ func (g *gen) ip(src, dst *host, proto uint8, tlen int, df bool) (int, uint64) {
 	copy(h[8:24], s16[:])
 	copy(h[24:40], d16[:])
 	pseudo := sum16(h[8:40], 0) + uint64(proto) + uint64(tlen)
-	return 54, pseudo
+	return l2 + 40, pseudo
 }
 
 func (g *gen) tcp(src, dst *host, sport, dport uint16, seq, ack uint32, flags uint8, win uint16, opts []byte, plen int, text []byte, df bool) {

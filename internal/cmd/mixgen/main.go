@@ -1,7 +1,8 @@
-// Command mixgen writes the deterministic benchmark capture of package
-// internal/mixgen (benign traffic with one nmap-like SYN scan in it):
+// Command mixgen writes the deterministic benchmark captures of package
+// internal/mixgen (benign traffic mixes with one nmap-like SYN scan in
+// them, and a spoofed-source SYN flood), as pcap or pcapng:
 //
-//	go run ./internal/cmd/mixgen -o bench.pcap -n 2000000
+//	go run ./internal/cmd/mixgen -o bench.pcap -n 2000000 [-mix short] [-format pcapng]
 //
 // The same flags give the same bytes on every run.
 package main
@@ -23,9 +24,11 @@ func main() {
 	flag.IntVar(&o.Packets, "n", 2_000_000, "number of packets")
 	flag.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	flag.IntVar(&o.Snaplen, "snaplen", 128, "bytes stored per packet (the wire length is kept)")
+	flag.StringVar((*string)(&o.Mix), "mix", string(mixgen.MixDefault), "traffic mix: default, short, syn, v6vlan or spoof")
+	flag.StringVar((*string)(&o.Format), "format", string(mixgen.FormatPcap), "file format: pcap or pcapng")
 	flag.Parse()
 	if out == "" || flag.NArg() != 0 || o.Packets <= 0 || o.Snaplen < 64 || o.Snaplen > 65535 {
-		fmt.Fprintln(os.Stderr, "usage: mixgen -o FILE [-n PACKETS] [-seed N] [-snaplen BYTES (64-65535)]")
+		fmt.Fprintln(os.Stderr, "usage: mixgen -o FILE [-n PACKETS] [-seed N] [-snaplen BYTES (64-65535)] [-mix MIX] [-format pcap|pcapng]")
 		os.Exit(2)
 	}
 	if err := run(out, o); err != nil {
@@ -55,8 +58,8 @@ func run(path string, o mixgen.Options) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "mixgen: %s: %d packets, %.1f s of traffic, %d MB, scan of %d ports from %s at +%.2f s for %.2f s; took %.2f s\n",
-		path, sum.Packets, sum.Duration.Seconds(), fi.Size()>>20, sum.ScanPorts, sum.Scanner,
+	fmt.Fprintf(os.Stderr, "mixgen: %s (%s, %s): %d packets, %.1f s of traffic, %d MB, scan of %d ports from %s at +%.2f s for %.2f s; took %.2f s\n",
+		path, o.Mix, o.Format, sum.Packets, sum.Duration.Seconds(), fi.Size()>>20, sum.ScanPorts, sum.Scanner,
 		sum.ScanStart.Seconds(), sum.ScanDuration.Seconds(), time.Since(start).Seconds())
 	return nil
 }
