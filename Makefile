@@ -14,7 +14,7 @@ RUN_PKGS  := iproute2=ip git=git
 TEST_PKGS := $(RUN_PKGS) nmap=nmap masscan=masscan hping3=hping3 zmap=zmap \
 	arp-scan=arp-scan tcpdump=tcpdump ethtool=ethtool socat=socat ncat=ncat curl=curl \
 	python3=python3 nftables=nft bc=bc time=/usr/bin/time clang=clang llvm=llvm-strip \
-	libbpf-dev=/usr/include/bpf/bpf_helpers.h libxml2-utils=xmllint
+	libbpf-dev=/usr/include/bpf/bpf_helpers.h libxml2-utils=xmllint chromium=chromium
 BENCH_N ?= 2000000
 BENCH_PCAP := testdata/bench/mixed-$(BENCH_N).pcap
 

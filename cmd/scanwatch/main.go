@@ -22,6 +22,7 @@ const usage = `usage:
   scanwatch live   [-i IFACE|any] [--rules FILE] [--out FILE] [--sensor NAME] [--capture ebpf|cbpf]
   scanwatch scan   [nmap options] TARGET...   # scan -h lists them
   scanwatch selftest
+  scanwatch report [--title T] EVE.json... > report.html   # one HTML page of the scans
   scanwatch rules check FILE      # validate a rules file
   scanwatch rules default         # print the embedded rules, a start for your own
   scanwatch version               # or --version: module version, commit, Go version
@@ -36,6 +37,7 @@ var commands = map[string]command{
 	"scan":     cmdScan,
 	"selftest": cmdSelftest,
 	"rules":    cmdRules,
+	"report":   cmdReport,
 }
 
 // usageError marks bad usage or bad rules: exit code 2.
