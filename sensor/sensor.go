@@ -135,6 +135,7 @@ func (s *Sensor) Replay(ctx context.Context, src capture.Source) error {
 	s.file, _ = src.(namedSource)
 	err := s.replay(ctx, src)
 	s.det.Flush()
+	s.publish(src)
 	return err
 }
 
@@ -148,8 +149,11 @@ func (s *Sensor) replay(ctx context.Context, src capture.Source) error {
 			return err
 		}
 		s.handle(pk)
-		if s.n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		if s.n&0xffff == 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.publish(src)
 		}
 	}
 }
