@@ -106,6 +106,9 @@ func (a *axis) x(t time.Time) float64 {
 	return s.x0 + (s.x1-s.x0)*float64(t.Sub(s.from))/float64(s.to.Sub(s.from))
 }
 
+// x1 is the right end of the axis.
+func (a *axis) x1() float64 { return a.segs[len(a.segs)-1].x1 }
+
 // tick is a labelled mark on the axis.
 type tick struct {
 	X     float64

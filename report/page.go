@@ -349,9 +349,9 @@ func portCount(sc *scanner) string {
 	case n == 0:
 		return "–"
 	case more:
-		return fmt.Sprintf("%d+", n)
+		return thousands(n) + "+"
 	}
-	return fmt.Sprint(n)
+	return thousands(n)
 }
 
 func orDash(s string) string {

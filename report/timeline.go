@@ -46,7 +46,8 @@ type lane struct {
 type bar struct {
 	X, Y, W, H float64
 	Class      string // technique colour
-	Text       string // technique, when the bar is wide enough
+	Text       string // technique, in the bar when it is wide enough
+	Beside     bool   // Text goes right of the bar
 	Title      string // the tooltip
 }
 
@@ -149,13 +150,28 @@ func layBars(l *lane, scans []*Scan, ax *axis, col *colors) int {
 		runs = append(runs, rn)
 		rowLast[row] = rn
 	}
-	for _, rn := range runs {
+	// A bar too narrow for its name has it beside, when the row leaves room
+	// before the next bar (or the end of the plot).
+	nextX := make([]float64, len(runs))
+	lastOfRow := map[float64]int{}
+	for i := len(runs) - 1; i >= 0; i-- {
+		nextX[i] = ax.x1()
+		if j, ok := lastOfRow[runs[i].Y]; ok {
+			nextX[i] = runs[j].X
+		}
+		lastOfRow[runs[i].Y] = i
+	}
+	for i, rn := range runs {
 		b := rn.bar
-		if b.W >= barLabelMin {
-			b.Text = shorten(rn.tech, int(b.W/7))
-			if rn.n > 1 {
-				b.Text = shorten(fmt.Sprintf("%s ×%d", rn.tech, rn.n), int(b.W/7))
-			}
+		name := rn.tech
+		if rn.n > 1 {
+			name = fmt.Sprintf("%s ×%d", rn.tech, rn.n)
+		}
+		switch {
+		case b.W >= barLabelMin:
+			b.Text = shorten(name, int(b.W/7))
+		case nextX[i]-(b.X+b.W) >= float64(len(name))*6.5+10:
+			b.Text, b.Beside = name, true
 		}
 		if rn.n == 1 {
 			b.Title = scanTitle(rn.first)
@@ -206,5 +222,5 @@ func plural(n int, what string) string {
 	if n == 1 {
 		return "1 " + what
 	}
-	return fmt.Sprintf("%d %ss", n, what)
+	return thousands(n) + " " + what + "s"
 }
