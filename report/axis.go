@@ -69,12 +69,12 @@ func newAxis(spans []interval, x0, width float64) *axis {
 	}
 	// Pad each burst so that its bars do not sit on its edges, and give
 	// an instant a span.
-	var busy time.Duration
+	var busy float64 // seconds: a forged record's times could overflow a Duration sum
 	for i := range bursts {
 		d := bursts[i].to.Sub(bursts[i].from)
 		pad := max(d/40, time.Millisecond)
 		bursts[i].from, bursts[i].to = bursts[i].from.Add(-pad), bursts[i].to.Add(pad)
-		busy += bursts[i].to.Sub(bursts[i].from)
+		busy += bursts[i].to.Sub(bursts[i].from).Seconds()
 	}
 	a := &axis{x0: x0, width: width}
 	free := width - float64(len(bursts)-1)*breakWidth - float64(len(bursts))*minSegment
@@ -86,7 +86,7 @@ func newAxis(spans []interval, x0, width float64) *axis {
 		if i > 0 {
 			x += breakWidth
 		}
-		w := minSegment + free*float64(b.to.Sub(b.from))/float64(busy)
+		w := minSegment + free*b.to.Sub(b.from).Seconds()/busy
 		a.segs = append(a.segs, segment{from: b.from, to: b.to, x0: x, x1: x + w})
 		x += w
 	}
@@ -103,7 +103,8 @@ func (a *axis) x(t time.Time) float64 {
 	if t.Before(s.from) {
 		return s.x0
 	}
-	return s.x0 + (s.x1-s.x0)*float64(t.Sub(s.from))/float64(s.to.Sub(s.from))
+	f := t.Sub(s.from).Seconds() / s.to.Sub(s.from).Seconds()
+	return s.x0 + (s.x1-s.x0)*min(max(f, 0), 1)
 }
 
 // x1 is the right end of the axis.
@@ -141,7 +142,7 @@ func (a *axis) ticks() ([]tick, []axisBreak) {
 			prev := a.segs[i-1]
 			bs = append(bs, axisBreak{X: (prev.x1 + s.x0) / 2, Label: shortDuration(s.from.Sub(prev.to))})
 		}
-		n := max(int((s.x1-s.x0)/90), 1)
+		n := min(max(int((s.x1-s.x0)/90), 1), 40)
 		span := s.to.Sub(s.from)
 		step := niceSteps[len(niceSteps)-1]
 		for _, st := range niceSteps {

@@ -126,6 +126,12 @@ func FuzzRead(f *testing.F) {
 	f.Add([]byte(alertLine("flow", 1, "::1", "e", t1, t0) + "\n{}\n[]\nnull\n"))
 	f.Add([]byte(`{"event_type":"flow","alert":{"context":{"scan":{"scanner":"x","first_seen":"` + t0 + `","last_seen":"` + t0 + `","ports":"9-1,70000,a-b,...(+x ranges)"}}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
+		start := time.Now()
+		defer func() {
+			if d := time.Since(start); d > 3*time.Second { // a forged record once made the axis loop for ever
+				t.Fatalf("took %v", d)
+			}
+		}()
 		rep := New()
 		if err := rep.Read("f", bytes.NewReader(b)); err != nil {
 			t.Fatal(err)
@@ -285,5 +291,25 @@ func TestShortDuration(t *testing.T) {
 		if got := shortDuration(d); got != want {
 			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// TestForgedTimes: records whose times span the whole range a timestamp
+// can hold (a forged file) still make a page, quickly.
+func TestForgedTimes(t *testing.T) {
+	in := alertLine("flow", 1, "10.0.0.1", "e", "0001-01-01T00:00:00.000000+0000", "0001-01-01T00:00:01.000000+0000") + "\n" +
+		alertLine("flow", 2, "10.0.0.1", "e", "9999-12-31T00:00:00.000000+0000", "9999-12-31T23:59:59.000000+0000") + "\n" +
+		alertLine("flow", 3, "10.0.0.2", "e", "5000-06-01T00:00:00.000000+0000", "5000-06-01T00:00:00.000000+0000") + "\n"
+	start := time.Now()
+	rep := New()
+	if err := rep.Read("forged.json", strings.NewReader(in)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := rep.WriteHTML(&out, ""); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 2*time.Second || len(rep.Scans()) != 3 {
+		t.Errorf("%d scans in %v", len(rep.Scans()), d)
 	}
 }
