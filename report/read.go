@@ -226,3 +226,15 @@ func (rep *Report) SkippedTotal() int {
 	}
 	return n
 }
+
+// WriteNotes says, for people, which lines were skipped (file:line: why)
+// and what was read.
+func (rep *Report) WriteNotes(w io.Writer) {
+	for _, p := range rep.Problems {
+		fmt.Fprintln(w, "skipped:", p)
+	}
+	if more := rep.Broken - len(rep.Problems); more > 0 {
+		fmt.Fprintf(w, "skipped: and %d more broken lines\n", more)
+	}
+	fmt.Fprintf(w, "%d scans from %d records (%d skipped, %d broken)\n", len(rep.scans), rep.Records, rep.SkippedTotal(), rep.Broken)
+}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"flag"
-	"fmt"
 	"io"
 
 	"github.com/scanwatch/scanwatch/report"
@@ -28,19 +27,10 @@ func cmdReport(_ context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	for _, p := range rep.Problems {
-		fmt.Fprintln(stderr, "skipped:", p)
-	}
-	if more := rep.Broken - len(rep.Problems); more > 0 {
-		fmt.Fprintf(stderr, "skipped: and %d more broken lines\n", more)
-	}
 	bw := bufio.NewWriterSize(stdout, 64<<10)
 	if err := rep.WriteHTML(bw, *title); err != nil {
 		return err
 	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(stderr, "%d scans from %d records (%d skipped, %d broken)\n", len(rep.Scans()), rep.Records, rep.SkippedTotal(), rep.Broken)
-	return nil
+	rep.WriteNotes(stderr)
+	return bw.Flush()
 }
