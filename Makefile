@@ -14,7 +14,7 @@ RUN_PKGS  := iproute2=ip git=git
 TEST_PKGS := $(RUN_PKGS) nmap=nmap masscan=masscan hping3=hping3 zmap=zmap \
 	arp-scan=arp-scan tcpdump=tcpdump ethtool=ethtool socat=socat ncat=ncat curl=curl \
 	python3=python3 nftables=nft bc=bc time=/usr/bin/time clang=clang llvm=llvm-strip \
-	libbpf-dev=/usr/include/bpf/bpf_helpers.h libxml2-utils=xmllint nats-server=nats-server
+	libbpf-dev=/usr/include/bpf/bpf_helpers.h libxml2-utils=xmllint nats-server=nats-server chromium=chromium
 BENCH_N ?= 2000000
 BENCH_MIXES := default short syn v6vlan
 BENCH_FILES := $(foreach m,$(BENCH_MIXES),testdata/bench/$(m)-$(BENCH_N).pcap testdata/bench/$(m)-$(BENCH_N).pcapng) \
@@ -99,6 +99,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzOpenFiles -fuzztime 60s -fuzzminimizetime 3s ./capture
 	$(GO) test -run '^$$' -fuzz FuzzPipeline -fuzztime 60s -fuzzminimizetime 3s ./sensor
 	$(GO) test -run '^$$' -fuzz FuzzDecodeBatch -fuzztime 60s -fuzzminimizetime 3s ./fleet
+	$(GO) test -run '^$$' -fuzz FuzzRead -fuzztime 60s -fuzzminimizetime 3s ./report
 
 # package: a static binary (no cgo) and a .deb with nfpm: the binary, the
 # systemd unit, the default rules as /etc/scanwatch/rules.yaml, the

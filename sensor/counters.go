@@ -28,6 +28,11 @@ type Counters struct {
 	Decoded      uint64 // frames that gave a packet to the detector
 	DecodeErrors uint64 // frames that could not be decoded: stats.decoder.invalid
 
+	// FileRead and FileSize are a replay's bytes of the capture files
+	// consumed and their total size (-1: unknown, a stream), for a
+	// progress line; zero in a live capture.
+	FileRead, FileSize int64
+
 	// Detector holds probes, flows (stats.flow.active), flow memory
 	// (stats.flow.memuse), flow and tracker evictions, trackers and
 	// alerts (stats.detect.alert).
@@ -67,12 +72,27 @@ func (s *Sensor) counters(src capture.Source, live bool) Counters {
 	if !s.started.IsZero() {
 		c.Uptime = time.Since(s.started)
 	}
+	if p, ok := src.(progresser); ok {
+		c.FileRead, c.FileSize = p.Progress()
+	}
 	return c
 }
 
-// LastCounters returns the counters of the last stats record Live wrote
-// (zero before the first): safe to call from any goroutine, while Live
-// runs or after.
+// progresser is a source that can say how far through its files it is
+// (capture.OpenFiles); it is asked on the packet loop's goroutine only.
+type progresser interface{ Progress() (read, total int64) }
+
+// publish makes the counters of a replay so far readable by LastCounters,
+// from any goroutine: Replay calls it every 65536 frames and at its end,
+// so that a progress line costs the packet loop nothing per packet.
+func (s *Sensor) publish(src capture.Source) {
+	c := s.counters(src, false)
+	s.last.Store(&c)
+}
+
+// LastCounters returns the counters of the last stats record Live wrote,
+// or in a replay as of the last 65536 frames (zero before the first):
+// safe to call from any goroutine, while Live or Replay runs or after.
 func (s *Sensor) LastCounters() Counters {
 	if c := s.last.Load(); c != nil {
 		return *c

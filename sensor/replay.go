@@ -92,6 +92,7 @@ func (s *Sensor) Replay(ctx context.Context, src capture.Source) error {
 	s.file, _ = src.(namedSource)
 	err := s.replay(ctx, src)
 	s.det.Flush()
+	s.publish(src)
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
@@ -154,8 +155,11 @@ func (s *Sensor) replay(ctx context.Context, src capture.Source) error {
 		} else if ok && perFile != nil {
 			perFile[0].decoded++
 		}
-		if s.n&0xffff == 0 && ctx.Err() != nil {
-			return ctx.Err()
+		if s.n&0xffff == 0 {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			s.publish(src) // counters for a progress line
 		}
 	}
 }

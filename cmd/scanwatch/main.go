@@ -23,6 +23,7 @@ const usage = `usage:
   scanwatch scan   [nmap options] TARGET...   # scan -h lists them
   scanwatch selftest
   scanwatch correlate --listen ADDR --store DIR | --nats URL [--out FILE] [--rules FILE]
+  scanwatch report [--title T] EVE.json... > report.html   # one HTML page of the scans
   scanwatch rules check FILE      # validate a rules file
   scanwatch rules default         # print the embedded rules, a start for your own
   scanwatch version               # or --version: module version, commit, Go version
@@ -38,6 +39,7 @@ var commands = map[string]command{
 	"selftest":  cmdSelftest,
 	"rules":     cmdRules,
 	"correlate": cmdCorrelate,
+	"report":    cmdReport,
 }
 
 // usageError marks bad usage or bad rules: exit code 2.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/lock"
+	"github.com/scanwatch/scanwatch/progress"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/sensor"
 )
@@ -27,7 +28,7 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	rulesPath := fs.String("rules", "", "rules file (default: the embedded rules)")
 	outPath := fs.String("out", "", "write JSON lines to this file instead of stdout")
-	quiet := fs.Bool("q", false, "no summary table on stderr")
+	quiet := fs.Bool("q", false, "no progress line and no summary table on stderr")
 	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
 	maxJump := fs.Duration("max-jump", 0, "largest step in packet time taken as time passing (default: the rules' longest window or idle timeout)")
 	ff := addFleetFlags(fs, name)
@@ -60,7 +61,12 @@ func cmdReplay(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	sink.W = eve.NewWriter(out, eve.Options{Host: *name})
 
+	stopProgress := func() {}
+	if !*quiet {
+		stopProgress = progress.Show(stderr, s.LastCounters) // only on a terminal
+	}
 	readErr := s.Replay(ctx, src)
+	stopProgress()
 	if err := closeOut(); err != nil && readErr == nil {
 		readErr = err
 	}
