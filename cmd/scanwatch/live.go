@@ -50,7 +50,8 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	src, err := sensor.OpenLive(*iface, r, capture.LiveOptions{Mode: *mode, Promisc: *promisc})
+	src, err := sensor.OpenLive(*iface, r, capture.LiveOptions{Mode: *mode, Promisc: *promisc,
+		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "scanwatch live: "+format+"\n", a...) }})
 	if err != nil {
 		if errors.Is(err, bpf.ErrNoEBPF) {
 			return fmt.Errorf("%w (try --capture cbpf)", err)
