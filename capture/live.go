@@ -387,3 +387,31 @@ func (l *Live) SetPatterns(patterns []bpf.Pattern) error {
 	}
 	return nil
 }
+
+// Exercise makes each kind of kernel call that the open capture makes from
+// now on, and changes nothing: it reads the eBPF filter's counters (a map
+// lookup, as a reload's map update is one), the socket's statistics, and
+// looks the interface up as a link flap does. A caller that sheds its
+// privileges after OpenLive tries it to find which it still needs (see
+// package sandbox): none on current kernels.
+func (l *Live) Exercise() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed.Load() {
+		return io.EOF
+	}
+	if l.filter != nil {
+		if _, err := l.filter.Counters(); err != nil {
+			return err
+		}
+	}
+	if _, _, err := l.sock.stats(); err != nil {
+		return fmt.Errorf("live: socket statistics: %w", err)
+	}
+	if l.link.ifindex != 0 {
+		if _, err := l.sock.link(l.name); err != nil && !linkGone(err) {
+			return fmt.Errorf("live: look up %s: %w", l.name, err)
+		}
+	}
+	return nil
+}

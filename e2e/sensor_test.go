@@ -39,9 +39,23 @@ type liveSensor struct {
 // (READY=1 on $NOTIFY_SOCKET).
 func startSensor(t *testing.T, p *netns.Pair, args ...string) *liveSensor {
 	t.Helper()
-	s := &liveSensor{t: t, out: filepath.Join(t.TempDir(), "eve.json"), exited: make(chan struct{})}
-	ready := notifySocket(t, "READY=1")
-	argv := append([]string{scanwatchBin, "live", "-i", p.B.Veth, "--out", s.out}, args...)
+	return startSensorIn(t, p, "", nil, args...)
+}
+
+// startSensorIn is startSensor with the output and the notification
+// socket in dir (a test's own temporary folder when ""), and the command
+// run through wrap (such as setpriv with its options), which must exec it.
+func startSensorIn(t *testing.T, p *netns.Pair, dir string, wrap []string, args ...string) *liveSensor {
+	t.Helper()
+	var ready notification
+	if dir == "" {
+		dir = t.TempDir()
+		ready = notifySocket(t, "READY=1")
+	} else {
+		ready = notifySocketIn(t, dir, "READY=1")
+	}
+	s := &liveSensor{t: t, out: filepath.Join(dir, "eve.json"), exited: make(chan struct{})}
+	argv := append(append(append([]string{}, wrap...), scanwatchBin, "live", "-i", p.B.Veth, "--out", s.out), args...)
 	s.cmd = p.Exec(p.B.NS, argv...)
 	s.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ready.path)
 	s.cmd.Stderr = lockedWriter{s}
@@ -86,9 +100,19 @@ type notification struct {
 
 func notifySocket(t *testing.T, want string) notification {
 	t.Helper()
-	n := notification{path: filepath.Join(t.TempDir(), "notify"), got: make(chan struct{})}
+	return notifySocketIn(t, t.TempDir(), want)
+}
+
+// notifySocketIn is notifySocket with the socket in dir, writable by
+// every user (a sensor that is not root sends to it too).
+func notifySocketIn(t *testing.T, dir, want string) notification {
+	t.Helper()
+	n := notification{path: filepath.Join(dir, "notify"), got: make(chan struct{})}
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: n.path, Net: "unixgram"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(n.path, 0o666); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })

@@ -32,6 +32,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	mode := fs.String("capture", capture.ModeEBPF, "kernel filter: ebpf, or cbpf for kernels without eBPF")
 	promisc := fs.Bool("promisc", false, "promiscuous mode (a mirror/SPAN port)")
 	name := fs.String("sensor", hostname(), "sensor name, the \"host\" of every record")
+	sandboxed := addSandboxFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -92,6 +93,10 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 	}()
+	// Set up: from here on it runs with the least it needs.
+	if err := enterSandbox(sandboxed, src.Exercise, stderr); err != nil {
+		return err
+	}
 	err = s.Live(ctx, src)
 	s.WriteSummary(stderr)
 	fmt.Fprintln(stderr, "counters:", s.LastCounters())
