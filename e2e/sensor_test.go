@@ -32,6 +32,7 @@ type liveSensor struct {
 	stderr bytes.Buffer
 	exited chan struct{}
 	err    error // Wait's, once exited is closed
+	audits int   // seccomp audit lines in the kernel log before it started
 }
 
 // startSensor runs `scanwatch live -i <B's veth> --out FILE args...` in B, as
@@ -59,6 +60,7 @@ func startSensorIn(t *testing.T, p *netns.Pair, dir string, wrap []string, args 
 	s.cmd = p.Exec(p.B.NS, argv...)
 	s.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ready.path)
 	s.cmd.Stderr = lockedWriter{s}
+	s.audits = len(seccompAudits())
 	p.StartCmd(s.cmd)
 	go func() {
 		s.err = s.cmd.Wait()
@@ -78,6 +80,13 @@ func startSensorIn(t *testing.T, p *netns.Pair, dir string, wrap []string, args 
 		t.Fatalf("scanwatch live exited before it was ready: %v\n%s", s.err, s.Stderr())
 	case <-time.After(15 * time.Second):
 		t.Fatalf("scanwatch live sent no READY=1 within 15 s:\n%s", s.Stderr())
+	}
+	// READY=1 can overtake the stderr line written just before it (the
+	// pipe is copied by another goroutine): wait for that line too.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.Stderr(), "capturing on"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("READY=1 came, but no \"capturing on\" on stderr within 5 s:\n%s", s.Stderr())
+		}
 	}
 	return s
 }
@@ -153,6 +162,7 @@ func (s *liveSensor) stop() []record {
 	if s.err != nil {
 		s.t.Fatalf("scanwatch live: %v\n%s", s.err, s.Stderr())
 	}
+	s.checkSeccomp()
 	return s.records()
 }
 

@@ -7,7 +7,8 @@ import "golang.org/x/sys/unix"
 // The system calls `scanwatch live` makes once it runs: found with strace
 // (-f) on live runs with a scan, a rules reload (SIGHUP), a metrics scrape,
 // --out reopened, link flaps (down and up, deleted and re-created) and a
-// shutdown, plus what the Go runtime and the standard library may call on
+// shutdown, and from the kernel's log of denied calls over the end-to-end
+// tests (a full disk, a fleet), plus what the Go runtime and the standard library may call on
 // paths those runs did not take (a new thread, a signal, a DNS look-up for
 // a fleet connection). Start-up calls (execve, loading the eBPF program,
 // opening packet sockets, setting up the ring) are not here: by the time
@@ -33,6 +34,10 @@ func allowedCalls(pid int) []rule {
 		unix.SYS_PWRITE64, unix.SYS_OPENAT, unix.SYS_CLOSE, unix.SYS_FCNTL, unix.SYS_LSEEK,
 		unix.SYS_FSTAT, unix.SYS_NEWFSTATAT, unix.SYS_STATX, unix.SYS_STATFS, unix.SYS_FSTATFS,
 		unix.SYS_GETDENTS64, unix.SYS_READLINKAT, unix.SYS_FLOCK, unix.SYS_FSYNC, unix.SYS_FDATASYNC,
+		unix.SYS_FTRUNCATE, // --out on a full disk: a torn last line is cut off
+		// Uptime and memory totals (the NATS server package, linked for
+		// `correlate`, samples them every second in every process).
+		unix.SYS_SYSINFO,
 		// Sockets: the packet socket (poll, statistics, SO_ERROR, a bind to
 		// a re-created interface, promiscuous membership), the metrics
 		// server, systemd's notification socket, fleet connections.
