@@ -29,8 +29,10 @@ all: build
 toolchain:
 	@$(GO) version
 
+# build: without cgo, so that `scanwatch live` can drop the privileges of
+# every thread once it captures (package sandbox).
 build:
-	$(GO) build -o $(BIN) ./cmd/scanwatch
+	CGO_ENABLED=0 $(GO) build -o $(BIN) ./cmd/scanwatch
 
 # run-deps: what `make run` needs besides Go: ip for the namespaces, git
 # for the commit go build stamps into the binary.

@@ -130,18 +130,40 @@ func LoadOptions(o Options) (*Filter, error) {
 	return f, nil
 }
 
-// classify wraps a load error with ErrPermission or ErrNoEBPF where it is one.
+// classify wraps a load error with ErrPermission or ErrNoEBPF where it is
+// one, and says what is missing. The thread's own capabilities tell the
+// cases apart: a verifier rejection (EACCES) is a missing CAP_PERFMON to a
+// loader without it (the verifier refuses pointer arithmetic to
+// unprivileged loaders) but a rejection of the program to one with it; an
+// EPERM is a missing CAP_BPF to a loader without it, but a security module
+// or RLIMIT_MEMLOCK (before Linux 5.11) to one with it. The library's
+// "MEMLOCK may be too low" hint is kept only for the latter.
 func classify(step string, err error) error {
 	var ve *ebpf.VerifierError
+	caps, known := effectiveCaps()
+	missing := missingToLoad(caps)
+	denied := errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES)
 	switch {
-	case errors.Is(err, unix.EPERM), errors.Is(err, unix.EACCES):
-		return fmt.Errorf("bpf: %s: %w (running as uid %d): %w", step, ErrPermission, os.Geteuid(), err)
 	case errors.Is(err, ebpf.ErrNotSupported), errors.Is(err, unix.ENOSYS):
 		return fmt.Errorf("bpf: %s: %w: %w", step, ErrNoEBPF, err)
+	case errors.As(err, &ve) && denied && known && missing != "":
+		return fmt.Errorf("bpf: %s: %w: missing %s (uid %d): the verifier refuses the program to a loader without it: %w",
+			step, ErrPermission, missing, os.Geteuid(), err)
 	case errors.As(err, &ve):
 		// The program verifies on supported kernels; a rejection means
 		// one too old for it.
 		return fmt.Errorf("bpf: %s: %w: kernel rejected the program (older than 5.2?): %w", step, ErrNoEBPF, err)
+	case denied && known && missing != "":
+		errno := unix.EPERM
+		if !errors.Is(err, unix.EPERM) {
+			errno = unix.EACCES
+		}
+		return fmt.Errorf("bpf: %s: %w: missing %s (uid %d): %w", step, ErrPermission, missing, os.Geteuid(), errno)
+	case denied && known:
+		return fmt.Errorf("bpf: %s: refused although this process has CAP_BPF and CAP_PERFMON: a security module "+
+			"(SELinux, AppArmor, lockdown), or RLIMIT_MEMLOCK before Linux 5.11: %w", step, err)
+	case denied:
+		return fmt.Errorf("bpf: %s: %w (running as uid %d): %w", step, ErrPermission, os.Geteuid(), err)
 	}
 	return fmt.Errorf("bpf: %s: %w", step, err)
 }

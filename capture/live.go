@@ -48,6 +48,9 @@ type LiveOptions struct {
 	Snaplen     int           // bytes kept per packet at most (default 256)
 	FlowEntries int           // eBPF flow map size (default 65536)
 	Promisc     bool          // put the interface in promiscuous mode (a SPAN/mirror port)
+	// Logf, when set, is told when the interface goes down or away and
+	// when it comes back (see Live.ReadPacket).
+	Logf func(format string, args ...any)
 }
 
 // packetSocket is the kernel's packet socket with its receive ring: the one
@@ -59,7 +62,16 @@ type packetSocket interface {
 	read() ([]byte, gopacket.CaptureInfo, error)
 	attachEBPF(fd int) error
 	attachClassic(prog []xbpf.RawInstruction) error
-	setPromiscuous() error
+	setPromiscuous(ifindex int) error
+	// pendingError reads and clears the socket's pending error (SO_ERROR),
+	// after a read failed with errPollError.
+	pendingError() error
+	// link looks an interface up by name in the socket's network
+	// namespace; an error wrapping ENODEV says there is none of that name.
+	link(name string) (linkInfo, error)
+	// bind binds the socket to another interface, keeping its ring and
+	// filter.
+	bind(ifindex int) error
 	// stats: packets that passed the filter (queued or not), and packets
 	// lost because the ring was full.
 	stats() (passed, lost uint64, err error)
@@ -75,9 +87,12 @@ type Live struct {
 	cooked   bool
 	linkType layers.LinkType
 	filter   *bpf.Filter // ModeEBPF only
+	promisc  bool
+	logFn    func(format string, args ...any)
 
 	mu        sync.Mutex // held while reading the ring; Close takes it
 	sock      packetSocket
+	link      linkState
 	closed    atomic.Bool
 	closeOnce sync.Once
 	buf       []byte
@@ -109,6 +124,10 @@ var _ Source = (*Live)(nil)
 //
 // Errors wrap bpf.ErrPermission (not root, no CAP_NET_RAW/CAP_BPF/CAP_PERFMON),
 // ErrNoInterface, and bpf.ErrNoEBPF (kernel without eBPF: use ModeCBPF).
+//
+// The privileges are needed here only: once open, the capture goes on
+// without any (reads, Stats, SetPatterns and following the interface
+// through link flaps use the socket and the maps already open).
 func OpenLive(iface string, opts LiveOptions) (*Live, error) {
 	if runtime.GOOS != "linux" {
 		return nil, errNeedsLinux
@@ -145,7 +164,8 @@ func OpenLive(iface string, opts LiveOptions) (*Live, error) {
 		bindTo = name
 	}
 
-	l := &Live{name: name, cooked: cooked, linkType: layers.LinkTypeEthernet, mode: opts.Mode, snaplen: opts.Snaplen}
+	l := &Live{name: name, cooked: cooked, linkType: layers.LinkTypeEthernet, mode: opts.Mode, snaplen: opts.Snaplen,
+		promisc: opts.Promisc, logFn: opts.Logf}
 	if cooked {
 		l.linkType = layers.LinkTypeLinuxSLL
 	}
@@ -177,6 +197,16 @@ func OpenLive(iface string, opts LiveOptions) (*Live, error) {
 		return nil, fmt.Errorf("live: open AF_PACKET socket on %s: %w", name, err)
 	}
 	l.sock = sock
+	if bindTo != "" {
+		// The interface as the socket sees it, to follow it through
+		// link flaps (and to check the look-up works before we need it).
+		info, err := sock.link(bindTo)
+		if err != nil {
+			l.closeAll()
+			return nil, fmt.Errorf("live: look up %s on the socket: %s", name, errnoText(err))
+		}
+		l.link.ifindex, l.link.hwType = info.index, info.hwType
+	}
 
 	switch {
 	case l.filter != nil:
@@ -192,7 +222,7 @@ func OpenLive(iface string, opts LiveOptions) (*Live, error) {
 		return nil, fmt.Errorf("live: attach %s filter to the socket on %s: %w", opts.Mode, name, err)
 	}
 	if opts.Promisc {
-		if err := sock.setPromiscuous(); err != nil {
+		if err := sock.setPromiscuous(l.link.ifindex); err != nil {
 			l.closeAll()
 			return nil, fmt.Errorf("live: promiscuous mode on %s: %w", name, err)
 		}
@@ -224,6 +254,14 @@ const sllLen = 16
 
 // ReadPacket returns the next packet, ErrTimeout after PollInterval without
 // one, or io.EOF after Close. Its Data is valid until the next call.
+//
+// Link flaps: when the interface goes down, or is deleted, reads return
+// ErrTimeout (so the caller keeps its clock and can stop) while the capture
+// waits for the interface to come up again, or for one of the same name to
+// appear, which it then captures on; Stats counts the gaps, their time and
+// the re-created interfaces, and LiveOptions.Logf hears of each. An error
+// ends the capture only when it cannot go on, and names the errno and the
+// interface.
 func (l *Live) ReadPacket() (Packet, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -231,9 +269,17 @@ func (l *Live) ReadPacket() (Packet, error) {
 		return Packet{}, io.EOF
 	}
 	data, ci, err := l.sock.read()
+	if l.link.down() && (err == nil || errors.Is(err, ErrTimeout)) {
+		if err := l.followLink(time.Now()); err != nil {
+			return Packet{}, err
+		}
+	}
 	if err != nil {
-		if errors.Is(err, ErrTimeout) {
+		switch {
+		case errors.Is(err, ErrTimeout):
 			return Packet{}, ErrTimeout
+		case errors.Is(err, errPollError):
+			return Packet{}, l.socketError()
 		}
 		return Packet{}, fmt.Errorf("live: read from %s: %w", l.name, err)
 	}
@@ -281,7 +327,8 @@ func (l *Live) Stats() Stats {
 	if l.closed.Load() {
 		return l.last
 	}
-	s := Stats{Received: l.received.Load()}
+	s := Stats{Received: l.received.Load(), LinkGaps: l.link.gaps.Load(), LinkRebinds: l.link.rebinds.Load(),
+		LinkGapTime: l.link.gapTime(time.Now())}
 	if l.filter != nil {
 		if c, err := l.filter.Counters(); err == nil {
 			s.KernelSeen, s.KernelPassed, s.KernelDropped = c.Seen, c.Passed, c.Dropped
@@ -337,6 +384,34 @@ func (l *Live) SetPatterns(patterns []bpf.Pattern) error {
 		l.mu.Lock()
 		defer l.mu.Unlock()
 		return l.sock.attachClassic(prog)
+	}
+	return nil
+}
+
+// Exercise makes each kind of kernel call that the open capture makes from
+// now on, and changes nothing: it reads the eBPF filter's counters (a map
+// lookup, as a reload's map update is one), the socket's statistics, and
+// looks the interface up as a link flap does. A caller that sheds its
+// privileges after OpenLive tries it to find which it still needs (see
+// package sandbox): none on current kernels.
+func (l *Live) Exercise() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed.Load() {
+		return io.EOF
+	}
+	if l.filter != nil {
+		if _, err := l.filter.Counters(); err != nil {
+			return err
+		}
+	}
+	if _, _, err := l.sock.stats(); err != nil {
+		return fmt.Errorf("live: socket statistics: %w", err)
+	}
+	if l.link.ifindex != 0 {
+		if _, err := l.sock.link(l.name); err != nil && !linkGone(err) {
+			return fmt.Errorf("live: look up %s: %w", l.name, err)
+		}
 	}
 	return nil
 }

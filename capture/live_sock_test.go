@@ -8,6 +8,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	xbpf "golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 
 	"github.com/scanwatch/scanwatch/bpf"
 )
@@ -35,8 +36,11 @@ func (f *fakeSocket) attachClassic(prog []xbpf.RawInstruction) error {
 	f.classic = append(f.classic, prog)
 	return nil
 }
-func (f *fakeSocket) setPromiscuous() error                   { return nil }
+func (f *fakeSocket) setPromiscuous(int) error                { return nil }
 func (f *fakeSocket) stats() (passed, lost uint64, err error) { return f.passed, f.lost, nil }
+func (f *fakeSocket) pendingError() error                     { return nil }
+func (f *fakeSocket) link(string) (linkInfo, error)           { return linkInfo{}, unix.ENODEV }
+func (f *fakeSocket) bind(int) error                          { return unix.ENODEV }
 func (f *fakeSocket) close()                                  { f.isClosed = true }
 
 // TestLiveOnFakeSocket checks what Live does above the socket: cooked

@@ -39,4 +39,11 @@ type Stats struct {
 	KernelPassed  uint64 // passed to user space by the filter
 	KernelDropped uint64 // dropped by the filter (bulk traffic)
 	RingLost      uint64 // lost between kernel and user space (ring full)
+	// Link flaps of a live capture on one interface (not "any"): the times
+	// the interface went down or away, the time without it (the gap in
+	// progress included), and the times it came back as a new interface
+	// of the same name, which the socket was bound to.
+	LinkGaps    uint64
+	LinkGapTime time.Duration
+	LinkRebinds uint64
 }

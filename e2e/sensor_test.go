@@ -32,6 +32,7 @@ type liveSensor struct {
 	stderr bytes.Buffer
 	exited chan struct{}
 	err    error // Wait's, once exited is closed
+	audits int   // seccomp audit lines in the kernel log before it started
 }
 
 // startSensor runs `scanwatch live -i <B's veth> --out FILE args...` in B, as
@@ -39,18 +40,40 @@ type liveSensor struct {
 // (READY=1 on $NOTIFY_SOCKET).
 func startSensor(t *testing.T, p *netns.Pair, args ...string) *liveSensor {
 	t.Helper()
-	return startSensorOut(t, p, filepath.Join(t.TempDir(), "eve.json"), args...)
+	return startSensorIn(t, p, "", nil, args...)
 }
 
 // startSensorOut is startSensor with --out out.
 func startSensorOut(t *testing.T, p *netns.Pair, out string, args ...string) *liveSensor {
 	t.Helper()
+	return startSensorWith(t, p, out, notifySocket(t, "READY=1"), nil, args...)
+}
+
+// startSensorIn is startSensor with the output and the notification
+// socket in dir (a test's own temporary folder when ""), and the command
+// run through wrap (such as setpriv with its options), which must exec it.
+func startSensorIn(t *testing.T, p *netns.Pair, dir string, wrap []string, args ...string) *liveSensor {
+	t.Helper()
+	var ready notification
+	if dir == "" {
+		dir = t.TempDir()
+		ready = notifySocket(t, "READY=1")
+	} else {
+		ready = notifySocketIn(t, dir, "READY=1")
+	}
+	return startSensorWith(t, p, filepath.Join(dir, "eve.json"), ready, wrap, args...)
+}
+
+// startSensorWith starts `scanwatch live` on the pair's B side writing to
+// out, and returns once it has said READY=1 on ready.
+func startSensorWith(t *testing.T, p *netns.Pair, out string, ready notification, wrap []string, args ...string) *liveSensor {
+	t.Helper()
 	s := &liveSensor{t: t, out: out, exited: make(chan struct{})}
-	ready := notifySocket(t, "READY=1")
-	argv := append([]string{scanwatchBin, "live", "-i", p.B.Veth, "--out", s.out}, args...)
+	argv := append(append(append([]string{}, wrap...), scanwatchBin, "live", "-i", p.B.Veth, "--out", s.out), args...)
 	s.cmd = p.Exec(p.B.NS, argv...)
 	s.cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ready.path)
 	s.cmd.Stderr = lockedWriter{s}
+	s.audits = len(seccompAudits())
 	p.StartCmd(s.cmd)
 	go func() {
 		s.err = s.cmd.Wait()
@@ -70,6 +93,13 @@ func startSensorOut(t *testing.T, p *netns.Pair, out string, args ...string) *li
 		t.Fatalf("scanwatch live exited before it was ready: %v\n%s", s.err, s.Stderr())
 	case <-time.After(15 * time.Second):
 		t.Fatalf("scanwatch live sent no READY=1 within 15 s:\n%s", s.Stderr())
+	}
+	// READY=1 can overtake the stderr line written just before it (the
+	// pipe is copied by another goroutine): wait for that line too.
+	for deadline := time.Now().Add(5 * time.Second); !strings.Contains(s.Stderr(), "capturing on"); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("READY=1 came, but no \"capturing on\" on stderr within 5 s:\n%s", s.Stderr())
+		}
 	}
 	return s
 }
@@ -92,9 +122,19 @@ type notification struct {
 
 func notifySocket(t *testing.T, want string) notification {
 	t.Helper()
-	n := notification{path: filepath.Join(t.TempDir(), "notify"), got: make(chan struct{})}
+	return notifySocketIn(t, t.TempDir(), want)
+}
+
+// notifySocketIn is notifySocket with the socket in dir, writable by
+// every user (a sensor that is not root sends to it too).
+func notifySocketIn(t *testing.T, dir, want string) notification {
+	t.Helper()
+	n := notification{path: filepath.Join(dir, "notify"), got: make(chan struct{})}
 	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: n.path, Net: "unixgram"})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(n.path, 0o666); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
@@ -135,6 +175,7 @@ func (s *liveSensor) stop() []record {
 	if s.err != nil {
 		s.t.Fatalf("scanwatch live: %v\n%s", s.err, s.Stderr())
 	}
+	s.checkSeccomp()
 	return s.records()
 }
 

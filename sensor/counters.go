@@ -19,7 +19,9 @@ type Counters struct {
 	Uptime time.Duration // stats.uptime
 	// Capture are the source's counters. RingLost is stats.capture.kernel_drops
 	// and KernelPassed stats.capture.kernel_packets; KernelSeen and
-	// KernelDropped (filtered out on purpose) have no Suricata name.
+	// KernelDropped (filtered out on purpose) have no Suricata name, nor
+	// have the link flaps a live capture waited out (LinkGaps, LinkGapTime,
+	// LinkRebinds).
 	Capture capture.Stats
 	Live    bool // Capture holds a live capture's kernel counters
 
@@ -126,8 +128,12 @@ type namedSource interface{ File() string }
 // prints when it ends, with the counters EVE has no name for.
 func (c Counters) String() string {
 	k, d := c.Capture, c.Detector
+	link := ""
+	if k.LinkGaps > 0 {
+		link = fmt.Sprintf("; link down %d times, %.1fs in all, re-created %d times", k.LinkGaps, k.LinkGapTime.Seconds(), k.LinkRebinds)
+	}
 	return fmt.Sprintf("kernel seen %d, passed %d, filtered out %d; ring lost %d; received %d, decoded %d, undecodable %d; "+
-		"probes %d, alerts %d; flows %d (evicted %d), trackers %d (evicted %d)",
+		"probes %d, alerts %d; flows %d (evicted %d), trackers %d (evicted %d)%s",
 		k.KernelSeen, k.KernelPassed, k.KernelDropped, k.RingLost, k.Received, c.Decoded, c.DecodeErrors,
-		d.Probes, d.Alerts, d.Flows, d.FlowsEvicted, d.Trackers, d.TrackersEvicted)
+		d.Probes, d.Alerts, d.Flows, d.FlowsEvicted, d.Trackers, d.TrackersEvicted, link)
 }

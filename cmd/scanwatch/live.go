@@ -44,6 +44,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	ff := addFleetFlags(fs, name)
 	statsEvery := fs.Duration("stats-every", sensor.DefaultStatsEvery, "interval of stats records (and of the metrics' counters)")
 	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. :9477)")
+	sandboxed := addSandboxFlags(fs)
 	rest, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageError{err}
@@ -74,7 +75,8 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer out.Close()
-	src, err := sensor.OpenLive(*iface, r, capture.LiveOptions{Mode: *mode, Promisc: *promisc})
+	src, err := sensor.OpenLive(*iface, r, capture.LiveOptions{Mode: *mode, Promisc: *promisc,
+		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "scanwatch live: "+format+"\n", a...) }})
 	if err != nil {
 		if errors.Is(err, bpf.ErrNoEBPF) {
 			return fmt.Errorf("%w (try --capture cbpf)", err)
@@ -118,6 +120,10 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		}
 	}()
+	// Set up: from here on it runs with the least it needs.
+	if err := enterSandbox(sandboxed, src.Exercise, stderr); err != nil {
+		return err
+	}
 	err = s.Live(ctx, src)
 	closeErr := out.Close() // a last try for records kept on a full disk
 	s.WriteSummary(stderr)

@@ -85,7 +85,13 @@ type Pair struct {
 	t     TB // set by New: every failure also fails the test
 	mu    sync.Mutex
 	procs []*tracked
+	added []nsAddr // addresses added by AddAddr, for CreateVeth
 	done  bool
+}
+
+type nsAddr struct {
+	ns   string
+	addr netip.Addr
 }
 
 type tracked struct {
@@ -161,6 +167,21 @@ func (p *Pair) build() error {
 		p.B.NS = "" // not ours: never delete it
 		return err
 	}
+	steps := [][]string{
+		{"-n", p.A.NS, "link", "set", "lo", "up"},
+		{"-n", p.B.NS, "link", "set", "lo", "up"},
+	}
+	for _, s := range append(steps, p.vethSteps()...) {
+		if err := ip(s...); err != nil {
+			return err
+		}
+	}
+	return p.waitUp(5 * time.Second)
+}
+
+// vethSteps are the ip commands that make the veth pair, with its
+// addresses and settings, up.
+func (p *Pair) vethSteps() [][]string {
 	cfg := p.cfg
 	steps := [][]string{
 		{"link", "add", p.A.Veth, "netns", p.A.NS, "type", "veth", "peer", "name", p.B.Veth, "netns", p.B.NS},
@@ -177,17 +198,9 @@ func (p *Pair) build() error {
 			[]string{"-n", p.A.NS, "link", "set", p.A.Veth, "gso_max_segs", "1"},
 			[]string{"-n", p.B.NS, "link", "set", p.B.Veth, "gso_max_segs", "1"})
 	}
-	steps = append(steps,
-		[]string{"-n", p.A.NS, "link", "set", "lo", "up"},
-		[]string{"-n", p.B.NS, "link", "set", "lo", "up"},
+	return append(steps,
 		[]string{"-n", p.A.NS, "link", "set", p.A.Veth, "up"},
 		[]string{"-n", p.B.NS, "link", "set", p.B.Veth, "up"})
-	for _, s := range steps {
-		if err := ip(s...); err != nil {
-			return err
-		}
-	}
-	return p.waitUp(5 * time.Second)
 }
 
 // waitUp waits until both veth ends report carrier (veth comes up at once,
@@ -240,11 +253,20 @@ func (p *Pair) AddAddr(ns string, addr netip.Addr) error {
 	if err != nil {
 		return p.fail(err)
 	}
-	args := []string{"-n", ns, "addr", "add", prefixed(addr, p.cfg.Subnet), "dev", end.Veth}
-	if addr.Is6() {
-		args = []string{"-n", ns, "-6", "addr", "add", prefixed(addr, p.cfg.Subnet6), "dev", end.Veth, "nodad"}
+	if err := ip(p.addrArgs(ns, end.Veth, addr)...); err != nil {
+		return p.fail(err)
 	}
-	return p.fail(ip(args...))
+	p.mu.Lock()
+	p.added = append(p.added, nsAddr{ns, addr})
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *Pair) addrArgs(ns, veth string, addr netip.Addr) []string {
+	if addr.Is6() {
+		return []string{"-n", ns, "-6", "addr", "add", prefixed(addr, p.cfg.Subnet6), "dev", veth, "nodad"}
+	}
+	return []string{"-n", ns, "addr", "add", prefixed(addr, p.cfg.Subnet), "dev", veth}
 }
 
 // Sysctl sets a sysctl inside ns (net.* sysctls are per namespace), e.g.
