@@ -248,6 +248,16 @@ func (o *File) Reopen() error {
 	if o.path == "" || o.closed {
 		return nil
 	}
+	if o.f != nil {
+		// A HUP with no rotation (a rules reload, or logrotate's
+		// copytruncate): the path is still our file, which we hold
+		// locked; opening it again would trip over our own lock.
+		cur, err1 := o.f.Stat()
+		named, err2 := os.Stat(o.path)
+		if err1 == nil && err2 == nil && os.SameFile(cur, named) {
+			return nil
+		}
+	}
 	f, err := openLocked(o.path)
 	if err != nil {
 		o.stats.ReopenFails++

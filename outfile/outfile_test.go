@@ -206,6 +206,29 @@ func TestReopen(t *testing.T) {
 	}
 }
 
+// TestReopenNotMoved: a HUP when the file was not rotated keeps writing to
+// it (it used to fail on the sensor's own lock).
+func TestReopenNotMoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "eve.json")
+	o, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Write(record(0))
+	if err := o.Reopen(); err != nil {
+		t.Fatalf("Reopen of a file that was not moved: %v", err)
+	}
+	o.Write(record(1))
+	if err := o.Close(); err != nil {
+		t.Fatal(err)
+	}
+	cur, _ := os.ReadFile(path)
+	checkLines(t, cur, 0, 2)
+	if st := o.Stats(); st.ReopenFails != 0 {
+		t.Errorf("%v: want no failed reopen", st)
+	}
+}
+
 // TestReopenFails: when the path cannot be opened, records keep going to
 // the old file.
 func TestReopenFails(t *testing.T) {
