@@ -40,11 +40,23 @@ func Default() *Rules { return defaultRules().Clone() }
 // included: a starting point for a user's own file.
 func DefaultYAML() []byte { return bytes.Clone(defaultYAML) }
 
+// MaxFileSize bounds a rules file. The YAML parser keeps a node of a
+// hundred bytes or more per item, so an unbounded file (or /dev/zero)
+// would take memory without end; the largest real file, allow lists of
+// MaxListEntries included, fits well within it.
+const MaxFileSize = 4 << 20
+
 // Load reads and validates a rules file. Keys the file does not give keep
 // their default values (see Parse). A read failure is returned wrapped; a
-// file that does not validate yields an *Error.
+// file that does not validate, or is larger than MaxFileSize, yields an
+// *Error. It reads at most MaxFileSize+1 bytes.
 func Load(path string) (*Rules, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read rules: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read rules: %w", err)
 	}
@@ -58,6 +70,10 @@ func Load(path string) (*Rules, error) {
 // list. Every problem found is reported as an *Error whose lines read
 // "name:line:col: message".
 func Parse(name string, data []byte) (*Rules, error) {
+	if len(data) > MaxFileSize {
+		return nil, &Error{Issues: []Issue{{File: name, Line: 1, Col: 1,
+			Msg: fmt.Sprintf("file larger than %d MiB: a rules file is at most that (is it the right file?)", MaxFileSize>>20)}}}
+	}
 	return parse(name, data, defaultRules().Clone())
 }
 
@@ -122,6 +138,7 @@ func parse(name string, data []byte, base *Rules) (*Rules, error) {
 		}
 		return nil, &Error{Issues: l.issues}
 	}
+	l.r.buildIndex()
 	return l.r, nil
 }
 
@@ -132,7 +149,35 @@ func (l *loader) add(line, col int, format string, a ...any) {
 	if col < 1 {
 		col = 1
 	}
-	l.issues = append(l.issues, Issue{File: l.file, Line: line, Col: col, Msg: fmt.Sprintf(format, a...)})
+	msg := fmt.Sprintf(format, a...)
+	if len(msg) > maxMessage {
+		// Messages quote input through excerpt; this catches what a
+		// library's error text may echo of it.
+		msg = strings.ToValidUTF8(msg[:maxMessage], "") + "..."
+	}
+	l.issues = append(l.issues, Issue{File: l.file, Line: line, Col: col, Msg: msg})
+}
+
+// maxMessage bounds one issue's text, in bytes.
+const maxMessage = 400
+
+// maxExcerpt is how many characters of bad input a message quotes.
+const maxExcerpt = 40
+
+// excerpt shortens input quoted in a message: a 10 MB bad scalar must not
+// become a 10 MB error line.
+func excerpt(s string) string {
+	if utf8.RuneCountInString(s) <= maxExcerpt {
+		return s
+	}
+	n := 0
+	for i := range s {
+		if n == maxExcerpt {
+			return s[:i] + fmt.Sprintf("...(%d bytes)", len(s))
+		}
+		n++
+	}
+	return s
 }
 
 func (l *loader) errorf(n *yaml.Node, format string, a ...any) {

@@ -191,7 +191,7 @@ var wantDefault = &rules.Rules{
 
 func TestDefault(t *testing.T) {
 	d := rules.Default()
-	if !reflect.DeepEqual(d, wantDefault) {
+	if !rules.Same(d, wantDefault) {
 		t.Errorf("Default() =\n%+v\nwant\n%+v", d, wantDefault)
 	}
 	// Every technique and probe type has its entry.
@@ -205,13 +205,13 @@ func TestDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(r, d) {
+	if !rules.Same(r, d) {
 		t.Errorf("Parse(DefaultYAML()) = %+v, want %+v", r, d)
 	}
 	// Default returns independent copies.
 	d.Detect[technique.Syn] = rules.Threshold{}
 	d.TCPFlags[0].Value = 0
-	if e := rules.Default(); !reflect.DeepEqual(e, wantDefault) {
+	if e := rules.Default(); !rules.Same(e, wantDefault) {
 		t.Errorf("modifying one Default() changed the next")
 	}
 }
@@ -305,7 +305,7 @@ func TestOverride(t *testing.T) {
 	}
 	want := rules.Default()
 	want.Allow.Scanners = []netip.Prefix{netip.MustParsePrefix("10.0.5.20/32")}
-	if !reflect.DeepEqual(r, want) {
+	if !rules.Same(r, want) {
 		t.Errorf("got %+v\nwant %+v", r, want)
 	}
 
@@ -351,10 +351,10 @@ allow:
 	want.Slow.Theta1 = 0.3
 	want.Timeouts.Idle = 90 * time.Minute
 	want.Allow.Ports = []rules.PortRange{{53, 53}, {6000, 6063}, {0, 0}}
-	if !reflect.DeepEqual(r, want) {
+	if !rules.Same(r, want) {
 		t.Errorf("got  %+v\nwant %+v", r, want)
 	}
-	if !reflect.DeepEqual(rules.Default(), d) {
+	if !rules.Same(rules.Default(), d) {
 		t.Errorf("Parse changed the default")
 	}
 
@@ -366,7 +366,7 @@ allow:
 	want = rules.Default()
 	want.TCPFlags = []rules.FlagPattern{}
 	want.HomeNetworks = []netip.Prefix{}
-	if !reflect.DeepEqual(r, want) {
+	if !rules.Same(r, want) {
 		t.Errorf("got  %+v\nwant %+v", r, want)
 	}
 

@@ -33,7 +33,7 @@ func describe(n *yaml.Node) string {
 	case isNull(n):
 		return "null"
 	default:
-		return strconv.Quote(n.Value)
+		return strconv.Quote(excerpt(n.Value))
 	}
 }
 
@@ -65,12 +65,12 @@ func (l *loader) mapping(n *yaml.Node, path, what string, known []string, fn fun
 			continue
 		}
 		if first, dup := seen[k.Value]; dup {
-			l.errorf(k, "duplicate key %q %s (first at %d:%d)", k.Value, where(path), first.Line, first.Column)
+			l.errorf(k, "duplicate key %q %s (first at %d:%d)", excerpt(k.Value), where(path), first.Line, first.Column)
 			continue
 		}
 		seen[k.Value] = k
 		if !slices.Contains(known, k.Value) {
-			l.errorf(k, "unknown %s %q %s (known: %s)", what, k.Value, where(path), strings.Join(known, ", "))
+			l.errorf(k, "unknown %s %q %s (known: %s)", what, excerpt(k.Value), where(path), strings.Join(known, ", "))
 			continue
 		}
 		fn(k.Value, deref(v))
@@ -84,6 +84,10 @@ func (l *loader) sequence(n *yaml.Node, path string) ([]*yaml.Node, bool) {
 	}
 	if n.Kind != yaml.SequenceNode {
 		l.errorf(n, "%s: expected a sequence, got %s", path, describe(n))
+		return nil, false
+	}
+	if len(n.Content) > MaxListEntries {
+		l.errorf(n, "%s: %d entries, at most %d", path, len(n.Content), MaxListEntries)
 		return nil, false
 	}
 	items := make([]*yaml.Node, len(n.Content))
@@ -136,11 +140,11 @@ func (l *loader) duration(n *yaml.Node, path string) (time.Duration, bool) {
 	}
 	d, err := time.ParseDuration(n.Value)
 	if err != nil {
-		l.errorf(n, "%s: bad duration %q (want Go syntax such as 5s, 2m, 24h)", path, n.Value)
+		l.errorf(n, "%s: bad duration %q (want Go syntax such as 5s, 2m, 24h)", path, excerpt(n.Value))
 		return 0, false
 	}
 	if d <= 0 {
-		l.errorf(n, "%s: must be positive, got %s", path, n.Value)
+		l.errorf(n, "%s: must be positive, got %s", path, excerpt(n.Value))
 		return 0, false
 	}
 	return d, true
@@ -153,6 +157,24 @@ func (l *loader) positive(n *yaml.Node, path string) (int, bool) {
 		return 0, false
 	}
 	return v, ok
+}
+
+// atMost reports whether v (read from n) is at most limit.
+func (l *loader) atMost(n *yaml.Node, path string, v, limit int) bool {
+	if v > limit {
+		l.errorf(n, "%s: %d is more than the limit %d", path, v, limit)
+		return false
+	}
+	return true
+}
+
+// shorter reports whether d (read from n) is at most limit.
+func (l *loader) shorter(n *yaml.Node, path string, d, limit time.Duration) bool {
+	if d > limit {
+		l.errorf(n, "%s: %s is longer than the limit %s", path, excerpt(n.Value), limit)
+		return false
+	}
+	return true
 }
 
 func (l *loader) nonNegative(n *yaml.Node, path string) (int, bool) {

@@ -28,6 +28,8 @@ type Rules struct {
 	// syn's (see Threshold).
 	Detect map[technique.Technique]Threshold
 	Slow   Slow
+
+	idx *index // lookup structures of the lists; nil for hand-built rules
 }
 
 // Allow lists traffic that is never counted.
@@ -94,21 +96,41 @@ func (r *Rules) Clone() *Rules {
 	c.Allow.Ports = slices.Clone(r.Allow.Ports)
 	c.TCPFlags = slices.Clone(r.TCPFlags)
 	c.Detect = maps.Clone(r.Detect)
+	if r.idx != nil {
+		c.buildIndex()
+	}
 	return &c
 }
 
 // IsHome reports whether a is in the home networks (always true when there
 // are none). IPv4-mapped IPv6 addresses match as IPv4.
 func (r *Rules) IsHome(a netip.Addr) bool {
-	return len(r.HomeNetworks) == 0 || containsAddr(r.HomeNetworks, a)
+	if len(r.HomeNetworks) == 0 {
+		return true
+	}
+	if x := r.index(); x != nil {
+		return x.home.contains(a.Unmap())
+	}
+	return containsAddr(r.HomeNetworks, a)
 }
 
 // AllowedScanner reports whether a is an allowed scanner, never reported.
-func (r *Rules) AllowedScanner(a netip.Addr) bool { return containsAddr(r.Allow.Scanners, a) }
+func (r *Rules) AllowedScanner(a netip.Addr) bool {
+	if x := r.index(); x != nil {
+		return x.scanners.contains(a.Unmap())
+	}
+	return containsAddr(r.Allow.Scanners, a)
+}
 
 // AllowedTarget reports whether a is an allowed target, never counted.
-func (r *Rules) AllowedTarget(a netip.Addr) bool { return containsAddr(r.Allow.Targets, a) }
+func (r *Rules) AllowedTarget(a netip.Addr) bool {
+	if x := r.index(); x != nil {
+		return x.targets.contains(a.Unmap())
+	}
+	return containsAddr(r.Allow.Targets, a)
+}
 
+// containsAddr is the linear scan for rules whose lists changed by hand.
 func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
 	if len(ps) == 0 {
 		return false
@@ -124,6 +146,9 @@ func containsAddr(ps []netip.Prefix, a netip.Addr) bool {
 
 // AllowedPort reports whether destination port p is never counted.
 func (r *Rules) AllowedPort(p uint16) bool {
+	if x := r.index(); x != nil {
+		return x.ports.has(p)
+	}
 	for _, pr := range r.Allow.Ports {
 		if p >= pr.Lo && p <= pr.Hi {
 			return true

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
@@ -145,17 +146,17 @@ func ParsePrefix(s string) (netip.Prefix, error) {
 	if !strings.Contains(s, "/") {
 		a, err := netip.ParseAddr(s)
 		if err != nil {
-			return netip.Prefix{}, fmt.Errorf("bad address %q: %s", s, strings.TrimPrefix(err.Error(), "ParseAddr("+strconv.Quote(s)+"): "))
+			return netip.Prefix{}, fmt.Errorf("bad address %q: %s", excerpt(s), shorten(strings.TrimPrefix(err.Error(), "ParseAddr("+strconv.Quote(s)+"): ")))
 		}
 		if a.Zone() != "" {
-			return netip.Prefix{}, fmt.Errorf("bad address %q: zones are not allowed", s)
+			return netip.Prefix{}, fmt.Errorf("bad address %q: zones are not allowed", excerpt(s))
 		}
 		a = a.Unmap()
 		return netip.PrefixFrom(a, a.BitLen()), nil
 	}
 	p, err := netip.ParsePrefix(s)
 	if err != nil {
-		return netip.Prefix{}, fmt.Errorf("bad CIDR %q: %s", s, strings.TrimPrefix(err.Error(), "netip.ParsePrefix("+strconv.Quote(s)+"): "))
+		return netip.Prefix{}, fmt.Errorf("bad CIDR %q: %s", excerpt(s), shorten(strings.TrimPrefix(err.Error(), "netip.ParsePrefix("+strconv.Quote(s)+"): ")))
 	}
 	if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
 		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
@@ -193,7 +194,7 @@ func ParsePortRange(s string) (PortRange, error) {
 	if !isRange {
 		p, err := strconv.Atoi(strings.TrimSpace(s))
 		if err != nil {
-			return PortRange{}, fmt.Errorf("bad port %q: want a port or a \"lo-hi\" range", s)
+			return PortRange{}, fmt.Errorf("bad port %q: want a port or a \"lo-hi\" range", excerpt(s))
 		}
 		if p < 0 || p > 65535 {
 			return PortRange{}, fmt.Errorf("bad port %d: out of range 0..65535", p)
@@ -204,13 +205,13 @@ func ParsePortRange(s string) (PortRange, error) {
 	b, err2 := strconv.Atoi(strings.TrimSpace(hi))
 	switch {
 	case err1 != nil || err2 != nil:
-		return PortRange{}, fmt.Errorf("bad port range %q: want a port or a \"lo-hi\" range", s)
+		return PortRange{}, fmt.Errorf("bad port range %q: want a port or a \"lo-hi\" range", excerpt(s))
 	case a < 0 || a > 65535:
-		return PortRange{}, fmt.Errorf("bad port range %q: %d out of range 0..65535", s, a)
+		return PortRange{}, fmt.Errorf("bad port range %q: %d out of range 0..65535", excerpt(s), a)
 	case b < 0 || b > 65535:
-		return PortRange{}, fmt.Errorf("bad port range %q: %d out of range 0..65535", s, b)
+		return PortRange{}, fmt.Errorf("bad port range %q: %d out of range 0..65535", excerpt(s), b)
 	case a > b:
-		return PortRange{}, fmt.Errorf("bad port range %q: %d > %d", s, a, b)
+		return PortRange{}, fmt.Errorf("bad port range %q: %d > %d", excerpt(s), a, b)
 	}
 	return PortRange{uint16(a), uint16(b)}, nil
 }
@@ -218,7 +219,7 @@ func ParsePortRange(s string) (PortRange, error) {
 func (l *loader) state(n *yaml.Node) {
 	l.mapping(n, "state", "key", stateKeys, func(key string, v *yaml.Node) {
 		c, ok := l.positive(v, "state."+key)
-		if !ok {
+		if !ok || !l.atMost(v, "state."+key, c, map[string]int{"max_trackers": MaxTrackers, "max_flows": MaxFlows, "max_fragments": MaxFragments}[key]) {
 			return
 		}
 		switch key {
@@ -235,7 +236,7 @@ func (l *loader) state(n *yaml.Node) {
 func (l *loader) timeouts(n *yaml.Node) {
 	l.mapping(n, "timeouts", "key", timeoutKeys, func(key string, v *yaml.Node) {
 		d, ok := l.duration(v, "timeouts."+key)
-		if !ok {
+		if !ok || !l.shorter(v, "timeouts."+key, d, map[string]time.Duration{"reply": MaxReply, "idle": MaxIdle}[key]) {
 			return
 		}
 		switch key {
@@ -274,7 +275,7 @@ func (l *loader) tcpFlags(n *yaml.Node) {
 					l.errorf(v, "%s.type: expected a probe type, got %s", path, describe(v))
 					good = false
 				} else if t, err := technique.Parse(s); err != nil || !t.ByFlags() {
-					l.errorf(v, "unknown probe type %q in %s (known: %s)", s, path, strings.Join(names(ProbeTypes), ", "))
+					l.errorf(v, "unknown probe type %q in %s (known: %s)", excerpt(s), path, strings.Join(names(ProbeTypes), ", "))
 					good = false
 				} else {
 					p.Type = t
@@ -334,7 +335,7 @@ func (l *loader) flags(n *yaml.Node, path string) (tcpflags.Flags, bool) {
 	}
 	v, err := tcpflags.Parse(n.Value)
 	if err != nil {
-		l.errorf(n, "%s: %v", path, err)
+		l.errorf(n, "%s: %s", path, shorten(err.Error()))
 		return 0, false
 	}
 	return v, true
@@ -349,15 +350,15 @@ func (l *loader) detect(n *yaml.Node) {
 		l.mapping(v, path, "key", detectKeys, func(key string, v *yaml.Node) {
 			switch key {
 			case "ports":
-				if c, ok := l.nonNegative(v, path+"."+key); ok {
+				if c, ok := l.nonNegative(v, path+"."+key); ok && l.atMost(v, path+"."+key, c, MaxPorts) {
 					t.Ports, changed = c, true
 				}
 			case "hosts":
-				if c, ok := l.nonNegative(v, path+"."+key); ok {
+				if c, ok := l.nonNegative(v, path+"."+key); ok && l.atMost(v, path+"."+key, c, MaxHosts) {
 					t.Hosts, changed = c, true
 				}
 			case "window":
-				if d, ok := l.duration(v, path+"."+key); ok {
+				if d, ok := l.duration(v, path+"."+key); ok && l.shorter(v, path+"."+key, d, MaxWindow) {
 					t.Window, changed = d, true
 				}
 			}
@@ -382,7 +383,7 @@ func (l *loader) slow(n *yaml.Node) {
 				return
 			}
 			if !(f > 0 && f < 1) {
-				l.errorf(v, "%s: must be between 0 and 1 (exclusive), got %s", path, v.Value)
+				l.errorf(v, "%s: must be between 0 and 1 (exclusive), got %s", path, excerpt(v.Value))
 				return
 			}
 			if key == "theta0" {
@@ -396,16 +397,16 @@ func (l *loader) slow(n *yaml.Node) {
 				return
 			}
 			if !(f > 1) || math.IsInf(f, 0) {
-				l.errorf(v, "%s: must be a finite number greater than 1, got %s", path, v.Value)
+				l.errorf(v, "%s: must be a finite number greater than 1, got %s", path, excerpt(v.Value))
 				return
 			}
 			l.r.Slow.Alarm = f
 		case "memory":
-			if d, ok := l.duration(v, path); ok {
+			if d, ok := l.duration(v, path); ok && l.shorter(v, path, d, MaxSlowMemory) {
 				l.r.Slow.Memory = d
 			}
 		case "min_ports":
-			if c, ok := l.nonNegative(v, path); ok {
+			if c, ok := l.nonNegative(v, path); ok && l.atMost(v, path, c, MaxPorts) {
 				l.r.Slow.MinPorts = c
 			}
 		}
@@ -436,4 +437,13 @@ func (l *loader) crossCheck() {
 			}
 		}
 	}
+}
+
+// shorten cuts a library's error text, which may quote the input, to a
+// few times an excerpt.
+func shorten(msg string) string {
+	if len(msg) <= 3*maxExcerpt {
+		return msg
+	}
+	return strings.ToValidUTF8(msg[:3*maxExcerpt], "") + "..."
 }
