@@ -60,7 +60,7 @@ check-generated: generate
 bench: deps build $(BENCH_PCAP)
 	@echo "== replay of $(BENCH_PCAP) ($(BENCH_N) packets)"
 	@sh testdata/bench.sh $(BIN) $(BENCH_PCAP)
-	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner
+	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner ./internal/flood
 
 $(BENCH_PCAP):
 	@mkdir -p testdata/bench

@@ -32,7 +32,7 @@ type sigSeen struct {
 
 const (
 	decoyWindow = int64(2e9) // copies of one probe leave within microseconds; allow for queues
-	maxSigs     = 1 << 16
+	maxSigs     = 1 << 16    // at most; the memory budget may allow fewer (limits.sigs)
 )
 
 // decoySet is a group of sources found sending the same probes.
@@ -47,14 +47,22 @@ func (s *Episodes) noteProbe(sig probeSig, src netip.Addr) {
 		s.linkDecoys(prev.scanner, src)
 		return
 	}
-	if len(s.sigs) >= maxSigs {
+	if len(s.sigs) >= s.lim.sigs {
 		clear(s.sigs) // a cheap bound; decoy copies arrive together, so little is lost
 	}
 	s.sigs[sig] = sigSeen{src, s.now}
 }
 
+// maxDecoys bounds a decoy set (nmap -D takes a handful): a flood of
+// spoofed copies of one probe would otherwise grow one set, and the cost
+// of every member's removal, without end.
+const maxDecoys = 128
+
 func (s *Episodes) linkDecoys(a, b netip.Addr) {
 	sa, sb := s.decoys[a], s.decoys[b]
+	if sa != nil && sb != sa && len(sa.members) >= maxDecoys || sb != nil && sb != sa && len(sb.members) >= maxDecoys {
+		return
+	}
 	switch {
 	case sa == nil && sb == nil:
 		set := &decoySet{members: []netip.Addr{a, b}}

@@ -52,7 +52,7 @@ type Detector struct {
 // New returns a detector that calls emit for every event, in order.
 func New(r *rules.Rules, emit func(Event)) *Detector {
 	d := &Detector{
-		flows:    newFlowTable(r.State.MaxFlows),
+		flows:    newFlowTable(flowCap(r)),
 		episodes: NewEpisodes(r, emit),
 	}
 	d.trackers = d.episodes.trackers
@@ -62,10 +62,11 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 
 // SetRules swaps in new rules (a reload) and keeps every flow, tracker and
 // episode: thresholds, patterns and allow lists apply from the next packet.
-// The flow cap applies as the table next fills.
+// The flow cap (of the count and the memory budget) applies as the table
+// next fills.
 func (d *Detector) SetRules(r *rules.Rules) {
 	d.r = r
-	d.flows.max = r.State.MaxFlows
+	d.flows.max = flowCap(r)
 	d.episodes.SetRules(r)
 }
 
@@ -114,6 +115,9 @@ func (d *Detector) Advance(t time.Time) {
 	d.expirePending(now - int64(d.r.Timeouts.Reply))
 	if len(d.arpPending) > 0 {
 		d.expireARP(now)
+		if len(d.arpPending) > 2*d.flows.max+1024 {
+			d.arpPending = compactRefs(d.arpPending, 0)
+		}
 	}
 	d.episodes.Advance(now)
 	if now >= d.nextSweep {

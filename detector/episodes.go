@@ -41,6 +41,9 @@ type Episodes struct {
 
 	alerts  uint64
 	evicted uint64
+
+	lim  limits // caps from the memory budget
+	used int64  // bytes charged to trackers (budget.go)
 }
 
 // NewEpisodes returns empty episode state that calls emit for every event.
@@ -60,6 +63,7 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 // episode.
 func (s *Episodes) SetRules(r *rules.Rules) {
 	s.r = r
+	s.lim = limitsOf(r)
 	for t := range technique.Count {
 		s.thresholds[t] = r.Threshold(t)
 	}

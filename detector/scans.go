@@ -53,7 +53,7 @@ func (s *Episodes) count(c Contact) {
 			}
 		}
 	}
-	isNew := e.add(target, port, c.Outcome, s.now)
+	isNew := s.addContact(t, e, target, port, c.Outcome)
 	if isNew && s.alarmLLR > 0 {
 		t.llr += s.failLLR
 	}

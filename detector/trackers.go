@@ -20,6 +20,7 @@ type tracker struct {
 	// ended holds targets of IP episodes closed lately, so that the ARP
 	// requests of their probes still count as resolutions (probedOverIP).
 	ended map[netip.Addr]struct{}
+	bytes int // memory charged to it (budget.go)
 	link[tracker]
 }
 
@@ -44,31 +45,45 @@ func (s *Episodes) tracker(a netip.Addr) *tracker {
 		s.byAge.touch(t)
 		return t
 	}
-	if len(s.trackers) >= s.r.State.MaxTrackers {
-		s.evictTracker()
+	for len(s.trackers) >= s.r.State.MaxTrackers || s.used+trackerBytes+episodeBytes > s.lim.trackers {
+		if !s.evictTracker(nil) {
+			break
+		}
 	}
 	t = &tracker{addr: a, last: s.now}
+	s.charge(t, trackerBytes)
 	s.trackers[a] = t
 	s.byAge.pushFront(t)
 	return t
 }
 
+// fit evicts trackers other than keep until they fit their byte budget.
+func (s *Episodes) fit(keep *tracker) {
+	for s.used > s.lim.trackers && s.evictTracker(keep) {
+	}
+}
+
 // evictTracker drops the least recently used tracker that is not in an
 // alerted episode; if every tracker is, the least recently used one goes
-// (after its summary is written).
-func (s *Episodes) evictTracker() {
+// (after its summary is written). It never drops keep, and reports
+// whether it dropped one.
+func (s *Episodes) evictTracker(keep *tracker) bool {
 	victim := s.byAge.tail
-	for t, n := s.byAge.tail, 0; t != nil && n < 64; t, n = s.byAge.older(t), n+1 {
-		if !t.active() {
+	if victim == keep && victim != nil {
+		victim = s.byAge.older(victim)
+	}
+	for t, n := victim, 0; t != nil && n < 64; t, n = s.byAge.older(t), n+1 {
+		if !t.active() && t != keep {
 			victim = t
 			break
 		}
 	}
-	if victim == nil {
-		return
+	if victim == nil || victim == keep {
+		return false
 	}
 	s.dropTracker(victim)
 	s.evicted++
+	return true
 }
 
 func (s *Episodes) dropTracker(t *tracker) {
@@ -84,6 +99,7 @@ func (s *Episodes) dropTracker(t *tracker) {
 func (s *Episodes) forget(t *tracker) {
 	s.byAge.unlink(t)
 	delete(s.trackers, t.addr)
+	s.used -= int64(t.bytes)
 	if ds := s.decoys[t.addr]; ds != nil {
 		delete(s.decoys, t.addr)
 		if i := slices.Index(ds.members, t.addr); i >= 0 {
@@ -123,6 +139,7 @@ func (s *Episodes) expire() {
 		}
 		t = prev
 	}
+	s.recount()
 }
 
 // episodeIdle is how long an alerted episode may stay quiet before it ends:

@@ -28,6 +28,10 @@ type Rules struct {
 	// syn's (see Threshold).
 	Detect map[technique.Technique]Threshold
 	Slow   Slow
+	// Memory is the byte budget of every table and queue the sensor keeps
+	// (see MemoryFor) and the Go runtime's soft memory limit
+	// (ApplyMemoryLimit). The caps of State stay upper bounds.
+	Memory int64
 
 	idx *index // lookup structures of the lists; nil for hand-built rules
 }
@@ -42,8 +46,9 @@ type Allow struct {
 // PortRange is an inclusive range of ports; a single port has Lo == Hi.
 type PortRange struct{ Lo, Hi uint16 }
 
-// State caps the detector's memory. Every table evicts LRU beyond its cap,
-// sparing trackers in an active episode, and counts what it evicted.
+// State caps the number of entries of the detector's tables; Rules.Memory
+// caps their bytes, and the smaller cap wins. Every table evicts beyond its
+// cap, sparing trackers in an active episode, and counts what it evicted.
 type State struct {
 	MaxTrackers  int // scanners followed at once
 	MaxFlows     int // connections and pending probes followed at once

@@ -18,7 +18,7 @@ import (
 // The keys each section of a rules file takes; the loader methods below
 // walk each section onto Rules.
 var (
-	topKeys     = []string{"home_networks", "allow", "state", "timeouts", "tcp_flags", "detect", "slow"}
+	topKeys     = []string{"home_networks", "allow", "state", "timeouts", "tcp_flags", "detect", "slow", "memory"}
 	allowKeys   = []string{"scanners", "targets", "ports"}
 	stateKeys   = []string{"max_trackers", "max_flows", "max_fragments"}
 	timeoutKeys = []string{"reply", "idle"}
@@ -92,8 +92,28 @@ func (l *loader) top(n *yaml.Node) {
 			l.detect(v)
 		case "slow":
 			l.slow(v)
+		case "memory":
+			l.memory(v)
 		}
 	})
+}
+
+// memory reads the byte budget: bytes, or a size such as 256MiB.
+func (l *loader) memory(n *yaml.Node) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		l.errorf(n, "memory: expected a size such as 256MiB, got %s", describe(n))
+		return
+	}
+	v, err := ParseBytes(n.Value)
+	if err != nil {
+		l.errorf(n, "memory: %v", err)
+		return
+	}
+	if v < MinMemory || v > MaxMemory {
+		l.errorf(n, "memory: %s is outside %s..%s", excerpt(n.Value), FormatBytes(MinMemory), FormatBytes(MaxMemory))
+		return
+	}
+	l.r.Memory = v
 }
 
 func (l *loader) allow(n *yaml.Node) {

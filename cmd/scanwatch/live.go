@@ -86,6 +86,7 @@ func cmdLive(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return
 		}
 		p.det.SetRules(nr)
+		rules.ApplyMemoryLimit(nr)
 		fmt.Fprintf(stderr, "scanwatch live: rules reloaded\n")
 	}
 	err = p.runLive(ctx, src, hup, reload)

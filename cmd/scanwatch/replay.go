@@ -71,7 +71,9 @@ type pipeline struct {
 }
 
 func newPipeline(r *rules.Rules, w io.Writer) *pipeline {
-	p := &pipeline{dec: decode.NewDecoder(r.State.MaxFragments), out: eve.NewWriter(w)}
+	rules.ApplyMemoryLimit(r)
+	frags := decode.FragmentsFor(r.MemoryFor(rules.FragmentTable), r.State.MaxFragments)
+	p := &pipeline{dec: decode.NewDecoder(frags), out: eve.NewWriter(w)}
 	p.det = detector.New(r, func(ev detector.Event) {
 		p.out.Event(ev)
 		if ev.Kind == "scan" {
