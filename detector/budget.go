@@ -21,11 +21,11 @@ const (
 	// the pending-probe queue (24 B each; the queue is compacted at twice
 	// the flow cap). Measured: 192 B per pending flow at 2.6 slots each.
 	flowBytes = 144 + 4*8 + 2*24
-	// trackerBytes: a tracker (184 B) and its entry in the tracker map.
-	trackerBytes = 270
+	// trackerBytes: a tracker (192 B) and its entry in the tracker map.
+	trackerBytes = 300
 	// episodeBytes: an episode (592 B, in the 640 B class) with its maps,
 	// window and port sets holding its first target (a one-contact
-	// tracker measured 1679 B, its second episode 1408 B).
+	// tracker measured 1726 B with two ports, its second episode 1408 B).
 	episodeBytes = 1420
 	// targetBytes: each further target of an episode: its port set, its
 	// entries in the target and window maps and the window (257 B
@@ -43,10 +43,12 @@ const (
 
 // limits are the caps the detector derives from its rules.
 type limits struct {
-	flows    int   // flow table entries
-	trackers int64 // bytes of trackers, episodes and targets
-	episode  int64 // bytes one episode may keep port sets in
-	sigs     int   // decoy signatures remembered
+	flows     int   // flow table entries
+	trackers  int64 // bytes of trackers, episodes and targets
+	probation int64 // bytes of the probation space
+	episode   int64 // bytes one episode may keep port sets in
+	sigs      int   // decoy signatures remembered
+	evidence  int64 // bytes of the evidence filters and suspects
 }
 
 // limitsOf derives the detector's caps from r. A hand-built Rules value
@@ -63,6 +65,10 @@ func limitsOf(r *rules.Rules) limits {
 	// copies of one probe leave together, so a few thousand are plenty.
 	l.sigs = clamp(int(l.trackers/16/sigBytes), 1024, maxSigs)
 	l.trackers -= int64(l.sigs) * sigBytes
+	// A quarter of the rest is the probation space.
+	l.probation = l.trackers / 4
+	l.trackers -= l.probation
+	l.evidence = r.MemoryFor(rules.EvidenceTable)
 	// One episode keeps port sets in at most an eighth of the trackers'
 	// share, and as much again in targets counted without their ports.
 	l.episode = l.trackers / 8

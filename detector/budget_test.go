@@ -30,16 +30,15 @@ func perEntry(lo, hi int, grow func(lo, hi int)) float64 {
 	grow(0, lo)
 	before := heapAlloc()
 	grow(lo, hi)
-	return float64(heapAlloc()-before) / float64(hi-lo)
+	after := heapAlloc()
+	runtime.KeepAlive(grow) // and what it holds
+	return (float64(after) - float64(before)) / float64(hi-lo)
 }
 
 // TestEntrySizes holds the bytes per entry the memory budget divides by to
 // the heap they take: each constant is an upper bound of the measurement,
 // and not a loose one, so a struct that grows fails here first.
 func TestEntrySizes(t *testing.T) {
-	r := rules.Default()
-	r.State.MaxFlows, r.State.MaxTrackers, r.Memory = 1<<24, 1<<24, 1<<40
-	t0 := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
 	check := func(what string, measured float64, constant int) {
 		t.Helper()
 		t.Logf("%s: %.0f B measured, %d B budgeted", what, measured, constant)
@@ -47,55 +46,87 @@ func TestEntrySizes(t *testing.T) {
 			t.Errorf("%s: %.0f B measured, %d B budgeted", what, measured, constant)
 		}
 	}
+	check("pending flow", measureFlows(), flowBytes)
+	probe := func(s *Episodes, i int) { s.Add(oneContact(i, technique.Syn, 80)) }
+	track := func(s *Episodes, i int) {
+		s.Add(oneContact(i, technique.Syn, 80))
+		s.Add(oneContact(i, technique.Syn, 81))
+	}
+	check("probation entry", measureEpisodes(nil, probe), probeBytes)
+	check("tracker with one episode", measureEpisodes(nil, track), trackerBytes+episodeBytes)
+	var accounted float64
+	check("second episode", measureEpisodes(track, func(s *Episodes, i int) {
+		s.Add(oneContact(i, technique.UDP, 80))
+		accounted = float64(s.used) / float64(i+1)
+	}), episodeBytes)
+	check("its accounting", accounted, trackerBytes+2*episodeBytes)
+	check("target", measureTargets(0, 4000, maxEpisodeTargets), targetBytes)
+	check("overflow target", measureTargets(maxEpisodeTargets, maxEpisodeTargets, maxEpisodeTargets+40_000), overflowBytes)
+}
 
-	// Pending probes: flows, their hash slots and queue references.
-	d := New(r, func(Event) {})
-	p := nmapSYNP(spoofed(0), target, 40000, 80, 1, 0)
-	check("pending flow", perEntry(60_000, 120_000, func(lo, hi int) {
+// entrySizeRules lift every cap but the ones measured.
+func entrySizeRules() *rules.Rules {
+	r := rules.Default()
+	r.State.MaxFlows, r.State.MaxTrackers, r.Memory = 1<<24, 1<<24, 1<<40
+	return r
+}
+
+func measureFlows() float64 {
+	// UDP probes with IP ID 0, which the decoy signatures leave aside
+	// (they have their own share).
+	d := New(entrySizeRules(), func(Event) {})
+	p := udpP(spoofed(0), target, 40000, 53, 0)
+	t0 := time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC)
+	return perEntry(30_000, 60_000, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			p.Src, p.Seq, p.Time = spoofed(i), uint32(i), t0.Add(time.Duration(i)*time.Microsecond)
+			p.Src, p.Time = spoofed(i), t0.Add(time.Duration(i)*time.Microsecond)
 			d.Process(&p)
 		}
-	}), flowBytes)
-	runtime.KeepAlive(d)
+	})
+}
 
-	contact := func(i int, tech technique.Technique) Contact {
-		return Contact{Time: int64(i), First: int64(i), Scanner: spoofed(i), Target: target, Port: 80, Probes: 1, Technique: tech}
+func oneContact(i int, tech technique.Technique, port uint16) Contact {
+	return Contact{Time: int64(i), First: int64(i), Scanner: spoofed(i), Target: target, Port: port, Probes: 1, Technique: tech}
+}
+
+// measureEpisodes measures what add(s, i) takes per source i, after
+// setup(s, i) (if not nil) for every source.
+func measureEpisodes(setup, add func(s *Episodes, i int)) float64 {
+	s := NewEpisodes(entrySizeRules(), func(Event) {})
+	const lo, hi = 10_000, 30_000
+	for i := range hi {
+		if setup != nil {
+			setup(s, i)
+		}
 	}
-	s := NewEpisodes(r, func(Event) {})
-	check("one-contact tracker", perEntry(20_000, 60_000, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s.Add(contact(i, technique.Syn))
+	return perEntry(lo, hi, func(a, b int) {
+		for i := a; i < b; i++ {
+			add(s, i)
 		}
-	}), trackerBytes+episodeBytes)
-	check("its accounting", float64(s.used)/60_000, trackerBytes+episodeBytes)
-	check("second episode", perEntry(20_000, 60_000, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			s.Add(contact(i, technique.UDP))
-		}
-	}), episodeBytes)
-	runtime.KeepAlive(s)
+	})
+}
 
-	// Targets of one scanner's episode, before its alert.
-	r2 := r.Clone()
-	r2.Detect = map[technique.Technique]rules.Threshold{technique.Syn: {Ports: 1 << 20, Hosts: 1 << 20, Window: time.Hour}}
-	r2.Slow.Enabled = false
-	s = NewEpisodes(r2, func(Event) {})
-	check("target", perEntry(4000, maxEpisodeTargets, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			c := contact(i, technique.Syn)
+// measureTargets measures the targets lo..hi of one scanner's episode,
+// before its alert, after the first skip ones.
+func measureTargets(skip, lo, hi int) float64 {
+	r := entrySizeRules()
+	r.Detect = map[technique.Technique]rules.Threshold{technique.Syn: {Ports: 1 << 20, Hosts: 1 << 20, Window: time.Hour}}
+	r.Slow.Enabled = false
+	s := NewEpisodes(r, func(Event) {})
+	add := func(a, b int) {
+		for i := a; i < b; i++ {
+			c := oneContact(i, technique.Syn, 80)
 			c.Scanner, c.Target = scanner, spoofed(i)
 			s.Add(c)
 		}
-	}), targetBytes)
-	check("overflow target", perEntry(maxEpisodeTargets, maxEpisodeTargets+40_000, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			c := contact(i, technique.Syn)
-			c.Scanner, c.Target = scanner, spoofed(i)
-			s.Add(c)
+	}
+	add(0, skip)
+	return perEntry(lo, hi, func(a, b int) {
+		if a == 0 {
+			a = skip
 		}
-	}), overflowBytes)
-	runtime.KeepAlive(s)
+		add(a, b)
+	})
 }
 
 // TestFloodStaysInBudget: 300,000 spoofed SYNs within one reply timeout

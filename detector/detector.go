@@ -25,7 +25,13 @@ type Stats struct {
 	FlowsEvicted    uint64
 	Trackers        int // scanners followed now
 	TrackersEvicted uint64
-	Alerts          uint64
+	// Probation: sources with one first contact, waiting for a second
+	// before they get a tracker; evicted ones are remembered in filters.
+	Probation        int
+	ProbationEvicted uint64
+	Suspects         int   // sequential-test states of evicted trackers kept
+	TrackerBytes     int64 // memory held by trackers, as accounted
+	Alerts           uint64
 }
 
 // Detector is not safe for concurrent use: feed it from one goroutine.

@@ -44,6 +44,9 @@ type Episodes struct {
 
 	lim  limits // caps from the memory budget
 	used int64  // bytes charged to trackers (budget.go)
+
+	prob probation // sources with one contact (probation.go)
+	ev   evidence  // what is remembered of sources without a tracker (evidence.go)
 }
 
 // NewEpisodes returns empty episode state that calls emit for every event.
@@ -54,6 +57,7 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 		sigs:     make(map[probeSig]sigSeen),
 		decoys:   make(map[netip.Addr]*decoySet),
 		byTarget: make(map[netip.Addr][]*tracker),
+		prob:     newProbation(),
 	}
 	s.SetRules(r)
 	return s
@@ -63,7 +67,12 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 // episode.
 func (s *Episodes) SetRules(r *rules.Rules) {
 	s.r = r
-	s.lim = limitsOf(r)
+	lim := limitsOf(r)
+	if lim.evidence != s.lim.evidence {
+		s.ev = newEvidence(lim.evidence) // a new budget: the evidence starts afresh
+	}
+	s.lim = lim
+	s.prob.max = max(1, min(r.State.MaxTrackers, int(lim.probation/probeBytes)))
 	for t := range technique.Count {
 		s.thresholds[t] = r.Threshold(t)
 	}
@@ -116,12 +125,17 @@ func (s *Episodes) Flush() {
 			}
 		}
 	}
+	// Probes have no alerted episode: nothing to report.
+	n := s.prob.max
+	s.prob = newProbation()
+	s.prob.max = n
 }
 
-// Stats fills the episode counters of Stats: Trackers, TrackersEvicted
-// and Alerts.
+// Stats fills the episode counters of Stats: trackers, probation,
+// suspects, their evictions and memory, and alerts.
 func (s *Episodes) Stats() Stats {
-	return Stats{Trackers: len(s.trackers), TrackersEvicted: s.evicted, Alerts: s.alerts}
+	return Stats{Trackers: len(s.trackers), TrackersEvicted: s.evicted, Probation: s.prob.len(), ProbationEvicted: s.prob.evicted,
+		Suspects: len(s.ev.suspects), Alerts: s.alerts, TrackerBytes: s.used}
 }
 
 // OpenEpisodes is the number of episodes not yet closed.
@@ -132,6 +146,11 @@ func (s *Episodes) OpenEpisodes() int {
 			if e != nil {
 				n++
 			}
+		}
+	}
+	for _, i := range s.prob.index {
+		if !s.prob.ents[i].dropped {
+			n++
 		}
 	}
 	return n
@@ -146,13 +165,19 @@ func (s *Episodes) reprobe(scanner netip.Addr, tech technique.Technique) {
 		e := t.eps[tech]
 		e.probes++
 		e.last = s.now
+	} else if t == nil {
+		s.probationReprobe(scanner, tech)
 	}
 }
 
 // alive counts a reply of a probed host (an echo reply) to scanner.
 func (s *Episodes) alive(scanner netip.Addr, tech technique.Technique) {
 	t := s.trackers[scanner]
-	if t == nil || t.eps[tech] == nil {
+	if t == nil {
+		s.probationAlive(scanner, tech)
+		return
+	}
+	if t.eps[tech] == nil {
 		return
 	}
 	t.eps[tech].outcomes[OutAlive]++
@@ -162,6 +187,8 @@ func (s *Episodes) alive(scanner netip.Addr, tech technique.Technique) {
 func (s *Episodes) openPort(scanner netip.Addr, tech technique.Technique, port uint16) {
 	if t := s.trackers[scanner]; t != nil && t.eps[tech] != nil {
 		t.eps[tech].open.add(port)
+	} else if t == nil {
+		s.probationOpenPort(scanner, tech, port)
 	}
 }
 
@@ -170,14 +197,14 @@ func (s *Episodes) openPort(scanner netip.Addr, tech technique.Technique, port u
 // 53 to an ephemeral port) is one more probe.
 func (s *Episodes) scanning(src netip.Addr, tech technique.Technique) bool {
 	t := s.trackers[src]
-	return t != nil && t.eps[tech] != nil
+	return t != nil && t.eps[tech] != nil || t == nil && s.probeOf(src, tech) != nil
 }
 
 // probedOverIP reports whether scanner sent counted IP probes to target.
 func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
 	t := s.trackers[scanner]
 	if t == nil {
-		return false
+		return s.probationProbed(scanner, target)
 	}
 	for f, e := range t.eps {
 		if e != nil && technique.Technique(f) != technique.ARP && e.targets[target] != nil {
@@ -192,6 +219,7 @@ func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
 func (s *Episodes) success(scanner netip.Addr) {
 	t := s.trackers[scanner]
 	if t == nil {
+		s.probationSuccess(scanner)
 		return
 	}
 	t.llr = max(t.llr+s.okLLR, -s.alarmLLR)

@@ -44,7 +44,14 @@ func FuzzPipeline(f *testing.F) {
 				d.Process(&p)
 			}
 		}
+		st := d.Stats()
+		if st.Trackers > r.State.MaxTrackers || st.Probation > r.State.MaxTrackers || st.Flows > r.State.MaxFlows || st.TrackerBytes < 0 {
+			t.Fatalf("caps exceeded: %+v", st)
+		}
 		d.Flush()
+		if n := d.OpenEpisodes(); n != 0 {
+			t.Fatalf("%d episodes open after Flush", n)
+		}
 		for _, tr := range d.trackers {
 			for _, e := range tr.eps {
 				if e != nil {

@@ -16,7 +16,10 @@ import (
 // episode it belongs to has become a scan.
 func (s *Episodes) count(c Contact) {
 	tech, target, port, probes := c.Technique, c.Target, c.Port, int(c.Probes)
-	t := s.tracker(c.Scanner)
+	t := s.admit(c)
+	if t == nil {
+		return // it waits in probation
+	}
 	if discoveryProbe(tech, port) && t.eps[technique.Ping] != nil && t.eps[technique.Ping].targets[target] != nil {
 		// nmap's host discovery sends SYN to 443 and ACK to 80 with its
 		// echo request: part of the ping sweep, not a port scan.

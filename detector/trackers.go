@@ -38,52 +38,49 @@ func (t *tracker) active() bool {
 // maxEnded bounds the targets a tracker remembers from closed episodes.
 const maxEnded = 4096
 
-func (s *Episodes) tracker(a netip.Addr) *tracker {
-	t := s.trackers[a]
-	if t != nil {
-		t.last = s.now
-		s.byAge.touch(t)
-		return t
-	}
-	for len(s.trackers) >= s.r.State.MaxTrackers || s.used+trackerBytes+episodeBytes > s.lim.trackers {
-		if !s.evictTracker(nil) {
-			break
-		}
-	}
-	t = &tracker{addr: a, last: s.now}
-	s.charge(t, trackerBytes)
-	s.trackers[a] = t
-	s.byAge.pushFront(t)
-	return t
-}
-
 // fit evicts trackers other than keep until they fit their byte budget.
 func (s *Episodes) fit(keep *tracker) {
-	for s.used > s.lim.trackers && s.evictTracker(keep) {
+	for s.used > s.lim.trackers {
+		v := s.victim(keep)
+		if v == nil {
+			return
+		}
+		s.evict(v)
 	}
 }
 
-// evictTracker drops the least recently used tracker that is not in an
-// alerted episode; if every tracker is, the least recently used one goes
-// (after its summary is written). It never drops keep, and reports
-// whether it dropped one.
-func (s *Episodes) evictTracker(keep *tracker) bool {
-	victim := s.byAge.tail
-	if victim == keep && victim != nil {
-		victim = s.byAge.older(victim)
-	}
-	for t, n := victim, 0; t != nil && n < 64; t, n = s.byAge.older(t), n+1 {
-		if !t.active() && t != keep {
-			victim = t
-			break
+// victim picks the tracker to evict: among the 64 least recently used,
+// the one with the least evidence (the lowest sequential-test ratio; the
+// least recently used of equals) that is not in an alerted episode; if
+// every one is, the least recently used. Never keep; nil if there is no
+// other.
+func (s *Episodes) victim(keep *tracker) *tracker {
+	var best, lru *tracker
+	for t, n := s.byAge.tail, 0; t != nil && n < 64; t, n = s.byAge.older(t), n+1 {
+		if t == keep {
+			continue
+		}
+		if lru == nil {
+			lru = t
+		}
+		if !t.active() && (best == nil || t.llr < best.llr) {
+			best = t
 		}
 	}
-	if victim == nil || victim == keep {
-		return false
+	if best == nil {
+		return lru
 	}
-	s.dropTracker(victim)
+	return best
+}
+
+// evict drops t to make room; its episodes end (alerted ones with their
+// summary) and its sequential-test state stays in the evidence.
+func (s *Episodes) evict(t *tracker) {
+	if s.alarmLLR > 0 && t.llr > 0 {
+		s.ev.keep(key16(t.addr), suspect{llr: t.llr, last: t.last})
+	}
+	s.dropTracker(t)
 	s.evicted++
-	return true
 }
 
 func (s *Episodes) dropTracker(t *tracker) {
@@ -100,9 +97,14 @@ func (s *Episodes) forget(t *tracker) {
 	s.byAge.unlink(t)
 	delete(s.trackers, t.addr)
 	s.used -= int64(t.bytes)
-	if ds := s.decoys[t.addr]; ds != nil {
-		delete(s.decoys, t.addr)
-		if i := slices.Index(ds.members, t.addr); i >= 0 {
+	s.unlinkDecoy(t.addr)
+}
+
+// unlinkDecoy takes a source no longer followed out of its decoy set.
+func (s *Episodes) unlinkDecoy(a netip.Addr) {
+	if ds := s.decoys[a]; ds != nil {
+		delete(s.decoys, a)
+		if i := slices.Index(ds.members, a); i >= 0 {
 			ds.members = slices.Delete(ds.members, i, i+1)
 		}
 	}
@@ -139,6 +141,7 @@ func (s *Episodes) expire() {
 		}
 		t = prev
 	}
+	s.expireProbation(memory, idle)
 	s.recount()
 }
 
