@@ -6,8 +6,6 @@
 package detector
 
 import (
-	"net/netip"
-
 	"github.com/scanwatch/scanwatch/rules"
 )
 
@@ -90,7 +88,9 @@ func (s *portSet) bytes() int {
 // are counted without their ports, port sets no longer become bitmaps (a
 // port outside a full small set counts as new), and past twice the cap a
 // new target only counts as a contact.
-func (s *Episodes) addContact(t *tracker, e *episode, target netip.Addr, port uint16, o Outcome) bool {
+func (s *Episodes) addContact(t *tracker, e *episode, c Contact) bool {
+	target, port, o := c.Target, c.Port, c.Outcome
+	t.noteIPID(c)
 	if e.bytes == 0 {
 		e.bytes = episodeBytes
 		s.charge(t, episodeBytes)

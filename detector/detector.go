@@ -32,6 +32,11 @@ type Stats struct {
 	Suspects         int   // sequential-test states of evicted trackers kept
 	TrackerBytes     int64 // memory held by trackers, as accounted
 	Alerts           uint64
+	// AlertsSuppressed counts alerts past the rules' alert budget; each
+	// flood of them (Floods) has one alert and one closing record of its
+	// own, counted in neither.
+	AlertsSuppressed uint64
+	Floods           uint64
 }
 
 // Detector is not safe for concurrent use: feed it from one goroutine.

@@ -47,6 +47,14 @@ type Episodes struct {
 
 	prob probation // sources with one contact (probation.go)
 	ev   evidence  // what is remembered of sources without a tracker (evidence.go)
+
+	// The alert budget and the floods past it (floods.go).
+	tokens           float64
+	bucketAt         int64
+	alertsSuppressed uint64
+	floodCount       uint64
+	floods           map[floodKey]*flood
+	inFlood          map[*episode]*flood
 }
 
 // NewEpisodes returns empty episode state that calls emit for every event.
@@ -58,6 +66,8 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 		decoys:   make(map[netip.Addr]*decoySet),
 		byTarget: make(map[netip.Addr][]*tracker),
 		prob:     newProbation(),
+		inFlood:  make(map[*episode]*flood),
+		floods:   make(map[floodKey]*flood),
 	}
 	s.SetRules(r)
 	return s
@@ -125,17 +135,21 @@ func (s *Episodes) Flush() {
 			}
 		}
 	}
+	for _, k := range s.floodKeys() {
+		s.endFlood(k)
+	}
 	// Probes have no alerted episode: nothing to report.
-	n := s.prob.max
+	n, ev := s.prob.max, s.prob.evicted
 	s.prob = newProbation()
-	s.prob.max = n
+	s.prob.max, s.prob.evicted = n, ev
 }
 
 // Stats fills the episode counters of Stats: trackers, probation,
 // suspects, their evictions and memory, and alerts.
 func (s *Episodes) Stats() Stats {
 	return Stats{Trackers: len(s.trackers), TrackersEvicted: s.evicted, Probation: s.prob.len(), ProbationEvicted: s.prob.evicted,
-		Suspects: len(s.ev.suspects), Alerts: s.alerts, TrackerBytes: s.used}
+		Suspects: len(s.ev.suspects), Alerts: s.alerts, TrackerBytes: s.used,
+		AlertsSuppressed: s.alertsSuppressed, Floods: s.floodCount}
 }
 
 // OpenEpisodes is the number of episodes not yet closed.

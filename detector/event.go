@@ -34,6 +34,9 @@ type Scan struct {
 	Slow         bool // recognised by the sequential test rather than a rate window
 	Decoys       []netip.Addr
 	Group        string
+	// Sources is, for a flood (Shape "flood"), how many sources it sums up;
+	// its Scanner is then the unspecified address.
+	Sources int
 }
 
 // MaxListedTargets caps the targets listed in one record; TargetCount stays exact.

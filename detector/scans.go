@@ -56,7 +56,7 @@ func (s *Episodes) count(c Contact) {
 			}
 		}
 	}
-	isNew := s.addContact(t, e, target, port, c.Outcome)
+	isNew := s.addContact(t, e, c)
 	if isNew && s.alarmLLR > 0 {
 		t.llr += s.failLLR
 	}
@@ -115,6 +115,9 @@ func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
 		return
 	}
 	e.markAlerted()
+	if s.suppress(t, tech, e) {
+		return // past the alert budget: part of a flood summary (floods.go)
+	}
 	s.groupDistributed(t, tech, e)
 	s.alerts++
 	s.emit(Event{Kind: "alert", Time: time.Unix(0, s.now).UTC(), Scan: e.report(t.addr)})
@@ -166,6 +169,9 @@ func (s *Episodes) endEpisode(t *tracker, tech technique.Technique) {
 			}
 			t.ended[a] = struct{}{}
 		}
+	}
+	if s.absorb(e) {
+		return // summed up in its flood's record
 	}
 	rec := e.report(t.addr)
 	if tech == technique.Ping {

@@ -21,18 +21,38 @@ type tracker struct {
 	// requests of their probes still count as resolutions (probedOverIP).
 	ended map[netip.Addr]struct{}
 	bytes int // memory charged to it (budget.go)
+	// The IP ID of its first probe, for the evidence of a flood it joins.
+	ipid     uint16
+	ipidSeen bool
 	link[tracker]
 }
 
 func (t *tracker) links() *link[tracker] { return &t.link }
 
-func (t *tracker) active() bool {
+// active reports whether t is in an alerted episode of its own (one
+// summed up in a flood does not count): eviction spares it.
+func (s *Episodes) active(t *tracker) bool {
 	for _, e := range t.eps {
-		if e != nil && e.alerted {
+		if e != nil && e.alerted && s.inFlood[e] == nil {
 			return true
 		}
 	}
 	return false
+}
+
+// flooding reports whether t's alerted episodes are all summed up in a
+// flood: such a tracker goes first when room is needed.
+func (s *Episodes) flooding(t *tracker) bool {
+	in := false
+	for _, e := range t.eps {
+		if e != nil && e.alerted {
+			if s.inFlood[e] == nil {
+				return false
+			}
+			in = true
+		}
+	}
+	return in
 }
 
 // maxEnded bounds the targets a tracker remembers from closed episodes.
@@ -50,10 +70,10 @@ func (s *Episodes) fit(keep *tracker) {
 }
 
 // victim picks the tracker to evict: among the 64 least recently used,
-// the one with the least evidence (the lowest sequential-test ratio; the
-// least recently used of equals) that is not in an alerted episode; if
-// every one is, the least recently used. Never keep; nil if there is no
-// other.
+// one whose alerts a flood summed up, else the one with the least evidence
+// (the lowest sequential-test ratio; the least recently used of equals)
+// that is not in an alerted episode; if every one is, the least recently
+// used. Never keep; nil if there is no other.
 func (s *Episodes) victim(keep *tracker) *tracker {
 	var best, lru *tracker
 	for t, n := s.byAge.tail, 0; t != nil && n < 64; t, n = s.byAge.older(t), n+1 {
@@ -63,7 +83,10 @@ func (s *Episodes) victim(keep *tracker) *tracker {
 		if lru == nil {
 			lru = t
 		}
-		if !t.active() && (best == nil || t.llr < best.llr) {
+		if s.flooding(t) {
+			return t
+		}
+		if !s.active(t) && (best == nil || t.llr < best.llr) {
 			best = t
 		}
 	}
@@ -142,6 +165,7 @@ func (s *Episodes) expire() {
 		t = prev
 	}
 	s.expireProbation(memory, idle)
+	s.expireFloods(idle)
 	s.recount()
 }
 

@@ -224,3 +224,22 @@ func TestMemory(t *testing.T) {
 		t.Errorf("shares sum to %d of %d", sum, r.Memory)
 	}
 }
+
+// TestAlerts: the alert budget's rate and burst, within their limits.
+func TestAlerts(t *testing.T) {
+	r, err := rules.Parse("r.yaml", []byte("alerts: {rate: 0.5, burst: 20}\n"))
+	if err != nil || r.Alerts != (rules.AlertLimit{Rate: 0.5, Burst: 20}) {
+		t.Errorf("alerts: %+v, %v", r, err)
+	}
+	for in, want := range map[string]string{
+		"alerts: {rate: 0}\n":            "r.yaml:1:16: alerts.rate: must be more than 0 and at most 1000000 alerts a second, got 0",
+		"alerts: {rate: 2e6}\n":          "r.yaml:1:16: alerts.rate: must be more than 0 and at most 1000000 alerts a second, got 2e6",
+		"alerts: {burst: 0}\n":           "r.yaml:1:17: alerts.burst: must be positive, got 0",
+		"alerts: {burst: 9999999}\n":     "r.yaml:1:17: alerts.burst: 9999999 is more than the limit 1000000",
+		"alerts: {rate: 1, bursts: 2}\n": `r.yaml:1:19: unknown key "bursts" in alerts (known: rate, burst)`,
+	} {
+		if _, err := rules.Parse("r.yaml", []byte(in)); err == nil || err.Error() != want {
+			t.Errorf("%q: got %v\nwant %s", in, err, want)
+		}
+	}
+}

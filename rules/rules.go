@@ -32,8 +32,19 @@ type Rules struct {
 	// (see MemoryFor) and the Go runtime's soft memory limit
 	// (ApplyMemoryLimit). The caps of State stay upper bounds.
 	Memory int64
+	// Alerts limits how many alerts the detector writes.
+	Alerts AlertLimit
 
 	idx *index // lookup structures of the lists; nil for hand-built rules
+}
+
+// AlertLimit is a global alert budget in packet time: a token bucket that
+// holds Burst alerts and refills at Rate alerts a second. Alerts past it
+// are suppressed, counted, and summed up in one flood record per
+// technique. A zero AlertLimit (rules built by hand) limits nothing.
+type AlertLimit struct {
+	Rate  float64 // alerts a second of packet time
+	Burst int     // alerts allowed at once
 }
 
 // Allow lists traffic that is never counted.

@@ -3,6 +3,7 @@ package flood
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,8 +14,8 @@ import (
 	"github.com/scanwatch/scanwatch/rules"
 )
 
-// run feeds the capture c through the decoder and a detector with rules r
-// and returns the detector's events and its final counters.
+// run feeds the capture c through the decoder and a detector with rules r,
+// flushes it, and returns its events and its counters.
 func run(tb testing.TB, c Config, r *rules.Rules) ([]detector.Event, detector.Stats) {
 	tb.Helper()
 	var events []detector.Event
@@ -34,9 +35,8 @@ func run(tb testing.TB, c Config, r *rules.Rules) ([]detector.Event, detector.St
 	if err != nil {
 		tb.Fatal(err)
 	}
-	st := det.Stats()
 	det.Flush()
-	return events, st
+	return events, det.Stats()
 }
 
 // alerted returns the alert for scanner, if any.
@@ -97,5 +97,52 @@ func TestSlowScanQuiet(t *testing.T) {
 	a := alerted(events, c.Scan.Scanner)
 	if a == nil || a.Scan.Probes != 6 {
 		t.Fatalf("quiet slow scan: alert %+v, want one after 6 probes", a)
+	}
+}
+
+// TestSpoofedScanFlood: 2,000 spoofed sources each sending 20 SYNs (to
+// ports 1-20 of one target) were 2,000 scan alerts. Past the alert budget
+// (20 at once, 1 a second) they are one flood: one alert, one closing
+// record with the counts and why the sources look spoofed, and the
+// suppressed alerts counted. The nmap scan inside, whose stack resets the
+// SYN-ACKs of open ports, is alerted on its own.
+func TestSpoofedScanFlood(t *testing.T) {
+	for _, tc := range []struct {
+		ttl  uint8
+		tell string
+	}{{0, "different TTLs, each source one (drawn at random)"}, {64, "TTL 64 on 100% of the sources (one sender's distance)"}} {
+		c := Config{Kind: SYN, Sources: 2000, PerSource: 20, TTL: tc.ttl, Seed: 9,
+			Scan: Scan{Ports: 100, Gap: time.Millisecond, At: 200 * time.Millisecond, Open: []uint16{22, 80}}}
+		c.defaults()
+		r := rules.Default()
+		events, st := run(t, c, r)
+		var alerts, floods []detector.Event
+		for _, e := range events {
+			if e.Scan.Shape == "flood" {
+				floods = append(floods, e)
+			} else if e.Kind == "alert" {
+				alerts = append(alerts, e)
+			}
+		}
+		if alerted(events, c.Scan.Scanner) == nil {
+			t.Errorf("the nmap scan in the flood was not alerted")
+		}
+		if len(alerts) > r.Alerts.Burst+2 || st.AlertsSuppressed < 1900 {
+			t.Errorf("%d alerts, %d suppressed: want at most the burst (%d) and the scan", len(alerts), st.AlertsSuppressed, r.Alerts.Burst)
+		}
+		if len(floods) != 2 || floods[0].Kind != "alert" || floods[1].Kind != "scan" || st.Floods != 1 {
+			t.Fatalf("flood records %+v, want its alert and its closing record", floods)
+		}
+		sum := floods[1].Scan
+		t.Logf("%d alerts, %d suppressed; flood: %d sources, %d targets, %d ports, %d probes: %s",
+			len(alerts), st.AlertsSuppressed, sum.Sources, sum.TargetCount, sum.PortCount, sum.Probes, sum.Evidence)
+		if sum.Sources != int(st.AlertsSuppressed) || sum.Type != "syn" || !sum.Scanner.IsUnspecified() || sum.PortCount != 20 || sum.Probes < 20*sum.Sources {
+			t.Errorf("closing record %+v", sum)
+		}
+		for _, want := range []string{"spoofed-source SYN flood or distributed scan", "the sources look spoofed", "no probe was answered", tc.tell} {
+			if !strings.Contains(sum.Evidence, want) {
+				t.Errorf("evidence %q lacks %q", sum.Evidence, want)
+			}
+		}
 	}
 }
