@@ -57,12 +57,13 @@ func (s *Episodes) allowAlert() bool {
 	if a.Rate <= 0 || a.Burst <= 0 {
 		return true
 	}
-	if s.bucketAt == 0 {
-		s.tokens = float64(a.Burst)
-	} else if dt := s.now - s.bucketAt; dt > 0 {
+	switch dt := s.now - s.bucketAt; {
+	case s.bucketAt == 0:
+		s.tokens, s.bucketAt = float64(a.Burst), s.now
+	case dt > 0: // a contact replayed from probation may be older
 		s.tokens = min(float64(a.Burst), s.tokens+a.Rate*float64(dt)/1e9)
+		s.bucketAt = s.now
 	}
-	s.bucketAt = s.now
 	if s.tokens < 1 {
 		return false
 	}

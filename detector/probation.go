@@ -145,18 +145,25 @@ func (s *Episodes) admit(c Contact) *tracker {
 		return s.promote(s.prob.remove(i))
 	}
 	prior, sus, exact := s.ev.recall(key, s.now, s.slowMemory())
-	if exact || prior >= 2 || !s.probationFor(c) {
-		llr := sus.llr
-		if !exact && s.alarmLLR > 0 {
+	llr := sus.llr
+	if !exact {
+		llr = 0
+		if s.alarmLLR > 0 {
 			llr = float64(prior) * s.failLLR
 		}
+	}
+	if exact || prior >= 2 || !s.probationFor(c) {
 		// Evidence alone does not push out a tracker with more of it; a
 		// contact that alerts on its own does.
 		if t := s.newTracker(c.Scanner, llr, !s.probationFor(c)); t != nil {
 			return t
 		}
+		if exact {
+			s.ev.keep(key, sus) // it waits in probation; its evidence stays
+			prior = 2
+		}
 	}
-	s.toProbation(c, key, prior)
+	s.toProbation(c, key, prior, llr)
 	return nil
 }
 
@@ -171,18 +178,18 @@ func (s *Episodes) probationFor(c Contact) bool {
 	return s.alarmLLR <= 0 || s.failLLR < s.alarmLLR || s.r.Slow.MinPorts > 1
 }
 
-// toProbation stores c as a probe, evicting the least recently used one
-// into the evidence when the space is full.
-func (s *Episodes) toProbation(c Contact, key [16]byte, prior int) {
+// toProbation stores c as a probe of a source with prior failed contacts
+// and sequential-test state llr before it, evicting the least recently
+// used probe into the evidence when the space is full.
+func (s *Episodes) toProbation(c Contact, key [16]byte, prior int, llr float64) {
 	for s.prob.len() >= s.prob.max && s.prob.tail >= 0 {
 		old := s.prob.remove(s.prob.tail)
 		s.prob.evicted++
 		s.ev.remember(old.scanner, int(old.prior)+1, s.now, s.slowMemory())
 		s.unlinkDecoy(addrOf(old.scanner, old.scanner6))
 	}
-	llr := 0.0
 	if s.alarmLLR > 0 {
-		llr = float64(prior+1) * s.failLLR
+		llr += s.failLLR
 	}
 	s.prob.put(probe{
 		scanner: key, scanner6: c.Scanner.Is6(), target: key16(c.Target), target6: c.Target.Is6(),
@@ -196,10 +203,12 @@ func (s *Episodes) toProbation(c Contact, key [16]byte, prior int) {
 // was seen of its episode since is applied.
 func (s *Episodes) promote(p probe) *tracker {
 	scanner := addrOf(p.scanner, p.scanner6)
-	t := s.newTracker(scanner, float64(p.prior)*s.failLLR, true)
-	if s.alarmLLR <= 0 {
-		t.llr = 0
+	// The replayed contact adds its failure to the state before it.
+	before := p.llr
+	if s.alarmLLR > 0 {
+		before -= s.failLLR
 	}
+	t := s.newTracker(scanner, before, true)
 	if !p.dropped {
 		now := s.now
 		s.now = p.time
