@@ -38,9 +38,9 @@ const suspectBytes = 80
 // fills it), the second the sources it answered "seen" for, rightly or
 // not.
 const (
-	onceShare, twiceShare = 0.70, 0.24 // suspects: the rest
-	onceBits, onceK       = 6, 4       // 21% false positives with every generation full (TestAgingFilter)
-	twiceBits, twiceK     = 8, 5       // 9%
+	onceShare, twiceShare = 0.67, 0.28 // suspects: the rest
+	onceBits, onceK       = 7, 5       // false positives with every generation full (TestAgingFilter): 15%
+	twiceBits, twiceK     = 16, 7      // 0.5%
 	generations           = 4
 )
 
@@ -65,36 +65,40 @@ func (ev *evidence) recall(key [16]byte, now, memory int64) (prior int, sus susp
 			return 0, sus, true
 		}
 	}
+	// A source with two is in both filters (remember puts it there): a
+	// spoofed one is taken for one in both at the product of their false
+	// positive rates, and a tracker is made of it only then.
 	h := hashKey(key)
 	switch {
+	case !ev.once.has(h):
+		return 0, suspect{}, false
 	case ev.twice.has(h):
 		return 2, suspect{}, false
-	case ev.once.has(h):
-		return 1, suspect{}, false
 	}
-	return 0, suspect{}, false
+	return 1, suspect{}, false
 }
 
 // remember notes that key had total failed first contacts (1 or 2) and no
-// tracker now.
+// tracker now. A source with two goes in both filters, so that its first
+// contact is remembered as long as its second.
 func (ev *evidence) remember(key [16]byte, total int, now, memory int64) {
 	h := hashKey(key)
 	if total >= 2 {
 		ev.twice.add(h, now, memory)
-		return
 	}
 	ev.once.add(h, now, memory)
 }
 
 // keep stores the sequential-test state of an evicted tracker. When the
-// table is full, the weakest of a few entries sampled at random makes
-// room, if it is weaker than s.
+// table is full, the weakest of a few entries sampled at random (the
+// oldest of equals) makes room, unless it is stronger than s.
 func (ev *evidence) keep(key [16]byte, s suspect) {
 	if _, ok := ev.suspects[key]; !ok && len(ev.suspects) >= ev.maxSuspects {
 		var victim [16]byte
 		found, n := false, 0
 		for k, v := range ev.suspects {
-			if v.llr < s.llr && (!found || v.llr < ev.suspects[victim].llr) {
+			if v.llr <= s.llr && (!found || v.llr < ev.suspects[victim].llr ||
+				v.llr == ev.suspects[victim].llr && v.last < ev.suspects[victim].last) {
 				victim, found = k, true
 			}
 			if n++; n == 8 {

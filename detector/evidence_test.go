@@ -21,7 +21,7 @@ func TestAgingFilter(t *testing.T) {
 		name     string
 		bits, k  int
 		maxFalse float64 // with every generation full
-	}{{"once", onceBits, onceK, 0.25}, {"twice", twiceBits, twiceK, 0.10}} {
+	}{{"once", onceBits, onceK, 0.16}, {"twice", twiceBits, twiceK, 0.006}} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newAgingFilter(1<<18, tc.bits, tc.k)
 			n := f.perGen * (generations + 1)

@@ -239,8 +239,8 @@ func (s *Episodes) newTracker(a netip.Addr, llr float64, strong bool) *tracker {
 		if victim == nil {
 			break
 		}
-		if !strong && victim.llr >= llr+s.failLLR {
-			return nil
+		if !strong && victim.llr > llr+s.failLLR {
+			return nil // it takes the place of the oldest of equals, not of more
 		}
 		s.evict(victim)
 	}

@@ -35,9 +35,9 @@ const (
 // memory outside the Go heap, and the part below it is the garbage
 // collector's headroom, with capture and output buffers.
 var shares = [numTables]float64{
-	FlowTable:     0.32,
+	FlowTable:     0.29,
 	TrackerTable:  0.20,
-	EvidenceTable: 0.17,
+	EvidenceTable: 0.20,
 	FragmentTable: 0.01,
 }
 
