@@ -206,3 +206,16 @@ func TestEpisodeByteCap(t *testing.T) {
 		t.Errorf("summary: %d targets, %d ports; want %d, %d", sc.TargetCount, sc.PortCount, hosts, ports)
 	}
 }
+
+// TestDecoySetBound: spoofed copies of one probe from many sources make
+// one decoy set of at most maxDecoys sources, not one of every source.
+func TestDecoySetBound(t *testing.T) {
+	s := NewEpisodes(rules.Default(), func(Event) {})
+	sig := probeSig{target: target.As16(), port: 80, ipid: 7, sport: 40000, seq: 1, proto: 6}
+	for i := range 1000 {
+		s.noteProbe(sig, spoofed(i))
+	}
+	if ds := s.decoys[spoofed(0)]; ds == nil || len(ds.members) > maxDecoys || len(s.decoys) > maxDecoys {
+		t.Errorf("decoy set of %d sources, %d in the map", len(ds.members), len(s.decoys))
+	}
+}
