@@ -88,6 +88,10 @@ func (s *Episodes) suppress(t *tracker, tech technique.Technique, e *episode) bo
 	if e.outcomes[OutHalfOpen]+e.outcomes[OutConnect] > 0 {
 		return false
 	}
+	switch tech {
+	case technique.Version, technique.Script, technique.Idle, technique.FTPBounce:
+		return false // their evidence is a conversation: no spoofed source holds one
+	}
 	k := floodKey{tech, e.tools.leader()}
 	f := s.floods[k]
 	if f == nil && s.allowAlert() {

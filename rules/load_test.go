@@ -193,7 +193,7 @@ var wantDefault = &rules.Rules{
 	},
 	Slow:   rules.Slow{Enabled: true, Theta0: 0.8, Theta1: 0.2, Alarm: 99, Memory: 24 * time.Hour, MinPorts: 4},
 	Memory: 256 << 20,
-	Alerts: rules.AlertLimit{Rate: 1, Burst: 20},
+	Alerts: rules.AlertLimit{Rate: 5, Burst: 50},
 }
 
 func TestDefault(t *testing.T) {

@@ -100,8 +100,8 @@ func TestSlowScanQuiet(t *testing.T) {
 	c.defaults()
 	events, _ := run(t, c, smallRules())
 	a := alerted(events, c.Scan.Scanner)
-	if a == nil || a.Scan.Probes != 6 {
-		t.Fatalf("quiet slow scan: alert %+v, want one after 6 probes", a)
+	if want := smallRules().Slow.MinPorts; a == nil || a.Scan.Probes != want {
+		t.Fatalf("quiet slow scan: alert %+v, want one after %d probes (the sequential test's min_ports)", a, want)
 	}
 }
 
