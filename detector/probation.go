@@ -183,6 +183,12 @@ func (s *Episodes) probationFor(c Contact) bool {
 	case technique.Version, technique.Script, technique.Idle, technique.FTPBounce:
 		return false // known by what the probe carries, which probation does not keep
 	}
+	if c.Outcome.open() {
+		// What the scanner learned (an open port) is what the service
+		// probes that follow are judged by (appscan.go): it needs a
+		// tracker. A spoofed source learns nothing.
+		return false
+	}
 	th := s.thresholds[c.Technique]
 	if th.Ports == 1 || th.Hosts == 1 {
 		return false
