@@ -78,7 +78,7 @@ check-generated: generate
 # read of the same files, the spoofed-source flood and the kernel filter,
 # each with its goal. It fails when a ratio is over its goal.
 bench: deps build $(BENCH_FILES)
-	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner ./sensor ./fleet
+	$(GO) test -run '^$$' -bench . -benchmem ./decode ./capture ./detector ./bpf ./scanner ./sensor ./fleet ./internal/flood
 	SCANWATCH_FLEET_OVERHEAD=1 $(GO) test -count=1 -run TestFleetSensorOverhead -v ./e2e
 	@echo "== replay of $(BENCH_N)-packet mixes next to tcpdump -r FILE -w /dev/null 'tcp[13] & 7 != 0' (medians of interleaved runs)"
 	@GO=$(GO) bash testdata/bench.sh $(BIN) testdata/bench $(BENCH_N)

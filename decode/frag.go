@@ -3,12 +3,39 @@ package decode
 import (
 	"math/bits"
 	"net/netip"
+	"slices"
 )
 
 // fragBufSize is how many bytes of a fragmented datagram's transport are
 // kept: enough for the largest header Decode reads (an ICMPv4 error with a
 // 60-byte quoted IP header and 8 bytes of its transport is 76).
 const fragBufSize = 128
+
+// fragEntryBytes is the memory of one entry of the fragment table: the
+// entry (240 B, unsafe.Sizeof) in its slice, which grows to the cap and no
+// further, its index map entry (a 56-byte key and an int32; up to twice
+// that while the map doubles: 170 B) and its free-list slot.
+// TestFragmentEntryBytes holds it to a heap measurement.
+const fragEntryBytes = 240 + 170 + 4
+
+// FragmentsFor returns how many datagrams a fragment table of budget bytes
+// holds (at least 16), and at most max when max > 0: the decoder's share
+// of the memory budget, rules.MemoryFor(rules.FragmentTable), with the
+// rules' count cap state.max_fragments. Pass it to NewDecoder.
+func FragmentsFor(budget int64, max int) int {
+	n := int(min(budget/fragEntryBytes, 1<<30))
+	if max > 0 {
+		n = min(n, max)
+	}
+	return clampLow(n, 16)
+}
+
+func clampLow(v, lo int) int {
+	if v < lo {
+		return lo
+	}
+	return v
+}
 
 // fragKey identifies a fragmented datagram (RFC 791 / RFC 8200).
 type fragKey struct {
@@ -78,6 +105,11 @@ func (t *fragTable) alloc(st *FragStats) int32 {
 		i = t.free[len(t.free)-1]
 		t.free = t.free[:len(t.free)-1]
 	case len(t.ents) < t.max:
+		if len(t.ents) == cap(t.ents) {
+			// Grow by doubling, but never past max: the table's memory is
+			// at most max entries.
+			t.ents = slices.Grow(t.ents, min(max(len(t.ents), 16), t.max-len(t.ents)))
+		}
 		t.ents = append(t.ents, fragEntry{})
 		i = int32(len(t.ents) - 1)
 	default:

@@ -35,7 +35,7 @@ type sigSeen struct {
 
 const (
 	decoyWindow = int64(2e9) // copies of one probe leave within microseconds; allow for queues
-	maxSigs     = 1 << 16
+	maxSigs     = 1 << 16    // at most; the memory budget may allow fewer (limits.sigs)
 )
 
 // decoySet is a group of sources found sending the same probes, and when:
@@ -54,14 +54,16 @@ type decoySet struct {
 func (s *Episodes) noteProbe(sig probeSig, src netip.Addr, tl tool) {
 	if prev, ok := s.sigs[sig]; ok && prev.scanner != src && s.now-prev.t <= decoyWindow {
 		s.linkDecoys(prev.scanner, src, prev.t)
-		s.decoys[src].tool = prev.tool
+		if ds := s.decoys[src]; ds != nil { // nil: the set is full (maxDecoys)
+			ds.tool = prev.tool
+		}
 		if !prev.copied {
 			prev.copied = true
 			s.sigs[sig] = prev
 		}
 		return
 	}
-	if len(s.sigs) >= maxSigs {
+	if len(s.sigs) >= s.lim.sigs {
 		clear(s.sigs) // a cheap bound; decoy copies arrive together, so little is lost
 	}
 	s.sigs[sig] = sigSeen{scanner: src, t: s.now, tool: tl}
@@ -83,8 +85,16 @@ func sigOf(c Contact) (probeSig, bool) {
 
 // linkDecoys puts a and b in one decoy set; since is when the first of the
 // two copies went out.
+// maxDecoys bounds a decoy set (nmap -D takes a handful): a flood of
+// spoofed copies of one probe would otherwise grow one set, and the cost
+// of every member's removal, without end.
+const maxDecoys = 128
+
 func (s *Episodes) linkDecoys(a, b netip.Addr, since int64) {
 	sa, sb := s.liveDecoys(a), s.liveDecoys(b)
+	if sa != nil && sb != sa && len(sa.members) >= maxDecoys || sb != nil && sb != sa && len(sb.members) >= maxDecoys {
+		return
+	}
 	switch {
 	case sa == nil && sb == nil:
 		set := &decoySet{members: []netip.Addr{a, b}, first: since}

@@ -26,7 +26,18 @@ type Stats struct {
 	FlowsEvicted    uint64
 	Trackers        int // scanners followed now
 	TrackersEvicted uint64
-	Alerts          uint64
+	// Probation: sources with one first contact, waiting for a second
+	// before they get a tracker; evicted ones are remembered in filters.
+	Probation        int
+	ProbationEvicted uint64
+	Suspects         int   // sequential-test states of evicted trackers kept
+	TrackerBytes     int64 // memory held by trackers, as accounted
+	Alerts           uint64
+	// AlertsSuppressed counts alerts past the rules' alert budget; each
+	// flood of them (Floods) has one alert and one closing record of its
+	// own, counted in neither.
+	AlertsSuppressed uint64
+	Floods           uint64
 }
 
 // Detector is not safe for concurrent use: feed it from one goroutine.
@@ -61,7 +72,7 @@ type Detector struct {
 
 // New returns a detector that calls emit for every event, in order.
 func New(r *rules.Rules, emit func(Event)) *Detector {
-	d := &Detector{flows: newFlowTable(r.State.MaxFlows)}
+	d := &Detector{flows: newFlowTable(flowCap(r))}
 	d.episodes = NewEpisodes(r, func(ev Event) { d.annotate(&ev); emit(ev) })
 	d.trackers = d.episodes.trackers
 	d.SetRules(r)
@@ -70,10 +81,11 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 
 // SetRules swaps in new rules (a reload) and keeps every flow, tracker and
 // episode: thresholds, patterns and allow lists apply from the next packet.
-// The flow cap applies as the table next fills.
+// The flow cap (of the count and the memory budget) applies as the table
+// next fills.
 func (d *Detector) SetRules(r *rules.Rules) {
 	d.r = r
-	d.flows.max = r.State.MaxFlows
+	d.flows.max = flowCap(r)
 	d.episodes.SetRules(r)
 }
 
@@ -123,6 +135,9 @@ func (d *Detector) Advance(t time.Time) {
 	d.expirePending(now - int64(d.r.Timeouts.Reply))
 	if len(d.arpPending) > 0 {
 		d.expireARP(now)
+		if len(d.arpPending) > 2*d.flows.max+1024 {
+			d.arpPending = compactRefs(d.arpPending, 0)
+		}
 	}
 	d.episodes.Advance(now)
 	if now >= d.nextSweep {

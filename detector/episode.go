@@ -58,6 +58,9 @@ type episode struct {
 	protos    portSet // ipproto: the protocol numbers whose probes failed
 	craftedSY int     // SYN probes with a crafted fingerprint
 	osSY      int     // SYN probes from an OS stack (connect())
+
+	bytes int  // memory held, as budget.go accounts it
+	full  bool // past its byte cap: new targets are counted without their ports
 }
 
 type winEntry struct {
@@ -85,7 +88,7 @@ const maxEpisodeTargets = 1 << 14
 // peer answered) move the thresholds.
 func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, counted bool) bool {
 	ps := e.targets[target]
-	if ps == nil && len(e.targets) >= maxEpisodeTargets {
+	if ps == nil && (len(e.targets) >= maxEpisodeTargets || e.full) {
 		if e.overflow == nil {
 			e.overflow = make(map[netip.Addr]struct{})
 		}

@@ -46,6 +46,20 @@ type Episodes struct {
 	evicted uint64
 
 	holding bool // counting a batch: decide when it is all in (addBatch)
+
+	lim  limits // caps from the memory budget
+	used int64  // bytes charged to trackers (budget.go)
+
+	prob probation // sources with one contact (probation.go)
+	ev   suspicion // what is remembered of sources without a tracker (evidence.go)
+
+	// The alert budget and the floods past it (floods.go).
+	tokens           float64
+	bucketAt         int64
+	alertsSuppressed uint64
+	floodCount       uint64
+	floods           map[floodKey]*flood
+	inFlood          map[*episode]*flood
 }
 
 // NewEpisodes returns empty episode state that calls emit for every event.
@@ -57,6 +71,9 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 		sigs:     make(map[probeSig]sigSeen),
 		decoys:   make(map[netip.Addr]*decoySet),
 		byTarget: make(map[netip.Addr][]*tracker),
+		prob:     newProbation(),
+		inFlood:  make(map[*episode]*flood),
+		floods:   make(map[floodKey]*flood),
 	}
 	s.SetRules(r)
 	return s
@@ -66,6 +83,12 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 // episode.
 func (s *Episodes) SetRules(r *rules.Rules) {
 	s.r = r
+	lim := limitsOf(r)
+	if lim.evidence != s.lim.evidence {
+		s.ev = newEvidence(lim.evidence) // a new budget: the evidence starts afresh
+	}
+	s.lim = lim
+	s.prob.max = max(1, min(r.State.MaxTrackers, int(lim.probation/probeBytes)))
 	for t := range technique.Count {
 		s.thresholds[t] = r.Threshold(t)
 	}
@@ -124,12 +147,21 @@ func (s *Episodes) Flush() {
 			}
 		}
 	}
+	for _, k := range s.floodKeys() {
+		s.endFlood(k)
+	}
+	// Probes have no alerted episode: nothing to report.
+	n, ev := s.prob.max, s.prob.evicted
+	s.prob = newProbation()
+	s.prob.max, s.prob.evicted = n, ev
 }
 
-// Stats fills the episode counters of Stats: Trackers, TrackersEvicted
-// and Alerts.
+// Stats fills the episode counters of Stats: trackers, probation,
+// suspects, their evictions and memory, and alerts.
 func (s *Episodes) Stats() Stats {
-	return Stats{Trackers: len(s.trackers), TrackersEvicted: s.evicted, Alerts: s.alerts}
+	return Stats{Trackers: len(s.trackers), TrackersEvicted: s.evicted, Probation: s.prob.len(), ProbationEvicted: s.prob.evicted,
+		Suspects: len(s.ev.suspects), Alerts: s.alerts, TrackerBytes: s.used,
+		AlertsSuppressed: s.alertsSuppressed, Floods: s.floodCount}
 }
 
 // OpenEpisodes is the number of episodes not yet closed.
@@ -140,6 +172,11 @@ func (s *Episodes) OpenEpisodes() int {
 			if e != nil {
 				n++
 			}
+		}
+	}
+	for _, i := range s.prob.index {
+		if !s.prob.ents[i].dropped {
+			n++
 		}
 	}
 	return n
@@ -154,13 +191,19 @@ func (s *Episodes) reprobe(scanner netip.Addr, tech technique.Technique) {
 		e := t.eps[tech]
 		e.probes++
 		e.last = s.now
+	} else if t == nil {
+		s.probationReprobe(scanner, tech)
 	}
 }
 
 // alive counts a reply of a probed host (an echo reply) to scanner.
 func (s *Episodes) alive(scanner netip.Addr, tech technique.Technique) {
 	t := s.trackers[scanner]
-	if t == nil || t.eps[tech] == nil {
+	if t == nil {
+		s.probationAlive(scanner, tech)
+		return
+	}
+	if t.eps[tech] == nil {
 		return
 	}
 	t.eps[tech].outcomes[OutAlive]++
@@ -170,6 +213,8 @@ func (s *Episodes) alive(scanner netip.Addr, tech technique.Technique) {
 func (s *Episodes) openPort(scanner netip.Addr, tech technique.Technique, port uint16) {
 	if t := s.trackers[scanner]; t != nil && t.eps[tech] != nil {
 		t.eps[tech].open.add(port)
+	} else if t == nil {
+		s.probationOpenPort(scanner, tech, port)
 	}
 }
 
@@ -178,14 +223,14 @@ func (s *Episodes) openPort(scanner netip.Addr, tech technique.Technique, port u
 // 53 to an ephemeral port) is one more probe.
 func (s *Episodes) scanning(src netip.Addr, tech technique.Technique) bool {
 	t := s.trackers[src]
-	return t != nil && t.eps[tech] != nil
+	return t != nil && t.eps[tech] != nil || t == nil && s.probeOf(src, tech) != nil
 }
 
 // probedOverIP reports whether scanner sent counted IP probes to target.
 func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
 	t := s.trackers[scanner]
 	if t == nil {
-		return false
+		return s.probationProbed(scanner, target)
 	}
 	for f, e := range t.eps {
 		if e != nil && technique.Technique(f) != technique.ARP && e.targets[target] != nil {
@@ -204,21 +249,8 @@ func (s *Episodes) success(scanner netip.Addr) {
 		if s.alarmLLR > 0 {
 			s.credit.add(scanner, s.now)
 		}
+		s.probationSuccess(scanner)
 		return
 	}
 	t.llr = max(t.llr+s.okLLR, -s.alarmLLR)
-}
-
-// trackerFor returns scanner's tracker; a new one starts the sequential
-// test from the successes the source had lately.
-func (s *Episodes) trackerFor(scanner netip.Addr) *tracker {
-	if t := s.trackers[scanner]; t != nil {
-		return s.tracker(scanner)
-	}
-	t := s.tracker(scanner)
-	if s.alarmLLR > 0 {
-		n := s.credit.take(scanner, s.now, int64(s.r.Slow.Memory))
-		t.llr = max(float64(n)*s.okLLR, -s.alarmLLR)
-	}
-	return t
 }

@@ -375,9 +375,10 @@ func TestIdleTimeout(t *testing.T) {
 
 var scanner2 = netip.MustParseAddr("10.77.0.3")
 
-// Under the tracker cap, the least recently used scanner that is not in an
-// alerted episode goes; when every tracker is in one, the oldest goes with
-// its closing record.
+// Under the tracker cap, the scanner with the least evidence among the
+// least recently used that is not in an alerted episode goes; when every
+// tracker is in one, the oldest goes with its closing record. Sources with
+// one contact wait in probation and push out no tracker.
 func TestTrackerEviction(t *testing.T) {
 	r := *rules.Default()
 	r.State.MaxTrackers = 3
@@ -386,9 +387,15 @@ func TestTrackerEviction(t *testing.T) {
 	for port := uint16(1); port <= 15; port++ {
 		b.add(closed(a, target, port)) // a alerts: active
 	}
-	b.add(closed(bb, target, 1))
-	b.add(closed(c, target, 1))
-	b.add(closed(d, target, 1)) // a is the oldest, but bb goes
+	for _, h := range []netip.Addr{bb, c, d} {
+		b.add(closed(h, target, 1))
+	}
+	if st := b.s.Stats(); st.Trackers != 1 || st.Probation != 3 || st.TrackersEvicted != 0 {
+		t.Fatalf("one contact each: stats %+v", st)
+	}
+	for _, h := range []netip.Addr{bb, c, d} {
+		b.add(closed(h, target, 2)) // a is the oldest, but bb goes
+	}
 	if st := b.s.Stats(); st.Trackers != 3 || st.TrackersEvicted != 1 {
 		t.Fatalf("stats %+v", st)
 	}
@@ -403,7 +410,14 @@ func TestTrackerEviction(t *testing.T) {
 		b.add(closed(c, target, port))
 		b.add(closed(d, target, port))
 	}
-	b.add(closed(bb, target, 1)) // all three active: the oldest, a, goes
+	// bb's evidence (two failed contacts) does not push out an alerted
+	// scanner: its third contact waits in probation, its fourth is a
+	// second contact there, which does.
+	b.add(closed(bb, target, 3))
+	if st := b.s.Stats(); st.Trackers != 3 || st.Probation != 1 || len(b.kinds("scan")) != 0 {
+		t.Fatalf("bb's evidence pushed out a scanner: stats %+v, %+v", st, b.events)
+	}
+	b.add(closed(bb, target, 4)) // all three active: the oldest, a, goes
 	if n := len(b.kinds("scan")); n != 1 || b.last().Scan.Scanner != a {
 		t.Fatalf("want a's closing record on eviction, got %+v", b.events)
 	}

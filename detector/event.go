@@ -39,6 +39,9 @@ type Scan struct {
 	Zombie       netip.Addr // idle scans: the host whose IP ID the hidden scanner reads
 	Relay        netip.Addr // FTP bounce scans: the FTP server that made the connections
 	Sensors      []string   // fleet records: the sensors whose contacts made the episode
+	// Sources is, for a flood (Shape "flood"), how many sources it sums up;
+	// its Scanner is then the unspecified address.
+	Sources int
 }
 
 // MaxListedTargets caps the targets listed in one record; TargetCount stays exact.

@@ -33,8 +33,8 @@ func TestEvictionUnderSmallCaps(t *testing.T) {
 		want: []want{{scanner: scanner, typ: technique.UDP, ports: 40, evidence: []string{"4 ICMP port unreachable, 36 unanswered"}}},
 	}, {
 		// The scanner pauses after its alert while 50 other sources send a
-		// probe each: it is the least recently used tracker, but the only
-		// one in an alerted episode, so it stays and its scan is one.
+		// probe each: they wait in probation (4 places), so the scanner
+		// keeps its tracker and its scan is one.
 		name:  "4 trackers",
 		rules: func(r *rules.Rules) { r.State.MaxTrackers = 4 },
 		run: func(w *wire) {
@@ -48,7 +48,7 @@ func TestEvictionUnderSmallCaps(t *testing.T) {
 					}
 				}
 			}
-			if st := w.d.Stats(); st.Trackers > 4 || st.TrackersEvicted < 47 {
+			if st := w.d.Stats(); st.Trackers != 1 || st.Probation > 4 || st.ProbationEvicted < 46 {
 				w.t.Errorf("stats %+v", st)
 			}
 		},

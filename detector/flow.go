@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 
+	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/tcpflags"
 	"github.com/scanwatch/scanwatch/technique"
 )
@@ -134,6 +135,10 @@ type slot struct {
 	hash uint64
 	f    *flow
 }
+
+// flowCap is the flow table's cap: the rules' count cap, or what the
+// flow table's share of the memory budget holds, whichever is smaller.
+func flowCap(r *rules.Rules) int { return max(1, min(r.State.MaxFlows, limitsOf(r).flows)) }
 
 func newFlowTable(max int) *flowTable {
 	size := 1 << 12

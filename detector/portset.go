@@ -14,6 +14,9 @@ type portSet struct {
 	small []uint16
 	bits  *[1024]uint64
 	n     int
+	// frozen: its episode reached its byte cap, so a full small set does
+	// not become a bitmap; a port it lacks counts as new, unstored.
+	frozen bool
 }
 
 const smallMax = 32
@@ -36,6 +39,10 @@ func (s *portSet) add(p uint16) bool {
 	}
 	if len(s.small) < smallMax {
 		s.small = append(s.small, p)
+		s.n++
+		return true
+	}
+	if s.frozen {
 		s.n++
 		return true
 	}

@@ -10,8 +10,35 @@ import (
 	"github.com/scanwatch/scanwatch/technique"
 )
 
+// enqueue adds f to the queue of probes waiting for an answer, in deadline
+// order. The queue keeps a reference to every probe until its deadline,
+// also when the flow table evicted (and resolved) it first; under a flood
+// faster than the reply timeout those stale references would outgrow the
+// table, so at twice the flow cap they are dropped. The probes still
+// waiting are at most the flow cap.
 func (d *Detector) enqueue(f *flow) {
+	if limit := 2 * d.flows.max; len(d.pending)-d.pendHead >= limit {
+		d.pending = compactRefs(d.pending, d.pendHead)
+		d.pendHead = 0
+		if cap(d.pending) > limit {
+			d.pending = append(make([]pendingRef, 0, limit), d.pending...)
+		}
+	}
 	d.pending = append(d.pending, pendingRef{f, f.gen, f.first + int64(d.r.Timeouts.Reply)})
+}
+
+// compactRefs moves the references from refs[from:] whose flow still
+// waits to the front of refs, in order, and returns them.
+func compactRefs(refs []pendingRef, from int) []pendingRef {
+	n := 0
+	for _, r := range refs[from:] {
+		if r.f.gen == r.gen && (r.f.state == stPending || r.f.state == stSynAck) {
+			refs[n] = r
+			n++
+		}
+	}
+	clear(refs[n:])
+	return refs[:n]
 }
 
 // expirePending resolves probes whose reply time ended before cut.

@@ -16,7 +16,10 @@ import (
 // episode it belongs to has become a scan.
 func (s *Episodes) count(c Contact) {
 	tech, target, port, probes := c.Technique, c.Target, c.Port, int(c.Probes)
-	t := s.trackerFor(c.Scanner)
+	t := s.admit(c)
+	if t == nil {
+		return // it waits in probation
+	}
 	if discoveryProbe(tech, port) && t.eps[technique.Ping] != nil && t.eps[technique.Ping].targets[target] != nil {
 		// nmap's host discovery sends SYN to 443 and ACK to 80 with its
 		// echo request: part of the ping sweep, not a port scan.
@@ -32,7 +35,7 @@ func (s *Episodes) count(c Contact) {
 	e.note(c)
 	ev := judge(c)
 	counted := ev == evFailure || ev == evNone
-	if !e.add(target, port, c.Outcome, s.now, counted) {
+	if !s.addContact(t, e, c, counted) {
 		return // not a new contact: no new evidence
 	}
 	switch ev {
@@ -175,6 +178,9 @@ func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
 	}
 	e.markAlerted()
 	e.id = episodeID(t.addr, tech, e.first, s.alerts)
+	if s.suppress(t, tech, e) {
+		return // past the alert budget: part of a flood summary (floods.go)
+	}
 	s.groupDistributed(t, tech, e)
 	s.alerts++
 	s.emit(Event{Kind: "alert", Time: time.Unix(0, s.now).UTC(), Scan: e.report(t.addr)})
@@ -226,6 +232,9 @@ func (s *Episodes) endEpisode(t *tracker, tech technique.Technique) {
 			}
 			t.ended[a] = struct{}{}
 		}
+	}
+	if s.absorb(e) {
+		return // summed up in its flood's record
 	}
 	rec := e.report(t.addr)
 	if tech == technique.Ping {

@@ -20,54 +20,89 @@ type tracker struct {
 	// ended holds targets of IP episodes closed lately, so that the ARP
 	// requests of their probes still count as resolutions (probedOverIP).
 	ended map[netip.Addr]struct{}
+	bytes int // memory charged to it (budget.go)
+	// The IP ID of its first probe, for the evidence of a flood it joins.
+	ipid     uint16
+	ipidSeen bool
 	link[tracker]
 }
 
 func (t *tracker) links() *link[tracker] { return &t.link }
 
-func (t *tracker) active() bool {
+// active reports whether t is in an alerted episode of its own (one
+// summed up in a flood does not count): eviction spares it.
+func (s *Episodes) active(t *tracker) bool {
 	for _, e := range t.eps {
-		if e != nil && e.alerted {
+		if e != nil && e.alerted && s.inFlood[e] == nil {
 			return true
 		}
 	}
 	return false
 }
 
+// flooding reports whether t's alerted episodes are all summed up in a
+// flood: such a tracker goes first when room is needed.
+func (s *Episodes) flooding(t *tracker) bool {
+	in := false
+	for _, e := range t.eps {
+		if e != nil && e.alerted {
+			if s.inFlood[e] == nil {
+				return false
+			}
+			in = true
+		}
+	}
+	return in
+}
+
 // maxEnded bounds the targets a tracker remembers from closed episodes.
 const maxEnded = 4096
 
-func (s *Episodes) tracker(a netip.Addr) *tracker {
-	t := s.trackers[a]
-	if t != nil {
-		t.last = s.now
-		s.byAge.touch(t)
-		return t
+// fit evicts trackers other than keep until they fit their byte budget.
+func (s *Episodes) fit(keep *tracker) {
+	for s.used > s.lim.trackers {
+		v := s.victim(keep)
+		if v == nil {
+			return
+		}
+		s.evict(v)
 	}
-	if len(s.trackers) >= s.r.State.MaxTrackers {
-		s.evictTracker()
-	}
-	t = &tracker{addr: a, last: s.now}
-	s.trackers[a] = t
-	s.byAge.pushFront(t)
-	return t
 }
 
-// evictTracker drops the least recently used tracker that is not in an
-// alerted episode; if every tracker is, the least recently used one goes
-// (after its summary is written).
-func (s *Episodes) evictTracker() {
-	victim := s.byAge.tail
+// victim picks the tracker to evict: among the 64 least recently used,
+// one whose alerts a flood summed up, else the one with the least evidence
+// (the lowest sequential-test ratio; the least recently used of equals)
+// that is not in an alerted episode; if every one is, the least recently
+// used. Never keep; nil if there is no other.
+func (s *Episodes) victim(keep *tracker) *tracker {
+	var best, lru *tracker
 	for t, n := s.byAge.tail, 0; t != nil && n < 64; t, n = s.byAge.older(t), n+1 {
-		if !t.active() {
-			victim = t
-			break
+		if t == keep {
+			continue
+		}
+		if lru == nil {
+			lru = t
+		}
+		if s.flooding(t) {
+			return t
+		}
+		if !s.active(t) && (best == nil || t.llr < best.llr) {
+			best = t
 		}
 	}
-	if victim == nil {
-		return
+	if best == nil {
+		return lru
 	}
-	s.dropTracker(victim)
+	return best
+}
+
+// evict drops t to make room; its episodes end (alerted ones with their
+// summary) and its sequential-test state stays in the evidence.
+func (s *Episodes) evict(t *tracker) {
+	if s.alarmLLR > 0 && t.llr > 0 {
+		s.ev.keep(key16(t.addr), suspect{llr: t.llr, last: t.last})
+	}
+	s.dropTracker(t)
 	s.evicted++
 }
 
@@ -84,9 +119,15 @@ func (s *Episodes) dropTracker(t *tracker) {
 func (s *Episodes) forget(t *tracker) {
 	s.byAge.unlink(t)
 	delete(s.trackers, t.addr)
-	if ds := s.decoys[t.addr]; ds != nil {
-		delete(s.decoys, t.addr)
-		if i := slices.Index(ds.members, t.addr); i >= 0 {
+	s.used -= int64(t.bytes)
+	s.unlinkDecoy(t.addr)
+}
+
+// unlinkDecoy takes a source no longer followed out of its decoy set.
+func (s *Episodes) unlinkDecoy(a netip.Addr) {
+	if ds := s.decoys[a]; ds != nil {
+		delete(s.decoys, a)
+		if i := slices.Index(ds.members, a); i >= 0 {
 			ds.members = slices.Delete(ds.members, i, i+1)
 		}
 	}
@@ -123,6 +164,9 @@ func (s *Episodes) expire() {
 		}
 		t = prev
 	}
+	s.expireProbation(memory, idle)
+	s.expireFloods(idle)
+	s.recount()
 }
 
 // episodeIdle is how long an alerted episode may stay quiet before it ends:

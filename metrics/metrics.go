@@ -82,10 +82,9 @@ var pipeline = []metric[sensor.Counters]{
 		func(c sensor.Counters) float64 { return c.Uptime.Seconds() }),
 }
 
-// alertsSuppressed is the hook for the alert rate limit (issue 10 item 3):
-// until the detector counts suppressed alerts, none is suppressed. When
-// detector.Stats gains the counter, read it here.
-func alertsSuppressed(sensor.Counters) float64 { return 0 }
+// alertsSuppressed counts the alerts past the rules' alert budget (summed
+// up in flood records instead).
+func alertsSuppressed(c sensor.Counters) float64 { return float64(c.Detector.AlertsSuppressed) }
 
 var reloads = []metric[sensor.Reloads]{
 	counter("scanwatch_rules_reloads_total", "Rule reloads asked for (SIGHUP).",

@@ -18,4 +18,6 @@ const (
 	MaxReply       = 10 * time.Minute
 	MaxIdle        = 24 * time.Hour
 	MaxSlowMemory  = 30 * 24 * time.Hour
+	MaxAlertRate   = 1_000_000 // alerts.rate, a second
+	MaxAlertBurst  = 1_000_000 // alerts.burst
 )

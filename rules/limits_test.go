@@ -188,3 +188,58 @@ func BenchmarkAllowList10k(b *testing.B) {
 		})
 	}
 }
+
+// TestMemory: the budget takes bytes or a size with a unit, within its
+// limits, and its shares leave headroom.
+func TestMemory(t *testing.T) {
+	for in, want := range map[string]int64{
+		"268435456": 256 << 20, "256MiB": 256 << 20, "1GiB": 1 << 30, "1.5 GiB": 3 << 29, "300MB": 300e6, "16MiB": 16 << 20, "1TiB": 1 << 40,
+	} {
+		r, err := rules.Parse("r.yaml", []byte("memory: "+in+"\n"))
+		if err != nil || r.Memory != want {
+			t.Errorf("memory: %s = %v, %v; want %d", in, r, err, want)
+		}
+	}
+	for in, want := range map[string]string{
+		"8MiB":    "r.yaml:1:9: memory: 8MiB is outside 16MiB..1TiB",
+		"2TiB":    "r.yaml:1:9: memory: 2TiB is outside 16MiB..1TiB",
+		"256 mb":  `r.yaml:1:9: memory: bad size "256 mb" (want bytes, or a number with B, KiB, MiB, GiB, TiB, kB, MB, GB, TB)`,
+		"-1":      `r.yaml:1:9: memory: bad size "-1" (want bytes, or a number with B, KiB, MiB, GiB, TiB, kB, MB, GB, TB)`,
+		"[1]":     `r.yaml:1:9: memory: expected a size such as 256MiB, got a sequence`,
+		"1e30GiB": `r.yaml:1:9: memory: bad size "1e30GiB" (want bytes, or a number with B, KiB, MiB, GiB, TiB, kB, MB, GB, TB)`,
+	} {
+		if _, err := rules.Parse("r.yaml", []byte("memory: "+in+"\n")); err == nil || err.Error() != want {
+			t.Errorf("memory: %s: got %v\nwant %s", in, err, want)
+		}
+	}
+	r := rules.Default()
+	var sum int64
+	for tab := rules.FlowTable; tab <= rules.FragmentTable; tab++ {
+		if r.MemoryFor(tab) <= 0 {
+			t.Errorf("table %d has no share", tab)
+		}
+		sum += r.MemoryFor(tab)
+	}
+	if sum > r.Memory*85/100 || sum < r.Memory/2 {
+		t.Errorf("shares sum to %d of %d", sum, r.Memory)
+	}
+}
+
+// TestAlerts: the alert budget's rate and burst, within their limits.
+func TestAlerts(t *testing.T) {
+	r, err := rules.Parse("r.yaml", []byte("alerts: {rate: 0.5, burst: 20}\n"))
+	if err != nil || r.Alerts != (rules.AlertLimit{Rate: 0.5, Burst: 20}) {
+		t.Errorf("alerts: %+v, %v", r, err)
+	}
+	for in, want := range map[string]string{
+		"alerts: {rate: 0}\n":            "r.yaml:1:16: alerts.rate: must be more than 0 and at most 1000000 alerts a second, got 0",
+		"alerts: {rate: 2e6}\n":          "r.yaml:1:16: alerts.rate: must be more than 0 and at most 1000000 alerts a second, got 2e6",
+		"alerts: {burst: 0}\n":           "r.yaml:1:17: alerts.burst: must be positive, got 0",
+		"alerts: {burst: 9999999}\n":     "r.yaml:1:17: alerts.burst: 9999999 is more than the limit 1000000",
+		"alerts: {rate: 1, bursts: 2}\n": `r.yaml:1:19: unknown key "bursts" in alerts (known: rate, burst)`,
+	} {
+		if _, err := rules.Parse("r.yaml", []byte(in)); err == nil || err.Error() != want {
+			t.Errorf("%q: got %v\nwant %s", in, err, want)
+		}
+	}
+}

@@ -33,7 +33,7 @@ func TestParseErrors(t *testing.T) {
 		{"unknown anchor", "state:\n  max_flows: *cap\n", "rules.yaml:2:14: syntax error: unknown anchor 'cap' referenced"},
 		{"two documents", "state: {max_flows: 1}\n---\nslow: {alarm: 5}\n", "rules.yaml:2:1: more than one YAML document; a rules file holds one"},
 		{"unknown top key", "stat:\n  max_flows: 1\n",
-			`rules.yaml:1:1: unknown key "stat" at top level (known: home_networks, allow, state, timeouts, tcp_flags, detect, slow)`},
+			`rules.yaml:1:1: unknown key "stat" at top level (known: home_networks, allow, state, timeouts, tcp_flags, detect, slow, memory, alerts)`},
 		{"unknown detect key", "detect:\n  syn:\n    ports: 3\n    thresold: 5\n",
 			`rules.yaml:4:5: unknown key "thresold" in detect.syn (known: ports, hosts, window)`},
 		{"unknown technique", "detect:\n  synn: {ports: 3}\n",
@@ -99,7 +99,7 @@ func TestParseErrors(t *testing.T) {
 			`rules.yaml:2:29: unknown key "flags" in tcp_flags[0] (known: type, name, mask, value)`},
 		{"shadowed pattern", "tcp_flags:\n  - {type: syn, mask: 0x02, value: SYN}\n  - {type: custom, name: syn-fin, value: SYN|FIN}\n",
 			`rules.yaml:3:12: tcp_flags[1] (syn-fin): never matches: every flags byte it matches is taken by an earlier pattern`},
-		{"merge key", "base: &b {ports: 1}\n", `rules.yaml:1:1: unknown key "base" at top level (known: home_networks, allow, state, timeouts, tcp_flags, detect, slow)`},
+		{"merge key", "base: &b {ports: 1}\n", `rules.yaml:1:1: unknown key "base" at top level (known: home_networks, allow, state, timeouts, tcp_flags, detect, slow, memory, alerts)`},
 		{"several, sorted", "slow:\n  alarm: 0\nstate:\n  max_flows: 0\nallow:\n  ports: [\"5-1\"]\n  scanner: []\n",
 			"rules.yaml:2:10: slow.alarm: must be a finite number greater than 1, got 0\n" +
 				"rules.yaml:4:14: state.max_flows: must be positive, got 0\n" +
@@ -191,7 +191,9 @@ var wantDefault = &rules.Rules{
 
 		technique.FTPBounce: {Ports: 5, Hosts: 5, Window: 5 * time.Minute},
 	},
-	Slow: rules.Slow{Enabled: true, Theta0: 0.8, Theta1: 0.2, Alarm: 99, Memory: 24 * time.Hour, MinPorts: 4},
+	Slow:   rules.Slow{Enabled: true, Theta0: 0.8, Theta1: 0.2, Alarm: 99, Memory: 24 * time.Hour, MinPorts: 4},
+	Memory: 256 << 20,
+	Alerts: rules.AlertLimit{Rate: 5, Burst: 50},
 }
 
 func TestDefault(t *testing.T) {

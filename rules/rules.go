@@ -28,8 +28,23 @@ type Rules struct {
 	// syn's (see Threshold).
 	Detect map[technique.Technique]Threshold
 	Slow   Slow
+	// Memory is the byte budget of every table and queue the sensor keeps
+	// (see MemoryFor) and the Go runtime's soft memory limit
+	// (ApplyMemoryLimit). The caps of State stay upper bounds.
+	Memory int64
+	// Alerts limits how many alerts the detector writes.
+	Alerts AlertLimit
 
 	idx *index // lookup structures of the lists; nil for hand-built rules
+}
+
+// AlertLimit is a global alert budget in packet time: a token bucket that
+// holds Burst alerts and refills at Rate alerts a second. Alerts past it
+// are suppressed, counted, and summed up in one flood record per
+// technique. A zero AlertLimit (rules built by hand) limits nothing.
+type AlertLimit struct {
+	Rate  float64 // alerts a second of packet time
+	Burst int     // alerts allowed at once
 }
 
 // Allow lists traffic that is never counted.
@@ -42,8 +57,9 @@ type Allow struct {
 // PortRange is an inclusive range of ports; a single port has Lo == Hi.
 type PortRange struct{ Lo, Hi uint16 }
 
-// State caps the detector's memory. Every table evicts LRU beyond its cap,
-// sparing trackers in an active episode, and counts what it evicted.
+// State caps the number of entries of the detector's tables; Rules.Memory
+// caps their bytes, and the smaller cap wins. Every table evicts beyond its
+// cap, sparing trackers in an active episode, and counts what it evicted.
 type State struct {
 	MaxTrackers  int // scanners followed at once
 	MaxFlows     int // connections and pending probes followed at once

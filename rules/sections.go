@@ -18,13 +18,14 @@ import (
 // The keys each section of a rules file takes; the loader methods below
 // walk each section onto Rules.
 var (
-	topKeys     = []string{"home_networks", "allow", "state", "timeouts", "tcp_flags", "detect", "slow"}
+	topKeys     = []string{"home_networks", "allow", "state", "timeouts", "tcp_flags", "detect", "slow", "memory", "alerts"}
 	allowKeys   = []string{"scanners", "targets", "ports"}
 	stateKeys   = []string{"max_trackers", "max_flows", "max_fragments"}
 	timeoutKeys = []string{"reply", "idle"}
 	patternKeys = []string{"type", "name", "mask", "value"}
 	detectKeys  = []string{"ports", "hosts", "window"}
 	slowKeys    = []string{"enabled", "theta0", "theta1", "alarm", "memory", "min_ports"}
+	alertKeys   = []string{"rate", "burst"}
 )
 
 // ProbeTypes are the values allowed for FlagPattern.Type, in tcp_flags:
@@ -92,8 +93,53 @@ func (l *loader) top(n *yaml.Node) {
 			l.detect(v)
 		case "slow":
 			l.slow(v)
+		case "memory":
+			l.memory(v)
+		case "alerts":
+			l.alerts(v)
 		}
 	})
+}
+
+// alerts reads the alert budget.
+func (l *loader) alerts(n *yaml.Node) {
+	l.mapping(n, "alerts", "key", alertKeys, func(key string, v *yaml.Node) {
+		path := "alerts." + key
+		switch key {
+		case "rate":
+			f, ok := l.float(v, path)
+			if !ok {
+				return
+			}
+			if !(f > 0 && f <= MaxAlertRate) {
+				l.errorf(v, "%s: must be more than 0 and at most %d alerts a second, got %s", path, MaxAlertRate, excerpt(v.Value))
+				return
+			}
+			l.r.Alerts.Rate = f
+		case "burst":
+			if c, ok := l.positive(v, path); ok && l.atMost(v, path, c, MaxAlertBurst) {
+				l.r.Alerts.Burst = c
+			}
+		}
+	})
+}
+
+// memory reads the byte budget: bytes, or a size such as 256MiB.
+func (l *loader) memory(n *yaml.Node) {
+	if n.Kind != yaml.ScalarNode || isNull(n) {
+		l.errorf(n, "memory: expected a size such as 256MiB, got %s", describe(n))
+		return
+	}
+	v, err := ParseBytes(n.Value)
+	if err != nil {
+		l.errorf(n, "memory: %v", err)
+		return
+	}
+	if v < MinMemory || v > MaxMemory {
+		l.errorf(n, "memory: %s is outside %s..%s", excerpt(n.Value), FormatBytes(MinMemory), FormatBytes(MaxMemory))
+		return
+	}
+	l.r.Memory = v
 }
 
 func (l *loader) allow(n *yaml.Node) {

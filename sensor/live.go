@@ -99,6 +99,7 @@ func (s *Sensor) apply(src LiveSource, r *rules.Rules) error {
 		return err
 	}
 	s.det.SetRules(r)
+	rules.ApplyMemoryLimit(r)
 	return nil
 }
 

@@ -114,13 +114,15 @@ func New(opts Options) *Sensor {
 	}
 	s := &Sensor{
 		opts:       opts,
-		dec:        decode.NewDecoder(opts.Rules.State.MaxFragments),
+		dec:        decode.NewDecoder(decode.FragmentsFor(opts.Rules.MemoryFor(rules.FragmentTable), opts.Rules.State.MaxFragments)),
 		reloads:    make(chan reload),
 		stopped:    make(chan struct{}),
 		maxJump:    opts.MaxJump,
 		pauses:     map[string]*capture.ClockJump{},
 		pauseCount: map[string]int{},
 	}
+	// The rules' memory budget is the Go runtime's soft limit too.
+	rules.ApplyMemoryLimit(opts.Rules)
 	s.reloadLog = newReloadLog(time.Now())
 	if s.maxJump <= 0 {
 		s.maxJump = MaxJump(opts.Rules)
