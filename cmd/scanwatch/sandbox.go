@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os/user"
+	"strconv"
 
 	"github.com/scanwatch/scanwatch/sandbox"
 )
@@ -29,7 +31,7 @@ func addSandboxFlags(fs *flag.FlagSet) sandboxFlags {
 func enterSandbox(f sandboxFlags, needs func() error, stderr io.Writer) error {
 	o := sandbox.Options{Needs: needs, Seccomp: *f.seccomp}
 	if *f.user != "" {
-		creds, err := sandbox.LookupUser(*f.user)
+		creds, err := lookupUser(*f.user)
 		if err != nil {
 			return err
 		}
@@ -45,4 +47,30 @@ func enterSandbox(f sandboxFlags, needs func() error, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "scanwatch live: %v\n", rep)
 	return nil
+}
+
+func lookupUser(name string) (*sandbox.Credentials, error) {
+	u, err := user.Lookup(name)
+	if err != nil {
+		return nil, fmt.Errorf("--user: %w", err)
+	}
+	c := &sandbox.Credentials{Name: u.Username}
+	if c.UID, err = strconv.Atoi(u.Uid); err == nil {
+		c.GID, err = strconv.Atoi(u.Gid)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("--user %s: ids %s:%s: %w", name, u.Uid, u.Gid, err)
+	}
+	gids, err := u.GroupIds()
+	if err != nil {
+		return nil, fmt.Errorf("--user %s: groups: %w", name, err)
+	}
+	for _, g := range gids {
+		n, err := strconv.Atoi(g)
+		if err != nil {
+			return nil, fmt.Errorf("--user %s: group %q: %w", name, g, err)
+		}
+		c.Groups = append(c.Groups, n)
+	}
+	return c, nil
 }
