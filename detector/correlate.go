@@ -6,6 +6,7 @@ package detector
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -327,7 +328,10 @@ func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *epi
 	if len(e.targets) > 4 {
 		return // horizontal and block scans are not split this way
 	}
-	for target := range e.targets {
+	// In address order: the first group found names the episode's, and a
+	// replay must name it the same way every time.
+	targets := slices.SortedFunc(maps.Keys(e.targets), netip.Addr.Compare)
+	for _, target := range targets {
 		for _, ot := range s.byTarget[target] {
 			if ot == t {
 				continue
@@ -346,7 +350,7 @@ func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *epi
 			e.group = oe.group
 		}
 	}
-	for target := range e.targets {
+	for _, target := range targets {
 		s.byTarget[target] = append(s.byTarget[target], t)
 	}
 }

@@ -9,10 +9,7 @@
 
 package detector
 
-import (
-	"hash/maphash"
-	"net/netip"
-)
+import "net/netip"
 
 const creditSlots = 1 << 14 // 16384 sources, about 640 KiB
 
@@ -22,17 +19,20 @@ type creditSlot struct {
 	last int64  // packet time of the latest, ns
 }
 
+// The slot of an address is a fixed hash of it, not a seeded one: which
+// sources share a slot changes what is remembered, and a replay must
+// decide the same way every time. A collision costs a benign source its
+// record; it never gives a scanner one (the slot holds the address).
 type credit struct {
-	seed  maphash.Seed
 	slots *[creditSlots]creditSlot
 }
 
 func newCredit() credit {
-	return credit{seed: maphash.MakeSeed(), slots: new([creditSlots]creditSlot)}
+	return credit{slots: new([creditSlots]creditSlot)}
 }
 
 func (c *credit) slot(a netip.Addr) *creditSlot {
-	return &c.slots[maphash.Comparable(c.seed, a)%creditSlots]
+	return &c.slots[hashKey(a.As16())%creditSlots]
 }
 
 // add records a success of a at now.
