@@ -333,16 +333,16 @@ static __always_inline __u32 keep_data(__u32 end)
 	return end + DATA_KEEP;
 }
 
-// tcp_verdict decides on a TCP segment whose header th has been read. The
-// checks run cheapest first: a bulk segment (ACK, maybe PSH, of a known
-// flow) costs the flags tests, one array read and one flow map lookup.
-static __always_inline __u32 tcp_verdict(struct counters *c, struct pkt *p, const struct tcphdr *th)
+// tcp_verdict decides on a TCP segment from its data offset byte, its
+// flags byte and its ports (in p). The checks run cheapest first: a bulk
+// segment (ACK, maybe PSH, of a known flow) costs the flags tests, one
+// array read and one flow map lookup.
+static __always_inline __u32 tcp_verdict(struct counters *c, struct pkt *p, __u8 doff_res, __u8 flags)
 {
-	__u32 doff = (th->doff_res >> 4) * 4;
-	if (doff < sizeof(*th))
+	__u32 doff = (doff_res >> 4) * 4;
+	if (doff < sizeof(struct tcphdr))
 		return ERROR(c);
 	__u32 end = p->l4 + doff;
-	__u8 flags = th->flags;
 
 	if (flags & (TCP_SYN | TCP_FIN | TCP_RST))
 		return PASS(c, tcp_control, keep(end));
@@ -352,11 +352,9 @@ static __always_inline __u32 tcp_verdict(struct counters *c, struct pkt *p, cons
 	if (t && (t->bits[(flags >> 6) & 3] >> (flags & 63)) & 1)
 		return PASS(c, tcp_pattern, keep(end));
 
-	p->sport = th->source;
-	p->dport = th->dest;
 	int payload = p->ip_end > end;
 	// An FTP control channel is read command by command (nmap -b).
-	if (payload && (th->source == bpf_htons(FTP_PORT) || th->dest == bpf_htons(FTP_PORT)))
+	if (payload && (p->sport == bpf_htons(FTP_PORT) || p->dport == bpf_htons(FTP_PORT)))
 		return PASS(c, tcp_data, keep_data(end));
 	// Only TCP segments with payload ask for a per-direction bit, so that the
 	// first data segment of each direction passes once.
@@ -375,7 +373,9 @@ static __always_inline __u32 do_tcp(struct __sk_buff *skb, struct counters *c, s
 	struct tcphdr th;
 	if (bpf_skb_load_bytes(skb, p->l4, &th, sizeof(th)) < 0)
 		return ERROR(c);
-	return tcp_verdict(c, p, &th);
+	p->sport = th.source;
+	p->dport = th.dest;
+	return tcp_verdict(c, p, th.doff_res, th.flags);
 }
 
 static __always_inline __u32 udp_verdict(struct counters *c, struct pkt *p)
@@ -637,8 +637,11 @@ static __always_inline __u32 fast_path(struct __sk_buff *skb, struct counters *c
 		proto = bpf_ntohs(*(__be16 *)(buf + FAST_IP - 2));
 	}
 
+	// The transport header's fields are read in each branch, at offsets
+	// the compiler knows: old verifiers refuse stack reads at a variable
+	// offset.
 	struct pkt p = {};
-	const struct tcphdr *th;
+	__u8 doff_res, flags;
 	if (proto == ETH_P_IP) {
 		const struct ipv4hdr *ip = (const void *)(buf + FAST_IP);
 		if (have < FAST_IP + 20 + 20 || ip->ver_ihl != 0x45 || (ip->frag_off & bpf_htons(0x3fff)))
@@ -649,7 +652,11 @@ static __always_inline __u32 fast_path(struct __sk_buff *skb, struct counters *c
 		p.ip_end = l3 + bpf_ntohs(ip->tot_len);
 		p.saddr4 = ip->saddr;
 		p.daddr4 = ip->daddr;
-		th = (const void *)(buf + FAST_IP + 20);
+		const struct tcphdr *th = (const void *)(buf + FAST_IP + 20);
+		p.sport = th->source; // where UDP has its ports too
+		p.dport = th->dest;
+		doff_res = th->doff_res;
+		flags = th->flags;
 	} else if (proto == ETH_P_IPV6) {
 		const struct ipv6hdr *ip = (const void *)(buf + FAST_IP);
 		if (have < FAST_IP + 40 + 20 || (buf[FAST_IP] >> 4) != 6)
@@ -660,18 +667,19 @@ static __always_inline __u32 fast_path(struct __sk_buff *skb, struct counters *c
 		p.ip_end = p.l4 + bpf_ntohs(ip->payload_len);
 		p.saddr6 = ip->saddr;
 		p.daddr6 = ip->daddr;
-		th = (const void *)(buf + FAST_IP + 40);
+		const struct tcphdr *th = (const void *)(buf + FAST_IP + 40);
+		p.sport = th->source;
+		p.dport = th->dest;
+		doff_res = th->doff_res;
+		flags = th->flags;
 	} else {
 		return FAST_MISS; // VLAN tags, ARP, others
 	}
 
 	if (p.proto == IPPROTO_TCP)
-		return tcp_verdict(c, &p, th);
-	if (p.proto == IPPROTO_UDP) {
-		p.sport = th->source; // the UDP ports lie where the TCP ones do
-		p.dport = th->dest;
+		return tcp_verdict(c, &p, doff_res, flags);
+	if (p.proto == IPPROTO_UDP)
 		return udp_verdict(c, &p);
-	}
 	return FAST_MISS;
 }
 
