@@ -18,10 +18,11 @@
 //   - TCP with SYN, FIN or RST set (handshakes, probes and replies);
 //   - TCP whose flags byte is set in the flag table (filled from the rules'
 //     patterns: NULL, Xmas, Maimon, custom...);
-//   - the first packet of a flow not in the LRU flow map (TCP, UDP, SCTP and
-//     other IP protocols), and for TCP the first segment carrying payload in
-//     each direction, with DATA_KEEP bytes of it (a request line or a
-//     greeting: the detector reads service probes there); for UDP, SCTP and
+//   - the first packet of a flow not in the LRU flow maps (one for IPv4,
+//     one for IPv6; TCP, UDP, SCTP and other IP protocols), and for TCP the
+//     first segment carrying payload in each direction, with DATA_KEEP
+//     bytes of it (a request line or a greeting: the detector reads service
+//     probes there); for UDP, SCTP and
 //     other protocols the first packet in each direction (so a UDP reply is
 //     seen);
 //   - every TCP segment with payload to or from port 21: FTP commands and
@@ -32,6 +33,9 @@
 //   - ARP; IP fragments (the flags of a fragmented probe may sit in a later
 //     fragment); anything the program could not parse (fail open, counted).
 // Everything else is dropped.
+//
+// The cost that matters is that of a dropped bulk segment: see fast_path
+// (one packet read) and tcp_verdict (the checks in order, one flow lookup).
 //
 // No kernel headers are included on purpose: the few definitions needed are
 // below, so generation does not depend on the build host's multiarch include
