@@ -18,10 +18,11 @@
 //   - TCP with SYN, FIN or RST set (handshakes, probes and replies);
 //   - TCP whose flags byte is set in the flag table (filled from the rules'
 //     patterns: NULL, Xmas, Maimon, custom...);
-//   - the first packet of a flow not in the LRU flow map (TCP, UDP, SCTP and
-//     other IP protocols), and for TCP the first segment carrying payload in
-//     each direction, with DATA_KEEP bytes of it (a request line or a
-//     greeting: the detector reads service probes there); for UDP, SCTP and
+//   - the first packet of a flow not in the LRU flow maps (one for IPv4,
+//     one for IPv6; TCP, UDP, SCTP and other IP protocols), and for TCP the
+//     first segment carrying payload in each direction, with DATA_KEEP
+//     bytes of it (a request line or a greeting: the detector reads service
+//     probes there); for UDP, SCTP and
 //     other protocols the first packet in each direction (so a UDP reply is
 //     seen);
 //   - every TCP segment with payload to or from port 21: FTP commands and
@@ -32,6 +33,9 @@
 //   - ARP; IP fragments (the flags of a fragmented probe may sit in a later
 //     fragment); anything the program could not parse (fail open, counted).
 // Everything else is dropped.
+//
+// The cost that matters is that of a dropped bulk segment: see fast_path
+// (one packet read) and tcp_verdict (the checks in order, one flow lookup).
 //
 // No kernel headers are included on purpose: the few definitions needed are
 // below, so generation does not depend on the build host's multiarch include
@@ -135,14 +139,26 @@ struct flag_table {
 };
 
 // A flow, normalised so both directions share one key: the (address, port)
-// pair that compares lower comes first. IPv4 addresses use addr[0] only.
+// pair that compares lower comes first. IPv4 and IPv6 flows live in
+// separate maps so that the IPv4 key, the one bulk traffic looks up most,
+// is 16 bytes (hashed and compared in a quarter of the 40-byte IPv6 key's
+// work). Which side is "lo" only has to be the same for both directions.
+struct flow4_key {
+	__u32 lo_addr; // as on the wire, compared as a number
+	__u32 hi_addr;
+	__u16 lo_port;
+	__u16 hi_port;
+	__u8 proto;
+	__u8 pad[3];
+};
+
 struct flow_key {
 	__u32 lo_addr[4];
 	__u32 hi_addr[4];
 	__u16 lo_port;
 	__u16 hi_port;
 	__u8 proto;
-	__u8 family; // 4 or 6
+	__u8 family; // always 6: IPv4 flows are in flow4_map
 	__u8 pad[2];
 };
 
@@ -166,6 +182,14 @@ struct {
 	__type(value, struct flag_table);
 } flag_map SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536); // resized from Go
+	__type(key, struct flow4_key);
+	__type(value, __u32);
+} flow4_map SEC(".maps");
+
+// IPv6 flows (the key has room for either family; only IPv6 uses it).
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536); // resized from Go
@@ -213,61 +237,25 @@ struct pkt {
 	__u32 ip_end; // offset of the end of the IP datagram
 	__u8 proto;
 	__u8 family;
-	struct flow_key key; // addresses filled in, not yet normalised
 	__u16 sport, dport;
+	__u32 saddr4, daddr4;         // IPv4 addresses as on the wire
+	const __u32 *saddr6, *daddr6; // IPv6: where the addresses lie on the stack
 };
 
 // Result of classify: a length to keep, or 0 to drop.
 #define PASS(c, field, len) ({ (c)->field++; (len); })
 #define ERROR(c) ({ (c)->errors++; cfg_snaplen; })
 
-static __always_inline int key_side_lo(struct pkt *p)
+// flow_state looks key up in map and says whether to pass: when the flow
+// is new, or when the bit want (this direction's) is not set yet. The
+// packet's bits (want and also) are set either way. Returns 0 (drop), 1
+// (new flow), 2 (known flow, first for this bit).
+static __always_inline int flow_state(struct counters *c, void *map, const void *key, __u32 want, __u32 also)
 {
-	// Returns 1 when the source (addr, port) is the lower side.
-#pragma unroll
-	for (int i = 0; i < 4; i++) {
-		__u32 s = bpf_ntohl(p->key.lo_addr[i]);
-		__u32 d = bpf_ntohl(p->key.hi_addr[i]);
-		if (s < d)
-			return 1;
-		if (s > d)
-			return 0;
-	}
-	return p->sport <= p->dport;
-}
-
-// flow_first looks the frame's flow up and says whether to pass it: when the
-// flow is new, or when the bit for this direction (want_lo or want_hi) is not
-// set yet. The packet's bit is set either way. Returns 0 (drop), 1 (new flow),
-// 2 (known flow, first for this bit).
-static __always_inline int flow_pass(struct counters *c, struct pkt *p, __u32 want_lo, __u32 want_hi, __u32 also_lo,
-				     __u32 also_hi)
-{
-	struct flow_key k;
-	__builtin_memset(&k, 0, sizeof(k));
-	int src_lo = key_side_lo(p);
-	// p->key holds src in lo_addr and dst in hi_addr; swap if needed.
-	if (src_lo) {
-		__builtin_memcpy(k.lo_addr, p->key.lo_addr, 16);
-		__builtin_memcpy(k.hi_addr, p->key.hi_addr, 16);
-		k.lo_port = p->sport;
-		k.hi_port = p->dport;
-	} else {
-		__builtin_memcpy(k.lo_addr, p->key.hi_addr, 16);
-		__builtin_memcpy(k.hi_addr, p->key.lo_addr, 16);
-		k.lo_port = p->dport;
-		k.hi_port = p->sport;
-	}
-	k.proto = p->proto;
-	k.family = p->family;
-
-	__u32 want = src_lo ? want_lo : want_hi;
-	__u32 also = src_lo ? also_lo : also_hi;
-
-	__u32 *v = bpf_map_lookup_elem(&flow_map, &k);
+	__u32 *v = bpf_map_lookup_elem(map, key);
 	if (!v) {
 		__u32 nv = want | also;
-		if (bpf_map_update_elem(&flow_map, &k, &nv, BPF_NOEXIST) != 0)
+		if (bpf_map_update_elem(map, key, &nv, BPF_NOEXIST) != 0)
 			c->flow_insert_failed++; // raced with another CPU, or no memory: pass anyway
 		return 1;
 	}
@@ -277,6 +265,66 @@ static __always_inline int flow_pass(struct counters *c, struct pkt *p, __u32 wa
 		return 2;
 	}
 	return 0;
+}
+
+static __always_inline int key6_side_lo(struct pkt *p)
+{
+	// Returns 1 when the source (addr, port) is the lower side.
+#pragma unroll
+	for (int i = 0; i < 4; i++) {
+		__u32 s = bpf_ntohl(p->saddr6[i]);
+		__u32 d = bpf_ntohl(p->daddr6[i]);
+		if (s < d)
+			return 1;
+		if (s > d)
+			return 0;
+	}
+	return p->sport <= p->dport;
+}
+
+// flow_pass looks the frame's flow up (flow4_map or flow_map by family)
+// and says whether to pass it: when the flow is new, or when the bit for
+// this direction (want_lo or want_hi) is not set yet; see flow_state.
+static __always_inline int flow_pass(struct counters *c, struct pkt *p, __u32 want_lo, __u32 want_hi, __u32 also_lo,
+				     __u32 also_hi)
+{
+	if (p->family == 4) {
+		// Any order both directions agree on will do: the addresses as
+		// they are on the wire, then the ports.
+		int src_lo = p->saddr4 < p->daddr4 || (p->saddr4 == p->daddr4 && p->sport <= p->dport);
+		struct flow4_key k = {};
+		if (src_lo) {
+			k.lo_addr = p->saddr4;
+			k.hi_addr = p->daddr4;
+			k.lo_port = p->sport;
+			k.hi_port = p->dport;
+		} else {
+			k.lo_addr = p->daddr4;
+			k.hi_addr = p->saddr4;
+			k.lo_port = p->dport;
+			k.hi_port = p->sport;
+		}
+		k.proto = p->proto;
+		return flow_state(c, &flow4_map, &k, src_lo ? want_lo : want_hi, src_lo ? also_lo : also_hi);
+	}
+
+	struct flow_key k;
+	__builtin_memset(&k, 0, sizeof(k));
+	int src_lo = key6_side_lo(p);
+	if (src_lo) {
+		__builtin_memcpy(k.lo_addr, p->saddr6, 16);
+		__builtin_memcpy(k.hi_addr, p->daddr6, 16);
+		k.lo_port = p->sport;
+		k.hi_port = p->dport;
+	} else {
+		__builtin_memcpy(k.lo_addr, p->daddr6, 16);
+		__builtin_memcpy(k.hi_addr, p->saddr6, 16);
+		k.lo_port = p->dport;
+		k.hi_port = p->sport;
+	}
+	k.proto = p->proto;
+	k.family = 6;
+	return flow_state(c, &flow_map, &k, src_lo ? want_lo : want_hi, src_lo ? also_lo : also_hi);
 }
 
 static __always_inline __u32 keep(__u32 end)
@@ -289,16 +337,16 @@ static __always_inline __u32 keep_data(__u32 end)
 	return end + DATA_KEEP;
 }
 
-static __always_inline __u32 do_tcp(struct __sk_buff *skb, struct counters *c, struct pkt *p)
+// tcp_verdict decides on a TCP segment from its data offset byte, its
+// flags byte and its ports (in p). The checks run cheapest first: a bulk
+// segment (ACK, maybe PSH, of a known flow) costs the flags tests, one
+// array read and one flow map lookup.
+static __always_inline __u32 tcp_verdict(struct counters *c, struct pkt *p, __u8 doff_res, __u8 flags)
 {
-	struct tcphdr th;
-	if (bpf_skb_load_bytes(skb, p->l4, &th, sizeof(th)) < 0)
-		return ERROR(c);
-	__u32 doff = (th.doff_res >> 4) * 4;
-	if (doff < sizeof(th))
+	__u32 doff = (doff_res >> 4) * 4;
+	if (doff < sizeof(struct tcphdr))
 		return ERROR(c);
 	__u32 end = p->l4 + doff;
-	__u8 flags = th.flags;
 
 	if (flags & (TCP_SYN | TCP_FIN | TCP_RST))
 		return PASS(c, tcp_control, keep(end));
@@ -308,11 +356,9 @@ static __always_inline __u32 do_tcp(struct __sk_buff *skb, struct counters *c, s
 	if (t && (t->bits[(flags >> 6) & 3] >> (flags & 63)) & 1)
 		return PASS(c, tcp_pattern, keep(end));
 
-	p->sport = th.source;
-	p->dport = th.dest;
 	int payload = p->ip_end > end;
 	// An FTP control channel is read command by command (nmap -b).
-	if (payload && (th.source == bpf_htons(FTP_PORT) || th.dest == bpf_htons(FTP_PORT)))
+	if (payload && (p->sport == bpf_htons(FTP_PORT) || p->dport == bpf_htons(FTP_PORT)))
 		return PASS(c, tcp_data, keep_data(end));
 	// Only TCP segments with payload ask for a per-direction bit, so that the
 	// first data segment of each direction passes once.
@@ -326,6 +372,23 @@ static __always_inline __u32 do_tcp(struct __sk_buff *skb, struct counters *c, s
 	return 0;
 }
 
+static __always_inline __u32 do_tcp(struct __sk_buff *skb, struct counters *c, struct pkt *p)
+{
+	struct tcphdr th;
+	if (bpf_skb_load_bytes(skb, p->l4, &th, sizeof(th)) < 0)
+		return ERROR(c);
+	p->sport = th.source;
+	p->dport = th.dest;
+	return tcp_verdict(c, p, th.doff_res, th.flags);
+}
+
+static __always_inline __u32 udp_verdict(struct counters *c, struct pkt *p)
+{
+	if (flow_pass(c, p, SEEN_LO, SEEN_HI, 0, 0))
+		return PASS(c, udp_first, keep(p->l4 + 8));
+	return 0;
+}
+
 static __always_inline __u32 do_udp(struct __sk_buff *skb, struct counters *c, struct pkt *p)
 {
 	__be16 ports[2];
@@ -333,9 +396,7 @@ static __always_inline __u32 do_udp(struct __sk_buff *skb, struct counters *c, s
 		return ERROR(c);
 	p->sport = ports[0];
 	p->dport = ports[1];
-	if (flow_pass(c, p, SEEN_LO, SEEN_HI, 0, 0))
-		return PASS(c, udp_first, keep(p->l4 + 8));
-	return 0;
+	return udp_verdict(c, p);
 }
 
 static __always_inline __u32 do_icmp(struct __sk_buff *skb, struct counters *c, struct pkt *p)
@@ -437,14 +498,13 @@ static __always_inline __u32 do_ipv4(struct __sk_buff *skb, struct counters *c, 
 	if (ip.frag_off & bpf_htons(0x3fff))
 		return PASS(c, fragment, cfg_snaplen);
 
-	struct pkt p;
-	__builtin_memset(&p, 0, sizeof(p));
+	struct pkt p = {};
 	p.family = 4;
 	p.proto = ip.protocol;
 	p.l4 = l3 + ihl;
 	p.ip_end = l3 + bpf_ntohs(ip.tot_len);
-	p.key.lo_addr[0] = ip.saddr;
-	p.key.hi_addr[0] = ip.daddr;
+	p.saddr4 = ip.saddr;
+	p.daddr4 = ip.daddr;
 	return do_transport(skb, c, &p);
 }
 
@@ -456,13 +516,12 @@ static __always_inline __u32 do_ipv6(struct __sk_buff *skb, struct counters *c, 
 	if ((bpf_ntohl(ip.ver_tc_flow) >> 28) != 6)
 		return ERROR(c);
 
-	struct pkt p;
-	__builtin_memset(&p, 0, sizeof(p));
+	struct pkt p = {};
 	p.family = 6;
 	p.l4 = l3 + sizeof(ip);
 	p.ip_end = p.l4 + bpf_ntohs(ip.payload_len);
-	__builtin_memcpy(p.key.lo_addr, ip.saddr, 16);
-	__builtin_memcpy(p.key.hi_addr, ip.daddr, 16);
+	p.saddr6 = ip.saddr;
+	p.daddr6 = ip.daddr;
 
 	__u8 nh = ip.nexthdr;
 #pragma unroll
@@ -535,6 +594,99 @@ static __always_inline __u32 classify(struct __sk_buff *skb, struct counters *c)
 	return 0; // other ethertypes (LLDP, STP, ...) and deeper VLAN stacks
 }
 
+// The fast path: the frames that dominate busy links are TCP (and UDP)
+// over IPv4 without options or IPv6 without extension headers, untagged.
+// For them one helper call reads the ethertype, the IP header and a TCP
+// header without options onto the stack, and the checks read them there.
+// Anything else, or a frame too short for the whole read, goes to classify,
+// the general parser, which decides alone: the fast path makes no change
+// (map or counter) before it knows it can decide, and decides the same.
+//
+// Socket filters may not read the packet directly (no skb->data), and
+// LD_ABS/LD_IND cost a helper call per field, so one bpf_skb_load_bytes is
+// the cheapest read there is. The buffer is laid out so that the IP header
+// starts at a 4-byte boundary (the verifier wants aligned stack reads).
+#define FAST_IP 4                      // offset of the IP header in the buffer
+#define FAST_LEN (FAST_IP + 40 + 20)   // up to the end of an IPv6 + TCP header
+#define FAST_MISS 0xffffffff           // not decided here: run classify
+
+static __always_inline __u32 fast_path(struct __sk_buff *skb, struct counters *c)
+{
+	__u8 buf[FAST_LEN] __attribute__((aligned(8)));
+	__u32 len = skb->len;
+	__u32 have, l3;
+	__u16 proto;
+
+	if (cfg_cooked) {
+		// From the IP header on, into buf[FAST_IP].
+		if (len < 20 + 20)
+			return FAST_MISS;
+		__u32 n = len < FAST_LEN - FAST_IP ? len : FAST_LEN - FAST_IP;
+		if (bpf_skb_load_bytes(skb, 0, buf + FAST_IP, n) < 0)
+			return FAST_MISS;
+		have = FAST_IP + n;
+		l3 = 0;
+		proto = bpf_ntohs((__u16)skb->protocol);
+	} else {
+		// From the ethertype (offset 12) on, into buf[FAST_IP - 2].
+		if (len < 14 + 20 + 20)
+			return FAST_MISS;
+		if (len > 12 + FAST_LEN - (FAST_IP - 2))
+			len = 12 + FAST_LEN - (FAST_IP - 2); // clamp before subtracting: the verifier follows that
+		__u32 n = len - 12;
+		if (bpf_skb_load_bytes(skb, 12, buf + FAST_IP - 2, n) < 0)
+			return FAST_MISS;
+		have = FAST_IP - 2 + n;
+		l3 = 14;
+		proto = bpf_ntohs(*(__be16 *)(buf + FAST_IP - 2));
+	}
+
+	// The transport header's fields are read in each branch, at offsets
+	// the compiler knows: old verifiers refuse stack reads at a variable
+	// offset.
+	struct pkt p = {};
+	__u8 doff_res, flags;
+	if (proto == ETH_P_IP) {
+		const struct ipv4hdr *ip = (const void *)(buf + FAST_IP);
+		if (have < FAST_IP + 20 + 20 || ip->ver_ihl != 0x45 || (ip->frag_off & bpf_htons(0x3fff)))
+			return FAST_MISS; // short, options, or a fragment
+		p.family = 4;
+		p.proto = ip->protocol;
+		p.l4 = l3 + 20;
+		p.ip_end = l3 + bpf_ntohs(ip->tot_len);
+		p.saddr4 = ip->saddr;
+		p.daddr4 = ip->daddr;
+		const struct tcphdr *th = (const void *)(buf + FAST_IP + 20);
+		p.sport = th->source; // where UDP has its ports too
+		p.dport = th->dest;
+		doff_res = th->doff_res;
+		flags = th->flags;
+	} else if (proto == ETH_P_IPV6) {
+		const struct ipv6hdr *ip = (const void *)(buf + FAST_IP);
+		if (have < FAST_IP + 40 + 20 || (buf[FAST_IP] >> 4) != 6)
+			return FAST_MISS;
+		p.family = 6;
+		p.proto = ip->nexthdr;
+		p.l4 = l3 + 40;
+		p.ip_end = p.l4 + bpf_ntohs(ip->payload_len);
+		p.saddr6 = ip->saddr;
+		p.daddr6 = ip->daddr;
+		const struct tcphdr *th = (const void *)(buf + FAST_IP + 40);
+		p.sport = th->source;
+		p.dport = th->dest;
+		doff_res = th->doff_res;
+		flags = th->flags;
+	} else {
+		return FAST_MISS; // VLAN tags, ARP, others
+	}
+
+	if (p.proto == IPPROTO_TCP)
+		return tcp_verdict(c, &p, doff_res, flags);
+	if (p.proto == IPPROTO_UDP)
+		return udp_verdict(c, &p);
+	return FAST_MISS;
+}
+
 SEC("socket")
 int scanwatch_filter(struct __sk_buff *skb)
 {
@@ -544,7 +696,9 @@ int scanwatch_filter(struct __sk_buff *skb)
 		return cfg_snaplen; // cannot happen for an array map; fail open
 
 	c->seen++;
-	__u32 n = classify(skb, c);
+	__u32 n = fast_path(skb, c);
+	if (n == FAST_MISS)
+		n = classify(skb, c);
 	if (n == 0) {
 		c->dropped++;
 		return 0;

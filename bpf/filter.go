@@ -45,8 +45,10 @@ type Options struct {
 	// SYN, FIN or RST that matches one passes. Replace them later with
 	// SetPatterns.
 	Patterns []Pattern
-	// FlowEntries sizes the LRU map of flows already seen (default 65536;
-	// one entry is 48 bytes of key and value plus the kernel's overhead).
+	// FlowEntries sizes the LRU maps of flows already seen, one for IPv4
+	// and one for IPv6, each this many entries (default 65536). An IPv4
+	// entry is 16 bytes of key and 4 of value, an IPv6 entry 40 and 4, each
+	// plus the kernel's overhead; LRU maps allocate all entries up front.
 	FlowEntries int
 	// Snaplen caps the bytes passed per packet (default 256). The filter
 	// truncates to the headers anyway; this is an upper bound.
@@ -108,6 +110,7 @@ func LoadOptions(o Options) (*Filter, error) {
 		return nil, fmt.Errorf("bpf: parse embedded program: %w", err)
 	}
 	spec.Maps[filterMapFlowMap].MaxEntries = uint32(o.FlowEntries)
+	spec.Maps[filterMapFlow4Map].MaxEntries = uint32(o.FlowEntries)
 	cooked := uint32(0)
 	if o.Cooked {
 		cooked = 1

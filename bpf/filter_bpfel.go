@@ -37,6 +37,16 @@ type filterFlagTable struct {
 	Bits [4]uint64
 }
 
+type filterFlow4Key struct {
+	_      structs.HostLayout
+	LoAddr uint32
+	HiAddr uint32
+	LoPort uint16
+	HiPort uint16
+	Proto  uint8
+	Pad    [3]uint8
+}
+
 type filterFlowKey struct {
 	_      structs.HostLayout
 	LoAddr [4]uint32
@@ -54,6 +64,7 @@ type filterFlowKey struct {
 const (
 	filterMapCounterMap       = "counter_map"
 	filterMapFlagMap          = "flag_map"
+	filterMapFlow4Map         = "flow4_map"
 	filterMapFlowMap          = "flow_map"
 	filterProgScanwatchFilter = "scanwatch_filter"
 	filterVarCfgCooked        = "cfg_cooked"
@@ -111,6 +122,7 @@ type filterProgramSpecs struct {
 type filterMapSpecs struct {
 	CounterMap *ebpf.MapSpec `ebpf:"counter_map"`
 	FlagMap    *ebpf.MapSpec `ebpf:"flag_map"`
+	Flow4Map   *ebpf.MapSpec `ebpf:"flow4_map"`
 	FlowMap    *ebpf.MapSpec `ebpf:"flow_map"`
 }
 
@@ -144,6 +156,7 @@ func (o *filterObjects) Close() error {
 type filterMaps struct {
 	CounterMap *ebpf.Map `ebpf:"counter_map"`
 	FlagMap    *ebpf.Map `ebpf:"flag_map"`
+	Flow4Map   *ebpf.Map `ebpf:"flow4_map"`
 	FlowMap    *ebpf.Map `ebpf:"flow_map"`
 }
 
@@ -151,6 +164,7 @@ func (m *filterMaps) Close() error {
 	return _FilterClose(
 		m.CounterMap,
 		m.FlagMap,
+		m.Flow4Map,
 		m.FlowMap,
 	)
 }
