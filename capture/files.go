@@ -107,7 +107,7 @@ func openFile(ctx context.Context, path string) (*fileReader, error) {
 		return nil, err
 	}
 	fr.closer = r
-	fr.mapPcap(f, size)
+	fr.mapFile(f, size)
 	return fr, nil
 }
 
@@ -147,10 +147,17 @@ type fileCounts struct {
 // next call. After an error other than io.EOF, reading on continues with
 // what remains (the other files, or the rest of the file).
 func (s *fileSource) ReadPacket() (Packet, error) {
-	if fr := s.fast; fr != nil {
+	if fr := s.fast; fr != nil && !fr.ahead.ok {
 		// The hot path of a replay: the next record of one mapped
-		// pcap file, on its timeline.
-		if p, ok := fr.readMapped(); ok {
+		// file, on its timeline.
+		var p Packet
+		var ok bool
+		if fr.isPcap {
+			p, ok = fr.readMapped()
+		} else {
+			p, ok = fr.readNgMapped()
+		}
+		if ok {
 			if !fr.clock.onTime(p.Time) {
 				p = fr.judge(p)
 			}

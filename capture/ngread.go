@@ -122,67 +122,116 @@ func isPacketBlock(typ uint32) bool {
 	return typ == ngEnhancedPacket || typ == ngSimplePacket || typ == ngPacket
 }
 
+// blockCheck is checkBlock's verdict on a block.
+type blockCheck uint8
+
+const (
+	blockWhole   blockCheck = iota // all of it can be seen, and its lengths agree
+	blockPartial                   // its head is good, it runs past what can be seen
+	blockBig                       // its head is good, it is longer than a block read whole
+	blockShort                     // what can be seen ends inside its head
+	blockBad                       // its head or trailer is wrong (the error says how)
+)
+
+// checkBlock is the one check of a pcapng block's framing (its type, its
+// lengths, a section header's byte order), for the mapped and the streamed
+// path alike. b holds the bytes from the start of the block on that the
+// reader can see at once: the rest of a mapped file, or what the read
+// buffer holds. A block longer than limit is never read whole (ngBig). A
+// section header sets the byte order of what follows.
+func (fr *fileReader) checkBlock(b []byte, limit int) (typ, length uint32, c blockCheck, err error) {
+	typ = ngUnknownBlock
+	if len(b) >= 4 {
+		typ = fr.ngUint32(b) // a section header's type reads the same either way
+	}
+	if len(b) < 8 || typ == ngSectionHeader && len(b) < 12 {
+		return typ, 0, blockShort, nil
+	}
+	if typ == ngSectionHeader {
+		switch {
+		case binary.LittleEndian.Uint32(b[8:]) == ngByteOrderMagic:
+			fr.ng.big = false
+		case binary.BigEndian.Uint32(b[8:]) == ngByteOrderMagic:
+			fr.ng.big = true
+		default:
+			return typ, 0, blockBad, fmt.Errorf("bad byte-order magic 0x%x", b[8:12])
+		}
+	}
+	length = fr.ngUint32(b[4:])
+	switch {
+	case length%4 != 0 || length < ngMinLength(typ):
+		return typ, length, blockBad, fmt.Errorf("block length %d is invalid", length)
+	case int64(length) > int64(limit):
+		return typ, length, blockBig, nil
+	case uint64(length) > uint64(len(b)):
+		return typ, length, blockPartial, nil
+	}
+	if trail := fr.ngUint32(b[length-4:]); trail != length {
+		return typ, length, blockBad, fmt.Errorf("trailing block length %d does not match block length %d", trail, length)
+	}
+	return typ, length, blockWhole, nil
+}
+
 // readNg reads blocks up to and including the next packet block, and
 // returns its packet; io.EOF at the clean end of the file (between blocks).
 func (fr *fileReader) readNg() (Packet, error) {
+	if fr.mm != nil {
+		if p, ok := fr.readNgMapped(); ok {
+			return p, nil
+		}
+	}
 	for {
-		p, ok, err := fr.ngBlock()
+		var p Packet
+		var ok bool
+		var err error
+		if fr.mm != nil {
+			p, ok, err = fr.ngMappedBlock()
+		} else {
+			p, ok, err = fr.ngBlock()
+		}
 		if err != nil || ok {
 			return p, err
 		}
 	}
 }
 
-// ngBlock reads one block. It returns the packet of a packet block (ok),
-// nothing for other blocks, or the error for the block at the read offset.
+// ngBlock reads one block from the read buffer. It returns the packet of a
+// packet block (ok), nothing for other blocks, or the error for the block
+// at the read offset.
 func (fr *fileReader) ngBlock() (p Packet, ok bool, err error) {
 	off := fr.offset()
-	h, _ := fr.br.Peek(12)
-	if len(h) == 0 && fr.cr.err == nil {
+	b, _ := fr.br.Peek(12)
+	if len(b) == 0 && fr.cr.err == nil {
 		return Packet{}, false, io.EOF
 	}
-	typ := uint32(ngUnknownBlock)
-	if len(h) >= 4 {
-		typ = fr.ngUint32(h) // a section header's type reads the same either way
+	typ, length, c, err := fr.checkBlock(b, fr.ngLimit)
+	if c == blockPartial {
+		// Not all read yet, but it fits in the buffer: fill it.
+		b, _ = fr.br.Peek(int(length))
+		typ, length, c, err = fr.checkBlock(b, fr.ngLimit)
 	}
-	if len(h) < 8 || typ == ngSectionHeader && len(h) < 12 {
+	switch c {
+	case blockShort, blockPartial:
 		return Packet{}, false, fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
-	}
-	fail := func(format string, a ...any) (Packet, bool, error) {
-		return Packet{}, false, fr.errorAt(off, blockName(typ), fmt.Errorf(format, a...))
-	}
-	if typ == ngSectionHeader {
-		switch {
-		case binary.LittleEndian.Uint32(h[8:]) == ngByteOrderMagic:
-			fr.ng.big = false
-		case binary.BigEndian.Uint32(h[8:]) == ngByteOrderMagic:
-			fr.ng.big = true
-		default:
-			return fail("bad byte-order magic 0x%x", h[8:12])
-		}
-	}
-	length := fr.ngUint32(h[4:])
-	if length%4 != 0 || length < ngMinLength(typ) {
-		return fail("block length %d is invalid", length)
-	}
-	if int64(length) > int64(fr.br.Size()) {
+	case blockBad:
+		return Packet{}, false, fr.errorAt(off, blockName(typ), err)
+	case blockBig:
 		return fr.ngBigBlock(off, typ, length)
 	}
-	b, _ := fr.br.Peek(int(length))
-	if len(b) < int(length) {
-		return Packet{}, false, fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
+	p, ok, err = fr.ngWhole(off, typ, b[:length])
+	if err == nil {
+		fr.br.Discard(int(length)) // p.Data stays in the buffer until the next read
 	}
-	if trail := fr.ngUint32(b[length-4:]); trail != length {
-		return fail("trailing block length %d does not match block length %d", trail, length)
-	}
+	return p, ok, err
+}
+
+// ngWhole reads a whole block b (checked by checkBlock) that starts at off:
+// the packet of a packet block (ok), nothing for other blocks.
+func (fr *fileReader) ngWhole(off int64, typ uint32, b []byte) (p Packet, ok bool, err error) {
 	switch typ {
 	case ngEnhancedPacket, ngPacket, ngSimplePacket:
 		p, err = fr.ngPacket(off, typ, b)
-		if err != nil {
-			return Packet{}, false, err
-		}
-		fr.br.Discard(int(length)) // p.Data stays in the buffer until the next read
-		return p, true, nil
+		return p, err == nil, err
 	case ngSectionHeader:
 		err = fr.ngSectionHeader(b)
 	case ngInterface:
@@ -193,7 +242,6 @@ func (fr *fileReader) ngBlock() (p Packet, ok bool, err error) {
 	if err != nil {
 		return Packet{}, false, fr.errorAt(off, blockName(typ), err)
 	}
-	fr.br.Discard(int(length))
 	return Packet{}, false, nil
 }
 
@@ -289,11 +337,17 @@ func (fr *fileReader) ngPacket(off int64, typ uint32, b []byte) (Packet, error) 
 	}
 	keep := min(caplen, fr.ng.ifaces[fr.ngIfaceOf(typ, b)].snap)
 	p.Data = b[dataAt : dataAt+int(keep) : dataAt+int(keep)]
+	fr.ngCounted(off, typ, caplen)
+	return p, nil
+}
+
+// ngCounted counts a packet read from the block at off, and warns when its
+// data was cut to MaxRecord.
+func (fr *fileReader) ngCounted(off int64, typ uint32, caplen uint32) {
 	fr.packets++
 	if caplen > MaxRecord {
 		fr.warn(fr.cutError(off, blockName(typ), caplen))
 	}
-	return p, nil
 }
 
 // ngIfaceOf is the interface index of a packet block (checked by
@@ -350,36 +404,57 @@ func ngTime(ts uint64, ifc *ngIface) (time.Time, error) {
 	return time.Unix(s, int64(ns)).UTC(), nil
 }
 
-// ngBigBlock reads a block bigger than the read buffer without holding it:
-// a packet block gives its first bytes (at most MaxRecord) and the rest is
-// skipped, any other block is skipped. A section header or an interface
-// block that big is damage: what follows could not be read right.
-func (fr *fileReader) ngBigBlock(off int64, typ uint32, length uint32) (Packet, bool, error) {
+// ngBig judges a block longer than the reader reads whole (limit), which
+// is never held: a packet block gives its first bytes (at most MaxRecord)
+// and the rest is skipped, any other block is skipped. A section header or
+// an interface block that big is damage: what follows could not be read
+// right. For a packet block h holds at least its first 28 bytes; it returns
+// the packet without its data, where the data starts and how much of it is
+// kept. The rest of the data, the options and the trailer are skipped
+// unread, so their lengths are not checked (on either path).
+func (fr *fileReader) ngBig(off int64, typ, length uint32, h []byte, limit int) (p Packet, caplen uint32, dataAt, keep int, err error) {
 	name := blockName(typ)
 	if typ == ngSectionHeader || typ == ngInterface {
-		return Packet{}, false, fr.errorAt(off, name, fmt.Errorf("block length %d exceeds the limit of %d", length, fr.br.Size()))
+		return p, 0, 0, 0, fr.errorAt(off, name, fmt.Errorf("block length %d exceeds the limit of %d", length, limit))
+	}
+	if !isPacketBlock(typ) {
+		return p, 0, 0, 0, nil
+	}
+	if len(h) < 28 {
+		return p, 0, 0, 0, fr.errorAt(off, name, io.ErrUnexpectedEOF)
+	}
+	p, caplen, dataAt, err = fr.ngPacketHeader(typ, h, length)
+	if err != nil {
+		return p, 0, 0, 0, fr.errorAt(off, name, err)
+	}
+	if uint64(caplen) > uint64(int(length)-dataAt-4) {
+		return p, 0, 0, 0, fr.errorAt(off, name, fmt.Errorf("capture length %d exceeds block length %d", caplen, length))
+	}
+	keep = int(min(caplen, fr.ng.ifaces[fr.ngIfaceOf(typ, h)].snap))
+	return p, caplen, dataAt, keep, nil
+}
+
+// ngBigBlock reads a block longer than the read buffer from the stream
+// without holding it (see ngBig): a packet block's kept data is read into a
+// buffer of its own, the rest skipped.
+func (fr *fileReader) ngBigBlock(off int64, typ uint32, length uint32) (Packet, bool, error) {
+	var h []byte
+	if isPacketBlock(typ) {
+		h, _ = fr.br.Peek(28)
+	}
+	p, caplen, dataAt, keep, err := fr.ngBig(off, typ, length, h, fr.ngLimit)
+	if err != nil {
+		return Packet{}, false, err
 	}
 	skip := func(n int) error {
 		if _, err := fr.br.Discard(n); err != nil {
-			return fr.errorAt(off, name, io.ErrUnexpectedEOF)
+			return fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
 		}
 		return nil
 	}
 	if !isPacketBlock(typ) {
 		return Packet{}, false, skip(int(length))
 	}
-	h, _ := fr.br.Peek(28)
-	if len(h) < 28 {
-		return Packet{}, false, fr.errorAt(off, name, io.ErrUnexpectedEOF)
-	}
-	p, caplen, dataAt, err := fr.ngPacketHeader(typ, h, length)
-	if err != nil {
-		return Packet{}, false, fr.errorAt(off, name, err)
-	}
-	if uint64(caplen) > uint64(int(length)-dataAt-4) {
-		return Packet{}, false, fr.errorAt(off, name, fmt.Errorf("capture length %d exceeds block length %d", caplen, length))
-	}
-	keep := int(min(caplen, fr.ng.ifaces[fr.ngIfaceOf(typ, h)].snap))
 	if cap(fr.rec.big) < keep {
 		fr.rec.big = make([]byte, keep)
 	}
@@ -387,18 +462,13 @@ func (fr *fileReader) ngBigBlock(off int64, typ uint32, length uint32) (Packet, 
 		return Packet{}, false, err
 	}
 	if _, err := io.ReadFull(fr.br, fr.rec.big[:keep]); err != nil {
-		return Packet{}, false, fr.errorAt(off, name, io.ErrUnexpectedEOF)
+		return Packet{}, false, fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
 	}
-	// The rest of the data, its options and the trailer: skipped unread,
-	// so their lengths are not checked.
 	if err := skip(int(length) - dataAt - keep); err != nil {
 		return Packet{}, false, err
 	}
 	p.Data = fr.rec.big[:keep:keep]
-	fr.packets++
-	if caplen > MaxRecord {
-		fr.warn(fr.cutError(off, name, caplen))
-	}
+	fr.ngCounted(off, typ, caplen)
 	return p, true, nil
 }
 
@@ -406,6 +476,7 @@ func (fr *fileReader) ngBigBlock(off int64, typ uint32, length uint32) (Packet, 
 // magic says it is one).
 func (fr *fileReader) startNg() error {
 	fr.ng.last = time.Unix(0, 0).UTC()
+	fr.ngLimit = fr.br.Size()
 	_, _, err := fr.ngBlock()
 	return err
 }
