@@ -11,12 +11,15 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// pcapng files are read block by block from the read buffer. A block that
-// fits in the buffer is checked whole (lengths, options) and its packet is
-// handed over in place; a bigger one is never held: a packet block gives its
-// first MaxRecord bytes and the rest is skipped, any other block is skipped.
-// The interfaces of a section are bounded too (maxInterfaces), so a small
-// hostile file cannot make the reader hold much memory.
+// pcapng files are read block by block: where they lie in a memory-mapped
+// file (ngmapped.go), else from the read buffer (ngstream.go). Both check a
+// block with the same functions: checkBlock its framing, ngWhole what a
+// block that is read whole holds (lengths, options), ngPacket a packet
+// block, whose packet is handed over in place. A block longer than the read
+// buffer is never read whole, on either path (ngBig): a packet block gives
+// its first MaxRecord bytes and the rest is skipped, any other block is
+// skipped. The interfaces of a section are bounded too (maxInterfaces), so
+// a small hostile file cannot make the reader hold much memory.
 
 // pcapng block types.
 const (
@@ -195,36 +198,6 @@ func (fr *fileReader) readNg() (Packet, error) {
 	}
 }
 
-// ngBlock reads one block from the read buffer. It returns the packet of a
-// packet block (ok), nothing for other blocks, or the error for the block
-// at the read offset.
-func (fr *fileReader) ngBlock() (p Packet, ok bool, err error) {
-	off := fr.offset()
-	b, _ := fr.br.Peek(12)
-	if len(b) == 0 && fr.cr.err == nil {
-		return Packet{}, false, io.EOF
-	}
-	typ, length, c, err := fr.checkBlock(b, fr.ngLimit)
-	if c == blockPartial {
-		// Not all read yet, but it fits in the buffer: fill it.
-		b, _ = fr.br.Peek(int(length))
-		typ, length, c, err = fr.checkBlock(b, fr.ngLimit)
-	}
-	switch c {
-	case blockShort, blockPartial:
-		return Packet{}, false, fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
-	case blockBad:
-		return Packet{}, false, fr.errorAt(off, blockName(typ), err)
-	case blockBig:
-		return fr.ngBigBlock(off, typ, length)
-	}
-	p, ok, err = fr.ngWhole(off, typ, b[:length])
-	if err == nil {
-		fr.br.Discard(int(length)) // p.Data stays in the buffer until the next read
-	}
-	return p, ok, err
-}
-
 // ngWhole reads a whole block b (checked by checkBlock) that starts at off:
 // the packet of a packet block (ok), nothing for other blocks.
 func (fr *fileReader) ngWhole(off int64, typ uint32, b []byte) (p Packet, ok bool, err error) {
@@ -321,24 +294,28 @@ func (fr *fileReader) ngOptions(b []byte, opts int) error {
 }
 
 // ngPacket makes the packet of a whole packet block b that starts at off.
+// Both paths read every packet block through it (or, for one longer than
+// they read whole, ngBig): this is the hot path of a pcapng replay, so the
+// packet is made once, at the end.
 func (fr *fileReader) ngPacket(off int64, typ uint32, b []byte) (Packet, error) {
-	fail := func(err error) (Packet, error) { return Packet{}, fr.errorAt(off, blockName(typ), err) }
-	p, caplen, dataAt, err := fr.ngPacketHeader(typ, b, uint32(len(b)))
+	ifc, t, caplen, wire, dataAt, err := fr.ngPacketHeader(typ, b, uint32(len(b)))
 	if err != nil {
-		return fail(err)
+		return Packet{}, fr.errorAt(off, blockName(typ), err)
 	}
 	if uint64(caplen) > uint64(len(b)-dataAt-4) {
-		return fail(fmt.Errorf("capture length %d exceeds block length %d", caplen, len(b)))
+		return Packet{}, fr.errorAt(off, blockName(typ), fmt.Errorf("capture length %d exceeds block length %d", caplen, len(b)))
 	}
-	if typ == ngEnhancedPacket {
-		if err := fr.ngOptions(b, dataAt+int((caplen+3)&^3)); err != nil {
-			return fail(err)
+	if opts := dataAt + int((caplen+3)&^3); typ == ngEnhancedPacket && opts != len(b)-4 {
+		if err := fr.ngOptions(b, opts); err != nil {
+			return Packet{}, fr.errorAt(off, blockName(typ), err)
 		}
 	}
-	keep := min(caplen, fr.ng.ifaces[fr.ngIfaceOf(typ, b)].snap)
-	p.Data = b[dataAt : dataAt+int(keep) : dataAt+int(keep)]
-	fr.ngCounted(off, typ, caplen)
-	return p, nil
+	end := dataAt + int(min(caplen, ifc.snap))
+	fr.packets++
+	if caplen > MaxRecord {
+		fr.warnCut(off, typ, caplen)
+	}
+	return Packet{Data: b[dataAt:end:end], Time: t, LinkType: ifc.linkType, Length: int(wire)}, nil
 }
 
 // ngCounted counts a packet read from the block at off, and warns when its
@@ -346,62 +323,71 @@ func (fr *fileReader) ngPacket(off int64, typ uint32, b []byte) (Packet, error) 
 func (fr *fileReader) ngCounted(off int64, typ uint32, caplen uint32) {
 	fr.packets++
 	if caplen > MaxRecord {
-		fr.warn(fr.cutError(off, blockName(typ), caplen))
+		fr.warnCut(off, typ, caplen)
 	}
 }
 
-// ngIfaceOf is the interface index of a packet block (checked by
-// ngPacketHeader).
-func (fr *fileReader) ngIfaceOf(typ uint32, b []byte) int {
-	switch typ {
-	case ngEnhancedPacket:
-		return int(fr.ngUint32(b[8:]))
-	case ngPacket:
-		return int(fr.ngUint16(b[8:]))
-	}
-	return 0
+// warnCut warns of a packet block whose data was cut to MaxRecord.
+func (fr *fileReader) warnCut(off int64, typ uint32, caplen uint32) {
+	fr.warn(fr.cutError(off, blockName(typ), caplen))
 }
 
 // ngPacketHeader reads the fixed part of a packet block (b holds at least
-// its first 28 bytes; length is the block's): the packet without its data,
-// the capture length and where the data starts.
-func (fr *fileReader) ngPacketHeader(typ uint32, b []byte, length uint32) (p Packet, caplen uint32, dataAt int, err error) {
-	n := len(fr.ng.ifaces)
-	iface := fr.ngIfaceOf(typ, b)
-	if iface >= n {
-		return p, 0, 0, fmt.Errorf("interface %d is not in the section (it has %d)", iface, n)
+// its first 28 bytes; length is the block's): its interface, its time, its
+// capture and wire lengths and where its data starts.
+func (fr *fileReader) ngPacketHeader(typ uint32, b []byte, length uint32) (ifc *ngIface, t time.Time, caplen, wire uint32, dataAt int, err error) {
+	var iface int
+	switch typ {
+	case ngEnhancedPacket:
+		iface = int(fr.ngUint32(b[8:]))
+	case ngPacket:
+		iface = int(fr.ngUint16(b[8:]))
 	}
-	ifc := &fr.ng.ifaces[iface]
-	p.LinkType = ifc.linkType
+	if n := len(fr.ng.ifaces); iface >= n {
+		return nil, t, 0, 0, 0, fmt.Errorf("interface %d is not in the section (it has %d)", iface, n)
+	}
+	ifc = &fr.ng.ifaces[iface]
 	if typ == ngSimplePacket {
 		// No capture length and no time: the data up to the block's
 		// end, at the time of the packet before it.
-		wire := fr.ngUint32(b[8:])
-		p.Length = int(wire)
-		p.Time = fr.ng.last
-		return p, min(wire, length-16), 12, nil
+		wire = fr.ngUint32(b[8:])
+		return ifc, fr.ng.last, min(wire, length-16), wire, 12, nil
 	}
 	ts := uint64(fr.ngUint32(b[12:]))<<32 | uint64(fr.ngUint32(b[16:]))
-	if p.Time, err = ngTime(ts, ifc); err != nil {
-		return p, 0, 0, err
+	if t, err = ngTime(ts, ifc); err != nil {
+		return nil, t, 0, 0, 0, err
 	}
-	fr.ng.last = p.Time
-	p.Length = int(fr.ngUint32(b[24:]))
-	return p, fr.ngUint32(b[20:]), 28, nil
+	fr.ng.last = t
+	return ifc, t, fr.ngUint32(b[20:]), fr.ngUint32(b[24:]), 28, nil
 }
 
 // ngTime turns a timestamp in an interface's units into a time, or an error
 // for one a time value does not hold (before 1970, after 2262).
+// Microseconds and nanoseconds, nearly every capture's units, divide by a
+// constant.
 func ngTime(ts uint64, ifc *ngIface) (time.Time, error) {
-	units := ifc.units()
-	sec, frac := ts/units, ts%units
+	var sec, ns uint64
+	switch ifc.resol {
+	case 6:
+		sec, ns = ts/1e6, ts%1e6*1e3
+	case 9:
+		sec, ns = ts/1e9, ts%1e9
+	default:
+		units := ifc.units()
+		var frac uint64
+		sec, frac = ts/units, ts%units
+		hi, lo := bits.Mul64(frac, 1e9)
+		ns, _ = bits.Div64(hi, lo, units) // frac < units, so hi < units
+	}
 	s := int64(sec) + ifc.offset
 	if sec > maxUnixSeconds || s < 0 || s > maxUnixSeconds || ifc.offset > 0 && s < int64(sec) {
-		return time.Time{}, fmt.Errorf("%w: %d units of 1/%d s, offset %d s", ErrTimeRange, ts, units, ifc.offset)
+		return time.Time{}, ngTimeError(ts, ifc)
 	}
-	hi, lo := bits.Mul64(frac, 1e9)
-	ns, _ := bits.Div64(hi, lo, units) // frac < units, so hi < units
 	return time.Unix(s, int64(ns)).UTC(), nil
+}
+
+func ngTimeError(ts uint64, ifc *ngIface) error {
+	return fmt.Errorf("%w: %d units of 1/%d s, offset %d s", ErrTimeRange, ts, ifc.units(), ifc.offset)
 }
 
 // ngBig judges a block longer than the reader reads whole (limit), which
@@ -423,53 +409,15 @@ func (fr *fileReader) ngBig(off int64, typ, length uint32, h []byte, limit int) 
 	if len(h) < 28 {
 		return p, 0, 0, 0, fr.errorAt(off, name, io.ErrUnexpectedEOF)
 	}
-	p, caplen, dataAt, err = fr.ngPacketHeader(typ, h, length)
+	ifc, t, caplen, wire, dataAt, err := fr.ngPacketHeader(typ, h, length)
 	if err != nil {
 		return p, 0, 0, 0, fr.errorAt(off, name, err)
 	}
 	if uint64(caplen) > uint64(int(length)-dataAt-4) {
 		return p, 0, 0, 0, fr.errorAt(off, name, fmt.Errorf("capture length %d exceeds block length %d", caplen, length))
 	}
-	keep = int(min(caplen, fr.ng.ifaces[fr.ngIfaceOf(typ, h)].snap))
-	return p, caplen, dataAt, keep, nil
-}
-
-// ngBigBlock reads a block longer than the read buffer from the stream
-// without holding it (see ngBig): a packet block's kept data is read into a
-// buffer of its own, the rest skipped.
-func (fr *fileReader) ngBigBlock(off int64, typ uint32, length uint32) (Packet, bool, error) {
-	var h []byte
-	if isPacketBlock(typ) {
-		h, _ = fr.br.Peek(28)
-	}
-	p, caplen, dataAt, keep, err := fr.ngBig(off, typ, length, h, fr.ngLimit)
-	if err != nil {
-		return Packet{}, false, err
-	}
-	skip := func(n int) error {
-		if _, err := fr.br.Discard(n); err != nil {
-			return fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
-		}
-		return nil
-	}
-	if !isPacketBlock(typ) {
-		return Packet{}, false, skip(int(length))
-	}
-	if cap(fr.rec.big) < keep {
-		fr.rec.big = make([]byte, keep)
-	}
-	if err := skip(dataAt); err != nil {
-		return Packet{}, false, err
-	}
-	if _, err := io.ReadFull(fr.br, fr.rec.big[:keep]); err != nil {
-		return Packet{}, false, fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
-	}
-	if err := skip(int(length) - dataAt - keep); err != nil {
-		return Packet{}, false, err
-	}
-	p.Data = fr.rec.big[:keep:keep]
-	fr.ngCounted(off, typ, caplen)
-	return p, true, nil
+	p = Packet{Time: t, LinkType: ifc.linkType, Length: int(wire)}
+	return p, caplen, dataAt, int(min(caplen, ifc.snap)), nil
 }
 
 // startNg reads the section header block that starts a pcapng file (its
