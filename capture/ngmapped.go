@@ -22,10 +22,11 @@ func (fr *fileReader) readNgMapped() (Packet, bool) {
 	if c != blockWhole || typ != ngEnhancedPacket {
 		return Packet{}, false
 	}
-	p, err := fr.ngPacket(int64(pos), typ, b[:length])
-	if err != nil {
+	p, ok := fr.ngPacket(int64(pos), typ, b[:length])
+	if !ok {
 		// Made again by ngMappedBlock, which returns it; ngPacket
 		// changed nothing it does not set again.
+		fr.ngErr = nil
 		return Packet{}, false
 	}
 	fr.pos = pos + int(length)

@@ -203,8 +203,10 @@ func (fr *fileReader) readNg() (Packet, error) {
 func (fr *fileReader) ngWhole(off int64, typ uint32, b []byte) (p Packet, ok bool, err error) {
 	switch typ {
 	case ngEnhancedPacket, ngPacket, ngSimplePacket:
-		p, err = fr.ngPacket(off, typ, b)
-		return p, err == nil, err
+		if p, ok = fr.ngPacket(off, typ, b); !ok {
+			err, fr.ngErr = fr.ngErr, nil
+		}
+		return p, ok, err
 	case ngSectionHeader:
 		err = fr.ngSectionHeader(b)
 	case ngInterface:
@@ -295,19 +297,21 @@ func (fr *fileReader) ngOptions(b []byte, opts int) error {
 
 // ngPacket makes the packet of a whole packet block b that starts at off.
 // Both paths read every packet block through it (or, for one longer than
-// they read whole, ngBig): this is the hot path of a pcapng replay, so the
-// packet is made once, at the end.
-func (fr *fileReader) ngPacket(off int64, typ uint32, b []byte) (Packet, error) {
+// they read whole, ngBig). This is the hot path of a pcapng replay: the
+// packet is made once, at the end, and an error is left in fr.ngErr (false)
+// rather than returned, so that the packet and the bool travel in
+// registers, which a packet and an error do not.
+func (fr *fileReader) ngPacket(off int64, typ uint32, b []byte) (Packet, bool) {
 	ifc, t, caplen, wire, dataAt, err := fr.ngPacketHeader(typ, b, uint32(len(b)))
 	if err != nil {
-		return Packet{}, fr.errorAt(off, blockName(typ), err)
+		return fr.ngFail(off, typ, err)
 	}
 	if uint64(caplen) > uint64(len(b)-dataAt-4) {
-		return Packet{}, fr.errorAt(off, blockName(typ), fmt.Errorf("capture length %d exceeds block length %d", caplen, len(b)))
+		return fr.ngFail(off, typ, fmt.Errorf("capture length %d exceeds block length %d", caplen, len(b)))
 	}
 	if opts := dataAt + int((caplen+3)&^3); typ == ngEnhancedPacket && opts != len(b)-4 {
 		if err := fr.ngOptions(b, opts); err != nil {
-			return Packet{}, fr.errorAt(off, blockName(typ), err)
+			return fr.ngFail(off, typ, err)
 		}
 	}
 	end := dataAt + int(min(caplen, ifc.snap))
@@ -315,7 +319,13 @@ func (fr *fileReader) ngPacket(off int64, typ uint32, b []byte) (Packet, error) 
 	if caplen > MaxRecord {
 		fr.warnCut(off, typ, caplen)
 	}
-	return Packet{Data: b[dataAt:end:end], Time: t, LinkType: ifc.linkType, Length: int(wire)}, nil
+	return Packet{Data: b[dataAt:end:end], Time: t, LinkType: ifc.linkType, Length: int(wire)}, true
+}
+
+// ngFail leaves the error for the packet block at off in fr.ngErr.
+func (fr *fileReader) ngFail(off int64, typ uint32, err error) (Packet, bool) {
+	fr.ngErr = fr.errorAt(off, blockName(typ), err)
+	return Packet{}, false
 }
 
 // ngCounted counts a packet read from the block at off, and warns when its

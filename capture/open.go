@@ -68,6 +68,7 @@ type fileReader struct {
 	// mapped file keeps the limit its buffer had, so that it reads as
 	// the same file streamed does.
 	ngLimit int
+	ngErr   error // the error of the packet block ngPacket failed to read
 
 	// clock.go
 	clock fileClock
