@@ -149,15 +149,17 @@ type fileCounts struct {
 func (s *fileSource) ReadPacket() (Packet, error) {
 	if fr := s.fast; fr != nil && !fr.ahead.ok {
 		// The hot path of a replay: the next record of one mapped
-		// file, on its timeline.
-		var p Packet
-		var ok bool
+		// file, on its timeline. (Each branch returns its own packet,
+		// so that it stays in registers.)
 		if fr.isPcap {
-			p, ok = fr.readMapped()
-		} else {
-			p, ok = fr.readNgMapped()
-		}
-		if ok {
+			if p, ok := fr.readMapped(); ok {
+				if !fr.clock.onTime(p.Time) {
+					p = fr.judge(p)
+				}
+				s.received.Add(1)
+				return p, nil
+			}
+		} else if p, ok := fr.readNgMapped(); ok {
 			if !fr.clock.onTime(p.Time) {
 				p = fr.judge(p)
 			}

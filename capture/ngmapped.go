@@ -9,12 +9,13 @@ import "io"
 // rest of the file be seen at once, so a block is either whole or cut short
 // by the end of the file.
 
-// readNgMapped reads the next block of a mapped file in place if it is an
-// enhanced packet block that passes every check: no copy, no allocation.
-// It returns false for any other block, at the end of the file and at
-// damage, and ngMappedBlock deals with those. (It returns no error, so that
-// the packet and the bool travel in registers: this is the hot path of a
-// replay of a pcapng file.)
+// readNgMapped reads the next block of a mapped file in place if it is a
+// whole enhanced packet block: no copy, no allocation. It returns false for
+// any other block and at the end of the file, and ngMappedBlock deals with
+// those; and false for a packet block ngPacket finds damaged, whose error
+// it leaves in fr.ngErr. (It returns no error and keeps no packet in a
+// variable, so that the packet travels in registers: this is the hot path
+// of a replay of a pcapng file.)
 func (fr *fileReader) readNgMapped() (Packet, bool) {
 	pos := fr.pos
 	b := fr.mm[pos:]
@@ -22,18 +23,11 @@ func (fr *fileReader) readNgMapped() (Packet, bool) {
 	if c != blockWhole || typ != ngEnhancedPacket {
 		return Packet{}, false
 	}
-	p, ok := fr.ngPacket(int64(pos), typ, b[:length])
-	if !ok {
-		// Made again by ngMappedBlock, which returns it; ngPacket
-		// changed nothing it does not set again.
-		fr.ngErr = nil
-		return Packet{}, false
-	}
-	fr.pos = pos + int(length)
 	if pos-fr.released >= releaseEvery {
 		fr.release(pos)
 	}
-	return p, true
+	fr.pos = pos + int(length) // past the block even if it is damaged: the file ends there
+	return fr.ngPacket(int64(pos), typ, b[:length])
 }
 
 // ngMappedBlock reads one block of a mapped file. It returns the packet of

@@ -179,8 +179,14 @@ func (fr *fileReader) checkBlock(b []byte, limit int) (typ, length uint32, c blo
 // returns its packet; io.EOF at the clean end of the file (between blocks).
 func (fr *fileReader) readNg() (Packet, error) {
 	if fr.mm != nil {
-		if p, ok := fr.readNgMapped(); ok {
-			return p, nil
+		if fr.ngErr == nil {
+			if p, ok := fr.readNgMapped(); ok {
+				return p, nil
+			}
+		}
+		if err := fr.ngErr; err != nil {
+			fr.ngErr = nil
+			return Packet{}, err
 		}
 	}
 	for {
