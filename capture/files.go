@@ -159,12 +159,15 @@ func (s *fileSource) ReadPacket() (Packet, error) {
 				s.received.Add(1)
 				return p, nil
 			}
-		} else if p, ok := fr.readNgMapped(); ok {
-			if !fr.clock.onTime(p.Time) {
-				p = fr.judge(p)
+		} else if b, off, ok := fr.nextEnhanced(); ok {
+			// readNgMapped, one call less.
+			if p, ok := fr.ngPacket(int64(off), ngEnhancedPacket, b); ok {
+				if !fr.clock.onTime(p.Time) {
+					p = fr.judge(p)
+				}
+				s.received.Add(1)
+				return p, nil
 			}
-			s.received.Add(1)
-			return p, nil
 		}
 	}
 	if len(s.pending) > 0 {

@@ -13,21 +13,33 @@ import "io"
 // whole enhanced packet block: no copy, no allocation. It returns false for
 // any other block and at the end of the file, and ngMappedBlock deals with
 // those; and false for a packet block ngPacket finds damaged, whose error
-// it leaves in fr.ngErr. (It returns no error and keeps no packet in a
-// variable, so that the packet travels in registers: this is the hot path
-// of a replay of a pcapng file.)
+// it leaves in fr.ngErr. (It returns no error, so that the packet travels
+// in registers.)
 func (fr *fileReader) readNgMapped() (Packet, bool) {
+	b, off, ok := fr.nextEnhanced()
+	if !ok {
+		return Packet{}, false
+	}
+	return fr.ngPacket(int64(off), ngEnhancedPacket, b)
+}
+
+// nextEnhanced moves past the next block of a mapped file and returns it if
+// it is a whole enhanced packet block, for ngPacket; else it returns false
+// and moves nothing. It is readNgMapped without its call of ngPacket, for
+// the hot path of a replay (fileSource.ReadPacket), where a packet passed
+// up through one more call would be copied through the stack once more.
+func (fr *fileReader) nextEnhanced() (b []byte, off int, ok bool) {
 	pos := fr.pos
-	b := fr.mm[pos:]
+	b = fr.mm[pos:]
 	typ, length, c, _ := fr.checkBlock(b, fr.ngLimit)
 	if c != blockWhole || typ != ngEnhancedPacket {
-		return Packet{}, false
+		return nil, 0, false
 	}
 	if pos-fr.released >= releaseEvery {
 		fr.release(pos)
 	}
 	fr.pos = pos + int(length) // past the block even if it is damaged: the file ends there
-	return fr.ngPacket(int64(pos), typ, b[:length])
+	return b[:length], pos, true
 }
 
 // ngMappedBlock reads one block of a mapped file. It returns the packet of
