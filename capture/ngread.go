@@ -370,36 +370,38 @@ func (fr *fileReader) ngPacketHeader(typ uint32, b []byte, length uint32) (ifc *
 		return ifc, fr.ng.last, min(wire, length-16), wire, 12, nil
 	}
 	ts := uint64(fr.ngUint32(b[12:]))<<32 | uint64(fr.ngUint32(b[16:]))
-	if t, err = ngTime(ts, ifc); err != nil {
-		return nil, t, 0, 0, 0, err
+	s, ns, ok := ngTime(ts, ifc)
+	if !ok {
+		return nil, t, 0, 0, 0, ngTimeError(ts, ifc)
 	}
+	t = time.Unix(s, ns).UTC()
 	fr.ng.last = t
 	return ifc, t, fr.ngUint32(b[20:]), fr.ngUint32(b[24:]), 28, nil
 }
 
-// ngTime turns a timestamp in an interface's units into a time, or an error
-// for one a time value does not hold (before 1970, after 2262).
-// Microseconds and nanoseconds, nearly every capture's units, divide by a
-// constant.
-func ngTime(ts uint64, ifc *ngIface) (time.Time, error) {
-	var sec, ns uint64
+// ngTime turns a timestamp in an interface's units into seconds and
+// nanoseconds since 1970, or false for one a time value does not hold
+// (before 1970, after 2262). Microseconds and nanoseconds, nearly every
+// capture's units, divide by a constant.
+func ngTime(ts uint64, ifc *ngIface) (sec, nsec int64, ok bool) {
+	var s, ns uint64
 	switch ifc.resol {
 	case 6:
-		sec, ns = ts/1e6, ts%1e6*1e3
+		s, ns = ts/1e6, ts%1e6*1e3
 	case 9:
-		sec, ns = ts/1e9, ts%1e9
+		s, ns = ts/1e9, ts%1e9
 	default:
 		units := ifc.units()
 		var frac uint64
-		sec, frac = ts/units, ts%units
+		s, frac = ts/units, ts%units
 		hi, lo := bits.Mul64(frac, 1e9)
 		ns, _ = bits.Div64(hi, lo, units) // frac < units, so hi < units
 	}
-	s := int64(sec) + ifc.offset
-	if sec > maxUnixSeconds || s < 0 || s > maxUnixSeconds || ifc.offset > 0 && s < int64(sec) {
-		return time.Time{}, ngTimeError(ts, ifc)
+	sec = int64(s) + ifc.offset
+	if s > maxUnixSeconds || sec < 0 || sec > maxUnixSeconds || ifc.offset > 0 && sec < int64(s) {
+		return 0, 0, false
 	}
-	return time.Unix(s, int64(ns)).UTC(), nil
+	return sec, int64(ns), true
 }
 
 func ngTimeError(ts uint64, ifc *ngIface) error {
