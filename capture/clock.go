@@ -169,16 +169,19 @@ func (fr *fileReader) jumped(j *ClockJump) {
 }
 
 // peekTime returns the time of the packet after p, if there is one, without
-// consuming it. p.Data is copied when the look ahead could overwrite it.
+// consuming it. p.Data is copied when the look ahead could overwrite it
+// (not in a mapped file, where it lies until the file is closed).
 func (fr *fileReader) peekTime(p *Packet) (int64, bool) {
-	if fr.mm != nil {
+	if fr.isPcap && fr.mm != nil {
 		if h := fr.mm[fr.pos:]; len(h) >= pcapHeaderLen {
 			return fr.rec.recordTime(h), true
 		}
 		return 0, false
 	}
-	fr.side = append(fr.side[:0], p.Data...)
-	p.Data = fr.side[:len(p.Data):len(p.Data)]
+	if fr.mm == nil {
+		fr.side = append(fr.side[:0], p.Data...)
+		p.Data = fr.side[:len(p.Data):len(p.Data)]
+	}
 	if fr.isPcap {
 		h, _ := fr.br.Peek(pcapHeaderLen)
 		if len(h) < pcapHeaderLen {

@@ -11,12 +11,15 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// pcapng files are read block by block from the read buffer. A block that
-// fits in the buffer is checked whole (lengths, options) and its packet is
-// handed over in place; a bigger one is never held: a packet block gives its
-// first MaxRecord bytes and the rest is skipped, any other block is skipped.
-// The interfaces of a section are bounded too (maxInterfaces), so a small
-// hostile file cannot make the reader hold much memory.
+// pcapng files are read block by block: where they lie in a memory-mapped
+// file (ngmapped.go), else from the read buffer (ngstream.go). Both check a
+// block with the same functions: checkBlock its framing, ngWhole what a
+// block that is read whole holds (lengths, options), ngPacket a packet
+// block, whose packet is handed over in place. A block longer than the read
+// buffer is never read whole, on either path (ngBig): a packet block gives
+// its first MaxRecord bytes and the rest is skipped, any other block is
+// skipped. The interfaces of a section are bounded too (maxInterfaces), so
+// a small hostile file cannot make the reader hold much memory.
 
 // pcapng block types.
 const (
@@ -122,67 +125,94 @@ func isPacketBlock(typ uint32) bool {
 	return typ == ngEnhancedPacket || typ == ngSimplePacket || typ == ngPacket
 }
 
+// blockCheck is checkBlock's verdict on a block.
+type blockCheck uint8
+
+const (
+	blockWhole   blockCheck = iota // all of it can be seen, and its lengths agree
+	blockPartial                   // its head is good, it runs past what can be seen
+	blockBig                       // its head is good, it is longer than a block read whole
+	blockShort                     // what can be seen ends inside its head
+	blockBad                       // its head or trailer is wrong (the error says how)
+)
+
+// checkBlock is the one check of a pcapng block's framing (its type, its
+// lengths, a section header's byte order), for the mapped and the streamed
+// path alike. b holds the bytes from the start of the block on that the
+// reader can see at once: the rest of a mapped file, or what the read
+// buffer holds. A block longer than limit is never read whole (ngBig). A
+// section header sets the byte order of what follows.
+func (fr *fileReader) checkBlock(b []byte, limit int) (typ, length uint32, c blockCheck, err error) {
+	typ = ngUnknownBlock
+	if len(b) >= 4 {
+		typ = fr.ngUint32(b) // a section header's type reads the same either way
+	}
+	if len(b) < 8 || typ == ngSectionHeader && len(b) < 12 {
+		return typ, 0, blockShort, nil
+	}
+	if typ == ngSectionHeader {
+		switch {
+		case binary.LittleEndian.Uint32(b[8:]) == ngByteOrderMagic:
+			fr.ng.big = false
+		case binary.BigEndian.Uint32(b[8:]) == ngByteOrderMagic:
+			fr.ng.big = true
+		default:
+			return typ, 0, blockBad, fmt.Errorf("bad byte-order magic 0x%x", b[8:12])
+		}
+	}
+	length = fr.ngUint32(b[4:])
+	switch {
+	case length%4 != 0 || length < ngMinLength(typ):
+		return typ, length, blockBad, fmt.Errorf("block length %d is invalid", length)
+	case int64(length) > int64(limit):
+		return typ, length, blockBig, nil
+	case uint64(length) > uint64(len(b)):
+		return typ, length, blockPartial, nil
+	}
+	if trail := fr.ngUint32(b[length-4:]); trail != length {
+		return typ, length, blockBad, fmt.Errorf("trailing block length %d does not match block length %d", trail, length)
+	}
+	return typ, length, blockWhole, nil
+}
+
 // readNg reads blocks up to and including the next packet block, and
 // returns its packet; io.EOF at the clean end of the file (between blocks).
 func (fr *fileReader) readNg() (Packet, error) {
+	if fr.mm != nil {
+		if fr.ngErr == nil {
+			if p, ok := fr.readNgMapped(); ok {
+				return p, nil
+			}
+		}
+		if err := fr.ngErr; err != nil {
+			fr.ngErr = nil
+			return Packet{}, err
+		}
+	}
 	for {
-		p, ok, err := fr.ngBlock()
+		var p Packet
+		var ok bool
+		var err error
+		if fr.mm != nil {
+			p, ok, err = fr.ngMappedBlock()
+		} else {
+			p, ok, err = fr.ngBlock()
+		}
 		if err != nil || ok {
 			return p, err
 		}
 	}
 }
 
-// ngBlock reads one block. It returns the packet of a packet block (ok),
-// nothing for other blocks, or the error for the block at the read offset.
-func (fr *fileReader) ngBlock() (p Packet, ok bool, err error) {
-	off := fr.offset()
-	h, _ := fr.br.Peek(12)
-	if len(h) == 0 && fr.cr.err == nil {
-		return Packet{}, false, io.EOF
-	}
-	typ := uint32(ngUnknownBlock)
-	if len(h) >= 4 {
-		typ = fr.ngUint32(h) // a section header's type reads the same either way
-	}
-	if len(h) < 8 || typ == ngSectionHeader && len(h) < 12 {
-		return Packet{}, false, fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
-	}
-	fail := func(format string, a ...any) (Packet, bool, error) {
-		return Packet{}, false, fr.errorAt(off, blockName(typ), fmt.Errorf(format, a...))
-	}
-	if typ == ngSectionHeader {
-		switch {
-		case binary.LittleEndian.Uint32(h[8:]) == ngByteOrderMagic:
-			fr.ng.big = false
-		case binary.BigEndian.Uint32(h[8:]) == ngByteOrderMagic:
-			fr.ng.big = true
-		default:
-			return fail("bad byte-order magic 0x%x", h[8:12])
-		}
-	}
-	length := fr.ngUint32(h[4:])
-	if length%4 != 0 || length < ngMinLength(typ) {
-		return fail("block length %d is invalid", length)
-	}
-	if int64(length) > int64(fr.br.Size()) {
-		return fr.ngBigBlock(off, typ, length)
-	}
-	b, _ := fr.br.Peek(int(length))
-	if len(b) < int(length) {
-		return Packet{}, false, fr.errorAt(off, blockName(typ), io.ErrUnexpectedEOF)
-	}
-	if trail := fr.ngUint32(b[length-4:]); trail != length {
-		return fail("trailing block length %d does not match block length %d", trail, length)
-	}
+// ngWhole reads a whole block b (checked by checkBlock) that starts at off:
+// the packet of a packet block (ok), nothing for other blocks.
+func (fr *fileReader) ngWhole(off int64, typ uint32, b []byte) (p Packet, ok bool, err error) {
 	switch typ {
 	case ngEnhancedPacket, ngPacket, ngSimplePacket:
-		p, err = fr.ngPacket(off, typ, b)
-		if err != nil {
-			return Packet{}, false, err
+		if p, ok = fr.ngPacket(off, typ, b); !ok {
+			err, fr.ngErr = fr.ngErr, nil
 		}
-		fr.br.Discard(int(length)) // p.Data stays in the buffer until the next read
-		return p, true, nil
+		return p, ok, err
 	case ngSectionHeader:
 		err = fr.ngSectionHeader(b)
 	case ngInterface:
@@ -193,7 +223,6 @@ func (fr *fileReader) ngBlock() (p Packet, ok bool, err error) {
 	if err != nil {
 		return Packet{}, false, fr.errorAt(off, blockName(typ), err)
 	}
-	fr.br.Discard(int(length))
 	return Packet{}, false, nil
 }
 
@@ -273,139 +302,147 @@ func (fr *fileReader) ngOptions(b []byte, opts int) error {
 }
 
 // ngPacket makes the packet of a whole packet block b that starts at off.
-func (fr *fileReader) ngPacket(off int64, typ uint32, b []byte) (Packet, error) {
-	fail := func(err error) (Packet, error) { return Packet{}, fr.errorAt(off, blockName(typ), err) }
-	p, caplen, dataAt, err := fr.ngPacketHeader(typ, b, uint32(len(b)))
+// Both paths read every packet block through it (or, for one longer than
+// they read whole, ngBig). This is the hot path of a pcapng replay: the
+// packet is made once, at the end, and an error is left in fr.ngErr (false)
+// rather than returned, so that the packet and the bool travel in
+// registers, which a packet and an error do not.
+func (fr *fileReader) ngPacket(off int64, typ uint32, b []byte) (Packet, bool) {
+	ifc, t, caplen, wire, dataAt, err := fr.ngPacketHeader(typ, b, uint32(len(b)))
 	if err != nil {
-		return fail(err)
+		return fr.ngFail(off, typ, err)
 	}
 	if uint64(caplen) > uint64(len(b)-dataAt-4) {
-		return fail(fmt.Errorf("capture length %d exceeds block length %d", caplen, len(b)))
+		return fr.ngFail(off, typ, fmt.Errorf("capture length %d exceeds block length %d", caplen, len(b)))
 	}
-	if typ == ngEnhancedPacket {
-		if err := fr.ngOptions(b, dataAt+int((caplen+3)&^3)); err != nil {
-			return fail(err)
+	if opts := dataAt + int((caplen+3)&^3); typ == ngEnhancedPacket && opts != len(b)-4 {
+		if err := fr.ngOptions(b, opts); err != nil {
+			return fr.ngFail(off, typ, err)
 		}
 	}
-	keep := min(caplen, fr.ng.ifaces[fr.ngIfaceOf(typ, b)].snap)
-	p.Data = b[dataAt : dataAt+int(keep) : dataAt+int(keep)]
+	end := dataAt + int(min(caplen, ifc.snap))
 	fr.packets++
 	if caplen > MaxRecord {
-		fr.warn(fr.cutError(off, blockName(typ), caplen))
+		fr.warnCut(off, typ, caplen)
 	}
-	return p, nil
+	return Packet{Data: b[dataAt:end:end], Time: t, LinkType: ifc.linkType, Length: int(wire)}, true
 }
 
-// ngIfaceOf is the interface index of a packet block (checked by
-// ngPacketHeader).
-func (fr *fileReader) ngIfaceOf(typ uint32, b []byte) int {
-	switch typ {
-	case ngEnhancedPacket:
-		return int(fr.ngUint32(b[8:]))
-	case ngPacket:
-		return int(fr.ngUint16(b[8:]))
+// ngFail leaves the error for the packet block at off in fr.ngErr.
+func (fr *fileReader) ngFail(off int64, typ uint32, err error) (Packet, bool) {
+	fr.ngErr = fr.errorAt(off, blockName(typ), err)
+	return Packet{}, false
+}
+
+// ngCounted counts a packet read from the block at off, and warns when its
+// data was cut to MaxRecord.
+func (fr *fileReader) ngCounted(off int64, typ uint32, caplen uint32) {
+	fr.packets++
+	if caplen > MaxRecord {
+		fr.warnCut(off, typ, caplen)
 	}
-	return 0
+}
+
+// warnCut warns of a packet block whose data was cut to MaxRecord.
+func (fr *fileReader) warnCut(off int64, typ uint32, caplen uint32) {
+	fr.warn(fr.cutError(off, blockName(typ), caplen))
 }
 
 // ngPacketHeader reads the fixed part of a packet block (b holds at least
-// its first 28 bytes; length is the block's): the packet without its data,
-// the capture length and where the data starts.
-func (fr *fileReader) ngPacketHeader(typ uint32, b []byte, length uint32) (p Packet, caplen uint32, dataAt int, err error) {
-	n := len(fr.ng.ifaces)
-	iface := fr.ngIfaceOf(typ, b)
-	if iface >= n {
-		return p, 0, 0, fmt.Errorf("interface %d is not in the section (it has %d)", iface, n)
+// its first 28 bytes; length is the block's): its interface, its time, its
+// capture and wire lengths and where its data starts.
+func (fr *fileReader) ngPacketHeader(typ uint32, b []byte, length uint32) (ifc *ngIface, t time.Time, caplen, wire uint32, dataAt int, err error) {
+	var iface int
+	switch typ {
+	case ngEnhancedPacket:
+		iface = int(fr.ngUint32(b[8:]))
+	case ngPacket:
+		iface = int(fr.ngUint16(b[8:]))
 	}
-	ifc := &fr.ng.ifaces[iface]
-	p.LinkType = ifc.linkType
+	if n := len(fr.ng.ifaces); iface >= n {
+		return nil, t, 0, 0, 0, fmt.Errorf("interface %d is not in the section (it has %d)", iface, n)
+	}
+	ifc = &fr.ng.ifaces[iface]
 	if typ == ngSimplePacket {
 		// No capture length and no time: the data up to the block's
 		// end, at the time of the packet before it.
-		wire := fr.ngUint32(b[8:])
-		p.Length = int(wire)
-		p.Time = fr.ng.last
-		return p, min(wire, length-16), 12, nil
+		wire = fr.ngUint32(b[8:])
+		return ifc, fr.ng.last, min(wire, length-16), wire, 12, nil
 	}
 	ts := uint64(fr.ngUint32(b[12:]))<<32 | uint64(fr.ngUint32(b[16:]))
-	if p.Time, err = ngTime(ts, ifc); err != nil {
-		return p, 0, 0, err
+	s, ns, ok := ngTime(ts, ifc)
+	if !ok {
+		return nil, t, 0, 0, 0, ngTimeError(ts, ifc)
 	}
-	fr.ng.last = p.Time
-	p.Length = int(fr.ngUint32(b[24:]))
-	return p, fr.ngUint32(b[20:]), 28, nil
+	t = time.Unix(s, ns).UTC()
+	fr.ng.last = t
+	return ifc, t, fr.ngUint32(b[20:]), fr.ngUint32(b[24:]), 28, nil
 }
 
-// ngTime turns a timestamp in an interface's units into a time, or an error
-// for one a time value does not hold (before 1970, after 2262).
-func ngTime(ts uint64, ifc *ngIface) (time.Time, error) {
-	units := ifc.units()
-	sec, frac := ts/units, ts%units
-	s := int64(sec) + ifc.offset
-	if sec > maxUnixSeconds || s < 0 || s > maxUnixSeconds || ifc.offset > 0 && s < int64(sec) {
-		return time.Time{}, fmt.Errorf("%w: %d units of 1/%d s, offset %d s", ErrTimeRange, ts, units, ifc.offset)
+// ngTime turns a timestamp in an interface's units into seconds and
+// nanoseconds since 1970, or false for one a time value does not hold
+// (before 1970, after 2262). Microseconds and nanoseconds, nearly every
+// capture's units, divide by a constant.
+func ngTime(ts uint64, ifc *ngIface) (sec, nsec int64, ok bool) {
+	var s, ns uint64
+	switch ifc.resol {
+	case 6:
+		s, ns = ts/1e6, ts%1e6*1e3
+	case 9:
+		s, ns = ts/1e9, ts%1e9
+	default:
+		units := ifc.units()
+		var frac uint64
+		s, frac = ts/units, ts%units
+		hi, lo := bits.Mul64(frac, 1e9)
+		ns, _ = bits.Div64(hi, lo, units) // frac < units, so hi < units
 	}
-	hi, lo := bits.Mul64(frac, 1e9)
-	ns, _ := bits.Div64(hi, lo, units) // frac < units, so hi < units
-	return time.Unix(s, int64(ns)).UTC(), nil
+	sec = int64(s) + ifc.offset
+	if s > maxUnixSeconds || sec < 0 || sec > maxUnixSeconds || ifc.offset > 0 && sec < int64(s) {
+		return 0, 0, false
+	}
+	return sec, int64(ns), true
 }
 
-// ngBigBlock reads a block bigger than the read buffer without holding it:
-// a packet block gives its first bytes (at most MaxRecord) and the rest is
-// skipped, any other block is skipped. A section header or an interface
-// block that big is damage: what follows could not be read right.
-func (fr *fileReader) ngBigBlock(off int64, typ uint32, length uint32) (Packet, bool, error) {
+func ngTimeError(ts uint64, ifc *ngIface) error {
+	return fmt.Errorf("%w: %d units of 1/%d s, offset %d s", ErrTimeRange, ts, ifc.units(), ifc.offset)
+}
+
+// ngBig judges a block longer than the reader reads whole (limit), which
+// is never held: a packet block gives its first bytes (at most MaxRecord)
+// and the rest is skipped, any other block is skipped. A section header or
+// an interface block that big is damage: what follows could not be read
+// right. For a packet block h holds at least its first 28 bytes; it returns
+// the packet without its data, where the data starts and how much of it is
+// kept. The rest of the data, the options and the trailer are skipped
+// unread, so their lengths are not checked (on either path).
+func (fr *fileReader) ngBig(off int64, typ, length uint32, h []byte, limit int) (p Packet, caplen uint32, dataAt, keep int, err error) {
 	name := blockName(typ)
 	if typ == ngSectionHeader || typ == ngInterface {
-		return Packet{}, false, fr.errorAt(off, name, fmt.Errorf("block length %d exceeds the limit of %d", length, fr.br.Size()))
-	}
-	skip := func(n int) error {
-		if _, err := fr.br.Discard(n); err != nil {
-			return fr.errorAt(off, name, io.ErrUnexpectedEOF)
-		}
-		return nil
+		return p, 0, 0, 0, fr.errorAt(off, name, fmt.Errorf("block length %d exceeds the limit of %d", length, limit))
 	}
 	if !isPacketBlock(typ) {
-		return Packet{}, false, skip(int(length))
+		return p, 0, 0, 0, nil
 	}
-	h, _ := fr.br.Peek(28)
 	if len(h) < 28 {
-		return Packet{}, false, fr.errorAt(off, name, io.ErrUnexpectedEOF)
+		return p, 0, 0, 0, fr.errorAt(off, name, io.ErrUnexpectedEOF)
 	}
-	p, caplen, dataAt, err := fr.ngPacketHeader(typ, h, length)
+	ifc, t, caplen, wire, dataAt, err := fr.ngPacketHeader(typ, h, length)
 	if err != nil {
-		return Packet{}, false, fr.errorAt(off, name, err)
+		return p, 0, 0, 0, fr.errorAt(off, name, err)
 	}
 	if uint64(caplen) > uint64(int(length)-dataAt-4) {
-		return Packet{}, false, fr.errorAt(off, name, fmt.Errorf("capture length %d exceeds block length %d", caplen, length))
+		return p, 0, 0, 0, fr.errorAt(off, name, fmt.Errorf("capture length %d exceeds block length %d", caplen, length))
 	}
-	keep := int(min(caplen, fr.ng.ifaces[fr.ngIfaceOf(typ, h)].snap))
-	if cap(fr.rec.big) < keep {
-		fr.rec.big = make([]byte, keep)
-	}
-	if err := skip(dataAt); err != nil {
-		return Packet{}, false, err
-	}
-	if _, err := io.ReadFull(fr.br, fr.rec.big[:keep]); err != nil {
-		return Packet{}, false, fr.errorAt(off, name, io.ErrUnexpectedEOF)
-	}
-	// The rest of the data, its options and the trailer: skipped unread,
-	// so their lengths are not checked.
-	if err := skip(int(length) - dataAt - keep); err != nil {
-		return Packet{}, false, err
-	}
-	p.Data = fr.rec.big[:keep:keep]
-	fr.packets++
-	if caplen > MaxRecord {
-		fr.warn(fr.cutError(off, name, caplen))
-	}
-	return p, true, nil
+	p = Packet{Time: t, LinkType: ifc.linkType, Length: int(wire)}
+	return p, caplen, dataAt, int(min(caplen, ifc.snap)), nil
 }
 
 // startNg reads the section header block that starts a pcapng file (its
 // magic says it is one).
 func (fr *fileReader) startNg() error {
 	fr.ng.last = time.Unix(0, 0).UTC()
+	fr.ngLimit = fr.br.Size()
 	_, _, err := fr.ngBlock()
 	return err
 }

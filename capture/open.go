@@ -41,8 +41,9 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // bufio.Reader the format readers peek into. The offset the format reader
 // has consumed is then the count minus what the big buffer still holds.
 //
-// A plain pcap file is read by pcap.go (memory-mapped when it can be, else
-// from the buffer), a pcapng file by ngread.go; clock.go keeps its time.
+// A plain file is memory-mapped when it can be (mapped.go) and its records
+// read in place; a pcap file is read by pcap.go, a pcapng file by ngread.go
+// (and ngmapped.go when mapped); clock.go keeps its time.
 type fileReader struct {
 	path       string
 	closer     io.Closer
@@ -57,12 +58,17 @@ type fileReader struct {
 	// pcap (pcap.go)
 	isPcap   bool
 	rec      pcapRecords
-	mm       []byte // a plain pcap file, memory-mapped (see mapPcap)
+	mm       []byte // a plain file, memory-mapped (see mapFile)
 	pos      int    // offset of the next record in mm
 	released int    // mm before this offset has been handed back (see release)
 
 	// pcapng (ngread.go)
 	ng ngSection
+	// ngLimit is the longest block read whole: the read buffer's size. A
+	// mapped file keeps the limit its buffer had, so that it reads as
+	// the same file streamed does.
+	ngLimit int
+	ngErr   error // the error of the packet block ngPacket failed to read
 
 	// clock.go
 	clock fileClock
@@ -134,7 +140,7 @@ func newFileReader(path string, r io.Reader, size int64) (*fileReader, error) {
 // at its clean end.
 func (fr *fileReader) readRaw() (Packet, error) {
 	switch {
-	case fr.mm != nil:
+	case fr.isPcap && fr.mm != nil:
 		return fr.readMappedSlow()
 	case fr.isPcap:
 		return fr.readPcap()
@@ -172,6 +178,9 @@ func (fr *fileReader) close() error {
 // offset is how many bytes of the (uncompressed) stream the format reader
 // has consumed.
 func (fr *fileReader) offset() int64 {
+	if fr.mm != nil {
+		return int64(fr.pos)
+	}
 	return fr.cr.n - int64(fr.br.Buffered())
 }
 

@@ -1,17 +1,13 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
 	"fmt"
 	"io"
-	"math"
 	"math/bits"
-	"os"
 	"time"
 
 	"github.com/gopacket/gopacket/layers"
-	"golang.org/x/sys/unix"
 )
 
 // Classic pcap records are read straight out of memory: a record is a
@@ -156,23 +152,6 @@ func (fr *fileReader) cutError(off int64, record string, caplen uint32) *FileErr
 		Err: fmt.Errorf("%w: capture length %d, the first %d bytes read, the rest skipped", ErrRecordTooLong, caplen, MaxRecord)}
 }
 
-// mapPcap memory-maps a plain (uncompressed) pcap file, so records are read
-// in place. Anything else, or a failed mmap, keeps the buffered path.
-func (fr *fileReader) mapPcap(f *os.File, size int64) {
-	if !fr.isPcap || fr.rec.maybeSwapped || fr.compressed || size < pcapFileHeaderLen || size > math.MaxInt32*16 {
-		return
-	}
-	mm, err := unix.Mmap(int(f.Fd()), 0, int(size), unix.PROT_READ, unix.MAP_SHARED)
-	if err != nil {
-		return
-	}
-	unix.Madvise(mm, unix.MADV_SEQUENTIAL)
-	fr.mm, fr.pos = mm, pcapFileHeaderLen
-	// Records are read in place from now on: the read buffer (up to 1
-	// MiB, and a merge holds every file open) is not needed.
-	fr.br = bufio.NewReaderSize(nil, 16)
-}
-
 // readMapped reads the next record of a memory-mapped file in place: no
 // copy, no system call. It returns false at the end of the file, at damage,
 // or at a record to cut, and readMappedSlow deals with those. (It does not
@@ -221,21 +200,6 @@ func (fr *fileReader) readMappedSlow() (Packet, error) {
 // the file cuts short.
 func (fr *fileReader) recordError(off int64) error {
 	return fr.errorAt(off, "packet record", io.ErrUnexpectedEOF)
-}
-
-// releaseEvery is how much of a mapped file is read before the pages
-// behind the reader are handed back: a replay of a 10 GB file should not
-// hold 10 GB of resident pages.
-const releaseEvery = 64 << 20
-
-// release drops the mapped pages before offset upTo (rounded down to a
-// page), none of which a later packet can point into.
-func (fr *fileReader) release(upTo int) {
-	end := upTo &^ (os.Getpagesize() - 1)
-	if end > fr.released {
-		unix.Madvise(fr.mm[fr.released:end], unix.MADV_DONTNEED)
-		fr.released = end
-	}
 }
 
 // readPcap reads the next record from the read buffer (a gzip'd file, a
