@@ -61,18 +61,25 @@ func (c Counters) EVE() eve.Stats {
 
 // counters reads every stage's counters.
 func (s *Sensor) counters(src capture.Source, live bool) Counters {
+	c := s.frameCounters(src)
+	c.Live = live
+	c.Detector, c.AlertsBy = s.detStats(), s.alertsBy
+	if !s.started.IsZero() {
+		c.Uptime = time.Since(s.started)
+	}
+	return c
+}
+
+// frameCounters are the counters of the reading side: the source's, the
+// frames and the decoder's. A replay of capture files reads them on its
+// reader's goroutine (readahead.go).
+func (s *Sensor) frameCounters(src capture.Source) Counters {
 	c := Counters{
 		Capture:      src.Stats(),
-		Live:         live,
 		Frames:       s.n,
 		Bytes:        s.bytes,
 		Decoded:      s.dec.Stats().Decoded(),
 		DecodeErrors: s.bad,
-		Detector:     s.detStats(),
-		AlertsBy:     s.alertsBy,
-	}
-	if !s.started.IsZero() {
-		c.Uptime = time.Since(s.started)
 	}
 	if p, ok := src.(progresser); ok {
 		c.FileRead, c.FileSize = p.Progress()
