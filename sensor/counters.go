@@ -88,12 +88,14 @@ func (s *Sensor) frameCounters(src capture.Source) Counters {
 }
 
 // progresser is a source that can say how far through its files it is
-// (capture.OpenFiles); it is asked on the packet loop's goroutine only.
+// (capture.OpenFiles); it is asked on the goroutine that reads packets only.
 type progresser interface{ Progress() (read, total int64) }
 
 // publish makes the counters of a replay so far readable by LastCounters,
 // from any goroutine: Replay calls it every 65536 frames and at its end,
-// so that a progress line costs the packet loop nothing per packet.
+// so that a progress line costs the packet loop nothing per packet. (A
+// replay of capture files publishes from its two goroutines' counters
+// instead: see readahead.go.)
 func (s *Sensor) publish(src capture.Source) {
 	c := s.counters(src, false)
 	s.last.Store(&c)
