@@ -126,11 +126,12 @@ type input struct {
 type fileSource struct {
 	names   []string
 	inputs  []*input
-	pending []error     // files that could not be opened, reported first
-	stale   []*input    // files whose next packet is to be read
-	merge   inputHeap   // files with a packet waiting
-	current int         // index of the file the last packet came from
-	fast    *fileReader // the one file, memory-mapped: the hot path
+	pending []error       // files that could not be opened, reported first
+	stale   []*input      // files whose next packet is to be read
+	merge   inputHeap     // files with a packet waiting
+	current int           // index of the file the last packet came from
+	fast    *fileReader   // the one file, memory-mapped: the hot path
+	ended   []*fileReader // mapped files read to their end, unmapped at Close
 	warn    func(error)
 	closed  bool
 
@@ -234,12 +235,18 @@ func (s *fileSource) readOne() (Packet, error) {
 
 var errClosed = errors.New("capture source closed")
 
-// end closes a file that has ended.
+// end closes a file that has ended. A mapped one stays mapped until Close,
+// as the frames handed out point into it (Stable); its pages go back now.
 func (s *fileSource) end(in *input) {
 	if in.fr == s.fast {
 		s.fast = nil
 	}
-	in.fr.close()
+	if in.fr.mm != nil {
+		in.fr.release(len(in.fr.mm))
+		s.ended = append(s.ended, in.fr)
+	} else {
+		in.fr.close()
+	}
 	in.fr = nil
 }
 
@@ -273,7 +280,10 @@ func (s *fileSource) Close() error {
 			in.fr = nil
 		}
 	}
-	s.fast, s.stale, s.merge, s.pending, s.closed = nil, nil, nil, nil, true
+	for _, fr := range s.ended {
+		fr.close()
+	}
+	s.fast, s.stale, s.ended, s.merge, s.pending, s.closed = nil, nil, nil, nil, nil, true
 	return err
 }
 

@@ -61,18 +61,25 @@ func (c Counters) EVE() eve.Stats {
 
 // counters reads every stage's counters.
 func (s *Sensor) counters(src capture.Source, live bool) Counters {
+	c := s.frameCounters(src)
+	c.Live = live
+	c.Detector, c.AlertsBy = s.detStats(), s.alertsBy
+	if !s.started.IsZero() {
+		c.Uptime = time.Since(s.started)
+	}
+	return c
+}
+
+// frameCounters are the counters of the reading side: the source's, the
+// frames and the decoder's. A replay of capture files reads them on its
+// reader's goroutine (readahead.go).
+func (s *Sensor) frameCounters(src capture.Source) Counters {
 	c := Counters{
 		Capture:      src.Stats(),
-		Live:         live,
 		Frames:       s.n,
 		Bytes:        s.bytes,
 		Decoded:      s.dec.Stats().Decoded(),
 		DecodeErrors: s.bad,
-		Detector:     s.detStats(),
-		AlertsBy:     s.alertsBy,
-	}
-	if !s.started.IsZero() {
-		c.Uptime = time.Since(s.started)
 	}
 	if p, ok := src.(progresser); ok {
 		c.FileRead, c.FileSize = p.Progress()
@@ -81,12 +88,14 @@ func (s *Sensor) counters(src capture.Source, live bool) Counters {
 }
 
 // progresser is a source that can say how far through its files it is
-// (capture.OpenFiles); it is asked on the packet loop's goroutine only.
+// (capture.OpenFiles); it is asked on the goroutine that reads packets only.
 type progresser interface{ Progress() (read, total int64) }
 
 // publish makes the counters of a replay so far readable by LastCounters,
 // from any goroutine: Replay calls it every 65536 frames and at its end,
-// so that a progress line costs the packet loop nothing per packet.
+// so that a progress line costs the packet loop nothing per packet. (A
+// replay of capture files publishes from its two goroutines' counters
+// instead: see readahead.go.)
 func (s *Sensor) publish(src capture.Source) {
 	c := s.counters(src, false)
 	s.last.Store(&c)

@@ -114,12 +114,11 @@ func (s *Sensor) Replay(ctx context.Context, src capture.Source) error {
 }
 
 func (s *Sensor) replay(ctx context.Context, src capture.Source) error {
-	files, _ := src.(capture.Files)
-	var perFile []fileCount
-	if files != nil {
-		perFile = make([]fileCount, len(files.Names()))
+	if files, ok := src.(capture.Files); ok {
+		s.perFile = make([]fileCount, len(files.Names()))
+		return s.replayFiles(ctx, src, files) // on two cores (readahead.go)
 	}
-	s.perFile = perFile
+	// Any other source (a test's) on this goroutine alone.
 	for {
 		pk, err := src.ReadPacket()
 		if err != nil {
@@ -128,33 +127,13 @@ func (s *Sensor) replay(ctx context.Context, src capture.Source) error {
 				return nil
 			case ctx.Err() != nil:
 				return ctx.Err()
-			case files == nil:
-				return err
 			}
-			s.errs = append(s.errs, err)
-			if f := failedFile(err, files.Names()); f >= 0 {
-				perFile[f].failed = true
-			}
-			continue
+			return err
 		}
-		// Time going back further than the detector's windows: a new
-		// timeline (see above).
-		if t := pk.Time.UnixNano(); t < s.latest-int64(s.maxJump) {
+		if s.clockBack(pk.Time) {
 			s.newTimeline()
-			s.latest = t
-		} else if t > s.latest {
-			s.latest = t
 		}
-		ok := s.handle(pk)
-		if len(perFile) > 1 {
-			c := &perFile[files.Current()]
-			c.frames++
-			if ok {
-				c.decoded++
-			}
-		} else if ok && perFile != nil {
-			perFile[0].decoded++
-		}
+		s.handle(pk)
 		if s.n&0xffff == 0 {
 			if ctx.Err() != nil {
 				return ctx.Err()
@@ -162,6 +141,18 @@ func (s *Sensor) replay(ctx context.Context, src capture.Source) error {
 			s.publish(src) // counters for a progress line
 		}
 	}
+}
+
+// clockBack reports whether packet time t goes back further than the
+// detector's windows, so that a new timeline starts (see above).
+func (s *Sensor) clockBack(t time.Time) bool {
+	if t := t.UnixNano(); t < s.latest-int64(s.maxJump) {
+		s.latest = t
+		return true
+	} else if t > s.latest {
+		s.latest = t
+	}
+	return false
 }
 
 // fileCount is what Replay found in one capture file.

@@ -158,18 +158,25 @@ func (s *Sensor) newDetector() *detector.Detector {
 // handle decodes one frame and feeds it to the detector. It reports
 // whether the frame decoded to something the detector reads (IP or ARP).
 func (s *Sensor) handle(pk capture.Packet) bool {
+	ok := s.decodeFrame(pk, &s.pkt)
+	if ok {
+		s.det.Process(&s.pkt)
+	}
+	return ok
+}
+
+// decodeFrame decodes one frame into p, counting it. It reports whether p
+// holds something the detector reads (IP or ARP).
+func (s *Sensor) decodeFrame(pk capture.Packet, p *decode.Packet) bool {
 	s.n++
 	s.bytes += uint64(len(pk.Data))
-	ok, err := s.dec.Decode(pk.LinkType, pk.Data, pk.Time, &s.pkt)
+	ok, err := s.dec.Decode(pk.LinkType, pk.Data, pk.Time, p)
 	if err != nil {
 		s.bad++
 		if s.first == nil {
 			s.first = err
 		}
 		return false
-	}
-	if ok {
-		s.det.Process(&s.pkt)
 	}
 	return ok
 }
