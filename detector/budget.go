@@ -152,13 +152,20 @@ func trackerCost(t *tracker) int {
 	return n
 }
 
-// recount sets every tracker's account to what it holds, once a second:
-// closed episodes and forgotten targets are not uncharged one by one.
+// recount sets the account of every tracker that holds less than it is
+// charged for, once a second: closed episodes and forgotten targets are
+// not uncharged one by one. Every other tracker's account is what it
+// holds already (charge follows each episode's growth).
 func (s *Episodes) recount() {
-	var used int64
-	for _, t := range s.trackers {
-		t.bytes = trackerCost(t)
-		used += int64(t.bytes)
+	for _, t := range s.dirtyList {
+		if !t.dirty {
+			continue // forgotten, or listed twice
+		}
+		t.dirty = false
+		n := trackerCost(t)
+		s.used += int64(n - t.bytes)
+		t.bytes = n
 	}
-	s.used = used
+	clear(s.dirtyList)
+	s.dirtyList = s.dirtyList[:0]
 }

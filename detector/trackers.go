@@ -15,6 +15,9 @@ import (
 type tracker struct {
 	addr netip.Addr
 	llr  float64 // log likelihood ratio of the sequential test
+	// alerted counts its episodes that alerted: eviction, which looks at
+	// 64 trackers for every one it makes, skips their episodes when none.
+	alerted uint8
 	eps  [technique.Count]*episode
 	last int64
 	// ended holds targets of IP episodes closed lately, so that the ARP
@@ -24,6 +27,10 @@ type tracker struct {
 	// The IP ID of its first probe, for the evidence of a flood it joins.
 	ipid     uint16
 	ipidSeen bool
+	dirty    bool  // charged for more than it holds: the sweep recounts it (budget.go)
+	hidx     int32 // its place in the due heap (expiry.go), noHeap when out
+	due      int64 // when expire may next change it
+	seq      uint64
 	link[tracker]
 }
 
@@ -32,6 +39,9 @@ func (t *tracker) links() *link[tracker] { return &t.link }
 // active reports whether t is in an alerted episode of its own (one
 // summed up in a flood does not count): eviction spares it.
 func (s *Episodes) active(t *tracker) bool {
+	if t.alerted == 0 {
+		return false
+	}
 	for _, e := range t.eps {
 		if e != nil && e.alerted && s.inFlood[e] == nil {
 			return true
@@ -43,6 +53,9 @@ func (s *Episodes) active(t *tracker) bool {
 // flooding reports whether t's alerted episodes are all summed up in a
 // flood: such a tracker goes first when room is needed.
 func (s *Episodes) flooding(t *tracker) bool {
+	if t.alerted == 0 {
+		return false
+	}
 	in := false
 	for _, e := range t.eps {
 		if e != nil && e.alerted {
@@ -118,6 +131,8 @@ func (s *Episodes) dropTracker(t *tracker) {
 // forget removes a tracker with nothing left to report.
 func (s *Episodes) forget(t *tracker) {
 	s.byAge.unlink(t)
+	s.unschedule(t)
+	t.dirty = false
 	delete(s.trackers, t.addr)
 	s.used -= int64(t.bytes)
 	s.unlinkDecoy(t.addr)
@@ -134,16 +149,13 @@ func (s *Episodes) unlinkDecoy(a netip.Addr) {
 }
 
 // expire runs once a second of packet time: it ends idle episodes and
-// forgets trackers with nothing left to remember.
+// forgets trackers with nothing left to remember. It visits the trackers
+// due (expiry.go), least recently used first.
 func (s *Episodes) expire() {
 	now := s.now
 	idle := int64(s.r.Timeouts.Idle)
-	memory := int64(s.r.Slow.Memory)
-	if !s.r.Slow.Enabled {
-		memory = 0
-	}
-	for t := s.byAge.tail; t != nil; {
-		prev := s.byAge.older(t)
+	memory := s.slowMemory()
+	for _, t := range s.popDue(now) {
 		keep := false
 		for f, e := range t.eps {
 			if e == nil {
@@ -155,15 +167,18 @@ func (s *Episodes) expire() {
 				s.endEpisode(t, technique.Technique(f))
 			case !e.alerted && quiet > max(memory, int64(s.thresholds[f].Window)):
 				t.eps[f] = nil
+				s.dirty(t)
 			default:
 				keep = true
 			}
 		}
 		if !keep && now-t.last > max(memory, idle) {
 			s.forget(t)
+		} else {
+			s.schedule(t)
 		}
-		t = prev
 	}
+	clear(s.dueBuf)
 	s.expireProbation(memory, idle)
 	s.expireFloods(idle)
 	s.recount()

@@ -1,0 +1,172 @@
+// Expiry without a walk: expire must end idle episodes and forget quiet
+// trackers once a second, and walking every tracker to find the few that
+// are due made each second of packet time cost O(trackers). Each tracker
+// waits instead in a min-heap under the earliest packet time at which
+// expire could change it (its due time); a sweep pops the trackers due and
+// visits them in LRU order, least recently used first, as the walk did, so
+// their records come out in the same order.
+
+package detector
+
+import (
+	"math"
+	"slices"
+)
+
+// noHeap is the heap index of a tracker that is not in the heap.
+const noHeap = -1
+
+// dueAt is the earliest packet time at which expire would end one of t's
+// episodes or forget t, as t stands now: expire acts on a quiet time
+// strictly greater than its limit. Changes that can only make it later
+// (a later contact, a later probe, an episode gone) need not reschedule
+// t; the ones that can make it earlier (a new episode, another contact,
+// an alert) call reschedule.
+func (s *Episodes) dueAt(t *tracker) int64 {
+	idle := int64(s.r.Timeouts.Idle)
+	memory := s.slowMemory()
+	due := after(t.last, max(memory, idle))
+	for f, e := range t.eps {
+		if e == nil {
+			continue
+		}
+		if e.alerted {
+			due = min(due, after(e.last, episodeIdle(e, idle)))
+		} else {
+			due = min(due, after(e.last, max(memory, int64(s.thresholds[f].Window))))
+		}
+	}
+	return due
+}
+
+// after is the first time strictly later than t+d, without overflow.
+func after(t, d int64) int64 {
+	if d >= math.MaxInt64-t {
+		return math.MaxInt64
+	}
+	return t + d + 1
+}
+
+// reschedule moves t's place in the heap up when its due time came
+// earlier.
+func (s *Episodes) reschedule(t *tracker) {
+	if t.hidx == noHeap {
+		return // being swept: the sweep puts it back
+	}
+	if d := s.dueAt(t); d < t.due {
+		t.due = d
+		s.siftUp(int(t.hidx))
+	}
+}
+
+// schedule puts a tracker that is not in the heap into it.
+func (s *Episodes) schedule(t *tracker) {
+	t.due = s.dueAt(t)
+	t.hidx = int32(len(s.dueHeap))
+	s.dueHeap = append(s.dueHeap, t)
+	s.siftUp(int(t.hidx))
+}
+
+// unschedule takes t out of the heap.
+func (s *Episodes) unschedule(t *tracker) {
+	i := int(t.hidx)
+	if i == noHeap {
+		return
+	}
+	last := len(s.dueHeap) - 1
+	if i != last {
+		s.swapDue(i, last)
+	}
+	s.dueHeap[last] = nil
+	s.dueHeap = s.dueHeap[:last]
+	t.hidx = noHeap
+	if i != last {
+		s.siftDown(i)
+		s.siftUp(i)
+	}
+}
+
+// popDue takes out every tracker due at now, in LRU order (the least
+// recently used first).
+func (s *Episodes) popDue(now int64) []*tracker {
+	due := s.dueBuf[:0]
+	for len(s.dueHeap) > 0 && s.dueHeap[0].due <= now {
+		t := s.dueHeap[0]
+		s.unschedule(t)
+		due = append(due, t)
+	}
+	slices.SortFunc(due, func(a, b *tracker) int {
+		switch {
+		case a.seq < b.seq:
+			return -1
+		case a.seq > b.seq:
+			return 1
+		}
+		return 0
+	})
+	s.dueBuf = due
+	return due
+}
+
+// rescheduleAll recomputes every due time: the rules that set them changed.
+func (s *Episodes) rescheduleAll() {
+	for _, t := range s.dueHeap {
+		t.due = s.dueAt(t)
+	}
+	for i := len(s.dueHeap)/2 - 1; i >= 0; i-- {
+		s.siftDown(i)
+	}
+}
+
+func (s *Episodes) swapDue(i, j int) {
+	h := s.dueHeap
+	h[i], h[j] = h[j], h[i]
+	h[i].hidx, h[j].hidx = int32(i), int32(j)
+}
+
+func (s *Episodes) siftUp(i int) {
+	h := s.dueHeap
+	for i > 0 {
+		p := (i - 1) / 2
+		if h[p].due <= h[i].due {
+			return
+		}
+		s.swapDue(i, p)
+		i = p
+	}
+}
+
+func (s *Episodes) siftDown(i int) {
+	h := s.dueHeap
+	for {
+		c := 2*i + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && h[c+1].due < h[c].due {
+			c++
+		}
+		if h[i].due <= h[c].due {
+			return
+		}
+		s.swapDue(i, c)
+		i = c
+	}
+}
+
+// touch makes t the most recently used tracker; seq keeps the LRU order
+// for the sweep's sort.
+func (s *Episodes) touch(t *tracker) {
+	s.byAge.touch(t)
+	s.seq++
+	t.seq = s.seq
+}
+
+// dirty notes that t holds less than it is charged for (an episode ended,
+// targets moved into ended): the sweep's recount sets its account.
+func (s *Episodes) dirty(t *tracker) {
+	if !t.dirty {
+		t.dirty = true
+		s.dirtyList = append(s.dirtyList, t)
+	}
+}
