@@ -142,8 +142,8 @@ func (s *Episodes) charge(t *tracker, n int) {
 
 // trackerCost is what t holds now: itself, its episodes, the targets it
 // remembers from closed ones.
-func trackerCost(t *tracker) int {
-	n := trackerBytes + len(t.ended)*endedBytes
+func (s *Episodes) trackerCost(t *tracker) int {
+	n := trackerBytes + len(s.ended[t])*endedBytes
 	for _, e := range t.eps {
 		if e != nil {
 			n += e.bytes
@@ -158,11 +158,11 @@ func trackerCost(t *tracker) int {
 // holds already (charge follows each episode's growth).
 func (s *Episodes) recount() {
 	for _, t := range s.dirtyList {
-		if !t.dirty {
+		if t.flags&dirty == 0 {
 			continue // forgotten, or listed twice
 		}
-		t.dirty = false
-		n := trackerCost(t)
+		t.flags &^= dirty
+		n := s.trackerCost(t)
 		s.used += int64(n - t.bytes)
 		t.bytes = n
 	}

@@ -50,9 +50,13 @@ type Episodes struct {
 	lim       limits     // caps from the memory budget
 	used      int64      // bytes charged to trackers (budget.go)
 	dirtyList []*tracker // trackers to recount (budget.go)
+	// ended holds, per tracker, targets of IP episodes it closed lately,
+	// so that the ARP requests of their probes still count as resolutions
+	// (probedOverIP). Few trackers have any.
+	ended map[*tracker]map[netip.Addr]struct{}
 
 	// The trackers by due time, and the LRU order for the sweep (expiry.go).
-	dueHeap []*tracker
+	dueHeap []dueEntry
 	dueBuf  []*tracker
 	seq     uint64
 
@@ -249,7 +253,7 @@ func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
 			return true
 		}
 	}
-	_, ok := t.ended[target]
+	_, ok := s.ended[t][target]
 	return ok
 }
 

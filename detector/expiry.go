@@ -16,6 +16,12 @@ import (
 // noHeap is the heap index of a tracker that is not in the heap.
 const noHeap = -1
 
+// dueEntry is a tracker in the heap and its due time.
+type dueEntry struct {
+	at int64
+	t  *tracker
+}
+
 // dueAt is the earliest packet time at which expire would end one of t's
 // episodes or forget t, as t stands now: expire acts on a quiet time
 // strictly greater than its limit. Changes that can only make it later
@@ -53,17 +59,16 @@ func (s *Episodes) reschedule(t *tracker) {
 	if t.hidx == noHeap {
 		return // being swept: the sweep puts it back
 	}
-	if d := s.dueAt(t); d < t.due {
-		t.due = d
+	if d := s.dueAt(t); d < s.dueHeap[t.hidx].at {
+		s.dueHeap[t.hidx].at = d
 		s.siftUp(int(t.hidx))
 	}
 }
 
 // schedule puts a tracker that is not in the heap into it.
 func (s *Episodes) schedule(t *tracker) {
-	t.due = s.dueAt(t)
 	t.hidx = int32(len(s.dueHeap))
-	s.dueHeap = append(s.dueHeap, t)
+	s.dueHeap = append(s.dueHeap, dueEntry{s.dueAt(t), t})
 	s.siftUp(int(t.hidx))
 }
 
@@ -77,7 +82,7 @@ func (s *Episodes) unschedule(t *tracker) {
 	if i != last {
 		s.swapDue(i, last)
 	}
-	s.dueHeap[last] = nil
+	s.dueHeap[last] = dueEntry{}
 	s.dueHeap = s.dueHeap[:last]
 	t.hidx = noHeap
 	if i != last {
@@ -90,8 +95,8 @@ func (s *Episodes) unschedule(t *tracker) {
 // recently used first).
 func (s *Episodes) popDue(now int64) []*tracker {
 	due := s.dueBuf[:0]
-	for len(s.dueHeap) > 0 && s.dueHeap[0].due <= now {
-		t := s.dueHeap[0]
+	for len(s.dueHeap) > 0 && s.dueHeap[0].at <= now {
+		t := s.dueHeap[0].t
 		s.unschedule(t)
 		due = append(due, t)
 	}
@@ -110,8 +115,8 @@ func (s *Episodes) popDue(now int64) []*tracker {
 
 // rescheduleAll recomputes every due time: the rules that set them changed.
 func (s *Episodes) rescheduleAll() {
-	for _, t := range s.dueHeap {
-		t.due = s.dueAt(t)
+	for i := range s.dueHeap {
+		s.dueHeap[i].at = s.dueAt(s.dueHeap[i].t)
 	}
 	for i := len(s.dueHeap)/2 - 1; i >= 0; i-- {
 		s.siftDown(i)
@@ -121,14 +126,14 @@ func (s *Episodes) rescheduleAll() {
 func (s *Episodes) swapDue(i, j int) {
 	h := s.dueHeap
 	h[i], h[j] = h[j], h[i]
-	h[i].hidx, h[j].hidx = int32(i), int32(j)
+	h[i].t.hidx, h[j].t.hidx = int32(i), int32(j)
 }
 
 func (s *Episodes) siftUp(i int) {
 	h := s.dueHeap
 	for i > 0 {
 		p := (i - 1) / 2
-		if h[p].due <= h[i].due {
+		if h[p].at <= h[i].at {
 			return
 		}
 		s.swapDue(i, p)
@@ -143,10 +148,10 @@ func (s *Episodes) siftDown(i int) {
 		if c >= len(h) {
 			return
 		}
-		if c+1 < len(h) && h[c+1].due < h[c].due {
+		if c+1 < len(h) && h[c+1].at < h[c].at {
 			c++
 		}
-		if h[i].due <= h[c].due {
+		if h[i].at <= h[c].at {
 			return
 		}
 		s.swapDue(i, c)
@@ -162,11 +167,11 @@ func (s *Episodes) touch(t *tracker) {
 	t.seq = s.seq
 }
 
-// dirty notes that t holds less than it is charged for (an episode ended,
+// markDirty notes that t holds less than it is charged for (an episode ended,
 // targets moved into ended): the sweep's recount sets its account.
-func (s *Episodes) dirty(t *tracker) {
-	if !t.dirty {
-		t.dirty = true
+func (s *Episodes) markDirty(t *tracker) {
+	if t.flags&dirty == 0 {
+		t.flags |= dirty
 		s.dirtyList = append(s.dirtyList, t)
 	}
 }

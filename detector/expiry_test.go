@@ -98,12 +98,12 @@ func checkSwept(t *testing.T, s *Episodes) {
 		if !keep && now-tr.last > max(memory, idle) {
 			t.Fatalf("%v: quiet for %v, not forgotten", a, time.Duration(now-tr.last))
 		}
-		if tr.bytes != trackerCost(tr) {
-			t.Fatalf("%v: charged %d B, holds %d B", a, tr.bytes, trackerCost(tr))
+		if tr.bytes != s.trackerCost(tr) {
+			t.Fatalf("%v: charged %d B, holds %d B", a, tr.bytes, s.trackerCost(tr))
 		}
 		used += int64(tr.bytes)
-		if tr.hidx == noHeap || s.dueHeap[tr.hidx] != tr || tr.due > s.dueAt(tr) {
-			t.Fatalf("%v: heap place %d, due %d (now %d)", a, tr.hidx, tr.due, s.dueAt(tr))
+		if tr.hidx == noHeap || s.dueHeap[tr.hidx].t != tr || s.dueHeap[tr.hidx].at > s.dueAt(tr) {
+			t.Fatalf("%v: heap place %d, due later than %d", a, tr.hidx, s.dueAt(tr))
 		}
 	}
 	if used != s.used || len(s.dueHeap) != len(s.trackers) {

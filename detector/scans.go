@@ -98,7 +98,7 @@ func (s *Episodes) episodeFor(t *tracker, c Contact) *episode {
 		e = nil
 	case e.decoyed != decoyed:
 		t.eps[tech] = nil // a decoy scan that never alerted, and a new one
-		s.dirty(t)
+		s.markDirty(t)
 		e = nil
 	}
 	if e == nil {
@@ -228,21 +228,26 @@ func (s *Episodes) endEpisode(t *tracker, tech technique.Technique) {
 	if e == nil {
 		return
 	}
-	s.dirty(t)
+	s.markDirty(t)
 	if !e.alerted {
 		return
 	}
 	t.alerted--
 	s.forgetTargets(t, e)
 	if tech != technique.ARP {
-		if t.ended == nil {
-			t.ended = make(map[netip.Addr]struct{})
+		ended := s.ended[t]
+		if ended == nil {
+			if s.ended == nil {
+				s.ended = make(map[*tracker]map[netip.Addr]struct{})
+			}
+			ended = make(map[netip.Addr]struct{})
+			s.ended[t] = ended
 		}
 		for a := range e.targets {
-			if len(t.ended) >= maxEnded {
+			if len(ended) >= maxEnded {
 				break
 			}
-			t.ended[a] = struct{}{}
+			ended[a] = struct{}{}
 		}
 	}
 	if s.absorb(e) {

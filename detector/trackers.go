@@ -15,24 +15,25 @@ import (
 type tracker struct {
 	addr netip.Addr
 	llr  float64 // log likelihood ratio of the sequential test
+	eps  [technique.Count]*episode
+	last int64
+	// The targets of IP episodes it closed lately are in Episodes.ended.
+	bytes int    // memory charged to it (budget.go)
+	seq   uint64 // when it was last used, in LRU order (expiry.go)
+	// The IP ID of its first probe, for the evidence of a flood it joins.
+	ipid  uint16
+	flags uint8 // ipidSeen, dirty
 	// alerted counts its episodes that alerted: eviction, which looks at
 	// 64 trackers for every one it makes, skips their episodes when none.
 	alerted uint8
-	eps  [technique.Count]*episode
-	last int64
-	// ended holds targets of IP episodes closed lately, so that the ARP
-	// requests of their probes still count as resolutions (probedOverIP).
-	ended map[netip.Addr]struct{}
-	bytes int // memory charged to it (budget.go)
-	// The IP ID of its first probe, for the evidence of a flood it joins.
-	ipid     uint16
-	ipidSeen bool
-	dirty    bool  // charged for more than it holds: the sweep recounts it (budget.go)
-	hidx     int32 // its place in the due heap (expiry.go), noHeap when out
-	due      int64 // when expire may next change it
-	seq      uint64
+	hidx    int32 // its place in the due heap (expiry.go), noHeap when out
 	link[tracker]
 }
+
+const (
+	ipidSeen = 1 << iota // ipid holds its first probe's
+	dirty                // charged for more than it holds: the sweep recounts it (budget.go)
+)
 
 func (t *tracker) links() *link[tracker] { return &t.link }
 
@@ -132,7 +133,8 @@ func (s *Episodes) dropTracker(t *tracker) {
 func (s *Episodes) forget(t *tracker) {
 	s.byAge.unlink(t)
 	s.unschedule(t)
-	t.dirty = false
+	t.flags &^= dirty
+	delete(s.ended, t)
 	delete(s.trackers, t.addr)
 	s.used -= int64(t.bytes)
 	s.unlinkDecoy(t.addr)
@@ -167,7 +169,7 @@ func (s *Episodes) expire() {
 				s.endEpisode(t, technique.Technique(f))
 			case !e.alerted && quiet > max(memory, int64(s.thresholds[f].Window)):
 				t.eps[f] = nil
-				s.dirty(t)
+				s.markDirty(t)
 			default:
 				keep = true
 			}
