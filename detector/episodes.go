@@ -61,10 +61,10 @@ type Episodes struct {
 	seq     uint64
 
 	prob probation // sources with one contact (probation.go)
+	ev   suspicion // what is remembered of sources without a tracker (evidence.go)
 	// The latest sweep's time and slow memory, which decide whether a
 	// probe's episode has ended (probation.go).
 	sweptAt, sweptMemory int64
-	ev   suspicion // what is remembered of sources without a tracker (evidence.go)
 
 	// The alert budget and the floods past it (floods.go).
 	tokens           float64

@@ -5,6 +5,7 @@ import (
 	"net/netip"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/technique"
@@ -127,6 +128,9 @@ func checkSwept(t *testing.T, s *Episodes) {
 // TestSigTable holds the decoy-signature table to a map's answers,
 // through clears and a change of cap.
 func TestSigTable(t *testing.T) {
+	if n := unsafe.Sizeof(sigSlot{}); n != 64 {
+		t.Errorf("a signature slot takes %d B, not one cache line", n)
+	}
 	tab := newSigTable()
 	tab.setCap(100)
 	ref := map[probeSig]sigSeen{}

@@ -13,14 +13,16 @@ import (
 	"math/rand/v2"
 )
 
+// sigSlot is 64 bytes, one cache line: its fields fill the signature's
+// padding first.
 type sigSlot struct {
 	sig     probeSig
-	gen     uint32 // the table's generation when stored: older ones are empty
-	scanner [16]byte
-	t       int64
 	is6     bool
 	tool    tool
 	copied  bool
+	gen     uint32 // the table's generation when stored: older ones are empty
+	scanner [16]byte
+	t       int64
 }
 
 type sigTable struct {
