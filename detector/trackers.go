@@ -13,21 +13,23 @@ import (
 
 // tracker is the state kept per would-be scanner.
 type tracker struct {
-	addr netip.Addr
+	// What eviction reads of the 64 trackers it looks at for every one it
+	// makes (their links, llr and alerted) comes first, in one cache line.
+	link[tracker]
 	llr  float64 // log likelihood ratio of the sequential test
-	eps  [technique.Count]*episode
 	last int64
-	// The targets of IP episodes it closed lately are in Episodes.ended.
-	bytes int    // memory charged to it (budget.go)
-	seq   uint64 // when it was last used, in LRU order (expiry.go)
+	seq  uint64 // when it was last used, in LRU order (expiry.go)
+	// alerted counts its episodes that alerted: eviction skips their
+	// episodes when none.
+	alerted uint8
+	flags   uint8 // ipidSeen, dirty
 	// The IP ID of its first probe, for the evidence of a flood it joins.
 	ipid  uint16
-	flags uint8 // ipidSeen, dirty
-	// alerted counts its episodes that alerted: eviction, which looks at
-	// 64 trackers for every one it makes, skips their episodes when none.
-	alerted uint8
-	hidx    int32 // its place in the due heap (expiry.go), noHeap when out
-	link[tracker]
+	hidx  int32 // its place in the due heap (expiry.go), noHeap when out
+	bytes int   // memory charged to it (budget.go)
+	addr  netip.Addr
+	eps   [technique.Count]*episode
+	// The targets of IP episodes it closed lately are in Episodes.ended.
 }
 
 const (
