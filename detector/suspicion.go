@@ -122,17 +122,13 @@ func hashKey(k [16]byte) uint64 {
 }
 
 // agingFilter is a Bloom filter that forgets: a ring of generations, each a
-// blocked Bloom filter (all of a key's bits in one 64-byte block), of which
-// the newest takes inserts; when it holds its capacity, or is older than
-// the memory allows, the oldest is cleared and becomes the newest. A key is
-// found if any generation has it: it is remembered for at least
-// generations-1 generations' worth of inserts. The generations are
-// interleaved, a key's block of each next to the others, so that a lookup
-// of a key never seen (a spoofed source's) reads 256 adjacent bytes
-// rather than four blocks far apart.
+// blocked Bloom filter (all of a key's bits in one 64-byte block, one cache
+// miss), of which the newest takes inserts; when it holds its capacity, or
+// is older than the memory allows, the oldest is cleared and becomes the
+// newest. A key is found if any generation has it: it is remembered for at
+// least generations-1 generations' worth of inserts.
 type agingFilter struct {
-	data    []uint64 // block b of generation g at words (b*generations+g)*8
-	live    [generations]bool
+	gens    [generations][]uint64
 	cur     int
 	n       int   // keys added to the current generation
 	perGen  int   // its capacity
@@ -151,15 +147,14 @@ func (f *agingFilter) bytes() int64 { return generations * int64(f.words) * 8 }
 
 // block returns h's block (8 words) in generation g and the first of its
 // k bit positions, each 9 bits (one of 512) of a remix of h.
-func (f *agingFilter) block(g int, h uint64) ([]uint64, uint64) {
+func (f *agingFilter) block(g []uint64, h uint64) ([]uint64, uint64) {
 	hi, _ := bits.Mul64(h, uint64(f.words/8))
-	at := (hi*generations + uint64(g)) * 8
-	return f.data[at : at+8 : at+8], h * 0xff51afd7ed558ccd
+	return g[hi*8 : hi*8+8 : hi*8+8], h * 0xff51afd7ed558ccd
 }
 
 func (f *agingFilter) has(h uint64) bool {
-	for g := range generations {
-		if !f.live[g] {
+	for _, g := range f.gens {
+		if g == nil {
 			continue
 		}
 		blk, x := f.block(g, h)
@@ -180,10 +175,10 @@ func (f *agingFilter) has(h uint64) bool {
 }
 
 func (f *agingFilter) add(h uint64, now, memory int64) {
-	if !f.live[f.cur] || f.n >= f.perGen || memory > 0 && now-f.started > memory/(generations-1) {
+	if f.gens[f.cur] == nil || f.n >= f.perGen || memory > 0 && now-f.started > memory/(generations-1) {
 		f.rotate(now)
 	}
-	blk, x := f.block(f.cur, h)
+	blk, x := f.block(f.gens[f.cur], h)
 	for range f.k {
 		i := x >> 55
 		blk[i>>6] |= 1 << (i & 63)
@@ -194,17 +189,13 @@ func (f *agingFilter) add(h uint64, now, memory int64) {
 
 // rotate starts a new generation in place of the oldest.
 func (f *agingFilter) rotate(now int64) {
-	if f.live[f.cur] {
+	if f.gens[f.cur] != nil {
 		f.cur = (f.cur + 1) % generations
 	}
-	if f.data == nil {
-		f.data = make([]uint64, generations*f.words) // untouched pages cost nothing until used
+	if f.gens[f.cur] == nil {
+		f.gens[f.cur] = make([]uint64, f.words) // untouched pages cost nothing until used
+	} else {
+		clear(f.gens[f.cur])
 	}
-	if f.live[f.cur] {
-		for at := f.cur * 8; at < len(f.data); at += generations * 8 {
-			clear(f.data[at : at+8])
-		}
-	}
-	f.live[f.cur] = true
 	f.n, f.started = 0, now
 }
