@@ -32,17 +32,20 @@ func (s *Episodes) dueAt(t *tracker) int64 {
 	idle := int64(s.r.Timeouts.Idle)
 	memory := s.slowMemory()
 	due := after(t.last, max(memory, idle))
-	for f, e := range t.eps {
-		if e == nil {
-			continue
-		}
-		if e.alerted {
-			due = min(due, after(e.last, episodeIdle(e, idle)))
-		} else {
-			due = min(due, after(e.last, max(memory, int64(s.thresholds[f].Window))))
+	for _, e := range t.eps {
+		if e != nil {
+			due = min(due, s.episodeDue(e))
 		}
 	}
 	return due
+}
+
+// episodeDue is the earliest packet time at which expire would end e.
+func (s *Episodes) episodeDue(e *episode) int64 {
+	if e.alerted {
+		return after(e.last, episodeIdle(e, int64(s.r.Timeouts.Idle)))
+	}
+	return after(e.last, max(s.slowMemory(), int64(s.thresholds[e.tech].Window)))
 }
 
 // after is the first time strictly later than t+d, without overflow.
@@ -53,13 +56,15 @@ func after(t, d int64) int64 {
 	return t + d + 1
 }
 
-// reschedule moves t's place in the heap up when its due time came
-// earlier.
-func (s *Episodes) reschedule(t *tracker) {
+// reschedule moves t's place in the heap up when its episode e, just
+// changed, may end sooner than t was due. Only e's limit is computed: the
+// others' did not come any sooner, so the minimum with it bounds t's due
+// time from below, which is all the sweep needs.
+func (s *Episodes) reschedule(t *tracker, e *episode) {
 	if t.hidx == noHeap {
 		return // being swept: the sweep puts it back
 	}
-	if d := s.dueAt(t); d < s.dueHeap[t.hidx].at {
+	if d := s.episodeDue(e); d < s.dueHeap[t.hidx].at {
 		s.dueHeap[t.hidx].at = d
 		s.siftUp(int(t.hidx))
 	}

@@ -36,7 +36,7 @@ func (s *Episodes) count(c Contact) {
 	ev := judge(c)
 	counted := ev == evFailure || ev == evNone
 	isNew := s.addContact(t, e, c, counted)
-	s.reschedule(t) // a new episode, or one more contact, may end sooner
+	s.reschedule(t, e) // a new episode, or one more contact, may end sooner
 	if !isNew {
 		return // not a new contact: no new evidence
 	}
@@ -183,7 +183,7 @@ func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
 		t.alerted++
 	}
 	e.markAlerted()
-	s.reschedule(t) // its idle timeout may be sooner than the window
+	s.reschedule(t, e) // its idle timeout may be sooner than the window
 	e.id = episodeID(t.addr, tech, e.first, s.alerts)
 	if s.suppress(t, tech, e) {
 		return // past the alert budget: part of a flood summary (floods.go)
