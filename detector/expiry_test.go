@@ -128,8 +128,8 @@ func checkSwept(t *testing.T, s *Episodes) {
 // TestSigTable holds the decoy-signature table to a map's answers,
 // through clears and a change of cap.
 func TestSigTable(t *testing.T) {
-	if n := unsafe.Sizeof(sigSlot{}); n != 64 {
-		t.Errorf("a signature slot takes %d B, not one cache line", n)
+	if n := unsafe.Sizeof(sigEntry{}); n != 64 {
+		t.Errorf("a signature entry takes %d B, not one cache line", n)
 	}
 	tab := newSigTable()
 	tab.setCap(100)
