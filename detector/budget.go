@@ -142,8 +142,8 @@ func (s *Episodes) charge(t *tracker, n int) {
 
 // trackerCost is what t holds now: itself, its episodes, the targets it
 // remembers from closed ones.
-func trackerCost(t *tracker) int {
-	n := trackerBytes + len(t.ended)*endedBytes
+func (s *Episodes) trackerCost(t *tracker) int {
+	n := trackerBytes + len(s.ended[t])*endedBytes
 	for _, e := range t.eps {
 		if e != nil {
 			n += e.bytes
@@ -152,13 +152,20 @@ func trackerCost(t *tracker) int {
 	return n
 }
 
-// recount sets every tracker's account to what it holds, once a second:
-// closed episodes and forgotten targets are not uncharged one by one.
+// recount sets the account of every tracker that holds less than it is
+// charged for, once a second: closed episodes and forgotten targets are
+// not uncharged one by one. Every other tracker's account is what it
+// holds already (charge follows each episode's growth).
 func (s *Episodes) recount() {
-	var used int64
-	for _, t := range s.trackers {
-		t.bytes = trackerCost(t)
-		used += int64(t.bytes)
+	for _, t := range s.dirtyList {
+		if t.flags&dirty == 0 {
+			continue // forgotten, or listed twice
+		}
+		t.flags &^= dirty
+		n := s.trackerCost(t)
+		s.used += int64(n - t.bytes)
+		t.bytes = n
 	}
-	s.used = used
+	clear(s.dirtyList)
+	s.dirtyList = s.dirtyList[:0]
 }

@@ -53,21 +53,20 @@ type decoySet struct {
 // names, and links its source with any other source that sent the
 // identical probe just before.
 func (s *Episodes) noteProbe(sig probeSig, src netip.Addr, tl tool) {
-	if prev, ok := s.sigs[sig]; ok && prev.scanner != src && s.now-prev.t <= decoyWindow {
+	if prev, ok := s.sigs.get(sig); ok && prev.scanner != src && s.now-prev.t <= decoyWindow {
 		s.linkDecoys(prev.scanner, src, prev.t)
 		if ds := s.decoys[src]; ds != nil { // nil: the set is full (maxDecoys)
 			ds.tool = prev.tool
 		}
 		if !prev.copied {
-			prev.copied = true
-			s.sigs[sig] = prev
+			s.sigs.markCopied(sig)
 		}
 		return
 	}
-	if len(s.sigs) >= s.lim.sigs {
-		clear(s.sigs) // a cheap bound; decoy copies arrive together, so little is lost
+	if s.sigs.len() >= s.lim.sigs {
+		s.sigs.clear() // a cheap bound; decoy copies arrive together, so little is lost
 	}
-	s.sigs[sig] = sigSeen{scanner: src, t: s.now, tool: tl}
+	s.sigs.set(sig, sigSeen{scanner: src, t: s.now, tool: tl})
 }
 
 // sigOf is the signature noteProbe indexed c's first probe under, if any.
@@ -145,7 +144,7 @@ func (s *Episodes) inDecoyScan(c Contact) bool {
 		return false
 	}
 	if sig, ok := sigOf(c); ok {
-		if seen, ok := s.sigs[sig]; ok && seen.copied {
+		if seen, ok := s.sigs.get(sig); ok && seen.copied {
 			return true
 		}
 	}

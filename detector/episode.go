@@ -61,6 +61,11 @@ type episode struct {
 
 	bytes int  // memory held, as budget.go accounts it
 	full  bool // past its byte cap: new targets are counted without their ports
+
+	// The port set of its first target, which most episodes (a probe or
+	// two) have alone: one allocation fewer per episode, in the same
+	// size class.
+	firstPorts portSet
 }
 
 type winEntry struct {
@@ -101,7 +106,11 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, coun
 		return true
 	}
 	if ps == nil {
-		ps = &portSet{}
+		if len(e.targets) == 0 {
+			ps = &e.firstPorts
+		} else {
+			ps = &portSet{}
+		}
 		e.targets[target] = ps
 	}
 	if o.open() && !e.open.has(port) {

@@ -35,7 +35,7 @@ type Episodes struct {
 	okLLR      float64
 	alarmLLR   float64
 
-	sigs     map[probeSig]sigSeen
+	sigs     sigTable // decoy signatures (correlate.go)
 	decoys   map[netip.Addr]*decoySet
 	deferred []deferredAlert
 	noWait   bool                      // the capture ended, or a scan gives way to another: decide now
@@ -47,11 +47,24 @@ type Episodes struct {
 
 	holding bool // counting a batch: decide when it is all in (addBatch)
 
-	lim  limits // caps from the memory budget
-	used int64  // bytes charged to trackers (budget.go)
+	lim       limits     // caps from the memory budget
+	used      int64      // bytes charged to trackers (budget.go)
+	dirtyList []*tracker // trackers to recount (budget.go)
+	// ended holds, per tracker, targets of IP episodes it closed lately,
+	// so that the ARP requests of their probes still count as resolutions
+	// (probedOverIP). Few trackers have any.
+	ended map[*tracker]map[netip.Addr]struct{}
+
+	// The trackers by due time, and the LRU order for the sweep (expiry.go).
+	dueHeap []dueEntry
+	dueBuf  []*tracker
+	seq     uint64
 
 	prob probation // sources with one contact (probation.go)
 	ev   suspicion // what is remembered of sources without a tracker (evidence.go)
+	// The latest sweep's time and slow memory, which decide whether a
+	// probe's episode has ended (probation.go).
+	sweptAt, sweptMemory int64
 
 	// The alert budget and the floods past it (floods.go).
 	tokens           float64
@@ -68,7 +81,7 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 		emit:     emit,
 		trackers: make(map[netip.Addr]*tracker),
 		credit:   newCredit(),
-		sigs:     make(map[probeSig]sigSeen),
+		sigs:     newSigTable(),
 		decoys:   make(map[netip.Addr]*decoySet),
 		byTarget: make(map[netip.Addr][]*tracker),
 		prob:     newProbation(),
@@ -82,16 +95,19 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 // SetRules swaps in new thresholds and limits and keeps every tracker and
 // episode.
 func (s *Episodes) SetRules(r *rules.Rules) {
+	s.settleProbation()
 	s.r = r
 	lim := limitsOf(r)
 	if lim.evidence != s.lim.evidence {
 		s.ev = newEvidence(lim.evidence) // a new budget: the evidence starts afresh
 	}
 	s.lim = lim
+	s.sigs.setCap(lim.sigs)
 	s.prob.max = max(1, min(r.State.MaxTrackers, int(lim.probation/probeBytes)))
 	for t := range technique.Count {
 		s.thresholds[t] = r.Threshold(t)
 	}
+	s.rescheduleAll()
 	s.failLLR, s.okLLR, s.alarmLLR = 0, 0, 0
 	if sl := r.Slow; sl.Enabled {
 		s.failLLR = math.Log((1 - sl.Theta1) / (1 - sl.Theta0))
@@ -175,7 +191,7 @@ func (s *Episodes) OpenEpisodes() int {
 		}
 	}
 	for _, i := range s.prob.index {
-		if !s.prob.ents[i].dropped {
+		if !s.dropped(&s.prob.ents[i]) {
 			n++
 		}
 	}
@@ -237,7 +253,7 @@ func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
 			return true
 		}
 	}
-	_, ok := t.ended[target]
+	_, ok := s.ended[t][target]
 	return ok
 }
 

@@ -305,7 +305,8 @@ func (f *flood) sumOutcomes() int {
 // noteIPID remembers the IP ID of a tracker's first probe, for the flood
 // evidence.
 func (t *tracker) noteIPID(c Contact) {
-	if !t.ipidSeen {
-		t.ipid, t.ipidSeen = c.Print.IPID, true
+	if t.flags&ipidSeen == 0 {
+		t.ipid = c.Print.IPID
+		t.flags |= ipidSeen
 	}
 }

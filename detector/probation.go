@@ -137,7 +137,7 @@ func growTo[S ~[]E, E any](s S, limit int) S {
 func (s *Episodes) admit(c Contact) *tracker {
 	if t := s.trackers[c.Scanner]; t != nil {
 		t.last = s.now
-		s.byAge.touch(t)
+		s.touch(t)
 		return t
 	}
 	key := key16(c.Scanner)
@@ -227,7 +227,7 @@ func (s *Episodes) promote(p probe) *tracker {
 		before -= s.failLLR
 	}
 	t := s.newTracker(scanner, before, true)
-	if !p.dropped {
+	if !s.dropped(&p) {
 		now := s.now
 		s.now = p.time
 		t.last = p.time
@@ -244,7 +244,7 @@ func (s *Episodes) promote(p probe) *tracker {
 		}
 	}
 	t.llr, t.last = p.llr, s.now
-	s.byAge.touch(t)
+	s.touch(t)
 	return t
 }
 
@@ -262,10 +262,13 @@ func (s *Episodes) newTracker(a netip.Addr, llr float64, strong bool) *tracker {
 		}
 		s.evict(victim)
 	}
-	t := &tracker{addr: a, last: s.now, llr: llr}
+	t := &tracker{addr: a, last: s.now, llr: llr, hidx: noHeap}
 	s.charge(t, trackerBytes)
 	s.trackers[a] = t
 	s.byAge.pushFront(t)
+	s.seq++
+	t.seq = s.seq
+	s.schedule(t)
 	return t
 }
 
@@ -281,16 +284,19 @@ func (s *Episodes) slowMemory() int64 {
 // expireProbation applies expire's rules to the probes, once a second: a
 // probe's episode ends when quiet for max(slow memory, window); the probe
 // is forgotten when it has no episode and its source has been quiet for
-// max(slow memory, idle timeout).
+// max(slow memory, idle timeout). The space is in order of last contact,
+// so the walk stops at the first probe too recent to be forgotten; the
+// episodes of the others end when next looked at (dropped).
 func (s *Episodes) expireProbation(memory, idle int64) {
 	now := s.now
+	s.sweptAt, s.sweptMemory = now, memory
 	for i := s.prob.tail; i >= 0; {
 		p := &s.prob.ents[i]
-		prev := p.prev
-		if !p.dropped && now-p.epLast > max(memory, int64(s.thresholds[p.tech].Window)) {
-			p.dropped = true
+		if now-p.last <= max(memory, idle) {
+			return
 		}
-		if p.dropped && now-p.last > max(memory, idle) {
+		prev := p.prev
+		if s.dropped(p) {
 			a := addrOf(p.scanner, p.scanner6)
 			s.prob.remove(i)
 			s.unlinkDecoy(a)
@@ -299,11 +305,30 @@ func (s *Episodes) expireProbation(memory, idle int64) {
 	}
 }
 
+// dropped reports whether p's episode has ended: whether it was quiet for
+// max(slow memory, window) at the latest sweep. A probe whose episode
+// ended is no longer refined (its episode's last probe stays put), so the
+// answer is the one the sweep would have given; it is kept once true.
+func (s *Episodes) dropped(p *probe) bool {
+	if !p.dropped && s.sweptAt-p.epLast > max(s.sweptMemory, int64(s.thresholds[p.tech].Window)) {
+		p.dropped = true
+	}
+	return p.dropped
+}
+
+// settleProbation marks every probe whose episode the sweeps so far
+// ended, before the rules they were judged by change.
+func (s *Episodes) settleProbation() {
+	for i := s.prob.tail; i >= 0; i = s.prob.ents[i].prev {
+		s.dropped(&s.prob.ents[i])
+	}
+}
+
 // The refinements of a probe's episode, as Episodes' methods apply them to
 // a tracker's.
 
 func (s *Episodes) probeOf(a netip.Addr, tech technique.Technique) *probe {
-	if p := s.prob.get(a); p != nil && !p.dropped && p.tech == tech {
+	if p := s.prob.get(a); p != nil && !s.dropped(p) && p.tech == tech {
 		return p
 	}
 	return nil
@@ -344,5 +369,5 @@ func (s *Episodes) probationSuccess(scanner netip.Addr) {
 // probe of target (probedOverIP).
 func (s *Episodes) probationProbed(scanner, target netip.Addr) bool {
 	p := s.prob.get(scanner)
-	return p != nil && !p.dropped && p.tech != technique.ARP && p.target == key16(target)
+	return p != nil && !s.dropped(p) && p.tech != technique.ARP && p.target == key16(target)
 }

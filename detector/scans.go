@@ -35,7 +35,9 @@ func (s *Episodes) count(c Contact) {
 	e.note(c)
 	ev := judge(c)
 	counted := ev == evFailure || ev == evNone
-	if !s.addContact(t, e, c, counted) {
+	isNew := s.addContact(t, e, c, counted)
+	s.reschedule(t, e) // a new episode, or one more contact, may end sooner
+	if !isNew {
 		return // not a new contact: no new evidence
 	}
 	switch ev {
@@ -96,6 +98,7 @@ func (s *Episodes) episodeFor(t *tracker, c Contact) *episode {
 		e = nil
 	case e.decoyed != decoyed:
 		t.eps[tech] = nil // a decoy scan that never alerted, and a new one
+		s.markDirty(t)
 		e = nil
 	}
 	if e == nil {
@@ -176,7 +179,11 @@ func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
 	if t, e = s.decoyAlert(t, tech, e); e == nil {
 		return
 	}
+	if !e.alerted {
+		t.alerted++
+	}
 	e.markAlerted()
+	s.reschedule(t, e) // its idle timeout may be sooner than the window
 	e.id = episodeID(t.addr, tech, e.first, s.alerts)
 	if s.suppress(t, tech, e) {
 		return // past the alert budget: part of a flood summary (floods.go)
@@ -218,19 +225,29 @@ func foldIntoPing(t *tracker, tech technique.Technique, e *episode) bool {
 func (s *Episodes) endEpisode(t *tracker, tech technique.Technique) {
 	e := t.eps[tech]
 	t.eps[tech] = nil
-	if e == nil || !e.alerted {
+	if e == nil {
 		return
 	}
+	s.markDirty(t)
+	if !e.alerted {
+		return
+	}
+	t.alerted--
 	s.forgetTargets(t, e)
 	if tech != technique.ARP {
-		if t.ended == nil {
-			t.ended = make(map[netip.Addr]struct{})
+		ended := s.ended[t]
+		if ended == nil {
+			if s.ended == nil {
+				s.ended = make(map[*tracker]map[netip.Addr]struct{})
+			}
+			ended = make(map[netip.Addr]struct{})
+			s.ended[t] = ended
 		}
 		for a := range e.targets {
-			if len(t.ended) >= maxEnded {
+			if len(ended) >= maxEnded {
 				break
 			}
-			t.ended[a] = struct{}{}
+			ended[a] = struct{}{}
 		}
 	}
 	if s.absorb(e) {

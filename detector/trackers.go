@@ -13,25 +13,38 @@ import (
 
 // tracker is the state kept per would-be scanner.
 type tracker struct {
-	addr netip.Addr
-	llr  float64 // log likelihood ratio of the sequential test
-	eps  [technique.Count]*episode
-	last int64
-	// ended holds targets of IP episodes closed lately, so that the ARP
-	// requests of their probes still count as resolutions (probedOverIP).
-	ended map[netip.Addr]struct{}
-	bytes int // memory charged to it (budget.go)
-	// The IP ID of its first probe, for the evidence of a flood it joins.
-	ipid     uint16
-	ipidSeen bool
+	// What eviction reads of the 64 trackers it looks at for every one it
+	// makes (their links, llr and alerted) comes first, in one cache line.
 	link[tracker]
+	llr  float64 // log likelihood ratio of the sequential test
+	last int64
+	seq  uint64 // when it was last used, in LRU order (expiry.go)
+	// alerted counts its episodes that alerted: eviction skips their
+	// episodes when none.
+	alerted uint8
+	flags   uint8 // ipidSeen, dirty
+	// The IP ID of its first probe, for the evidence of a flood it joins.
+	ipid  uint16
+	hidx  int32 // its place in the due heap (expiry.go), noHeap when out
+	bytes int   // memory charged to it (budget.go)
+	addr  netip.Addr
+	eps   [technique.Count]*episode
+	// The targets of IP episodes it closed lately are in Episodes.ended.
 }
+
+const (
+	ipidSeen = 1 << iota // ipid holds its first probe's
+	dirty                // charged for more than it holds: the sweep recounts it (budget.go)
+)
 
 func (t *tracker) links() *link[tracker] { return &t.link }
 
 // active reports whether t is in an alerted episode of its own (one
 // summed up in a flood does not count): eviction spares it.
 func (s *Episodes) active(t *tracker) bool {
+	if t.alerted == 0 {
+		return false
+	}
 	for _, e := range t.eps {
 		if e != nil && e.alerted && s.inFlood[e] == nil {
 			return true
@@ -43,6 +56,9 @@ func (s *Episodes) active(t *tracker) bool {
 // flooding reports whether t's alerted episodes are all summed up in a
 // flood: such a tracker goes first when room is needed.
 func (s *Episodes) flooding(t *tracker) bool {
+	if t.alerted == 0 {
+		return false
+	}
 	in := false
 	for _, e := range t.eps {
 		if e != nil && e.alerted {
@@ -118,6 +134,9 @@ func (s *Episodes) dropTracker(t *tracker) {
 // forget removes a tracker with nothing left to report.
 func (s *Episodes) forget(t *tracker) {
 	s.byAge.unlink(t)
+	s.unschedule(t)
+	t.flags &^= dirty
+	delete(s.ended, t)
 	delete(s.trackers, t.addr)
 	s.used -= int64(t.bytes)
 	s.unlinkDecoy(t.addr)
@@ -134,16 +153,13 @@ func (s *Episodes) unlinkDecoy(a netip.Addr) {
 }
 
 // expire runs once a second of packet time: it ends idle episodes and
-// forgets trackers with nothing left to remember.
+// forgets trackers with nothing left to remember. It visits the trackers
+// due (expiry.go), least recently used first.
 func (s *Episodes) expire() {
 	now := s.now
 	idle := int64(s.r.Timeouts.Idle)
-	memory := int64(s.r.Slow.Memory)
-	if !s.r.Slow.Enabled {
-		memory = 0
-	}
-	for t := s.byAge.tail; t != nil; {
-		prev := s.byAge.older(t)
+	memory := s.slowMemory()
+	for _, t := range s.popDue(now) {
 		keep := false
 		for f, e := range t.eps {
 			if e == nil {
@@ -155,15 +171,18 @@ func (s *Episodes) expire() {
 				s.endEpisode(t, technique.Technique(f))
 			case !e.alerted && quiet > max(memory, int64(s.thresholds[f].Window)):
 				t.eps[f] = nil
+				s.markDirty(t)
 			default:
 				keep = true
 			}
 		}
 		if !keep && now-t.last > max(memory, idle) {
 			s.forget(t)
+		} else {
+			s.schedule(t)
 		}
-		t = prev
 	}
+	clear(s.dueBuf)
 	s.expireProbation(memory, idle)
 	s.expireFloods(idle)
 	s.recount()

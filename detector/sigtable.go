@@ -1,0 +1,131 @@
+// The decoy-signature index: every first-contact probe is looked up and
+// stored here, and almost every one is new. So the table is a small
+// open-addressing index of 8-byte slots (a generation, a 16-bit tag of
+// the hash, the entry's place) over a dense array of pointer-free entries
+// (nothing for the garbage collector to scan): a probe never seen reads
+// the index only, 16 bytes per signature at most, where a map's groups
+// hold whole keys and values. The hash has a per-table seed, so crafted
+// probes cannot pile onto one run of slots, and a generation count
+// empties the table at once, as a map of up to cap signatures that is
+// cleared when full.
+
+package detector
+
+import (
+	"encoding/binary"
+	"math/bits"
+	"math/rand/v2"
+)
+
+// sigEntry is 64 bytes, one cache line: its fields fill the signature's
+// padding first.
+type sigEntry struct {
+	sig     probeSig
+	is6     bool
+	tool    tool
+	copied  bool
+	scanner [16]byte
+	t       int64
+}
+
+type sigTable struct {
+	index []uint64   // a power of two, at least twice cap: gen<<48 | tag<<32 | entry
+	ents  []sigEntry // the signatures of the current generation, in order stored
+	gen   uint64     // 1 to 65535; slots of other generations are empty
+	cap   int
+	seed  uint64
+}
+
+func newSigTable() sigTable { return sigTable{gen: 1, seed: rand.Uint64() | 1} }
+
+func (t *sigTable) len() int { return len(t.ents) }
+
+func (t *sigTable) hash(sig *probeSig) uint64 {
+	a := binary.LittleEndian.Uint64(sig.target[:8])
+	b := binary.LittleEndian.Uint64(sig.target[8:])
+	c := uint64(sig.port) | uint64(sig.ipid)<<16 | uint64(sig.sport)<<32 | uint64(sig.proto)<<48
+	h := fold(a^t.seed, b^0x9e3779b97f4a7c15)
+	return fold(h^c, uint64(sig.seq)^t.seed^0xc2b2ae3d27d4eb4f)
+}
+
+// find returns the index slot of sig and its entry (-1 when absent: the
+// slot is the empty one it would take).
+func (t *sigTable) find(sig *probeSig) (slot uint64, ent int, tag uint64) {
+	h := t.hash(sig)
+	tag = h >> 48
+	mask := uint64(len(t.index) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		v := t.index[i]
+		if v>>48 != t.gen {
+			return i, -1, tag
+		}
+		if v>>32&0xffff == tag {
+			if e := int(uint32(v)); t.ents[e].sig == *sig {
+				return i, e, tag
+			}
+		}
+	}
+}
+
+// get returns what was stored under sig in this generation.
+func (t *sigTable) get(sig probeSig) (sigSeen, bool) {
+	if len(t.ents) == 0 {
+		return sigSeen{}, false
+	}
+	_, e, _ := t.find(&sig)
+	if e < 0 {
+		return sigSeen{}, false
+	}
+	en := &t.ents[e]
+	return sigSeen{scanner: addrOf(en.scanner, en.is6), t: en.t, tool: en.tool, copied: en.copied}, true
+}
+
+// markCopied notes that another source sent sig.
+func (t *sigTable) markCopied(sig probeSig) {
+	if _, e, _ := t.find(&sig); e >= 0 {
+		t.ents[e].copied = true
+	}
+}
+
+// set stores v under sig. The caller keeps the table under its cap
+// (clear).
+func (t *sigTable) set(sig probeSig, v sigSeen) {
+	if len(t.index) == 0 {
+		t.index = make([]uint64, 1<<bits.Len(uint(max(t.cap, 1)*2-1)))
+	}
+	en := sigEntry{sig: sig, scanner: v.scanner.As16(), t: v.t, is6: v.scanner.Is6(), tool: v.tool, copied: v.copied}
+	slot, e, tag := t.find(&sig)
+	if e >= 0 {
+		t.ents[e] = en
+		return
+	}
+	t.index[slot] = t.gen<<48 | tag<<32 | uint64(len(t.ents))
+	t.ents = append(t.ents, en)
+}
+
+// clear empties the table.
+func (t *sigTable) clear() {
+	t.ents = t.ents[:0]
+	t.gen++
+	if t.gen == 1<<16 { // wrapped: slots of an old generation would look current
+		clear(t.index)
+		t.gen = 1
+	}
+}
+
+// setCap sets how many signatures the table holds before noteProbe clears
+// it. What it holds stays, as in a map whose bound changed.
+func (t *sigTable) setCap(n int) {
+	if n == t.cap {
+		return
+	}
+	held := t.ents
+	t.cap, t.index, t.ents = n, nil, nil
+	if len(held) == 0 {
+		return
+	}
+	t.index = make([]uint64, 1<<bits.Len(uint(max(n, len(held))*2-1)))
+	for _, en := range held {
+		t.set(en.sig, sigSeen{scanner: addrOf(en.scanner, en.is6), t: en.t, tool: en.tool, copied: en.copied})
+	}
+}
