@@ -63,7 +63,7 @@ func TestFlowTableSpreadsSweeps(t *testing.T) {
 	}
 	longest, run := 0, 0
 	for _, f := range ft.slots {
-		if f.f == nil {
+		if f.id == 0 {
 			run = 0
 			continue
 		}
