@@ -162,8 +162,8 @@ func (d *Detector) sweepFlows() {
 // sweepState is what sweepFlows remembers of the flows it kept.
 type sweepState struct {
 	top     flowID // the newest flow of the kept run at the LRU tail, or 0
-	minLast int64 // the earliest last packet time in the kept run
-	dirty   bool  // a kept flow resolved, or had a packet and stayed in place
+	minLast int64  // the earliest last packet time in the kept run
+	dirty   bool   // a kept flow resolved, or had a packet and stayed in place
 }
 
 // flowIdle is how long a flow is remembered without packets.
