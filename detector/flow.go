@@ -86,7 +86,7 @@ const (
 // writes (the key it is compared by, its state, the last packet's time),
 // so a packet of an ordinary flow touches one cache line of it. It holds
 // no pointer, so the garbage collector never scans the slab; its LRU links
-// and generation live beside it in the slab.
+// live beside it in the slab.
 type flow struct {
 	key     flowKey
 	state   flowState
@@ -98,12 +98,13 @@ type flow struct {
 	last    int64          // packet time of the last packet in either direction, ns
 	touched int64          // packet time of the last move to the LRU head
 
-	id        flowID   // its place in the slab
-	probes    uint16   //
+	id        flowID // its place in the slab
+	gen       uint32 // counts the flows that held its place (pendingRef)
+	first     int64  // packet time of the first probe, ns
+	isn, risn uint32 // initiator's and responder's initial sequence numbers
+	ack       uint32 // the first probe's acknowledgment number
+	probes    uint16
 	srvClosed closedAt // when the responder closed (FIN or RST) after the handshake
-	first     int64    // packet time of the first probe, ns
-	isn, risn uint32   // initiator's and responder's initial sequence numbers
-	ack       uint32   // the first probe's acknowledgment number
 	fp        Print
 
 	// Set by the technique files (probekind.go, appscan.go, idle.go, ftp.go).
@@ -319,13 +320,13 @@ type pendingRef struct {
 
 // ref is a reference to f as it is now, until deadline.
 func (t *flowTable) ref(f *flow, deadline int64) pendingRef {
-	return pendingRef{f.id, t.slab.gen(f.id), deadline}
+	return pendingRef{f.id, f.gen, deadline}
 }
 
 // deref is the flow r points at, or nil when that flow has gone since.
 func (t *flowTable) deref(r pendingRef) *flow {
-	if t.slab.gen(r.id) != r.gen {
-		return nil
+	if f := t.slab.at(r.id); f.gen == r.gen {
+		return f
 	}
-	return t.slab.at(r.id)
+	return nil
 }

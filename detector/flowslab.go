@@ -19,13 +19,9 @@ type flowChunk struct {
 	links [chunkSize]slabLink
 }
 
-// slabLink is a flow's place in the LRU list and its generation, which
-// counts the flows that held its place: a reference that kept an older
-// generation (pendingRef) points at a flow that has gone.
-type slabLink struct {
-	newer, older flowID
-	gen          uint32
-}
+// slabLink is a flow's place in the LRU list. Links live beside the flows:
+// they change at most once a second of a flow's packets.
+type slabLink struct{ newer, older flowID }
 
 // flowSlab allocates flows and keeps them in a list, most recently used at
 // the head. Places of removed flows are reused, newest first (their lines
@@ -52,14 +48,14 @@ func (s *flowSlab) flow(id flowID) *flow {
 	return s.at(id)
 }
 
-func (s *flowSlab) gen(id flowID) uint32 { return s.link(id).gen }
-
 // older is the flow used just before id (towards the tail), newer the one
 // used just after it (towards the head); 0 at the ends.
 func (s *flowSlab) older(id flowID) flowID { return s.link(id).older }
 func (s *flowSlab) newer(id flowID) flowID { return s.link(id).newer }
 
-// alloc returns a zeroed flow at the head of the list.
+// alloc returns a zeroed flow at the head of the list, a generation on
+// from the flow that held its place before: a reference to that one
+// (pendingRef) no longer matches.
 func (s *flowSlab) alloc() *flow {
 	var id flowID
 	if n := len(s.free); n > 0 {
@@ -76,7 +72,7 @@ func (s *flowSlab) alloc() *flow {
 		}
 	}
 	f := s.at(id)
-	*f = flow{id: id}
+	*f = flow{id: id, gen: f.gen + 1}
 	s.pushFront(id)
 	return f
 }
@@ -84,7 +80,7 @@ func (s *flowSlab) alloc() *flow {
 // release unlinks id and frees its place for a later flow.
 func (s *flowSlab) release(id flowID) {
 	s.unlink(id)
-	s.link(id).gen++
+	s.at(id).gen++
 	s.free = append(s.free, id)
 }
 
