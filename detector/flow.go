@@ -40,14 +40,22 @@ func (x ip128) as16() [16]byte {
 
 // makeKey returns the canonical key and whether (src, sport) is side a.
 func makeKey(src, dst netip.Addr, sport, dport uint16, proto uint8) (flowKey, bool) {
-	return makeKey128(ip128Of(src), ip128Of(dst), sport, dport, proto)
+	var k flowKey
+	srcIsA := k.set(ip128Of(src), ip128Of(dst), sport, dport, proto)
+	return k, srcIsA
 }
 
-func makeKey128(s, d ip128, sport, dport uint16, proto uint8) (flowKey, bool) {
-	if less(s, sport, d, dport) {
-		return flowKey{a: s, b: d, pa: sport, pb: dport, proto: proto}, true
+// set makes k the canonical key of the 5-tuple and reports whether (s,
+// sport) is side a. Which side comes first is a coin toss per packet, so
+// the swap is written for conditional moves rather than a branch.
+func (k *flowKey) set(s, d ip128, sport, dport uint16, proto uint8) bool {
+	srcIsA := less(s, sport, d, dport)
+	a, b, pa, pb := s, d, sport, dport
+	if !srcIsA {
+		a, b, pa, pb = d, s, dport, sport
 	}
-	return flowKey{a: d, b: s, pa: dport, pb: sport, proto: proto}, false
+	k.a, k.b, k.pa, k.pb, k.proto = a, b, pa, pb, proto
+	return srcIsA
 }
 
 // equal compares two keys word by word: the generated == would compare

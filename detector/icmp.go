@@ -124,7 +124,8 @@ func (d *Detector) resolveReply(target, asker netip.Addr) {
 
 // arpKey is the flow table's key of src's ARP request for dst.
 func arpKey(src, dst ip128) flowKey {
-	k, _ := makeKey128(src, dst, arpPort, arpPort, 0)
+	var k flowKey
+	k.set(src, dst, arpPort, arpPort, 0)
 	return k
 }
 

@@ -10,7 +10,8 @@ import (
 )
 
 func (d *Detector) tcp(p *decode.Packet) {
-	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 6)
+	var k flowKey
+	srcIsA := k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 6)
 	f, h := d.flows.lookup(&k)
 	if f == nil {
 		d.newTCP(p, k, h, srcIsA)

@@ -38,7 +38,8 @@ func discoveryPort(sport uint16) bool {
 }
 
 func (d *Detector) udp(p *decode.Packet) {
-	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 17)
+	var k flowKey
+	srcIsA := k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 17)
 	f, h := d.flows.lookup(&k)
 	if f == nil {
 		f = d.newFlowHashed(k, h, srcIsA)
