@@ -22,19 +22,20 @@ type flowKey struct {
 }
 
 // ip128 is an address in its 16-byte form (IPv4 mapped into IPv6), as two
-// big-endian words: comparing them compares the bytes in order.
+// words read in the machine's byte order. Their order is not the
+// addresses' order, but any total order serves to pick a canonical side.
 type ip128 struct{ hi, lo uint64 }
 
 func ip128Of(a netip.Addr) ip128 {
 	b := a.As16()
-	return ip128{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+	return ip128{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
 }
 
 // as16 is the address's 16-byte form (AddrFrom16 of it is an IPv6 address).
 func (x ip128) as16() [16]byte {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], x.hi)
-	binary.BigEndian.PutUint64(b[8:], x.lo)
+	binary.LittleEndian.PutUint64(b[:8], x.hi)
+	binary.LittleEndian.PutUint64(b[8:], x.lo)
 	return b
 }
 
@@ -64,7 +65,8 @@ func (k *flowKey) equal(o *flowKey) bool {
 	return k.a == o.a && k.b == o.b && k.pa == o.pa && k.pb == o.pb && k.proto == o.proto
 }
 
-// less orders (address, port) pairs by the address's bytes, then the port.
+// less orders (address, port) pairs by the address's words, then the port
+// (so that a host talking to itself has one key per pair of ports).
 func less(a ip128, pa uint16, b ip128, pb uint16) bool {
 	if a.hi != b.hi {
 		return a.hi < b.hi
