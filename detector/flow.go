@@ -27,6 +27,12 @@ type flowKey struct {
 type ip128 struct{ hi, lo uint64 }
 
 func ip128Of(a netip.Addr) ip128 {
+	if a.Is4() {
+		// As16's bytes are 10 zeros, 0xFFFF and the IPv4 address; As4 is
+		// taken the way As16 is read, without copying an array of 16.
+		b := a.As4()
+		return ip128{0, 0xFFFF<<16 | uint64(binary.LittleEndian.Uint32(b[:]))<<32}
+	}
 	b := a.As16()
 	return ip128{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
 }

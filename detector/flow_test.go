@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"encoding/binary"
 	"math/rand/v2"
 	"net/netip"
 	"reflect"
@@ -137,5 +138,18 @@ func TestPendingRefGeneration(t *testing.T) {
 	}
 	if g := ft.insert(k2, func(*flow) {}); g != f || ft.deref(r) != nil {
 		t.Fatalf("the place was not reused (%v) or the old reference matches its new flow", g != f)
+	}
+}
+
+// ip128Of's IPv4 shortcut gives the words of As16's bytes, and addrOf128
+// gives the address back.
+func TestIP128Of(t *testing.T) {
+	for _, a := range []string{"10.1.2.3", "255.254.253.252", "0.0.0.0", "::ffff:1.2.3.4", "2001:db8::1", "::"} {
+		x := netip.MustParseAddr(a)
+		b := x.As16()
+		want := ip128{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
+		if got := ip128Of(x); got != want || addrOf128(got) != x.Unmap() {
+			t.Errorf("%s: %x, want %x", a, got, want)
+		}
 	}
 }
