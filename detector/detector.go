@@ -136,7 +136,7 @@ func (d *Detector) Advance(t time.Time) {
 	if len(d.arpPending) > 0 {
 		d.expireARP(now)
 		if len(d.arpPending) > 2*d.flows.max+1024 {
-			d.arpPending = compactRefs(d.arpPending, 0)
+			d.arpPending = d.flows.compactRefs(d.arpPending, 0)
 		}
 	}
 	d.episodes.Advance(now)
@@ -171,14 +171,19 @@ func (d *Detector) seen(f *flow) {
 
 // newFlow starts following k as ordinary traffic; startProbe makes it a probe.
 func (d *Detector) newFlow(k flowKey, srcIsA bool) *flow {
-	if k.proto != 0 { // a transport flow, not one of the flow table's other entries
-		a, b := netip.AddrFrom16(k.a), netip.AddrFrom16(k.b)
+	return d.newFlowHashed(k, d.flows.hash(&k), srcIsA)
+}
+
+// newFlowHashed is newFlow of a key whose hash flowTable.lookup returned.
+func (d *Detector) newFlowHashed(k flowKey, h uint64, srcIsA bool) *flow {
+	if k.proto != 0 && len(d.arpPending) > 0 { // a transport flow, not one of the flow table's other entries
+		a, b := k.a, k.b
 		if !srcIsA {
 			a, b = b, a
 		}
-		d.ipFollowed(a, b)
+		d.ipFollowed128(a, b)
 	}
-	f := d.flows.insert(k, d.evictFlow)
+	f := d.flows.insertHashed(k, h, d.evictFlow)
 	f.initIsA, f.state, f.first, f.last, f.touched = srcIsA, stBenign, d.now, d.now, d.now
 	return f
 }

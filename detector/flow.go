@@ -12,41 +12,73 @@ import (
 )
 
 // flowKey is a 5-tuple in canonical order, so both directions of a flow
-// share one key. Addresses are 16-byte forms: hashing a fixed array is fast.
+// share one key. Addresses are held as two 64-bit words each (ip128): the
+// ordering, the comparison and the hash of every packet work on words, and
+// the key has no padding to compare or hash.
 type flowKey struct {
-	a, b   [16]byte
+	a, b   ip128
 	pa, pb uint16
 	proto  uint8
 }
 
+// ip128 is an address in its 16-byte form (IPv4 mapped into IPv6), as two
+// words read in the machine's byte order. Their order is not the
+// addresses' order, but any total order serves to pick a canonical side.
+type ip128 struct{ hi, lo uint64 }
+
+func ip128Of(a netip.Addr) ip128 {
+	if a.Is4() {
+		// As16's bytes are 10 zeros, 0xFFFF and the IPv4 address; As4 is
+		// taken the way As16 is read, without copying an array of 16.
+		b := a.As4()
+		return ip128{0, 0xFFFF<<16 | uint64(binary.LittleEndian.Uint32(b[:]))<<32}
+	}
+	b := a.As16()
+	return ip128{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
+}
+
+// as16 is the address's 16-byte form (AddrFrom16 of it is an IPv6 address).
+func (x ip128) as16() [16]byte {
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], x.hi)
+	binary.LittleEndian.PutUint64(b[8:], x.lo)
+	return b
+}
+
 // makeKey returns the canonical key and whether (src, sport) is side a.
 func makeKey(src, dst netip.Addr, sport, dport uint16, proto uint8) (flowKey, bool) {
-	s, d := src.As16(), dst.As16()
-	if less(s, sport, d, dport) {
-		return flowKey{a: s, b: d, pa: sport, pb: dport, proto: proto}, true
-	}
-	return flowKey{a: d, b: s, pa: dport, pb: sport, proto: proto}, false
+	var k flowKey
+	srcIsA := k.set(ip128Of(src), ip128Of(dst), sport, dport, proto)
+	return k, srcIsA
 }
 
-// equal compares two keys as machine words: the generated == on the
-// struct calls memequal for the arrays, and this runs on every lookup.
+// set makes k the canonical key of the 5-tuple and reports whether (s,
+// sport) is side a. Which side comes first is a coin toss per packet, so
+// the swap is written for conditional moves rather than a branch.
+func (k *flowKey) set(s, d ip128, sport, dport uint16, proto uint8) bool {
+	srcIsA := less(s, sport, d, dport)
+	a, b, pa, pb := s, d, sport, dport
+	if !srcIsA {
+		a, b, pa, pb = d, s, dport, sport
+	}
+	k.a, k.b, k.pa, k.pb, k.proto = a, b, pa, pb, proto
+	return srcIsA
+}
+
+// equal compares two keys word by word: the generated == would compare
+// the padding-free struct with memequal, and this runs on every lookup.
 func (k *flowKey) equal(o *flowKey) bool {
-	le := binary.LittleEndian
-	return le.Uint64(k.a[:8]) == le.Uint64(o.a[:8]) && le.Uint64(k.a[8:]) == le.Uint64(o.a[8:]) &&
-		le.Uint64(k.b[:8]) == le.Uint64(o.b[:8]) && le.Uint64(k.b[8:]) == le.Uint64(o.b[8:]) &&
-		k.pa == o.pa && k.pb == o.pb && k.proto == o.proto
+	return k.a == o.a && k.b == o.b && k.pa == o.pa && k.pb == o.pb && k.proto == o.proto
 }
 
-// less orders (address, port) pairs; it runs on every packet, so it
-// compares the addresses as two 64-bit words rather than byte by byte.
-func less(a [16]byte, pa uint16, b [16]byte, pb uint16) bool {
-	ah, bh := binary.BigEndian.Uint64(a[:8]), binary.BigEndian.Uint64(b[:8])
-	if ah != bh {
-		return ah < bh
+// less orders (address, port) pairs by the address's words, then the port
+// (so that a host talking to itself has one key per pair of ports).
+func less(a ip128, pa uint16, b ip128, pb uint16) bool {
+	if a.hi != b.hi {
+		return a.hi < b.hi
 	}
-	al, bl := binary.BigEndian.Uint64(a[8:]), binary.BigEndian.Uint64(b[8:])
-	if al != bl {
-		return al < bl
+	if a.lo != b.lo {
+		return a.lo < b.lo
 	}
 	return pa <= pb
 }
@@ -64,76 +96,84 @@ const (
 
 // flow follows one 5-tuple: who initiated it, how far the handshake got,
 // whether any data moved. The initiator is the would-be scanner.
+//
+// A flow is 128 bytes, held in a slab (flowslab.go) at a 128-byte
+// boundary: the first 64 bytes are what a packet of a known flow reads and
+// writes (the key it is compared by, its state, the last packet's time),
+// so a packet of an ordinary flow touches one cache line of it. It holds
+// no pointer, so the garbage collector never scans the slab; its LRU links
+// live beside it in the slab.
 type flow struct {
-	key        flowKey
-	hash       uint64 // of key, computed once (flowTable.hash)
-	link[flow]        // LRU list of the flow table
-	gen        uint32
-	initIsA    bool
-	state      flowState
-	tech       technique.Technique
-	flags      tcpflags.Flags // the first probe's tcp[13] (custom probes are named by it)
-	probes     uint16
+	key     flowKey
+	state   flowState
+	initIsA bool
+	kind    ProbeKind // what the first probe carried (SCTP chunk; idle and FTP marks)
+	kept    bool      // a sweep judged it and kept it in place (see sweepFlows)
+	tech    technique.Technique
+	flags   tcpflags.Flags // the first probe's tcp[13] (custom probes are named by it)
+	last    int64          // packet time of the last packet in either direction, ns
+	touched int64          // packet time of the last move to the LRU head
 
-	// Set by the technique files (probekind.go, appscan.go, idle.go,
-	// ftp.go); they fill the padding before first: a flow is 136 bytes.
-	kind      ProbeKind // what the first probe carried (SCTP chunk; idle and FTP marks)
-	banner    bool      // the responder sent data before the initiator did
-	ownStack  bool      // a crafted SYN whose handshake the initiator completed
-	afterSYN  bool      // a connection to a port the initiator had SYN-scanned
-	srvClosed closedAt  // when the responder closed (FIN or RST) after the handshake
+	id        flowID // its place in the slab
+	gen       uint32 // counts the flows that held its place (pendingRef)
+	first     int64  // packet time of the first probe, ns
+	isn, risn uint32 // initiator's and responder's initial sequence numbers
+	ack       uint32 // the first probe's acknowledgment number
+	probes    uint16
+	srvClosed closedAt // when the responder closed (FIN or RST) after the handshake
+	fp        Print
 
-	first      int64  // packet time of the first probe, ns
-	last       int64  // packet time of the last packet in either direction, ns
-	touched    int64  // packet time of the last move to the LRU head
-	isn, risn  uint32 // initiator's and responder's initial sequence numbers
-	ack        uint32 // the first probe's acknowledgment number
-	fp         Print
+	// Set by the technique files (probekind.go, appscan.go, idle.go, ftp.go).
+	banner     bool // the responder sent data before the initiator did
+	ownStack   bool // a crafted SYN whose handshake the initiator completed
+	afterSYN   bool // a connection to a port the initiator had SYN-scanned
 	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
 	outcome    Outcome
-	kept       bool // a sweep judged it and kept it in place (see sweepFlows)
 }
 
 func (f *flow) initiator() (netip.Addr, uint16) {
 	if f.initIsA {
-		return addrFrom16(f.key.a), f.key.pa
+		return addrOf128(f.key.a), f.key.pa
 	}
-	return addrFrom16(f.key.b), f.key.pb
+	return addrOf128(f.key.b), f.key.pb
 }
 
 func (f *flow) responder() (netip.Addr, uint16) {
 	if f.initIsA {
-		return addrFrom16(f.key.b), f.key.pb
+		return addrOf128(f.key.b), f.key.pb
 	}
-	return addrFrom16(f.key.a), f.key.pa
+	return addrOf128(f.key.a), f.key.pa
 }
 
-func addrFrom16(b [16]byte) netip.Addr { return netip.AddrFrom16(b).Unmap() }
+func addrOf128(x ip128) netip.Addr { return netip.AddrFrom16(x.as16()).Unmap() }
 
-// flowTable is a bounded hash table of flows with LRU eviction and a free
-// list, so a steady stream of new flows does not churn the garbage
-// collector. It is looked up on every packet: open addressing with linear
-// probing and a multiplicative hash of the 5-tuple cost a fraction of a
-// general map's hashing of the 40-byte key. Each slot keeps its flow's
-// hash beside the pointer, so a probe past other flows, and moving flows
-// when the table grows or shrinks a run, reads no flow.
+// flowTable is a bounded hash table of flows with LRU eviction. It is
+// looked up on every packet: open addressing with linear probing and a
+// multiplicative hash of the 5-tuple cost a fraction of a general map's
+// hashing of the key. A slot is 8 bytes, the low half of its flow's hash
+// and the flow's place in the slab, so a probe past other flows, and
+// moving flows when the table grows or shrinks a run, reads no flow, and
+// eight slots share a cache line. Flows live in a slab of pointer-free
+// chunks (flowslab.go): a steady stream of new flows reuses their places
+// and gives the garbage collector nothing to allocate or scan.
 type flowTable struct {
 	slots   []slot
 	mask    uint64
 	n       int
-	list    lru[flow, *flow]
-	free    []*flow
+	slab    flowSlab
 	secret  [7]uint64
 	max     int
 	evicted uint64
 	sweep   sweepState // resolve.go
 }
 
-// slot is one entry of the open-addressing table: a flow and its hash.
+// slot is one entry of the open-addressing table: the low 32 bits of a
+// flow's hash and its id; id 0 is an empty slot. The table never holds
+// more than 2^31 slots, so the ideal place of a slot is in its hash bits.
 type slot struct {
-	hash uint64
-	f    *flow
+	hash uint32
+	id   flowID
 }
 
 // flowCap is the flow table's cap: the rules' count cap, or what the
@@ -157,9 +197,8 @@ func newFlowTable(max int) *flowTable {
 // drawn at start make collisions impossible to craft from outside, so a
 // scan cannot be shaped to slow the sensor down.
 func (t *flowTable) hash(k *flowKey) uint64 {
-	le, s := binary.LittleEndian, &t.secret
-	h := fold(le.Uint64(k.a[:8])^s[0], le.Uint64(k.a[8:])^s[1]) ^
-		fold(le.Uint64(k.b[:8])^s[2], le.Uint64(k.b[8:])^s[3]) ^
+	s := &t.secret
+	h := fold(k.a.hi^s[0], k.a.lo^s[1]) ^ fold(k.b.hi^s[2], k.b.lo^s[3]) ^
 		fold(uint64(k.pa)<<24|uint64(k.pb)<<8|uint64(k.proto)^s[4], s[5])
 	return fold(h, s[6])
 }
@@ -172,18 +211,31 @@ func fold(a, b uint64) uint64 {
 func (t *flowTable) len() int { return t.n }
 
 func (t *flowTable) get(k flowKey) *flow {
-	h := t.hash(&k)
+	f, _ := t.lookup(&k)
+	return f
+}
+
+// lookup returns k's flow, or nil, and k's hash for insertHashed: a packet
+// of a new flow hashes its key once.
+func (t *flowTable) lookup(k *flowKey) (*flow, uint64) {
+	h := t.hash(k)
+	tag := uint32(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
-		s := &t.slots[i]
-		if s.f == nil || s.hash == h && s.f.key.equal(&k) {
-			return s.f
+		s := t.slots[i]
+		if s.id == 0 {
+			return nil, h
+		}
+		if s.hash == tag {
+			if f := t.slab.at(s.id); f.key.equal(k) {
+				return f, h
+			}
 		}
 	}
 }
 
 func (t *flowTable) place(s slot) {
-	i := s.hash & t.mask
-	for t.slots[i].f != nil {
+	i := uint64(s.hash) & t.mask
+	for t.slots[i].id != 0 {
 		i = (i + 1) & t.mask
 	}
 	t.slots[i] = s
@@ -195,7 +247,7 @@ func (t *flowTable) grow() {
 	t.slots = make([]slot, 2*len(old))
 	t.mask = uint64(len(t.slots) - 1)
 	for _, s := range old {
-		if s.f != nil {
+		if s.id != 0 {
 			t.place(s)
 		}
 	}
@@ -204,12 +256,12 @@ func (t *flowTable) grow() {
 // unplace removes f's slot, shifting later entries of its probe run back so
 // that lookups never stop early at a hole.
 func (t *flowTable) unplace(f *flow) {
-	i := f.hash & t.mask
-	for t.slots[i].f != f {
+	i := t.hash(&f.key) & t.mask
+	for t.slots[i].id != f.id {
 		i = (i + 1) & t.mask
 	}
-	for j := (i + 1) & t.mask; t.slots[j].f != nil; j = (j + 1) & t.mask {
-		ideal := t.slots[j].hash & t.mask
+	for j := (i + 1) & t.mask; t.slots[j].id != 0; j = (j + 1) & t.mask {
+		ideal := uint64(t.slots[j].hash) & t.mask
 		// Move slots[j] into the hole at i unless its ideal slot lies in (i, j].
 		if (j > i && (ideal <= i || ideal > j)) || (j < i && ideal <= i && ideal > j) {
 			t.slots[i] = t.slots[j]
@@ -219,71 +271,78 @@ func (t *flowTable) unplace(f *flow) {
 	t.slots[i] = slot{}
 }
 
-func (f *flow) links() *link[flow] { return &f.link }
-
 func (t *flowTable) touch(f *flow) {
 	if f.kept {
 		t.leaveRun(f)
 	}
-	t.list.touch(f)
+	t.slab.toFront(f.id)
 }
 
 // leaveRun takes f, about to move or go, out of the sweep's kept run (see
 // sweepFlows): the rest of the run stays what it was.
 func (t *flowTable) leaveRun(f *flow) {
-	if t.sweep.top == f {
-		t.sweep.top = f.link.next // the next older flow, in the run too
+	if t.sweep.top == f.id {
+		t.sweep.top = t.slab.older(f.id) // the next older flow, in the run too
 	}
 	f.kept = false
 }
 
-// oldest is the least recently used flow, or nil; older the one before f.
-func (t *flowTable) oldest() *flow       { return t.list.tail }
-func (t *flowTable) older(f *flow) *flow { return t.list.older(f) }
+// oldest is the least recently used flow, or nil; newer the one used just
+// after f (nil for the most recent).
+func (t *flowTable) oldest() *flow       { return t.slab.flow(t.slab.tail) }
+func (t *flowTable) newer(f *flow) *flow { return t.slab.flow(t.slab.newer(f.id)) }
 
 // insert adds a new flow for k. When the table is full, onEvict is called
 // with the least recently used flow before it is dropped.
 func (t *flowTable) insert(k flowKey, onEvict func(*flow)) *flow {
-	if old := t.list.tail; t.n >= t.max && old != nil {
-		onEvict(old)
-		t.remove(old)
+	return t.insertHashed(k, t.hash(&k), onEvict)
+}
+
+// insertHashed is insert of a key whose hash lookup returned.
+func (t *flowTable) insertHashed(k flowKey, h uint64, onEvict func(*flow)) *flow {
+	if old := t.slab.tail; t.n >= t.max && old != 0 {
+		f := t.slab.at(old)
+		onEvict(f)
+		t.remove(f)
 		t.evicted++
 	}
-	var f *flow
-	if n := len(t.free); n > 0 {
-		f = t.free[n-1]
-		t.free = t.free[:n-1]
-		gen := f.gen + 1
-		*f = flow{gen: gen}
-	} else {
-		f = &flow{}
-	}
-	f.key, f.hash = k, t.hash(&k)
+	f := t.slab.alloc()
+	f.key = k
 	if 2*(t.n+1) > len(t.slots) {
 		t.grow()
 	}
-	t.place(slot{f.hash, f})
+	t.place(slot{uint32(h), f.id})
 	t.n++
-	t.list.pushFront(f)
 	return f
 }
 
+// remove drops f; its place in the slab is reused by a later flow, with a
+// new generation.
 func (t *flowTable) remove(f *flow) {
 	if f.kept {
 		t.leaveRun(f)
 	}
-	t.list.unlink(f)
 	t.unplace(f)
+	t.slab.release(f.id)
 	t.n--
-	f.gen++
-	if len(t.free) < 4096 {
-		t.free = append(t.free, f)
-	}
 }
 
 // pendingRef points at a flow that waits for a reply; gen detects reuse.
 type pendingRef struct {
-	f        *flow
+	id       flowID
 	gen      uint32
 	deadline int64
+}
+
+// ref is a reference to f as it is now, until deadline.
+func (t *flowTable) ref(f *flow, deadline int64) pendingRef {
+	return pendingRef{f.id, f.gen, deadline}
+}
+
+// deref is the flow r points at, or nil when that flow has gone since.
+func (t *flowTable) deref(r pendingRef) *flow {
+	if f := t.slab.at(r.id); f.gen == r.gen {
+		return f
+	}
+	return nil
 }

@@ -92,14 +92,23 @@ func (d *Detector) resolveRequest(src, target netip.Addr) {
 	f.initIsA, f.state, f.tech, f.probes = srcIsA, stPending, technique.ARP, 1
 	f.first, f.last = d.now, d.now
 	d.probes++
-	d.arpPending = append(d.arpPending, pendingRef{f, f.gen, d.now + 2*int64(d.r.Timeouts.Reply)})
+	d.arpPending = append(d.arpPending, d.flows.ref(f, d.now+2*int64(d.r.Timeouts.Reply)))
 }
 
 // ipFollowed notes an IP packet from src to dst that starts a flow or is a
 // ping: an ARP request src made for dst, still waiting for its verdict,
 // was the kernel resolving a neighbour (the flow's dataSeen marks it).
 func (d *Detector) ipFollowed(src, dst netip.Addr) {
-	k, _ := makeKey(src, dst, arpPort, arpPort, 0)
+	if len(d.arpPending) > 0 {
+		d.ipFollowed128(ip128Of(src), ip128Of(dst))
+	}
+}
+
+// ipFollowed128 is ipFollowed of addresses in a flow key. Only ARP entries
+// that wait for their verdict are marked, and each has a reference in
+// arpPending until then: callers skip the lookup when it is empty.
+func (d *Detector) ipFollowed128(src, dst ip128) {
+	k := arpKey(src, dst)
 	if f := d.flows.get(k); f != nil && f.tech == technique.ARP && f.state == stPending {
 		f.dataSeen = true
 	}
@@ -111,6 +120,13 @@ func (d *Detector) resolveReply(target, asker netip.Addr) {
 	if f := d.flows.get(k); f != nil && f.state == stPending && srcIsA != f.initIsA {
 		f.synAckSeen = true
 	}
+}
+
+// arpKey is the flow table's key of src's ARP request for dst.
+func arpKey(src, dst ip128) flowKey {
+	var k flowKey
+	k.set(src, dst, arpPort, arpPort, 0)
+	return k
 }
 
 // arpPort marks ARP entries in the flow table (no IP transport has ports
@@ -125,8 +141,8 @@ func (d *Detector) expireARP(cut int64) {
 			break
 		}
 		n++
-		if r.f.gen == r.gen && r.f.state == stPending {
-			d.resolve(r.f, OutSent)
+		if f := d.flows.deref(r); f != nil && f.state == stPending {
+			d.resolve(f, OutSent)
 		}
 	}
 	if n > 0 {

@@ -57,5 +57,5 @@ func (o onePort) value() uint16 {
 // memuse estimates the bytes the flow table holds (Suricata's flow.memuse):
 // its slot array and every entry allocated, in use or kept for reuse.
 func (t *flowTable) memuse() uint64 {
-	return uint64(len(t.slots))*uint64(unsafe.Sizeof(slot{})) + uint64(t.n+len(t.free))*uint64(unsafe.Sizeof(flow{}))
+	return uint64(len(t.slots))*uint64(unsafe.Sizeof(slot{})) + t.slab.bytes()
 }

@@ -18,21 +18,21 @@ import (
 // waiting are at most the flow cap.
 func (d *Detector) enqueue(f *flow) {
 	if limit := 2 * d.flows.max; len(d.pending)-d.pendHead >= limit {
-		d.pending = compactRefs(d.pending, d.pendHead)
+		d.pending = d.flows.compactRefs(d.pending, d.pendHead)
 		d.pendHead = 0
 		if cap(d.pending) > limit {
 			d.pending = append(make([]pendingRef, 0, limit), d.pending...)
 		}
 	}
-	d.pending = append(d.pending, pendingRef{f, f.gen, f.first + int64(d.r.Timeouts.Reply)})
+	d.pending = append(d.pending, d.flows.ref(f, f.first+int64(d.r.Timeouts.Reply)))
 }
 
 // compactRefs moves the references from refs[from:] whose flow still
 // waits to the front of refs, in order, and returns them.
-func compactRefs(refs []pendingRef, from int) []pendingRef {
+func (t *flowTable) compactRefs(refs []pendingRef, from int) []pendingRef {
 	n := 0
 	for _, r := range refs[from:] {
-		if r.f.gen == r.gen && (r.f.state == stPending || r.f.state == stSynAck) {
+		if f := t.deref(r); f != nil && (f.state == stPending || f.state == stSynAck) {
 			refs[n] = r
 			n++
 		}
@@ -49,14 +49,15 @@ func (d *Detector) expirePending(cut int64) {
 			break
 		}
 		d.pendHead++
-		if r.f.gen != r.gen {
+		f := d.flows.deref(r)
+		if f == nil {
 			continue
 		}
-		switch r.f.state {
+		switch f.state {
 		case stPending:
-			d.resolve(r.f, OutNone)
+			d.resolve(f, OutNone)
 		case stSynAck:
-			d.resolve(r.f, OutOpen)
+			d.resolve(f, OutOpen)
 		}
 	}
 	if d.pendHead > 1024 && d.pendHead*2 > len(d.pending) {
@@ -138,31 +139,31 @@ func (d *Detector) sweepFlows() {
 	done := now - 2*int64(d.r.Timeouts.Reply)
 	st := &d.flows.sweep
 	f := d.flows.oldest()
-	if st.top != nil && !st.dirty && now-st.minLast <= int64(flowIdle) {
-		f = d.flows.older(st.top) // the kept run would all be kept again
+	if st.top != 0 && !st.dirty && now-st.minLast <= int64(flowIdle) {
+		f = d.flows.newer(d.flows.slab.at(st.top)) // the kept run would all be kept again
 	} else {
-		st.top, st.minLast = nil, math.MaxInt64
+		st.top, st.minLast = 0, math.MaxInt64
 	}
 	st.dirty = false
 	for f != nil && f.last < done {
-		older := d.flows.older(f)
+		newer := d.flows.newer(f)
 		if f.state == stResolved || now-f.last > int64(flowIdle) {
 			f.kept = false
 			d.evictFlow(f)
 			d.flows.remove(f)
 		} else {
 			f.kept = true
-			st.top, st.minLast = f, min(st.minLast, f.last)
+			st.top, st.minLast = f.id, min(st.minLast, f.last)
 		}
-		f = older
+		f = newer
 	}
 }
 
 // sweepState is what sweepFlows remembers of the flows it kept.
 type sweepState struct {
-	top     *flow // the newest flow of the kept run at the LRU tail, or nil
-	minLast int64 // the earliest last packet time in the kept run
-	dirty   bool  // a kept flow resolved, or had a packet and stayed in place
+	top     flowID // the newest flow of the kept run at the LRU tail, or 0
+	minLast int64  // the earliest last packet time in the kept run
+	dirty   bool   // a kept flow resolved, or had a packet and stayed in place
 }
 
 // flowIdle is how long a flow is remembered without packets.

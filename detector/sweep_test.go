@@ -65,7 +65,7 @@ func TestSweepSkipsKeptRunExactly(t *testing.T) {
 				if ok, err := dec.Decode(r.LinkType(), data, ts, &p); err != nil || !ok {
 					continue
 				}
-				if skip.flows.sweep.top != nil && !skip.flows.sweep.dirty {
+				if skip.flows.sweep.top != 0 && !skip.flows.sweep.dirty {
 					skipped++
 				}
 				skip.Process(&p)

@@ -10,10 +10,11 @@ import (
 )
 
 func (d *Detector) tcp(p *decode.Packet) {
-	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 6)
-	f := d.flows.get(k)
+	var k flowKey
+	srcIsA := k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 6)
+	f, h := d.flows.lookup(&k)
 	if f == nil {
-		d.newTCP(p, k, srcIsA)
+		d.newTCP(p, k, h, srcIsA)
 		return
 	}
 	d.seen(f)
@@ -27,11 +28,11 @@ func (d *Detector) tcp(p *decode.Packet) {
 	}
 }
 
-func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
+func (d *Detector) newTCP(p *decode.Packet, k flowKey, h uint64, srcIsA bool) {
 	flags := p.Flags
 	if kind := osProbeTCP(p); kind != osNone {
 		// Counted at once; the flow only listens for a SYN-ACK (an open port).
-		d.newFlow(k, srcIsA).tech = technique.OSProbe
+		d.newFlowHashed(k, h, srcIsA).tech = technique.OSProbe
 		d.osProbe(p, kind)
 		return
 	}
@@ -46,7 +47,7 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, srcIsA bool) {
 	if flags&tcpflags.ACK != 0 && p.Payload > 0 {
 		isProbe = false // data on a connection that began before the capture
 	}
-	f := d.newFlow(k, srcIsA)
+	f := d.newFlowHashed(k, h, srcIsA)
 	if !isProbe {
 		d.unsolicited(f, p)
 		return

@@ -38,10 +38,11 @@ func discoveryPort(sport uint16) bool {
 }
 
 func (d *Detector) udp(p *decode.Packet) {
-	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 17)
-	f := d.flows.get(k)
+	var k flowKey
+	srcIsA := k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 17)
+	f, h := d.flows.lookup(&k)
 	if f == nil {
-		f = d.newFlow(k, srcIsA)
+		f = d.newFlowHashed(k, h, srcIsA)
 		switch {
 		case (replyLike(p.SrcPort, p.DstPort) || discoveryPort(p.SrcPort)) && !d.episodes.scanning(p.Src, technique.UDP), !d.probeTarget(p):
 			return
@@ -71,9 +72,9 @@ func (d *Detector) udp(p *decode.Packet) {
 
 func (d *Detector) sctp(p *decode.Packet) {
 	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 132)
-	f := d.flows.get(k)
+	f, h := d.flows.lookup(&k)
 	if f == nil {
-		f = d.newFlow(k, srcIsA)
+		f = d.newFlowHashed(k, h, srcIsA)
 		if kind := sctpProbeKind(p.SCTPChunk); kind != KindNone && d.probeTarget(p) {
 			d.startProbe(f, technique.SCTP, p)
 			f.kind = kind
@@ -106,9 +107,9 @@ func (d *Detector) sctp(p *decode.Packet) {
 
 func (d *Detector) ipproto(p *decode.Packet) {
 	k, srcIsA := makeKey(p.Src, p.Dst, 0, 0, p.Proto)
-	f := d.flows.get(k)
+	f, h := d.flows.lookup(&k)
 	if f == nil {
-		f = d.newFlow(k, srcIsA)
+		f = d.newFlowHashed(k, h, srcIsA)
 		if d.probeTarget(p) {
 			d.startProbe(f, technique.IPProto, p)
 		}
