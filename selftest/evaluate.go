@@ -96,16 +96,24 @@ func attribute(cr *checkRun, out *sensorOutput) *attribution {
 	}
 	slices.SortStableFunc(a.alerts, func(x, y *sensorRecord) int { return x.time.Compare(y.time) })
 	for _, al := range a.alerts {
-		var closing *sensorRecord
-		for _, s := range out.scans {
-			if s.SrcIP == al.SrcIP && s.Scan().Type == al.Scan().Type && s.first.Equal(al.first) {
-				closing = s
-				break
-			}
-		}
-		a.closing = append(a.closing, closing)
+		a.closing = append(a.closing, closingOf(al, out.scans))
 	}
 	return a
+}
+
+// closingOf is the closing record of alert al's episode, or nil: the
+// same source and type, begun no later than the alert's first contact and
+// not before the record that closed the source's previous episode. The
+// first contact can move back after the alert (an open port's connect
+// probe is resolved when the scanner closes it, after refused ports were
+// counted), so the times need not be equal.
+func closingOf(al *sensorRecord, scans []*sensorRecord) *sensorRecord {
+	for _, s := range scans {
+		if s.SrcIP == al.SrcIP && s.Scan().Type == al.Scan().Type && !s.first.After(al.first) && !s.time.Before(al.time) {
+			return s
+		}
+	}
+	return nil
 }
 
 // complete reports whether the sensor has raised every alert the check

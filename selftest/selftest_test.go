@@ -66,6 +66,12 @@ func TestEvaluate(t *testing.T) {
 			alertLine("alert", src(pSS, 0), "syn", 4, "00.500000", "00.513000", []uint16{22}, ""),
 			alertLine("flow", src(pSS, 0), "syn", 102, "00.500000", "09.000000", open, ""),
 		}},
+		// An open port's contact resolves after the alert, with an
+		// earlier first contact: the closing record still belongs to it.
+		{label: "-sT", scanOpen: open, ok: true, got: "connect", probes: 4, ms: 1, lines: []string{
+			alertLine("alert", src(plansOf(t, "-sT"), 0), "connect", 4, "00.500156", "00.501286", nil, ""),
+			alertLine("flow", src(plansOf(t, "-sT"), 0), "connect", 102, "00.500069", "06.891431", open, ""),
+		}},
 		{label: "-sS", scanOpen: open, got: "syn", problem: "open ports: scanner 22,80,443,8080, sensor 80", lines: []string{
 			alertLine("alert", src(pSS, 0), "syn", 4, "00.500000", "00.513000", []uint16{80}, ""),
 		}},
