@@ -296,7 +296,7 @@ func (s *Episodes) synScanned(scanner, target netip.Addr, port uint16) (bool, to
 		return false, toolUnknown
 	}
 	e := t.eps[technique.Syn]
-	ps := e.targets[target]
+	ps := e.targets.get(target)
 	if e.craftedSY == 0 || ps == nil || !ps.has(port) || !e.open.has(port) {
 		return false, toolUnknown
 	}

@@ -6,7 +6,6 @@ package detector
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -324,12 +323,12 @@ func (s *Episodes) realScanner(ds *decoySet, tech technique.Technique) (netip.Ad
 // technique, over (mostly) different ports: a port range split between
 // several sources. They share one group id.
 func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *episode) {
-	if len(e.targets) > 4 {
+	if e.targets.len() > 4 {
 		return // horizontal and block scans are not split this way
 	}
 	// In address order: the first group found names the episode's, and a
 	// replay must name it the same way every time.
-	targets := slices.SortedFunc(maps.Keys(e.targets), netip.Addr.Compare)
+	targets := slices.SortedFunc(e.targets.keys(), netip.Addr.Compare)
 	for _, target := range targets {
 		for _, ot := range s.byTarget[target] {
 			if ot == t {
@@ -355,7 +354,7 @@ func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *epi
 }
 
 func (s *Episodes) forgetTargets(t *tracker, e *episode) {
-	for target := range e.targets {
+	for target := range e.targets.keys() {
 		list := s.byTarget[target]
 		for i, x := range list {
 			if x == t {

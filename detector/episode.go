@@ -39,14 +39,15 @@ type episode struct {
 	probes      int
 	tcpProbes   int // ping: host-discovery SYN/ACK probes folded in
 
-	targets  map[netip.Addr]*portSet // every counted contact, exactly
+	targets  targetMap               // every counted contact, exactly
 	overflow map[netip.Addr]struct{} // targets past maxEpisodeTargets: counted, ports not kept
 	ports    portSet                 // union of ports over targets
 	contacts int
 	failed   int // distinct failed first contacts (the sequential test's)
 	open     portSet
 
-	// Sliding window of first contacts not yet alerted.
+	// Sliding window of first contacts not yet alerted, and its entries
+	// per target once it holds more than winSmall (targets.go).
 	win          []winEntry
 	winPerTarget map[netip.Addr]int
 
@@ -61,11 +62,6 @@ type episode struct {
 
 	bytes int  // memory held, as budget.go accounts it
 	full  bool // past its byte cap: new targets are counted without their ports
-
-	// The port set of its first target, which most episodes (a probe or
-	// two) have alone: one allocation fewer per episode, in the same
-	// size class.
-	firstPorts portSet
 }
 
 type winEntry struct {
@@ -74,13 +70,7 @@ type winEntry struct {
 }
 
 func newEpisode(tech technique.Technique, now int64) *episode {
-	return &episode{
-		tech:         tech,
-		first:        now,
-		last:         now,
-		targets:      make(map[netip.Addr]*portSet),
-		winPerTarget: make(map[netip.Addr]int),
-	}
+	return &episode{tech: tech, first: now, last: now}
 }
 
 // maxEpisodeTargets bounds one episode's memory: a block scan of a /16 on
@@ -92,8 +82,8 @@ const maxEpisodeTargets = 1 << 14
 // to this episode; only new pairs that are counted (not an exchange the
 // peer answered) move the thresholds.
 func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, counted bool) bool {
-	ps := e.targets[target]
-	if ps == nil && (len(e.targets) >= maxEpisodeTargets || e.full) {
+	ps := e.targets.get(target)
+	if ps == nil && (e.targets.len() >= maxEpisodeTargets || e.full) {
 		if e.overflow == nil {
 			e.overflow = make(map[netip.Addr]struct{})
 		}
@@ -106,12 +96,7 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, coun
 		return true
 	}
 	if ps == nil {
-		if len(e.targets) == 0 {
-			ps = &e.firstPorts
-		} else {
-			ps = &portSet{}
-		}
-		e.targets[target] = ps
+		ps = e.targets.put(target)
 	}
 	if o.open() && !e.open.has(port) {
 		e.open.add(port)
@@ -122,8 +107,7 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, coun
 	e.ports.add(port)
 	e.contacts++
 	if counted && !e.alerted {
-		e.win = append(e.win, winEntry{now, target})
-		e.winPerTarget[target]++
+		e.winAppend(now, target)
 	}
 	return true
 }
@@ -158,6 +142,9 @@ func (e *episode) slide(now int64, window time.Duration) {
 	cut := now - int64(window)
 	i := 0
 	for ; i < len(e.win) && e.win[i].t < cut; i++ {
+		if e.winPerTarget == nil {
+			continue
+		}
 		t := e.win[i].target
 		if e.winPerTarget[t]--; e.winPerTarget[t] <= 0 {
 			delete(e.winPerTarget, t)
@@ -171,10 +158,10 @@ func (e *episode) slide(now int64, window time.Duration) {
 // crossedPorts reports whether the window holds enough distinct ports on
 // target, crossedHosts whether it holds enough distinct targets.
 func (e *episode) crossedPorts(target netip.Addr, ports int) bool {
-	return ports > 0 && e.winPerTarget[target] >= ports
+	return ports > 0 && e.winCount(target) >= ports
 }
 
-func (e *episode) crossedHosts(hosts int) bool { return hosts > 0 && len(e.winPerTarget) >= hosts }
+func (e *episode) crossedHosts(hosts int) bool { return hosts > 0 && e.winHosts() >= hosts }
 
 // markAlerted drops the window: from now on only totals matter. The type
 // is decided here, once: the alert and the closing record must name the
@@ -205,7 +192,7 @@ func (e *episode) shape() string {
 	switch {
 	case e.tech == technique.Ping || e.tech == technique.ARP:
 		return "horizontal"
-	case len(e.targets)+len(e.overflow) == 1:
+	case e.targets.len()+len(e.overflow) == 1:
 		return "vertical"
 	case e.ports.len() <= 3:
 		return "horizontal"
@@ -245,14 +232,14 @@ func (e *episode) report(scanner netip.Addr) Scan {
 		Shape:       e.shape(),
 		Scanner:     scanner,
 		SrcPort:     e.sport.value(),
-		TargetCount: len(e.targets) + len(e.overflow),
+		TargetCount: e.targets.len() + len(e.overflow),
 		Probes:      e.probes,
 		FirstSeen:   time.Unix(0, e.first).UTC(),
 		LastSeen:    time.Unix(0, e.last).UTC(),
 		Slow:        e.slow,
 	}
-	targets := make([]netip.Addr, 0, len(e.targets))
-	for t := range e.targets {
+	targets := make([]netip.Addr, 0, e.targets.len())
+	for t := range e.targets.keys() {
 		targets = append(targets, t)
 	}
 	sort.Slice(targets, func(i, j int) bool { return targets[i].Less(targets[j]) })

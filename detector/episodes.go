@@ -249,7 +249,7 @@ func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
 		return s.probationProbed(scanner, target)
 	}
 	for f, e := range t.eps {
-		if e != nil && technique.Technique(f) != technique.ARP && e.targets[target] != nil {
+		if e != nil && technique.Technique(f) != technique.ARP && e.targets.has(target) {
 			return true
 		}
 	}

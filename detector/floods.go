@@ -133,7 +133,7 @@ func (f *flood) join(t *tracker, e *episode) {
 	f.lastIPID = t.ipid
 	// Its targets and ports now, so that the flood's alert names some;
 	// its counts when it ends (absorb).
-	for a := range e.targets {
+	for a := range e.targets.keys() {
 		f.addTarget(a)
 	}
 	e.ports.each(func(p uint16) { f.ports.add(p) })
@@ -155,7 +155,7 @@ func (s *Episodes) absorb(e *episode) bool {
 		f.outcomes[o] += n
 	}
 	e.ports.each(func(p uint16) { f.ports.add(p) })
-	for a := range e.targets {
+	for a := range e.targets.keys() {
 		f.addTarget(a)
 	}
 	for a := range e.overflow {
