@@ -190,7 +190,7 @@ func (s *Episodes) OpenEpisodes() int {
 			}
 		}
 	}
-	for _, i := range s.prob.index {
+	for i := s.prob.head; i >= 0; i = s.prob.ents[i].next {
 		if !s.dropped(&s.prob.ents[i]) {
 			n++
 		}
