@@ -4,7 +4,8 @@
 // open-addressing table of 8-byte slots (32 bits of the hash, the entry's
 // place) over the probation entries, which hold the keys: a lookup that
 // misses reads a run of slots in one cache line, where a Go map's groups
-// hold whole 16-byte keys; removal shifts the run back (no tombstones).
+// hold whole 16-byte keys; removal shifts the run back (no tombstones),
+// reading the slots only: a slot's home is in its hash bits.
 // The hash has a per-table seed, so crafted sources cannot pile onto one
 // run of slots; the probation's order and contents do not depend on it.
 
@@ -18,6 +19,7 @@ import (
 // probeIndex maps a source's 16-byte address to its probation entry.
 type probeIndex struct {
 	slots []uint64 // a power of two, at most half full: hash>>32<<32 | entry+1; 0 is empty
+	// A slot's home is its hash's bits from 32 up: at most 2^32 slots.
 	n     int
 	seed  uint64
 }
@@ -39,7 +41,7 @@ func (p *probation) find(k *[16]byte) (slot uint64, ent int32) {
 	}
 	h := x.hash(k)
 	mask := uint64(len(x.slots) - 1)
-	for i := h & mask; ; i = (i + 1) & mask {
+	for i := h >> 32 & mask; ; i = (i + 1) & mask {
 		v := x.slots[i]
 		if v == 0 {
 			return i, -1
@@ -73,7 +75,7 @@ func (p *probation) growIndex() {
 		if v == 0 {
 			continue
 		}
-		i := x.hash(&p.ents[uint32(v)-1].scanner) & mask
+		i := v >> 32 & mask
 		for x.slots[i] != 0 {
 			i = (i + 1) & mask
 		}
@@ -90,7 +92,7 @@ func (p *probation) delete(slot uint64) {
 	x.n--
 	for j := (slot + 1) & mask; x.slots[j] != 0; j = (j + 1) & mask {
 		v := x.slots[j]
-		home := x.hash(&p.ents[uint32(v)-1].scanner) & mask
+		home := v >> 32 & mask
 		// The entry stays when its home is cyclically in (slot, j].
 		if (j-home)&mask < (j-slot)&mask {
 			continue
