@@ -62,6 +62,10 @@ type episode struct {
 
 	bytes int  // memory held, as budget.go accounts it
 	full  bool // past its byte cap: new targets are counted without their ports
+
+	// flood is the flood its suppressed alert joined (floods.go), which
+	// sums it up when it ends.
+	flood *flood
 }
 
 type winEntry struct {

@@ -72,7 +72,6 @@ type Episodes struct {
 	alertsSuppressed uint64
 	floodCount       uint64
 	floods           map[floodKey]*flood
-	inFlood          map[*episode]*flood
 }
 
 // NewEpisodes returns empty episode state that calls emit for every event.
@@ -85,7 +84,6 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 		decoys:   make(map[netip.Addr]*decoySet),
 		byTarget: make(map[netip.Addr][]*tracker),
 		prob:     newProbation(),
-		inFlood:  make(map[*episode]*flood),
 		floods:   make(map[floodKey]*flood),
 	}
 	s.SetRules(r)

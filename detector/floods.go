@@ -110,7 +110,7 @@ func (s *Episodes) suppress(t *tracker, tech technique.Technique, e *episode) bo
 	f.suppressed++
 	f.open++
 	f.lastAdd = s.now
-	s.inFlood[e] = f
+	e.flood = f
 	f.join(t, e)
 	return true
 }
@@ -144,11 +144,11 @@ func (f *flood) join(t *tracker, e *episode) {
 // absorb takes the totals of an ended episode that joined a flood; it
 // reports whether e was one (then it writes no summary of its own).
 func (s *Episodes) absorb(e *episode) bool {
-	f := s.inFlood[e]
+	f := e.flood
 	if f == nil {
 		return false
 	}
-	delete(s.inFlood, e)
+	e.flood = nil
 	f.open--
 	f.probes += e.probes
 	for o, n := range e.outcomes {

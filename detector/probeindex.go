@@ -20,8 +20,8 @@ import (
 type probeIndex struct {
 	slots []uint64 // a power of two, at most half full: hash>>32<<32 | entry+1; 0 is empty
 	// A slot's home is its hash's bits from 32 up: at most 2^32 slots.
-	n     int
-	seed  uint64
+	n    int
+	seed uint64
 }
 
 func newProbeIndex() probeIndex { return probeIndex{seed: rand.Uint64() | 1} }

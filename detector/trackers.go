@@ -46,7 +46,7 @@ func (s *Episodes) active(t *tracker) bool {
 		return false
 	}
 	for _, e := range t.eps {
-		if e != nil && e.alerted && s.inFlood[e] == nil {
+		if e != nil && e.alerted && e.flood == nil {
 			return true
 		}
 	}
@@ -62,7 +62,7 @@ func (s *Episodes) flooding(t *tracker) bool {
 	in := false
 	for _, e := range t.eps {
 		if e != nil && e.alerted {
-			if s.inFlood[e] == nil {
+			if e.flood == nil {
 				return false
 			}
 			in = true
