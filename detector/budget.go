@@ -19,10 +19,10 @@ const (
 	// the pending-probe queue (24 B each; the queue is compacted at twice
 	// the flow cap). Measured: 192 B per pending flow at 2.6 slots each.
 	flowBytes = 144 + 4*8 + 2*24
-	// trackerBytes: a tracker (224 B), its entry in the tracker map, its
-	// place in the due heap (371 B measured: a one-episode tracker less
-	// its episode).
-	trackerBytes = 370
+	// trackerBytes: a tracker (224 B), its slot in the tracker index
+	// (16 B, a quarter to half full), its place in the due heap (303 B
+	// measured: a one-episode tracker less its episode).
+	trackerBytes = 310
 	// episodeBytes: an episode (752 B, in the 768 B class) holding its
 	// first target in itself, with that target's ports and its window
 	// (816 B measured: a tracker's second episode; maps are made only for

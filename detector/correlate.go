@@ -180,12 +180,12 @@ func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) 
 	real, why := s.realScanner(ds, tech)
 	rt := t
 	if real.IsValid() {
-		if x := s.trackers[real]; x != nil && x.eps[tech] != nil {
+		if x := s.trackers.get(real); x != nil && x.eps[tech] != nil {
 			rt = x
 		}
 	}
 	for _, m := range ds.members {
-		if mt := s.trackers[m]; mt != nil && mt != rt && mt.eps[tech] != nil && mt.eps[tech].decoyed {
+		if mt := s.trackers.get(m); mt != nil && mt != rt && mt.eps[tech] != nil && mt.eps[tech].decoyed {
 			mt.eps[tech].folded = true
 		}
 	}
@@ -211,7 +211,7 @@ const minAnswered = 3
 // the decoy scan.
 func (s *Episodes) allAnswered(ds *decoySet, tech technique.Technique) bool {
 	for _, m := range ds.members {
-		t := s.trackers[m]
+		t := s.trackers.get(m)
 		if t == nil || t.eps[tech] == nil || !t.eps[tech].decoyed || t.eps[tech].contacts == 0 {
 			return false
 		}
@@ -244,7 +244,7 @@ func (s *Episodes) fireDeferred(now int64) {
 			n++
 			continue
 		}
-		if d.t.eps[d.tech] == d.e && !d.e.alerted && !d.e.folded && s.trackers[d.t.addr] == d.t {
+		if d.t.eps[d.tech] == d.e && !d.e.alerted && !d.e.folded && s.trackers.get(d.t.addr) == d.t {
 			s.alert(d.t, d.tech, d.e)
 		}
 	}
@@ -266,7 +266,7 @@ func (s *Episodes) realScanner(ds *decoySet, tech technique.Technique) (netip.Ad
 	var vs []view
 	for _, m := range ds.members {
 		v := view{addr: m}
-		if t := s.trackers[m]; t != nil && t.eps[tech] != nil && t.eps[tech].decoyed {
+		if t := s.trackers.get(m); t != nil && t.eps[tech] != nil && t.eps[tech].decoyed {
 			o := t.eps[tech].outcomes
 			for _, k := range o {
 				v.n += k

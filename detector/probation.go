@@ -136,7 +136,7 @@ func growTo[S ~[]E, E any](s S, limit int) S {
 // probation (its second contact) or the evidence holds two earlier failed
 // contacts of it; otherwise c waits in probation and admit returns nil.
 func (s *Episodes) admit(c Contact) *tracker {
-	if t := s.trackers[c.Scanner]; t != nil {
+	if t := s.trackers.get(c.Scanner); t != nil {
 		t.last = s.now
 		s.touch(t)
 		return t
@@ -253,7 +253,7 @@ func (s *Episodes) promote(p probe) *tracker {
 // as the caps require. A source with evidence (strong) does not push out a
 // tracker with more: then it gets none and newTracker returns nil.
 func (s *Episodes) newTracker(a netip.Addr, llr float64, strong bool) *tracker {
-	for len(s.trackers) >= s.r.State.MaxTrackers || s.used+trackerBytes+episodeBytes > s.lim.trackers {
+	for s.trackers.len() >= s.r.State.MaxTrackers || s.used+trackerBytes+episodeBytes > s.lim.trackers {
 		victim := s.victim(nil)
 		if victim == nil {
 			break
@@ -265,7 +265,7 @@ func (s *Episodes) newTracker(a netip.Addr, llr float64, strong bool) *tracker {
 	}
 	t := &tracker{addr: a, last: s.now, llr: llr, hidx: noHeap}
 	s.charge(t, trackerBytes)
-	s.trackers[a] = t
+	s.trackers.put(t)
 	s.byAge.pushFront(t)
 	s.seq++
 	t.seq = s.seq

@@ -2,6 +2,7 @@ package detector
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"testing"
 )
 
@@ -41,5 +42,46 @@ func TestProbeIndex(t *testing.T) {
 				t.Fatalf("seed %d: %v lost", seed, k)
 			}
 		}
+	}
+}
+
+// TestTrackerIndex: the same against the tracker index, with a seed of 1
+// and IPv4 and IPv6 sources.
+func TestTrackerIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 7))
+	x := newTrackerIndex()
+	x.seed = 1
+	want := map[netip.Addr]*tracker{}
+	for step := range 200_000 {
+		a := spoofed(rng.IntN(3000))
+		if rng.IntN(2) == 0 {
+			a = netip.AddrFrom16(a.As16()) // the v4-mapped IPv6 address: another source
+		}
+		got := x.get(a)
+		if got != want[a] {
+			t.Fatalf("step %d: %v -> %p, want %p", step, a, got, want[a])
+		}
+		switch {
+		case got != nil && rng.IntN(2) == 0:
+			x.del(a)
+			delete(want, a)
+		case got == nil:
+			tr := &tracker{addr: a}
+			x.put(tr)
+			want[a] = tr
+		}
+		if x.len() != len(want) {
+			t.Fatalf("len %d, want %d", x.len(), len(want))
+		}
+	}
+	n := 0
+	for a, tr := range x.all() {
+		if want[a] != tr {
+			t.Fatalf("%v: %p, want %p", a, tr, want[a])
+		}
+		n++
+	}
+	if n != len(want) {
+		t.Fatalf("all yields %d, want %d", n, len(want))
 	}
 }

@@ -137,7 +137,7 @@ func (s *Episodes) forget(t *tracker) {
 	s.unschedule(t)
 	t.flags &^= dirty
 	delete(s.ended, t)
-	delete(s.trackers, t.addr)
+	s.trackers.del(t.addr)
 	s.used -= int64(t.bytes)
 	s.unlinkDecoy(t.addr)
 }
