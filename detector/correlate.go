@@ -192,14 +192,15 @@ func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) 
 	re := rt.eps[tech]
 	re.folded = false
 	re.undetermined = !real.IsValid()
-	re.decoys = nil
+	n := re.notes()
+	n.decoys = nil
 	for _, m := range ds.members {
 		if m != real {
-			re.decoys = append(re.decoys, m)
+			n.decoys = append(n.decoys, m)
 		}
 	}
-	sort.Slice(re.decoys, func(i, j int) bool { return re.decoys[i].Less(re.decoys[j]) })
-	re.decoyWhy = fmt.Sprintf("same probes (IP ID, sequence, source port) from %d sources; %s", len(ds.members), why)
+	sort.Slice(n.decoys, func(i, j int) bool { return n.decoys[i].Less(n.decoys[j]) })
+	n.decoyWhy = fmt.Sprintf("same probes (IP ID, sequence, source port) from %d sources; %s", len(ds.members), why)
 	return rt, re
 }
 
@@ -341,11 +342,11 @@ func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *epi
 			if overlap(&e.ports, &oe.ports)*5 > min(e.ports.len(), oe.ports.len()) {
 				continue // more than 20% shared: not a split range
 			}
-			if oe.group == "" {
+			if oe.read().group == "" {
 				s.groups++
-				oe.group = fmt.Sprintf("dist-%d", s.groups)
+				oe.notes().group = fmt.Sprintf("dist-%d", s.groups)
 			}
-			e.group = oe.group
+			e.notes().group = oe.read().group
 		}
 	}
 	for _, target := range targets {

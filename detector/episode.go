@@ -17,22 +17,17 @@ import (
 // exactly, keeps a sliding window of recent first contacts for the rate
 // thresholds, and the reply evidence for the report.
 type episode struct {
-	tech     technique.Technique
-	name     string // custom probes: the flag mix
-	typ      string // the type the alert reported; the closing record keeps it
-	alerted  bool
-	slow     bool
-	folded   bool // part of another episode's report (ping's TCP probes, a decoy's copies)
-	decoys   []netip.Addr
-	decoyWhy string
+	tech    technique.Technique
+	alerted bool
+	slow    bool
+	folded  bool // part of another episode's report (ping's TCP probes, a decoy's copies)
 	// decoyed: made of probes sent while the scanner's decoy set was
 	// sending copies (nmap -D); another scan from the same source is
 	// another episode.
 	decoyed      bool
-	deferred     bool   // its alert waits for the decoy set's replies
-	undetermined bool   // decoys and no member singled out: no scanner named
-	group        string // distributed scan group
-	id           uint64 // set when it alerts (episodeID)
+	deferred     bool // its alert waits for the decoy set's replies
+	undetermined bool // decoys and no member singled out: no scanner named
+	full         bool // past its byte cap: new targets are counted without their ports
 	sport        onePort
 
 	first, last int64 // packet times of the first and last probe, ns
@@ -56,16 +51,47 @@ type episode struct {
 	via       netip.Addr  // the zombie or relay the probes went through (Contact.Via)
 	tools     toolVotes
 	ttl       ttlSpread
-	protos    portSet // ipproto: the protocol numbers whose probes failed
-	craftedSY int     // SYN probes with a crafted fingerprint
-	osSY      int     // SYN probes from an OS stack (connect())
+	craftedSY int // SYN probes with a crafted fingerprint
+	osSY      int // SYN probes from an OS stack (connect())
 
-	bytes int  // memory held, as budget.go accounts it
-	full  bool // past its byte cap: new targets are counted without their ports
+	bytes int // memory held, as budget.go accounts it
 
+	id uint64 // set when it alerts (episodeID)
 	// flood is the flood its suppressed alert joined (floods.go), which
 	// sums it up when it ends.
 	flood *flood
+	x     *episodeNotes // made by notes(), read through read()
+}
+
+// episodeNotes holds what few episodes have, out of the episode so that
+// the common one (a probe or two) is smaller: the type its alert named, a
+// custom probe's flag mix, its decoys, its distributed-scan group, the
+// protocol numbers of an IP protocol scan.
+type episodeNotes struct {
+	name     string // custom probes: the flag mix
+	typ      string // the type the alert reported; the closing record keeps it
+	decoys   []netip.Addr
+	decoyWhy string
+	group    string  // distributed scan group
+	protos   portSet // ipproto: the protocol numbers whose probes failed
+}
+
+// notes returns e's notes to write them, made on first use.
+func (e *episode) notes() *episodeNotes {
+	if e.x == nil {
+		e.x = &episodeNotes{}
+	}
+	return e.x
+}
+
+var noNotes episodeNotes
+
+// read returns e's notes to read them: empty ones when it has none.
+func (e *episode) read() *episodeNotes {
+	if e.x == nil {
+		return &noNotes
+	}
+	return e.x
 }
 
 type winEntry struct {
@@ -118,8 +144,8 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, coun
 
 // tally adds c's probes, outcome and fingerprint to the episode's report.
 func (e *episode) tally(c Contact) {
-	if e.tech == technique.Custom && e.name == "" {
-		e.name = c.Print.Flags.String()
+	if e.tech == technique.Custom && e.read().name == "" {
+		e.notes().name = c.Print.Flags.String()
 	}
 	e.probes += int(c.Probes)
 	e.first = min(e.first, c.First)
@@ -171,7 +197,7 @@ func (e *episode) crossedHosts(hosts int) bool { return hosts > 0 && e.winHosts(
 // is decided here, once: the alert and the closing record must name the
 // same scan, and an analyst acts on the alert.
 func (e *episode) markAlerted() {
-	e.typ = e.scanType()
+	e.notes().typ = e.scanType()
 	e.alerted = true
 	e.win = nil
 	e.winPerTarget = nil
@@ -230,8 +256,8 @@ func (e *episode) proto(v6 bool) string {
 func (e *episode) report(scanner netip.Addr) Scan {
 	s := Scan{
 		ID:          e.id,
-		Type:        cmp.Or(e.typ, e.scanType()),
-		Name:        e.name,
+		Type:        cmp.Or(e.read().typ, e.scanType()),
+		Name:        e.read().name,
 		Proto:       e.proto(scanner.Is6()),
 		Shape:       e.shape(),
 		Scanner:     scanner,
@@ -273,11 +299,11 @@ func (e *episode) report(scanner netip.Addr) Scan {
 	if e.undetermined {
 		s.Scanner = netip.Addr{}
 	}
-	if e.decoyWhy != "" {
-		s.Decoys = e.decoys
-		s.Evidence += "; decoys: " + e.decoyWhy
+	if n := e.read(); n.decoyWhy != "" {
+		s.Decoys = n.decoys
+		s.Evidence += "; decoys: " + n.decoyWhy
 	}
-	s.Group = e.group
+	s.Group = e.read().group
 	e.describe(&s)
 	return s
 }
@@ -294,7 +320,7 @@ func (e *episode) evidence() string {
 	}
 	probe := map[technique.Technique]string{
 		technique.Syn: "SYN", technique.Connect: "SYN", technique.Fin: "FIN", technique.Null: "NULL", technique.Xmas: "FIN|PSH|URG", technique.Maimon: "FIN|ACK",
-		technique.Ack: "ACK", technique.Custom: e.name, technique.UDP: "UDP", technique.IPProto: "IP protocol", technique.SCTP: "SCTP INIT",
+		technique.Ack: "ACK", technique.Custom: e.read().name, technique.UDP: "UDP", technique.IPProto: "IP protocol", technique.SCTP: "SCTP INIT",
 		technique.Ping: "echo/timestamp", technique.ARP: "ARP request/neighbour solicitation", technique.OSProbe: "OS probe",
 	}[e.tech]
 	add(e.probes-e.tcpProbes, e.probeLabel(probe))

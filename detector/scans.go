@@ -47,7 +47,7 @@ func (s *Episodes) count(c Contact) {
 			t.llr += s.failLLR
 		}
 		if tech == technique.IPProto {
-			e.protos.add(port)
+			e.notes().protos.add(port)
 		}
 	case evSuccess:
 		s.success(c.Scanner)
@@ -140,7 +140,7 @@ func (s *Episodes) sequential(t *tracker, e *episode) bool {
 	}
 	n := s.r.Slow.MinPorts
 	if e.tech == technique.IPProto {
-		return e.protos.len() >= n
+		return e.read().protos.len() >= n
 	}
 	return e.failed >= n
 }
