@@ -220,7 +220,7 @@ func (s *Episodes) addBatch(cs []Contact) {
 	}
 	s.holding = false
 	for _, c := range cs {
-		t := s.trackers[c.Scanner]
+		t := s.trackers.get(c.Scanner)
 		if t == nil {
 			continue
 		}
@@ -291,12 +291,12 @@ func (d *Detector) appSource(scanner netip.Addr) *appSource {
 // scans the ports first, then connects to the open ones), and the tool the
 // probes name.
 func (s *Episodes) synScanned(scanner, target netip.Addr, port uint16) (bool, tool) {
-	t := s.trackers[scanner]
+	t := s.trackers.get(scanner)
 	if t == nil || t.eps[technique.Syn] == nil {
 		return false, toolUnknown
 	}
 	e := t.eps[technique.Syn]
-	ps := e.targets[target]
+	ps := e.targets.get(target)
 	if e.craftedSY == 0 || ps == nil || !ps.has(port) || !e.open.has(port) {
 		return false, toolUnknown
 	}

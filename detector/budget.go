@@ -19,12 +19,15 @@ const (
 	// the pending-probe queue (24 B each; the queue is compacted at twice
 	// the flow cap). Measured: 192 B per pending flow at 2.6 slots each.
 	flowBytes = 144 + 4*8 + 2*24
-	// trackerBytes: a tracker (192 B) and its entry in the tracker map.
-	trackerBytes = 300
-	// episodeBytes: an episode (592 B, in the 640 B class) with its maps,
-	// window and port sets holding its first target (a one-contact
-	// tracker measured 1726 B with two ports, its second episode 1408 B).
-	episodeBytes = 1540
+	// trackerBytes: a tracker (224 B), its slot in the tracker index
+	// (16 B, a quarter to half full), its place in the due heap (303 B
+	// measured: a one-episode tracker less its episode).
+	trackerBytes = 310
+	// episodeBytes: an episode (616 B, in the 640 B class) holding its
+	// first target in itself, with that target's ports and its window
+	// (688 B measured: a tracker's second episode; maps are made only for
+	// a second target, targets.go; what few episodes have is in notes).
+	episodeBytes = 690
 	// targetBytes: each further target of an episode: its port set, its
 	// entries in the target and window maps and the window (257 B
 	// measured before the alert, 138 B after).
@@ -95,7 +98,7 @@ func (s *Episodes) addContact(t *tracker, e *episode, c Contact, counted bool) b
 		e.bytes = episodeBytes
 		s.charge(t, episodeBytes)
 	}
-	ps := e.targets[target]
+	ps := e.targets.get(target)
 	full := int64(e.bytes) >= s.lim.episode
 	if full {
 		e.full = true
@@ -113,13 +116,13 @@ func (s *Episodes) addContact(t *tracker, e *episode, c Contact, counted bool) b
 	if ps != nil {
 		before += ps.bytes()
 	}
-	nt, no := len(e.targets), len(e.overflow)
+	nt, no := e.targets.len(), len(e.overflow)
 	isNew := e.add(target, port, o, s.now, counted)
 	after := e.ports.bytes() + e.open.bytes()
 	switch {
 	case ps != nil:
 		after += ps.bytes()
-	case len(e.targets) > nt:
+	case e.targets.len() > nt:
 		if nt > 0 {
 			after += targetBytes
 		}

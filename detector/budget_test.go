@@ -197,7 +197,7 @@ func TestEpisodeByteCap(t *testing.T) {
 				Probes: 1, Technique: technique.Syn, Outcome: OutClosed})
 		}
 	}
-	e := s.trackers[scanner].eps[technique.Syn]
+	e := s.trackers.get(scanner).eps[technique.Syn]
 	if lim := s.lim.episode; int64(e.bytes) > 2*lim+8192 || !e.full {
 		t.Errorf("episode holds %d B, cap %d (full %v)", e.bytes, lim, e.full)
 	}

@@ -6,7 +6,6 @@ package detector
 
 import (
 	"fmt"
-	"maps"
 	"net/netip"
 	"slices"
 	"sort"
@@ -181,26 +180,27 @@ func (s *Episodes) decoyAlert(t *tracker, tech technique.Technique, e *episode) 
 	real, why := s.realScanner(ds, tech)
 	rt := t
 	if real.IsValid() {
-		if x := s.trackers[real]; x != nil && x.eps[tech] != nil {
+		if x := s.trackers.get(real); x != nil && x.eps[tech] != nil {
 			rt = x
 		}
 	}
 	for _, m := range ds.members {
-		if mt := s.trackers[m]; mt != nil && mt != rt && mt.eps[tech] != nil && mt.eps[tech].decoyed {
+		if mt := s.trackers.get(m); mt != nil && mt != rt && mt.eps[tech] != nil && mt.eps[tech].decoyed {
 			mt.eps[tech].folded = true
 		}
 	}
 	re := rt.eps[tech]
 	re.folded = false
 	re.undetermined = !real.IsValid()
-	re.decoys = nil
+	n := re.notes()
+	n.decoys = nil
 	for _, m := range ds.members {
 		if m != real {
-			re.decoys = append(re.decoys, m)
+			n.decoys = append(n.decoys, m)
 		}
 	}
-	sort.Slice(re.decoys, func(i, j int) bool { return re.decoys[i].Less(re.decoys[j]) })
-	re.decoyWhy = fmt.Sprintf("same probes (IP ID, sequence, source port) from %d sources; %s", len(ds.members), why)
+	sort.Slice(n.decoys, func(i, j int) bool { return n.decoys[i].Less(n.decoys[j]) })
+	n.decoyWhy = fmt.Sprintf("same probes (IP ID, sequence, source port) from %d sources; %s", len(ds.members), why)
 	return rt, re
 }
 
@@ -212,7 +212,7 @@ const minAnswered = 3
 // the decoy scan.
 func (s *Episodes) allAnswered(ds *decoySet, tech technique.Technique) bool {
 	for _, m := range ds.members {
-		t := s.trackers[m]
+		t := s.trackers.get(m)
 		if t == nil || t.eps[tech] == nil || !t.eps[tech].decoyed || t.eps[tech].contacts == 0 {
 			return false
 		}
@@ -245,7 +245,7 @@ func (s *Episodes) fireDeferred(now int64) {
 			n++
 			continue
 		}
-		if d.t.eps[d.tech] == d.e && !d.e.alerted && !d.e.folded && s.trackers[d.t.addr] == d.t {
+		if d.t.eps[d.tech] == d.e && !d.e.alerted && !d.e.folded && s.trackers.get(d.t.addr) == d.t {
 			s.alert(d.t, d.tech, d.e)
 		}
 	}
@@ -267,7 +267,7 @@ func (s *Episodes) realScanner(ds *decoySet, tech technique.Technique) (netip.Ad
 	var vs []view
 	for _, m := range ds.members {
 		v := view{addr: m}
-		if t := s.trackers[m]; t != nil && t.eps[tech] != nil && t.eps[tech].decoyed {
+		if t := s.trackers.get(m); t != nil && t.eps[tech] != nil && t.eps[tech].decoyed {
 			o := t.eps[tech].outcomes
 			for _, k := range o {
 				v.n += k
@@ -324,12 +324,12 @@ func (s *Episodes) realScanner(ds *decoySet, tech technique.Technique) (netip.Ad
 // technique, over (mostly) different ports: a port range split between
 // several sources. They share one group id.
 func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *episode) {
-	if len(e.targets) > 4 {
+	if e.targets.len() > 4 {
 		return // horizontal and block scans are not split this way
 	}
 	// In address order: the first group found names the episode's, and a
 	// replay must name it the same way every time.
-	targets := slices.SortedFunc(maps.Keys(e.targets), netip.Addr.Compare)
+	targets := slices.SortedFunc(e.targets.keys(), netip.Addr.Compare)
 	for _, target := range targets {
 		for _, ot := range s.byTarget[target] {
 			if ot == t {
@@ -342,11 +342,11 @@ func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *epi
 			if overlap(&e.ports, &oe.ports)*5 > min(e.ports.len(), oe.ports.len()) {
 				continue // more than 20% shared: not a split range
 			}
-			if oe.group == "" {
+			if oe.read().group == "" {
 				s.groups++
-				oe.group = fmt.Sprintf("dist-%d", s.groups)
+				oe.notes().group = fmt.Sprintf("dist-%d", s.groups)
 			}
-			e.group = oe.group
+			e.notes().group = oe.read().group
 		}
 	}
 	for _, target := range targets {
@@ -355,7 +355,7 @@ func (s *Episodes) groupDistributed(t *tracker, tech technique.Technique, e *epi
 }
 
 func (s *Episodes) forgetTargets(t *tracker, e *episode) {
-	for target := range e.targets {
+	for target := range e.targets.keys() {
 		list := s.byTarget[target]
 		for i, x := range list {
 			if x == t {

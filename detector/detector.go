@@ -63,9 +63,6 @@ type Detector struct {
 	// control channels (ftp.go).
 	idle idleState
 	ftp  ftpState
-	// trackers is episodes.trackers, for fuzz_test.go until that test
-	// moves to the sensor package; nothing else may use it.
-	trackers map[netip.Addr]*tracker
 
 	packets, probes uint64
 }
@@ -74,7 +71,6 @@ type Detector struct {
 func New(r *rules.Rules, emit func(Event)) *Detector {
 	d := &Detector{flows: newFlowTable(flowCap(r))}
 	d.episodes = NewEpisodes(r, func(ev Event) { d.annotate(&ev); emit(ev) })
-	d.trackers = d.episodes.trackers
 	d.SetRules(r)
 	return d
 }

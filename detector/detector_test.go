@@ -339,8 +339,8 @@ func TestEpisodeTargetCap(t *testing.T) {
 	for i := 0; i < n; i++ {
 		e.add(netip.AddrFrom4([4]byte{10, 9, byte(i >> 8), byte(i)}), 80, OutClosed, 0, true)
 	}
-	if len(e.targets) != maxEpisodeTargets {
-		t.Fatalf("kept %d port sets, cap %d", len(e.targets), maxEpisodeTargets)
+	if e.targets.len() != maxEpisodeTargets {
+		t.Fatalf("kept %d port sets, cap %d", e.targets.len(), maxEpisodeTargets)
 	}
 }
 

@@ -17,36 +17,32 @@ import (
 // exactly, keeps a sliding window of recent first contacts for the rate
 // thresholds, and the reply evidence for the report.
 type episode struct {
-	tech     technique.Technique
-	name     string // custom probes: the flag mix
-	typ      string // the type the alert reported; the closing record keeps it
-	alerted  bool
-	slow     bool
-	folded   bool // part of another episode's report (ping's TCP probes, a decoy's copies)
-	decoys   []netip.Addr
-	decoyWhy string
+	tech    technique.Technique
+	alerted bool
+	slow    bool
+	folded  bool // part of another episode's report (ping's TCP probes, a decoy's copies)
 	// decoyed: made of probes sent while the scanner's decoy set was
 	// sending copies (nmap -D); another scan from the same source is
 	// another episode.
 	decoyed      bool
-	deferred     bool   // its alert waits for the decoy set's replies
-	undetermined bool   // decoys and no member singled out: no scanner named
-	group        string // distributed scan group
-	id           uint64 // set when it alerts (episodeID)
+	deferred     bool // its alert waits for the decoy set's replies
+	undetermined bool // decoys and no member singled out: no scanner named
+	full         bool // past its byte cap: new targets are counted without their ports
 	sport        onePort
 
 	first, last int64 // packet times of the first and last probe, ns
 	probes      int
 	tcpProbes   int // ping: host-discovery SYN/ACK probes folded in
 
-	targets  map[netip.Addr]*portSet // every counted contact, exactly
+	targets  targetMap               // every counted contact, exactly
 	overflow map[netip.Addr]struct{} // targets past maxEpisodeTargets: counted, ports not kept
 	ports    portSet                 // union of ports over targets
 	contacts int
 	failed   int // distinct failed first contacts (the sequential test's)
 	open     portSet
 
-	// Sliding window of first contacts not yet alerted.
+	// Sliding window of first contacts not yet alerted, and its entries
+	// per target once it holds more than winSmall (targets.go).
 	win          []winEntry
 	winPerTarget map[netip.Addr]int
 
@@ -55,17 +51,47 @@ type episode struct {
 	via       netip.Addr  // the zombie or relay the probes went through (Contact.Via)
 	tools     toolVotes
 	ttl       ttlSpread
-	protos    portSet // ipproto: the protocol numbers whose probes failed
-	craftedSY int     // SYN probes with a crafted fingerprint
-	osSY      int     // SYN probes from an OS stack (connect())
+	craftedSY int // SYN probes with a crafted fingerprint
+	osSY      int // SYN probes from an OS stack (connect())
 
-	bytes int  // memory held, as budget.go accounts it
-	full  bool // past its byte cap: new targets are counted without their ports
+	bytes int // memory held, as budget.go accounts it
 
-	// The port set of its first target, which most episodes (a probe or
-	// two) have alone: one allocation fewer per episode, in the same
-	// size class.
-	firstPorts portSet
+	id uint64 // set when it alerts (episodeID)
+	// flood is the flood its suppressed alert joined (floods.go), which
+	// sums it up when it ends.
+	flood *flood
+	x     *episodeNotes // made by notes(), read through read()
+}
+
+// episodeNotes holds what few episodes have, out of the episode so that
+// the common one (a probe or two) is smaller: the type its alert named, a
+// custom probe's flag mix, its decoys, its distributed-scan group, the
+// protocol numbers of an IP protocol scan.
+type episodeNotes struct {
+	name     string // custom probes: the flag mix
+	typ      string // the type the alert reported; the closing record keeps it
+	decoys   []netip.Addr
+	decoyWhy string
+	group    string  // distributed scan group
+	protos   portSet // ipproto: the protocol numbers whose probes failed
+}
+
+// notes returns e's notes to write them, made on first use.
+func (e *episode) notes() *episodeNotes {
+	if e.x == nil {
+		e.x = &episodeNotes{}
+	}
+	return e.x
+}
+
+var noNotes episodeNotes
+
+// read returns e's notes to read them: empty ones when it has none.
+func (e *episode) read() *episodeNotes {
+	if e.x == nil {
+		return &noNotes
+	}
+	return e.x
 }
 
 type winEntry struct {
@@ -74,13 +100,7 @@ type winEntry struct {
 }
 
 func newEpisode(tech technique.Technique, now int64) *episode {
-	return &episode{
-		tech:         tech,
-		first:        now,
-		last:         now,
-		targets:      make(map[netip.Addr]*portSet),
-		winPerTarget: make(map[netip.Addr]int),
-	}
+	return &episode{tech: tech, first: now, last: now}
 }
 
 // maxEpisodeTargets bounds one episode's memory: a block scan of a /16 on
@@ -92,8 +112,8 @@ const maxEpisodeTargets = 1 << 14
 // to this episode; only new pairs that are counted (not an exchange the
 // peer answered) move the thresholds.
 func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, counted bool) bool {
-	ps := e.targets[target]
-	if ps == nil && (len(e.targets) >= maxEpisodeTargets || e.full) {
+	ps := e.targets.get(target)
+	if ps == nil && (e.targets.len() >= maxEpisodeTargets || e.full) {
 		if e.overflow == nil {
 			e.overflow = make(map[netip.Addr]struct{})
 		}
@@ -106,12 +126,7 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, coun
 		return true
 	}
 	if ps == nil {
-		if len(e.targets) == 0 {
-			ps = &e.firstPorts
-		} else {
-			ps = &portSet{}
-		}
-		e.targets[target] = ps
+		ps = e.targets.put(target)
 	}
 	if o.open() && !e.open.has(port) {
 		e.open.add(port)
@@ -122,16 +137,15 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, coun
 	e.ports.add(port)
 	e.contacts++
 	if counted && !e.alerted {
-		e.win = append(e.win, winEntry{now, target})
-		e.winPerTarget[target]++
+		e.winAppend(now, target)
 	}
 	return true
 }
 
 // tally adds c's probes, outcome and fingerprint to the episode's report.
 func (e *episode) tally(c Contact) {
-	if e.tech == technique.Custom && e.name == "" {
-		e.name = c.Print.Flags.String()
+	if e.tech == technique.Custom && e.read().name == "" {
+		e.notes().name = c.Print.Flags.String()
 	}
 	e.probes += int(c.Probes)
 	e.first = min(e.first, c.First)
@@ -158,6 +172,9 @@ func (e *episode) slide(now int64, window time.Duration) {
 	cut := now - int64(window)
 	i := 0
 	for ; i < len(e.win) && e.win[i].t < cut; i++ {
+		if e.winPerTarget == nil {
+			continue
+		}
 		t := e.win[i].target
 		if e.winPerTarget[t]--; e.winPerTarget[t] <= 0 {
 			delete(e.winPerTarget, t)
@@ -171,16 +188,16 @@ func (e *episode) slide(now int64, window time.Duration) {
 // crossedPorts reports whether the window holds enough distinct ports on
 // target, crossedHosts whether it holds enough distinct targets.
 func (e *episode) crossedPorts(target netip.Addr, ports int) bool {
-	return ports > 0 && e.winPerTarget[target] >= ports
+	return ports > 0 && e.winCount(target) >= ports
 }
 
-func (e *episode) crossedHosts(hosts int) bool { return hosts > 0 && len(e.winPerTarget) >= hosts }
+func (e *episode) crossedHosts(hosts int) bool { return hosts > 0 && e.winHosts() >= hosts }
 
 // markAlerted drops the window: from now on only totals matter. The type
 // is decided here, once: the alert and the closing record must name the
 // same scan, and an analyst acts on the alert.
 func (e *episode) markAlerted() {
-	e.typ = e.scanType()
+	e.notes().typ = e.scanType()
 	e.alerted = true
 	e.win = nil
 	e.winPerTarget = nil
@@ -205,7 +222,7 @@ func (e *episode) shape() string {
 	switch {
 	case e.tech == technique.Ping || e.tech == technique.ARP:
 		return "horizontal"
-	case len(e.targets)+len(e.overflow) == 1:
+	case e.targets.len()+len(e.overflow) == 1:
 		return "vertical"
 	case e.ports.len() <= 3:
 		return "horizontal"
@@ -239,20 +256,20 @@ func (e *episode) proto(v6 bool) string {
 func (e *episode) report(scanner netip.Addr) Scan {
 	s := Scan{
 		ID:          e.id,
-		Type:        cmp.Or(e.typ, e.scanType()),
-		Name:        e.name,
+		Type:        cmp.Or(e.read().typ, e.scanType()),
+		Name:        e.read().name,
 		Proto:       e.proto(scanner.Is6()),
 		Shape:       e.shape(),
 		Scanner:     scanner,
 		SrcPort:     e.sport.value(),
-		TargetCount: len(e.targets) + len(e.overflow),
+		TargetCount: e.targets.len() + len(e.overflow),
 		Probes:      e.probes,
 		FirstSeen:   time.Unix(0, e.first).UTC(),
 		LastSeen:    time.Unix(0, e.last).UTC(),
 		Slow:        e.slow,
 	}
-	targets := make([]netip.Addr, 0, len(e.targets))
-	for t := range e.targets {
+	targets := make([]netip.Addr, 0, e.targets.len())
+	for t := range e.targets.keys() {
 		targets = append(targets, t)
 	}
 	sort.Slice(targets, func(i, j int) bool { return targets[i].Less(targets[j]) })
@@ -282,11 +299,11 @@ func (e *episode) report(scanner netip.Addr) Scan {
 	if e.undetermined {
 		s.Scanner = netip.Addr{}
 	}
-	if e.decoyWhy != "" {
-		s.Decoys = e.decoys
-		s.Evidence += "; decoys: " + e.decoyWhy
+	if n := e.read(); n.decoyWhy != "" {
+		s.Decoys = n.decoys
+		s.Evidence += "; decoys: " + n.decoyWhy
 	}
-	s.Group = e.group
+	s.Group = e.read().group
 	e.describe(&s)
 	return s
 }
@@ -303,7 +320,7 @@ func (e *episode) evidence() string {
 	}
 	probe := map[technique.Technique]string{
 		technique.Syn: "SYN", technique.Connect: "SYN", technique.Fin: "FIN", technique.Null: "NULL", technique.Xmas: "FIN|PSH|URG", technique.Maimon: "FIN|ACK",
-		technique.Ack: "ACK", technique.Custom: e.name, technique.UDP: "UDP", technique.IPProto: "IP protocol", technique.SCTP: "SCTP INIT",
+		technique.Ack: "ACK", technique.Custom: e.read().name, technique.UDP: "UDP", technique.IPProto: "IP protocol", technique.SCTP: "SCTP INIT",
 		technique.Ping: "echo/timestamp", technique.ARP: "ARP request/neighbour solicitation", technique.OSProbe: "OS probe",
 	}[e.tech]
 	add(e.probes-e.tcpProbes, e.probeLabel(probe))

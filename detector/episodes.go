@@ -27,7 +27,7 @@ type Episodes struct {
 	now       int64 // packet time, Unix ns: the latest Advance or contact
 	nextSweep int64
 
-	trackers   map[netip.Addr]*tracker
+	trackers   trackerIndex // trackerindex.go
 	byAge      lru[tracker, *tracker]
 	credit     credit // successes of sources without a tracker
 	thresholds [technique.Count]rules.Threshold
@@ -72,20 +72,18 @@ type Episodes struct {
 	alertsSuppressed uint64
 	floodCount       uint64
 	floods           map[floodKey]*flood
-	inFlood          map[*episode]*flood
 }
 
 // NewEpisodes returns empty episode state that calls emit for every event.
 func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 	s := &Episodes{
 		emit:     emit,
-		trackers: make(map[netip.Addr]*tracker),
+		trackers: newTrackerIndex(),
 		credit:   newCredit(),
 		sigs:     newSigTable(),
 		decoys:   make(map[netip.Addr]*decoySet),
 		byTarget: make(map[netip.Addr][]*tracker),
 		prob:     newProbation(),
-		inFlood:  make(map[*episode]*flood),
 		floods:   make(map[floodKey]*flood),
 	}
 	s.SetRules(r)
@@ -152,7 +150,7 @@ func (s *Episodes) Flush() {
 	s.fireDeferred(math.MaxInt64)
 	s.noWait = false
 	var ts []*tracker
-	for _, t := range s.trackers {
+	for _, t := range s.trackers.all() {
 		ts = append(ts, t)
 	}
 	sort.Slice(ts, func(i, j int) bool { return ts[i].addr.Less(ts[j].addr) })
@@ -175,7 +173,7 @@ func (s *Episodes) Flush() {
 // Stats fills the episode counters of Stats: trackers, probation,
 // suspects, their evictions and memory, and alerts.
 func (s *Episodes) Stats() Stats {
-	return Stats{Trackers: len(s.trackers), TrackersEvicted: s.evicted, Probation: s.prob.len(), ProbationEvicted: s.prob.evicted,
+	return Stats{Trackers: s.trackers.len(), TrackersEvicted: s.evicted, Probation: s.prob.len(), ProbationEvicted: s.prob.evicted,
 		Suspects: len(s.ev.suspects), Alerts: s.alerts, TrackerBytes: s.used,
 		AlertsSuppressed: s.alertsSuppressed, Floods: s.floodCount}
 }
@@ -183,14 +181,14 @@ func (s *Episodes) Stats() Stats {
 // OpenEpisodes is the number of episodes not yet closed.
 func (s *Episodes) OpenEpisodes() int {
 	n := 0
-	for _, t := range s.trackers {
+	for _, t := range s.trackers.all() {
 		for _, e := range t.eps {
 			if e != nil {
 				n++
 			}
 		}
 	}
-	for _, i := range s.prob.index {
+	for i := s.prob.head; i >= 0; i = s.prob.ents[i].next {
 		if !s.dropped(&s.prob.ents[i]) {
 			n++
 		}
@@ -203,7 +201,7 @@ func (s *Episodes) OpenEpisodes() int {
 
 // reprobe counts a probe sent again after its first contact was resolved.
 func (s *Episodes) reprobe(scanner netip.Addr, tech technique.Technique) {
-	if t := s.trackers[scanner]; t != nil && t.eps[tech] != nil {
+	if t := s.trackers.get(scanner); t != nil && t.eps[tech] != nil {
 		e := t.eps[tech]
 		e.probes++
 		e.last = s.now
@@ -214,7 +212,7 @@ func (s *Episodes) reprobe(scanner netip.Addr, tech technique.Technique) {
 
 // alive counts a reply of a probed host (an echo reply) to scanner.
 func (s *Episodes) alive(scanner netip.Addr, tech technique.Technique) {
-	t := s.trackers[scanner]
+	t := s.trackers.get(scanner)
 	if t == nil {
 		s.probationAlive(scanner, tech)
 		return
@@ -227,7 +225,7 @@ func (s *Episodes) alive(scanner netip.Addr, tech technique.Technique) {
 
 // openPort notes a port that answered an OS-fingerprint probe of scanner.
 func (s *Episodes) openPort(scanner netip.Addr, tech technique.Technique, port uint16) {
-	if t := s.trackers[scanner]; t != nil && t.eps[tech] != nil {
+	if t := s.trackers.get(scanner); t != nil && t.eps[tech] != nil {
 		t.eps[tech].open.add(port)
 	} else if t == nil {
 		s.probationOpenPort(scanner, tech, port)
@@ -238,18 +236,18 @@ func (s *Episodes) openPort(scanner netip.Addr, tech technique.Technique, port u
 // then a packet that would pass for a reply (a UDP probe from source port
 // 53 to an ephemeral port) is one more probe.
 func (s *Episodes) scanning(src netip.Addr, tech technique.Technique) bool {
-	t := s.trackers[src]
+	t := s.trackers.get(src)
 	return t != nil && t.eps[tech] != nil || t == nil && s.probeOf(src, tech) != nil
 }
 
 // probedOverIP reports whether scanner sent counted IP probes to target.
 func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
-	t := s.trackers[scanner]
+	t := s.trackers.get(scanner)
 	if t == nil {
 		return s.probationProbed(scanner, target)
 	}
 	for f, e := range t.eps {
-		if e != nil && technique.Technique(f) != technique.ARP && e.targets[target] != nil {
+		if e != nil && technique.Technique(f) != technique.ARP && e.targets.has(target) {
 			return true
 		}
 	}
@@ -260,7 +258,7 @@ func (s *Episodes) probedOverIP(scanner, target netip.Addr) bool {
 // success is a first contact that carried data: evidence of a benign client.
 // A source without a tracker is credited for when it gets one.
 func (s *Episodes) success(scanner netip.Addr) {
-	t := s.trackers[scanner]
+	t := s.trackers.get(scanner)
 	if t == nil {
 		if s.alarmLLR > 0 {
 			s.credit.add(scanner, s.now)

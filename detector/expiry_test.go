@@ -84,7 +84,7 @@ func checkSwept(t *testing.T, s *Episodes) {
 	t.Helper()
 	now, idle, memory := s.now, int64(s.r.Timeouts.Idle), s.slowMemory()
 	var used int64
-	for a, tr := range s.trackers {
+	for a, tr := range s.trackers.all() {
 		keep := false
 		for f, e := range tr.eps {
 			if e == nil {
@@ -107,8 +107,8 @@ func checkSwept(t *testing.T, s *Episodes) {
 			t.Fatalf("%v: heap place %d, due later than %d", a, tr.hidx, s.dueAt(tr))
 		}
 	}
-	if used != s.used || len(s.dueHeap) != len(s.trackers) {
-		t.Fatalf("used %d B, the trackers hold %d B; heap %d, trackers %d", s.used, used, len(s.dueHeap), len(s.trackers))
+	if used != s.used || len(s.dueHeap) != s.trackers.len() {
+		t.Fatalf("used %d B, the trackers hold %d B; heap %d, trackers %d", s.used, used, len(s.dueHeap), s.trackers.len())
 	}
 	var seq uint64
 	for tr := s.byAge.tail; tr != nil; tr = s.byAge.older(tr) {

@@ -110,7 +110,7 @@ func (s *Episodes) suppress(t *tracker, tech technique.Technique, e *episode) bo
 	f.suppressed++
 	f.open++
 	f.lastAdd = s.now
-	s.inFlood[e] = f
+	e.flood = f
 	f.join(t, e)
 	return true
 }
@@ -133,7 +133,7 @@ func (f *flood) join(t *tracker, e *episode) {
 	f.lastIPID = t.ipid
 	// Its targets and ports now, so that the flood's alert names some;
 	// its counts when it ends (absorb).
-	for a := range e.targets {
+	for a := range e.targets.keys() {
 		f.addTarget(a)
 	}
 	e.ports.each(func(p uint16) { f.ports.add(p) })
@@ -144,18 +144,18 @@ func (f *flood) join(t *tracker, e *episode) {
 // absorb takes the totals of an ended episode that joined a flood; it
 // reports whether e was one (then it writes no summary of its own).
 func (s *Episodes) absorb(e *episode) bool {
-	f := s.inFlood[e]
+	f := e.flood
 	if f == nil {
 		return false
 	}
-	delete(s.inFlood, e)
+	e.flood = nil
 	f.open--
 	f.probes += e.probes
 	for o, n := range e.outcomes {
 		f.outcomes[o] += n
 	}
 	e.ports.each(func(p uint16) { f.ports.add(p) })
-	for a := range e.targets {
+	for a := range e.targets.keys() {
 		f.addTarget(a)
 	}
 	for a := range e.overflow {

@@ -13,7 +13,7 @@ import (
 type portSet struct {
 	small []uint16
 	bits  *[1024]uint64
-	n     int
+	n     int32 // at most 65536
 	// frozen: its episode reached its byte cap, so a full small set does
 	// not become a bitmap; a port it lacks counts as new, unstored.
 	frozen bool
@@ -68,7 +68,7 @@ func (s *portSet) has(p uint16) bool {
 	return false
 }
 
-func (s *portSet) len() int { return s.n }
+func (s *portSet) len() int { return int(s.n) }
 
 // each calls f for every member in ascending order.
 func (s *portSet) each(f func(uint16)) {

@@ -39,14 +39,13 @@ type probe struct {
 }
 
 // probeBytes: a probe (unsafe.Sizeof 136 B) in the probation slice, its
-// index entry (a 16-byte key and an int32, with the map's doubling) and
-// its free-list slot.
-const probeBytes = 136 + 60 + 4
+// index slots (8 B, a quarter to half full) and its free-list slot.
+const probeBytes = 136 + 24 + 4
 
 // probation is the bounded store of probes, least recently used evicted.
 type probation struct {
 	ents       []probe
-	index      map[[16]byte]int32
+	index      probeIndex // probeindex.go
 	free       []int32
 	head, tail int32
 	max        int
@@ -54,7 +53,7 @@ type probation struct {
 }
 
 func newProbation() probation {
-	return probation{index: make(map[[16]byte]int32), head: -1, tail: -1}
+	return probation{index: newProbeIndex(), head: -1, tail: -1}
 }
 
 func key16(a netip.Addr) [16]byte { return a.As16() }
@@ -67,10 +66,11 @@ func addrOf(b [16]byte, is6 bool) netip.Addr {
 	return a
 }
 
-func (p *probation) len() int { return len(p.index) }
+func (p *probation) len() int { return p.index.n }
 
 func (p *probation) get(a netip.Addr) *probe {
-	if i, ok := p.index[key16(a)]; ok {
+	k := key16(a)
+	if _, i := p.find(&k); i >= 0 {
 		return &p.ents[i]
 	}
 	return nil
@@ -94,7 +94,8 @@ func (p *probation) unlink(i int32) {
 func (p *probation) remove(i int32) probe {
 	e := p.ents[i]
 	p.unlink(i)
-	delete(p.index, e.scanner)
+	slot, _ := p.find(&e.scanner)
+	p.delete(slot)
 	p.free = append(p.free, i)
 	return e
 }
@@ -120,7 +121,7 @@ func (p *probation) put(e probe) {
 		p.tail = i
 	}
 	p.head = i
-	p.index[e.scanner] = i
+	p.insert(&e.scanner, i)
 }
 
 // growTo doubles s's capacity, but never past limit entries.
@@ -135,13 +136,13 @@ func growTo[S ~[]E, E any](s S, limit int) S {
 // probation (its second contact) or the evidence holds two earlier failed
 // contacts of it; otherwise c waits in probation and admit returns nil.
 func (s *Episodes) admit(c Contact) *tracker {
-	if t := s.trackers[c.Scanner]; t != nil {
+	if t := s.trackers.get(c.Scanner); t != nil {
 		t.last = s.now
 		s.touch(t)
 		return t
 	}
 	key := key16(c.Scanner)
-	if i, ok := s.prob.index[key]; ok {
+	if _, i := s.prob.find(&key); i >= 0 {
 		return s.promote(s.prob.remove(i))
 	}
 	prior, sus, exact := s.ev.recall(key, s.now, s.slowMemory())
@@ -252,7 +253,7 @@ func (s *Episodes) promote(p probe) *tracker {
 // as the caps require. A source with evidence (strong) does not push out a
 // tracker with more: then it gets none and newTracker returns nil.
 func (s *Episodes) newTracker(a netip.Addr, llr float64, strong bool) *tracker {
-	for len(s.trackers) >= s.r.State.MaxTrackers || s.used+trackerBytes+episodeBytes > s.lim.trackers {
+	for s.trackers.len() >= s.r.State.MaxTrackers || s.used+trackerBytes+episodeBytes > s.lim.trackers {
 		victim := s.victim(nil)
 		if victim == nil {
 			break
@@ -264,7 +265,7 @@ func (s *Episodes) newTracker(a netip.Addr, llr float64, strong bool) *tracker {
 	}
 	t := &tracker{addr: a, last: s.now, llr: llr, hidx: noHeap}
 	s.charge(t, trackerBytes)
-	s.trackers[a] = t
+	s.trackers.put(t)
 	s.byAge.pushFront(t)
 	s.seq++
 	t.seq = s.seq

@@ -20,7 +20,7 @@ func (s *Episodes) count(c Contact) {
 	if t == nil {
 		return // it waits in probation
 	}
-	if discoveryProbe(tech, port) && t.eps[technique.Ping] != nil && t.eps[technique.Ping].targets[target] != nil {
+	if discoveryProbe(tech, port) && t.eps[technique.Ping] != nil && t.eps[technique.Ping].targets.has(target) {
 		// nmap's host discovery sends SYN to 443 and ACK to 80 with its
 		// echo request: part of the ping sweep, not a port scan.
 		t.eps[technique.Ping].probes += probes
@@ -47,7 +47,7 @@ func (s *Episodes) count(c Contact) {
 			t.llr += s.failLLR
 		}
 		if tech == technique.IPProto {
-			e.protos.add(port)
+			e.notes().protos.add(port)
 		}
 	case evSuccess:
 		s.success(c.Scanner)
@@ -140,7 +140,7 @@ func (s *Episodes) sequential(t *tracker, e *episode) bool {
 	}
 	n := s.r.Slow.MinPorts
 	if e.tech == technique.IPProto {
-		return e.protos.len() >= n
+		return e.read().protos.len() >= n
 	}
 	return e.failed >= n
 }
@@ -151,7 +151,7 @@ func (s *Episodes) sequential(t *tracker, e *episode) bool {
 // neighbours now and then).
 func (s *Episodes) slowSweep(e *episode, th rules.Threshold) bool {
 	return s.alarmLLR > 0 && !replyTechnique(e.tech) && e.tech != technique.OSProbe &&
-		s.now-e.first >= int64(th.Window) && len(e.targets) >= max(s.r.Slow.MinPorts, minSlowSweep)
+		s.now-e.first >= int64(th.Window) && e.targets.len() >= max(s.r.Slow.MinPorts, minSlowSweep)
 }
 
 // minSlowSweep is the fewest hosts of a slow ping or ARP sweep (what the
@@ -210,12 +210,12 @@ func foldIntoPing(t *tracker, tech technique.Technique, e *episode) bool {
 		return false
 	}
 	shared := 0
-	for a := range e.targets {
-		if ping.targets[a] != nil {
+	for a := range e.targets.keys() {
+		if ping.targets.has(a) {
 			shared++
 		}
 	}
-	if shared*2 < len(e.targets) {
+	if shared*2 < e.targets.len() {
 		return false
 	}
 	e.folded = true
@@ -243,7 +243,7 @@ func (s *Episodes) endEpisode(t *tracker, tech technique.Technique) {
 			ended = make(map[netip.Addr]struct{})
 			s.ended[t] = ended
 		}
-		for a := range e.targets {
+		for a := range e.targets.keys() {
 			if len(ended) >= maxEnded {
 				break
 			}

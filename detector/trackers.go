@@ -46,7 +46,7 @@ func (s *Episodes) active(t *tracker) bool {
 		return false
 	}
 	for _, e := range t.eps {
-		if e != nil && e.alerted && s.inFlood[e] == nil {
+		if e != nil && e.alerted && e.flood == nil {
 			return true
 		}
 	}
@@ -62,7 +62,7 @@ func (s *Episodes) flooding(t *tracker) bool {
 	in := false
 	for _, e := range t.eps {
 		if e != nil && e.alerted {
-			if s.inFlood[e] == nil {
+			if e.flood == nil {
 				return false
 			}
 			in = true
@@ -137,7 +137,7 @@ func (s *Episodes) forget(t *tracker) {
 	s.unschedule(t)
 	t.flags &^= dirty
 	delete(s.ended, t)
-	delete(s.trackers, t.addr)
+	s.trackers.del(t.addr)
 	s.used -= int64(t.bytes)
 	s.unlinkDecoy(t.addr)
 }

@@ -1,0 +1,118 @@
+// An episode's targets: most episodes (a probe or two of a source seen in
+// passing) have one, so the first lives in the episode itself and a map
+// is made only for a second.
+
+package detector
+
+import (
+	"iter"
+	"net/netip"
+)
+
+// targetMap maps each target of an episode to the ports probed on it.
+type targetMap struct {
+	first netip.Addr // valid once the episode has a target
+	more  map[netip.Addr]*portSet
+	// The port set of the first target, in the episode: one allocation
+	// fewer per episode.
+	firstPorts portSet
+}
+
+// get returns target's port set, nil when it has none.
+func (m *targetMap) get(a netip.Addr) *portSet {
+	if a == m.first && a.IsValid() {
+		return &m.firstPorts
+	}
+	if m.more == nil {
+		return nil
+	}
+	return m.more[a]
+}
+
+// put adds a target not in m and returns its (empty) port set.
+func (m *targetMap) put(a netip.Addr) *portSet {
+	if !m.first.IsValid() {
+		m.first = a
+		return &m.firstPorts
+	}
+	if m.more == nil {
+		m.more = make(map[netip.Addr]*portSet)
+	}
+	ps := &portSet{}
+	m.more[a] = ps
+	return ps
+}
+
+func (m *targetMap) len() int {
+	if !m.first.IsValid() {
+		return 0
+	}
+	return 1 + len(m.more)
+}
+
+// keys yields every target, the first first, the others in map order.
+func (m *targetMap) keys() iter.Seq[netip.Addr] {
+	return func(yield func(netip.Addr) bool) {
+		if !m.first.IsValid() || !yield(m.first) {
+			return
+		}
+		for a := range m.more {
+			if !yield(a) {
+				return
+			}
+		}
+	}
+}
+
+// has reports whether a is a target.
+func (m *targetMap) has(a netip.Addr) bool { return m.get(a) != nil }
+
+// winSmall is the window length up to which an episode counts its window's
+// entries per target by reading the window: a map of counts is made past it.
+const winSmall = 8
+
+// winCount is how many window entries target has.
+func (e *episode) winCount(target netip.Addr) int {
+	if e.winPerTarget != nil {
+		return e.winPerTarget[target]
+	}
+	n := 0
+	for i := range e.win {
+		if e.win[i].target == target {
+			n++
+		}
+	}
+	return n
+}
+
+// winHosts is how many distinct targets the window holds.
+func (e *episode) winHosts() int {
+	if e.winPerTarget != nil {
+		return len(e.winPerTarget)
+	}
+	n := 0
+outer:
+	for i := range e.win {
+		for j := range i {
+			if e.win[j].target == e.win[i].target {
+				continue outer
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// winAppend adds a first contact with target to the window.
+func (e *episode) winAppend(now int64, target netip.Addr) {
+	e.win = append(e.win, winEntry{now, target})
+	switch {
+	case e.winPerTarget != nil:
+		e.winPerTarget[target]++
+	case len(e.win) > winSmall:
+		e.winPerTarget = make(map[netip.Addr]int, len(e.win))
+		for _, w := range e.win {
+			e.winPerTarget[w.target]++
+		}
+	}
+}
