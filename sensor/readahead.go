@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
@@ -139,28 +142,43 @@ func (s *Sensor) readAhead(ctx context.Context, src capture.Source, files captur
 	perFile := s.perFile
 	st, ok := src.(capture.Stable)
 	stable := ok && st.StableFrames()
+	frames, _ := src.(capture.Frames)
 	b := h.get()
 	for {
-		pk, err := src.ReadPacket()
-		if err != nil {
-			switch {
-			case errors.Is(err, io.EOF):
-				h.full <- b
-				return nil
-			case ctx.Err() != nil:
-				h.full <- b
-				return ctx.Err()
+		// The next frame: in place from a mapped file (NextFrame), or
+		// else, and for whatever NextFrame leaves, from ReadPacket.
+		var (
+			data []byte
+			t    time.Time
+			link layers.LinkType
+			ok   bool
+		)
+		if frames != nil {
+			data, t, link, ok = frames.NextFrame()
+		}
+		if !ok {
+			pk, err := src.ReadPacket()
+			if err != nil {
+				switch {
+				case errors.Is(err, io.EOF):
+					h.full <- b
+					return nil
+				case ctx.Err() != nil:
+					h.full <- b
+					return ctx.Err()
+				}
+				s.errs = append(s.errs, err)
+				if f := failedFile(err, files.Names()); f >= 0 {
+					perFile[f].failed = true
+				}
+				continue
 			}
-			s.errs = append(s.errs, err)
-			if f := failedFile(err, files.Names()); f >= 0 {
-				perFile[f].failed = true
-			}
-			continue
+			data, t, link = pk.Data, pk.Time, pk.LinkType
 		}
 		cur := files.Current()
 		e := &b.ents[b.n]
-		e.timeline = s.clockBack(pk.Time)
-		ok := s.decodeFrame(pk, &e.pkt)
+		e.timeline = s.clockBack(t)
+		ok = s.decodeData(link, data, t, &e.pkt)
 		if len(perFile) > 1 {
 			c := &perFile[cur]
 			c.frames++

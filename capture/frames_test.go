@@ -1,0 +1,149 @@
+package capture
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// frameRead is one step of a read: a frame, or an error.
+type frameRead struct {
+	data []byte
+	t    time.Time
+	link layers.LinkType
+	err  string
+}
+
+// readFrames reads src to its end as the sensor's replay does when frames
+// is set (NextFrame first, ReadPacket for what it leaves), else with
+// ReadPacket alone.
+func readFrames(t *testing.T, src Source, frames bool) (out []frameRead, st Stats) {
+	t.Helper()
+	fs, _ := src.(Frames)
+	for len(out) < 1e6 {
+		if frames {
+			if d, ts, lt, ok := fs.NextFrame(); ok {
+				out = append(out, frameRead{data: bytes.Clone(d), t: ts, link: lt})
+				continue
+			}
+		}
+		p, err := src.ReadPacket()
+		if errors.Is(err, io.EOF) {
+			return out, src.Stats()
+		}
+		if err != nil {
+			out = append(out, frameRead{err: err.Error()})
+			continue
+		}
+		out = append(out, frameRead{data: bytes.Clone(p.Data), t: p.Time, link: p.LinkType})
+	}
+	t.Fatal("no end")
+	return nil, Stats{}
+}
+
+// TestNextFrameAgrees reads files, good and damaged, with clock jumps of
+// every kind, with NextFrame and ReadPacket as a replay does and with
+// ReadPacket alone: the frames (bytes, times, link types), the errors and
+// warnings in their order, and the counters must be the same.
+func TestNextFrameAgrees(t *testing.T) {
+	le, be := binary.LittleEndian, binary.BigEndian
+	files := map[string][]byte{}
+
+	pkts := genPackets(40, 31, true)
+	// Clock jumps: ahead (a pause), an outlier, and back for good.
+	jumpy := slices.Clone(pkts)
+	for i := 10; i < 40; i++ {
+		jumpy[i].ts = jumpy[i].ts.Add(time.Hour)
+	}
+	jumpy[20].ts = jumpy[20].ts.Add(1000 * time.Hour)
+	for i := 30; i < 40; i++ {
+		jumpy[i].ts = jumpy[i].ts.Add(-3 * time.Hour)
+	}
+	jumpy[0].ts = jumpy[0].ts.Add(time.Hour) // the first an outlier
+	files["le-micro.pcap"], _ = pcapBytes(le, false, 65535, layers.LinkTypeEthernet, pkts)
+	files["be-nano.pcap"], _ = pcapBytes(be, true, 65535, layers.LinkTypeRaw, genPackets(30, 32, false))
+	files["jumps.pcap"], _ = pcapBytes(le, true, 65535, layers.LinkTypeEthernet, jumpy)
+	snapped, offs := pcapBytes(le, false, 100, layers.LinkTypeEthernet, pkts) // records longer than the snap length
+	files["snapped.pcap"] = snapped
+	files["cut.pcap"] = snapped[:offs[25]+20]
+	badLen := bytes.Clone(snapped)
+	le.PutUint32(badLen[offs[12]+8:], 1<<30)
+	files["bad-length.pcap"] = badLen
+
+	ng, _ := ngSample(le, be, 30)
+	files["le-be.pcapng"] = ng.b
+	jumpNg := ngHead(be)
+	for _, p := range jumpy {
+		jumpNg.epb(p)
+	}
+	files["jumps.pcapng"] = jumpNg.b
+	last := len(ng.pkts) - 1
+	files["cut.pcapng"] = ng.b[:ng.pkts[last]+30]
+	badTrail := bytes.Clone(ng.b)
+	le.PutUint32(badTrail[ng.ends[3]-4:], 12)
+	files["bad-trailer.pcapng"] = badTrail
+	badIface := bytes.Clone(ng.b)
+	le.PutUint32(badIface[ng.pkts[4]+8:], 7)
+	files["bad-interface.pcapng"] = badIface
+	late := bytes.Clone(ng.b)
+	be.PutUint32(late[ng.pkts[15]+12:], 0xffffffff)
+	files["after-2262.pcapng"] = late
+
+	var paths []string
+	for name, b := range files {
+		paths = append(paths, writeTemp(t, name, b))
+	}
+	committed, _ := filepath.Glob("../testdata/*.pcap*")
+	paths = append(paths, committed...)
+	for _, path := range paths {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			var got, want [2][]string
+			var reads [2][]frameRead
+			var stats [2]Stats
+			for i, frames := range []bool{false, true} {
+				o := Opener{MaxJump: time.Minute, Warn: func(err error) { want[i] = append(want[i], err.Error()) }}
+				src, err := o.Open(context.Background(), path)
+				if err != nil {
+					t.Skip(err) // the same for both: Open does not read frames
+				}
+				reads[i], stats[i] = readFrames(t, src, frames)
+				got[i] = want[i]
+				src.Close()
+			}
+			if len(reads[0]) == 0 {
+				t.Fatal("read nothing")
+			}
+			for j := range max(len(reads[0]), len(reads[1])) {
+				if j >= len(reads[0]) || j >= len(reads[1]) {
+					t.Fatalf("%d reads with ReadPacket, %d with NextFrame", len(reads[0]), len(reads[1]))
+				}
+				a, b := reads[0][j], reads[1][j]
+				if !bytes.Equal(a.data, b.data) || !a.t.Equal(b.t) || a.t.Location() != b.t.Location() || a.link != b.link || a.err != b.err {
+					t.Fatalf("read %d: ReadPacket %s, NextFrame %s", j, show(a), show(b))
+				}
+			}
+			if !slices.Equal(got[0], got[1]) {
+				t.Errorf("warnings: ReadPacket %q, NextFrame %q", got[0], got[1])
+			}
+			if stats[0] != stats[1] {
+				t.Errorf("stats: ReadPacket %+v, NextFrame %+v", stats[0], stats[1])
+			}
+		})
+	}
+}
+
+func show(r frameRead) string {
+	if r.err != "" {
+		return "error " + r.err
+	}
+	return fmt.Sprintf("%d bytes at %v link %v", len(r.data), r.t, r.link)
+}
