@@ -74,3 +74,4 @@ func (s *fileSource) nextNgFrame(fr *fileReader) ([]byte, time.Time, layers.Link
 	s.fastReceived++
 	return p.Data, p.Time, p.LinkType, true
 }
+

@@ -139,12 +139,41 @@ func (s *Sensor) replayFiles(ctx context.Context, src capture.Source, files capt
 // readAhead is the reader's side of replayFiles: it reads src to its end
 // (or ctx's), decodes, and hands the packets over in batches.
 func (s *Sensor) readAhead(ctx context.Context, src capture.Source, files capture.Files, h *handover) error {
-	perFile := s.perFile
-	st, ok := src.(capture.Stable)
-	stable := ok && st.StableFrames()
-	frames, _ := src.(capture.Frames)
-	b := h.get()
+	r := frameReader{ctx: ctx, src: src, files: files}
+	r.frames, _ = src.(capture.Frames)
+	if st, ok := src.(capture.Stable); ok {
+		r.stable = st.StableFrames()
+	}
 	for {
+		b := h.get()
+		end, err := s.fill(&r, b)
+		if !end && ctx.Err() != nil {
+			end, err = true, ctx.Err()
+		}
+		h.full <- b
+		if end {
+			return err
+		}
+	}
+}
+
+// frameReader is what readAhead reads frames with.
+type frameReader struct {
+	ctx    context.Context
+	src    capture.Source
+	frames capture.Frames // nil if src has no NextFrame
+	files  capture.Files
+	stable bool  // frames stay valid until Close (capture.Stable)
+	cur    int32 // files.Current() as of the last ReadPacket
+}
+
+// fill reads frames into b until it is full, or counters are due for a
+// progress line (after every 65536th frame, when b.publish is set), or src
+// has ended (end, with the error that ended it: nil at io.EOF). The loop
+// is the reader's per-frame cost; what is rare is in other functions.
+func (s *Sensor) fill(r *frameReader, b *batch) (end bool, err error) {
+	perFile := s.perFile
+	for b.n < batchSize {
 		// The next frame: in place from a mapped file (NextFrame), or
 		// else, and for whatever NextFrame leaves, from ReadPacket.
 		var (
@@ -153,34 +182,25 @@ func (s *Sensor) readAhead(ctx context.Context, src capture.Source, files captur
 			link layers.LinkType
 			ok   bool
 		)
-		if frames != nil {
-			data, t, link, ok = frames.NextFrame()
+		if r.frames != nil {
+			data, t, link, ok = r.frames.NextFrame()
 		}
 		if !ok {
-			pk, err := src.ReadPacket()
+			pk, err := r.src.ReadPacket()
 			if err != nil {
-				switch {
-				case errors.Is(err, io.EOF):
-					h.full <- b
-					return nil
-				case ctx.Err() != nil:
-					h.full <- b
-					return ctx.Err()
-				}
-				s.errs = append(s.errs, err)
-				if f := failedFile(err, files.Names()); f >= 0 {
-					perFile[f].failed = true
+				if end, err := s.readFailed(r, err); end {
+					return true, err
 				}
 				continue
 			}
 			data, t, link = pk.Data, pk.Time, pk.LinkType
+			r.cur = int32(r.files.Current())
 		}
-		cur := files.Current()
 		e := &b.ents[b.n]
 		e.timeline = s.clockBack(t)
 		ok = s.decodeData(link, data, t, &e.pkt)
 		if len(perFile) > 1 {
-			c := &perFile[cur]
+			c := &perFile[r.cur]
 			c.frames++
 			if ok {
 				c.decoded++
@@ -189,8 +209,8 @@ func (s *Sensor) readAhead(ctx context.Context, src capture.Source, files captur
 			perFile[0].decoded++
 		}
 		if ok || e.timeline {
-			e.ok, e.file = ok, int32(cur)
-			if ok && (!stable || e.pkt.Fragment) {
+			e.ok, e.file = ok, r.cur
+			if ok && (!r.stable || e.pkt.Fragment) {
 				b.keep(&e.pkt)
 			}
 			b.n++
@@ -198,17 +218,27 @@ func (s *Sensor) readAhead(ctx context.Context, src capture.Source, files captur
 		if s.n&0xffff == 0 {
 			// Counters for a progress line, published once the
 			// detector has seen this frame.
-			b.publish, b.frames = true, s.frameCounters(src)
-			h.full <- b
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			b = h.get()
-		} else if b.n == batchSize {
-			h.full <- b
-			b = h.get()
+			b.publish, b.frames = true, s.frameCounters(r.src)
+			return false, nil
 		}
 	}
+	return false, nil
+}
+
+// readFailed takes an error from ReadPacket: the end of src (end, with
+// nil at io.EOF, or ctx's error), or an error to report and read on from.
+func (s *Sensor) readFailed(r *frameReader, err error) (end bool, _ error) {
+	switch {
+	case errors.Is(err, io.EOF):
+		return true, nil
+	case r.ctx.Err() != nil:
+		return true, r.ctx.Err()
+	}
+	s.errs = append(s.errs, err)
+	if f := failedFile(err, r.files.Names()); f >= 0 {
+		s.perFile[f].failed = true
+	}
+	return false, nil
 }
 
 // detect is the detector's side of replayFiles: it feeds each batch to the
