@@ -58,20 +58,66 @@ func (s *fileSource) NextFrame() ([]byte, time.Time, layers.LinkType, bool) {
 	return mm[pos+pcapHeaderLen : pos+n : pos+n], time.Unix(int64(sec), nsec).UTC(), r.linkType, true
 }
 
-// nextNgFrame is NextFrame for a pcapng file: an enhanced packet block.
+// nextNgFrame is NextFrame for a pcapng file: a whole enhanced packet
+// block, parsed where it lies with the checks of checkBlock, ngPacket and
+// ngTime inlined, for the usual case: an interface counting micro- or
+// nanoseconds with no offset, a capture length within MaxRecord. Anything
+// else, or anything they would report, is left to ReadPacket, which then
+// reads the block as it always has.
 func (s *fileSource) nextNgFrame(fr *fileReader) ([]byte, time.Time, layers.LinkType, bool) {
-	b, off, ok := fr.nextEnhanced()
-	if !ok {
+	pos, big := fr.pos, fr.ng.big
+	b := fr.mm[pos:]
+	if len(b) < 32 || ngU32(big, b) != ngEnhancedPacket {
 		return nil, time.Time{}, 0, false
 	}
-	p, ok := fr.ngPacket(int64(off), ngEnhancedPacket, b)
-	if !ok {
-		return nil, time.Time{}, 0, false // ReadPacket reports fr.ngErr
+	length := ngU32(big, b[4:])
+	if length%4 != 0 || length < 32 || int64(length) > int64(fr.ngLimit) || uint64(length) > uint64(len(b)) {
+		return nil, time.Time{}, 0, false
 	}
-	if !fr.clock.onTime(p.Time) {
-		p = fr.judge(p)
+	b = b[:length]
+	iface := ngU32(big, b[8:])
+	if ngU32(big, b[length-4:]) != length || uint64(iface) >= uint64(len(fr.ng.ifaces)) {
+		return nil, time.Time{}, 0, false
+	}
+	ifc := &fr.ng.ifaces[iface]
+	ts := uint64(ngU32(big, b[12:]))<<32 | uint64(ngU32(big, b[16:]))
+	var sec, nsec uint64
+	switch {
+	case ifc.offset != 0:
+		return nil, time.Time{}, 0, false
+	case ifc.resol == 9:
+		sec, nsec = ts/1e9, ts%1e9
+	case ifc.resol == 6:
+		sec, nsec = ts/1e6, ts%1e6*1e3
+	default:
+		return nil, time.Time{}, 0, false
+	}
+	caplen := ngU32(big, b[20:])
+	if sec > maxUnixSeconds || caplen > MaxRecord || caplen > length-32 {
+		return nil, time.Time{}, 0, false
+	}
+	if opts := 28 + int((caplen+3)&^3); opts != int(length)-4 && fr.ngOptions(b, opts) != nil {
+		return nil, time.Time{}, 0, false
+	}
+	if !fr.clock.onTimeNano(int64(sec)*1e9 + int64(nsec)) {
+		return nil, time.Time{}, 0, false // judged by ReadPacket
+	}
+	t := time.Unix(int64(sec), int64(nsec)).UTC()
+	fr.ng.last = t
+	fr.pos = pos + int(length)
+	fr.packets++
+	if pos-fr.released >= releaseEvery {
+		fr.release(pos)
 	}
 	s.fastReceived++
-	return p.Data, p.Time, p.LinkType, true
+	end := 28 + int(min(caplen, ifc.snap))
+	return b[28:end:end], t, ifc.linkType, true
 }
 
+// ngU32 reads a pcapng field in the section's byte order.
+func ngU32(big bool, b []byte) uint32 {
+	if big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -75,6 +76,9 @@ func TestNextFrameAgrees(t *testing.T) {
 	snapped, offs := pcapBytes(le, false, 100, layers.LinkTypeEthernet, pkts) // records longer than the snap length
 	files["snapped.pcap"] = snapped
 	files["cut.pcap"] = snapped[:offs[25]+20]
+	over := bytes.Clone(snapped) // a capture length past the end of the file
+	le.PutUint32(over[offs[39]+8:], uint32(len(over)-offs[39]-15))
+	files["bad-over.pcap"] = over
 	badLen := bytes.Clone(snapped)
 	le.PutUint32(badLen[offs[12]+8:], 1<<30)
 	files["bad-length.pcap"] = badLen
@@ -91,18 +95,53 @@ func TestNextFrameAgrees(t *testing.T) {
 	badTrail := bytes.Clone(ng.b)
 	le.PutUint32(badTrail[ng.ends[3]-4:], 12)
 	files["bad-trailer.pcapng"] = badTrail
+	badCaplen := bytes.Clone(ng.b) // a capture length past the block's end
+	le.PutUint32(badCaplen[ng.pkts[5]+20:], uint32(ng.ends[5]-ng.pkts[5]-31))
+	files["bad-caplen.pcapng"] = badCaplen
 	badIface := bytes.Clone(ng.b)
 	le.PutUint32(badIface[ng.pkts[4]+8:], 7)
 	files["bad-interface.pcapng"] = badIface
 	late := bytes.Clone(ng.b)
 	be.PutUint32(late[ng.pkts[15]+12:], 0xffffffff)
 	files["after-2262.pcapng"] = late
+	// Simple packet blocks (at the time of the packet before), and an
+	// interface counting milliseconds (not on the fast path).
+	mixed := ngHead(le)
+	mixed.idb(layers.LinkTypeRaw, 3)
+	for i, p := range genPackets(30, 33, true) {
+		switch i % 5 {
+		case 1:
+			p.orig = len(p.data)
+			mixed.spb(p)
+		case 3:
+			p.iface = 1
+			mixed.epb(p)
+		default:
+			mixed.epb(p)
+		}
+	}
+	files["mixed.pcapng"] = mixed.b
+	// An option that overruns its block (not the first packet's, which
+	// the clock check leaves to ReadPacket).
+	badOpt := bytes.Clone(ng.b)
+	for i := 1; i < len(ng.pkts); i++ {
+		if end := ng.ends[i]; binary.LittleEndian.Uint32(badOpt[end-4:]) != uint32(end-ng.pkts[i]) {
+			break // the big-endian section
+		}
+		if code := le.Uint16(badOpt[ng.ends[i]-16:]); code == 2 {
+			le.PutUint16(badOpt[ng.ends[i]-14:], 200) // epb_flags' length
+			break
+		}
+	}
+	files["bad-option.pcapng"] = badOpt
 
 	var paths []string
 	for name, b := range files {
 		paths = append(paths, writeTemp(t, name, b))
 	}
 	committed, _ := filepath.Glob("../testdata/*.pcap*")
+	issue9, _ := filepath.Glob("../testdata/issue9/*.pcap*")
+	committed = append(committed, issue9...)
 	paths = append(paths, committed...)
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
@@ -121,6 +160,10 @@ func TestNextFrameAgrees(t *testing.T) {
 			}
 			if len(reads[0]) == 0 {
 				t.Fatal("read nothing")
+			}
+			if _, made := files[filepath.Base(path)]; made && strings.Contains("bad cut after", strings.Split(filepath.Base(path), "-")[0]) &&
+				!slices.ContainsFunc(reads[0], func(r frameRead) bool { return r.err != "" }) {
+				t.Fatal("damage not found") // the test's, not the reader's
 			}
 			for j := range max(len(reads[0]), len(reads[1])) {
 				if j >= len(reads[0]) || j >= len(reads[1]) {
