@@ -145,43 +145,55 @@ func TestNextFrameAgrees(t *testing.T) {
 	paths = append(paths, committed...)
 	for _, path := range paths {
 		t.Run(filepath.Base(path), func(t *testing.T) {
-			var got, want [2][]string
-			var reads [2][]frameRead
-			var stats [2]Stats
-			for i, frames := range []bool{false, true} {
-				o := Opener{MaxJump: time.Minute, Warn: func(err error) { want[i] = append(want[i], err.Error()) }}
-				src, err := o.Open(context.Background(), path)
-				if err != nil {
-					t.Skip(err) // the same for both: Open does not read frames
-				}
-				reads[i], stats[i] = readFrames(t, src, frames)
-				got[i] = want[i]
-				src.Close()
+			reads, opened := framesAgree(t, path)
+			if !opened {
+				t.Skip("Open fails") // the same both ways: Open reads no frame
 			}
-			if len(reads[0]) == 0 {
+			if len(reads) == 0 {
 				t.Fatal("read nothing")
 			}
 			if _, made := files[filepath.Base(path)]; made && strings.Contains("bad cut after", strings.Split(filepath.Base(path), "-")[0]) &&
-				!slices.ContainsFunc(reads[0], func(r frameRead) bool { return r.err != "" }) {
+				!slices.ContainsFunc(reads, func(r frameRead) bool { return r.err != "" }) {
 				t.Fatal("damage not found") // the test's, not the reader's
-			}
-			for j := range max(len(reads[0]), len(reads[1])) {
-				if j >= len(reads[0]) || j >= len(reads[1]) {
-					t.Fatalf("%d reads with ReadPacket, %d with NextFrame", len(reads[0]), len(reads[1]))
-				}
-				a, b := reads[0][j], reads[1][j]
-				if !bytes.Equal(a.data, b.data) || !a.t.Equal(b.t) || a.t.Location() != b.t.Location() || a.link != b.link || a.err != b.err {
-					t.Fatalf("read %d: ReadPacket %s, NextFrame %s", j, show(a), show(b))
-				}
-			}
-			if !slices.Equal(got[0], got[1]) {
-				t.Errorf("warnings: ReadPacket %q, NextFrame %q", got[0], got[1])
-			}
-			if stats[0] != stats[1] {
-				t.Errorf("stats: ReadPacket %+v, NextFrame %+v", stats[0], stats[1])
 			}
 		})
 	}
+}
+
+// framesAgree reads the file at path with NextFrame and ReadPacket as a
+// replay does, and with ReadPacket alone, and fails unless the frames, the
+// errors, the warnings and the counters are the same. It returns the reads,
+// and false if the file does not open.
+func framesAgree(t *testing.T, path string) (_ []frameRead, opened bool) {
+	t.Helper()
+	var warns [2][]string
+	var reads [2][]frameRead
+	var stats [2]Stats
+	for i, frames := range []bool{false, true} {
+		o := Opener{MaxJump: time.Minute, Warn: func(err error) { warns[i] = append(warns[i], err.Error()) }}
+		src, err := o.Open(context.Background(), path)
+		if err != nil {
+			return nil, false
+		}
+		reads[i], stats[i] = readFrames(t, src, frames)
+		src.Close()
+	}
+	for j := range max(len(reads[0]), len(reads[1])) {
+		if j >= len(reads[0]) || j >= len(reads[1]) {
+			t.Fatalf("%d reads with ReadPacket, %d with NextFrame", len(reads[0]), len(reads[1]))
+		}
+		a, b := reads[0][j], reads[1][j]
+		if !bytes.Equal(a.data, b.data) || !a.t.Equal(b.t) || a.t.Location() != b.t.Location() || a.link != b.link || a.err != b.err {
+			t.Fatalf("read %d: ReadPacket %s, NextFrame %s", j, show(a), show(b))
+		}
+	}
+	if !slices.Equal(warns[0], warns[1]) {
+		t.Errorf("warnings: ReadPacket %q, NextFrame %q", warns[0], warns[1])
+	}
+	if stats[0] != stats[1] {
+		t.Errorf("stats: ReadPacket %+v, NextFrame %+v", stats[0], stats[1])
+	}
+	return reads[0], true
 }
 
 func show(r frameRead) string {
