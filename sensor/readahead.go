@@ -25,6 +25,12 @@ import (
 // because on the benign mixes reading plus decoding and detecting each take
 // about half of the time, and decoding needs no detector state.
 //
+// The reader takes each frame of a memory-mapped file from NextFrame
+// (capture.Frames): its bytes, time and link type in registers, no
+// capture.Packet built and copied, no error returned, no atomic count; and
+// ReadPacket for whatever NextFrame leaves (other blocks, damage, clock
+// jumps, the end). Its loop (fill) holds only the per-frame work.
+//
 // The reader hands over batches of decoded packets, recycled through a free
 // list: no channel send and no allocation per packet. A decoded packet's
 // Options and Data alias the frame (or the decoder's reassembly buffer),
