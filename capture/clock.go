@@ -53,7 +53,11 @@ func (c *fileClock) check(max time.Duration) {
 // onTime reports whether t is within max of the last packet, and if so
 // moves the timeline to it. It makes no calls, for the hot path.
 func (c *fileClock) onTime(t time.Time) bool {
-	ns := t.UnixNano()
+	return c.onTimeNano(t.UnixNano())
+}
+
+// onTimeNano is onTime of a time in ns since 1970.
+func (c *fileClock) onTimeNano(ns int64) bool {
 	if d := ns - c.last; uint64(d+c.max) <= uint64(2*c.max) {
 		c.last = ns
 		return true

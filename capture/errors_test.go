@@ -282,7 +282,8 @@ func TestCorruptGzip(t *testing.T) {
 // FuzzOpenFiles reads arbitrary bytes as a capture file (gzip'd too): no
 // panic, only *FileError errors, and a bound on what it allocates, so that
 // a small file claiming a huge record or a million interfaces fails the
-// fuzzer as it once failed the reader.
+// fuzzer as it once failed the reader; and NextFrame, where a replay
+// reads with it, reads the same as ReadPacket (framesAgree).
 func FuzzOpenFiles(f *testing.F) {
 	pkts := genPackets(4, 10, true)
 	pb, _ := pcapBytes(binary.LittleEndian, false, 65535, layers.LinkTypeEthernet, pkts)
@@ -346,5 +347,7 @@ func FuzzOpenFiles(f *testing.F) {
 			}
 			_ = fe.Error()
 		}
+		// A replay reads with NextFrame where it can: the same.
+		framesAgree(t, p)
 	})
 }

@@ -136,7 +136,11 @@ type fileSource struct {
 	closed  bool
 
 	received atomic.Uint64
-	counts   fileCounts
+	// fastReceived counts the frames NextFrame handed out, apart from
+	// received: an atomic add per frame is a locked instruction, which
+	// waits for every store before it (the decoded packets).
+	fastReceived uint64
+	counts       fileCounts
 }
 
 // fileCounts are what the file readers of a source count for its Stats.
@@ -148,7 +152,7 @@ type fileCounts struct {
 // next call. After an error other than io.EOF, reading on continues with
 // what remains (the other files, or the rest of the file).
 func (s *fileSource) ReadPacket() (Packet, error) {
-	if fr := s.fast; fr != nil && !fr.ahead.ok {
+	if fr := s.fast; fr != nil && !fr.ahead.ok && fr.ngErr == nil {
 		// The hot path of a replay: the next record of one mapped
 		// file, on its timeline. (Each branch returns its own packet,
 		// so that it stays in registers.)
@@ -250,8 +254,9 @@ func (s *fileSource) end(in *input) {
 	in.fr = nil
 }
 
+// Stats are the source's counters. Ask on the goroutine that reads.
 func (s *fileSource) Stats() Stats {
-	return Stats{Received: s.received.Load(), ClockJumps: s.counts.jumps.Load(), RecordsCut: s.counts.cut.Load()}
+	return Stats{Received: s.received.Load() + s.fastReceived, ClockJumps: s.counts.jumps.Load(), RecordsCut: s.counts.cut.Load()}
 }
 
 // Names are the files, in the order given.

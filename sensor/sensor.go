@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/detector"
@@ -168,9 +169,14 @@ func (s *Sensor) handle(pk capture.Packet) bool {
 // decodeFrame decodes one frame into p, counting it. It reports whether p
 // holds something the detector reads (IP or ARP).
 func (s *Sensor) decodeFrame(pk capture.Packet, p *decode.Packet) bool {
+	return s.decodeData(pk.LinkType, pk.Data, pk.Time, p)
+}
+
+// decodeData is decodeFrame of a frame's parts.
+func (s *Sensor) decodeData(link layers.LinkType, data []byte, t time.Time, p *decode.Packet) bool {
 	s.n++
-	s.bytes += uint64(len(pk.Data))
-	ok, err := s.dec.Decode(pk.LinkType, pk.Data, pk.Time, p)
+	s.bytes += uint64(len(data))
+	ok, err := s.dec.Decode(link, data, t, p)
 	if err != nil {
 		s.bad++
 		if s.first == nil {
