@@ -405,6 +405,7 @@ func (e *engine) run(ctx context.Context, tr transport, onSendErr func(h *hostSt
 				e.mu.Unlock()
 				pkts, owner = pkts[n+1:], owner[n+1:]
 			}
+			e.sentAfterDelay(picks)
 			continue
 		}
 		wait := time.Duration(min(next, wakeAt) - e.now())
@@ -422,6 +423,23 @@ func (e *engine) run(ctx context.Context, tr transport, onSendErr func(h *hostSt
 			case <-timer.C:
 			default:
 			}
+		}
+	}
+}
+
+// sentAfterDelay counts a host's scan delay from when its probe left, not
+// from when it was picked: a send held up (the process descheduled, a full
+// socket buffer) must not shorten the gap to the next probe on the wire.
+func (e *engine) sentAfterDelay(picks []pick) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var done int64
+	for _, pk := range picks {
+		if pk.h.delay > 0 {
+			if done == 0 {
+				done = e.now()
+			}
+			pk.h.lastSend = max(pk.h.lastSend, done)
 		}
 	}
 }

@@ -19,10 +19,16 @@ type fakeNet struct {
 	delay  time.Duration
 	answer func(port uint16, try int, at time.Time) bool
 	sends  []time.Time
+	// lag holds up every other send before its packet leaves: the
+	// process descheduled between picking a probe and sending it.
+	lag time.Duration
 }
 
 func (f *fakeNet) send(pkts []outPacket) (int, error) {
 	for _, p := range pkts {
+		if f.lag > 0 && len(f.sends)%2 == 0 {
+			time.Sleep(f.lag)
+		}
 		now := time.Now()
 		f.mu.Lock()
 		f.sends = append(f.sends, now)
@@ -88,14 +94,17 @@ func TestEngineRateLimits(t *testing.T) {
 		t.Errorf("--max-rate 1000: 100 probes in %v", took)
 	}
 
-	// --scan-delay 10ms: at least 10 ms between probes to the host.
+	// --scan-delay 10ms: at least 10 ms between probes to the host on
+	// the wire, also when a send is held up after its probe was picked.
 	delayed := tm
 	delayed.ScanDelay = 10 * time.Millisecond
-	f = &fakeNet{}
-	fakeScan(t, delayed, 10, f)
-	for i := 1; i < len(f.sends); i++ {
-		if gap := f.sends[i].Sub(f.sends[i-1]); gap < 9*time.Millisecond {
-			t.Errorf("--scan-delay 10ms: probe %d sent %v after the one before", i, gap)
+	for _, lag := range []time.Duration{0, 4 * time.Millisecond} {
+		f = &fakeNet{lag: lag}
+		fakeScan(t, delayed, 10, f)
+		for i := 1; i < len(f.sends); i++ {
+			if gap := f.sends[i].Sub(f.sends[i-1]); gap < 9*time.Millisecond {
+				t.Errorf("--scan-delay 10ms, sends held up %v: probe %d sent %v after the one before", lag, i, gap)
+			}
 		}
 	}
 
