@@ -68,6 +68,8 @@ type Detector struct {
 	trackers map[netip.Addr]*tracker
 
 	packets, probes uint64
+
+	ahead lookahead // Prefetch's scratch (lookahead.go)
 }
 
 // New returns a detector that calls emit for every event, in order.

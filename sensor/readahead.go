@@ -197,6 +197,7 @@ func (s *Sensor) readAhead(ctx context.Context, src capture.Source, files captur
 // detector and gives it back, until the reader has ended.
 func (s *Sensor) detect(h *handover, at *fileCursor) {
 	for b := range h.full {
+		s.det.Prefetch(b.n, func(i int) *decode.Packet { return &b.ents[i].pkt })
 		for i := range b.n {
 			e := &b.ents[i]
 			if at != nil {
