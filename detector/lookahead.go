@@ -18,41 +18,44 @@ const aheadMax = 512
 
 // lookahead is the detector's scratch for Prefetch.
 type lookahead struct {
-	slot [aheadMax]uint32 // slot index of each packet, or noSlot
+	slot [aheadMax]uint32 // slot index of each packet's key (0 for a packet without one)
 	sink uint64           // what the loads read, so that they are kept
 }
 
-const noSlot = ^uint32(0)
-
 // Prefetch hints that the n packets at(0) .. at(n-1) are processed next, in
-// that order: it brings their flows' slots and flows into the cache.
+// that order: it brings their flows' slots and flows into the cache. A nil
+// packet is skipped. The passes that load are tight loops of independent
+// loads, so that many of them fit in the core's window at once.
 func (d *Detector) Prefetch(n int, at func(i int) *decode.Packet) {
 	t, la := d.flows, &d.ahead
 	n = min(n, aheadMax)
-	var sink uint64
-	for i := range n {
-		idx := noSlot
+	idx := la.slot[:n]
+	for i := range idx {
+		idx[i] = 0
 		if k, ok := transportKey(at(i)); ok {
-			h := t.hash(&k)
-			idx = uint32(h & t.mask)
-			sink ^= uint64(t.slots[idx].id)
-		}
-		la.slot[i] = idx
-	}
-	for i := range n {
-		if idx := la.slot[i]; idx != noSlot {
-			if id := t.slots[idx].id; id != 0 {
-				sink ^= uint64(t.slab.at(id).last)
-			}
+			idx[i] = uint32(t.hash(&k) & t.mask)
 		}
 	}
-	la.sink ^= sink
+	slots := t.slots
+	var sink uint64
+	for _, j := range idx {
+		sink += uint64(slots[j].id)
+	}
+	for _, j := range idx {
+		if id := slots[j].id; id != 0 {
+			sink += uint64(t.slab.at(id).last)
+		}
+	}
+	la.sink += sink
 }
 
 // transportKey is the flow key Process looks p up by, for the kinds whose
 // every packet has one.
 func transportKey(p *decode.Packet) (flowKey, bool) {
 	var k flowKey
+	if p == nil {
+		return k, false
+	}
 	var proto uint8
 	switch p.Kind {
 	case decode.KindTCP:
