@@ -75,6 +75,7 @@ type Detector struct {
 // New returns a detector that calls emit for every event, in order.
 func New(r *rules.Rules, emit func(Event)) *Detector {
 	d := &Detector{flows: newFlowTable(flowCap(r))}
+	d.ahead.cur = -1
 	d.episodes = NewEpisodes(r, func(ev Event) { d.annotate(&ev); emit(ev) })
 	d.trackers = d.episodes.trackers
 	d.SetRules(r)
@@ -108,6 +109,7 @@ func (d *Detector) OpenEpisodes() int { return d.episodes.OpenEpisodes() }
 // Process feeds one decoded packet.
 func (d *Detector) Process(p *decode.Packet) {
 	d.packets++
+	d.ahead.take(p)
 	d.Advance(p.Time)
 	switch p.Kind {
 	case decode.KindTCP:

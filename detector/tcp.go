@@ -10,9 +10,8 @@ import (
 )
 
 func (d *Detector) tcp(p *decode.Packet) {
-	var k flowKey
-	srcIsA := k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 6)
-	f, h := d.flows.lookup(&k)
+	k, srcIsA, h := d.flowKeyOf(p, 6)
+	f := d.flows.lookupHashed(&k, h)
 	if f == nil {
 		d.newTCP(p, k, h, srcIsA)
 		return
