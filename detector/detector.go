@@ -75,7 +75,7 @@ type Detector struct {
 // New returns a detector that calls emit for every event, in order.
 func New(r *rules.Rules, emit func(Event)) *Detector {
 	d := &Detector{flows: newFlowTable(flowCap(r))}
-	d.ahead.cur = -1
+	d.ahead.cur, d.ahead.minFlows = -1, aheadMinFlows
 	d.episodes = NewEpisodes(r, func(ev Event) { d.annotate(&ev); emit(ev) })
 	d.trackers = d.episodes.trackers
 	d.SetRules(r)

@@ -18,16 +18,22 @@ import "github.com/scanwatch/scanwatch/decode"
 // bytes each) stay in the core's cache until processed.
 const aheadMax = 512
 
+// aheadMinFlows is the fewest flows the table holds for Prefetch to read
+// ahead: a smaller table (2 MiB of flows) stays in the core's own cache,
+// where reading ahead only costs.
+const aheadMinFlows = 1 << 14
+
 // lookahead is the run of packets Prefetch was told of, in order, with
 // their keys and hashes; next is the one Process expects next, cur the one
 // it processes (-1 when that is none of the run).
 type lookahead struct {
+	minFlows     int // aheadMinFlows; tests lower it
 	n, next, cur int
-	pkt     [aheadMax]*decode.Packet
-	key     [aheadMax]flowKey
-	hash    [aheadMax]uint64
-	srcIsA  [aheadMax]bool
-	sink    uint64 // what the loads read, so that they are kept
+	pkt          [aheadMax]*decode.Packet
+	key          [aheadMax]flowKey
+	hash         [aheadMax]uint64
+	srcIsA       [aheadMax]bool
+	sink         uint64 // what the loads read, so that they are kept
 }
 
 // Prefetch tells the detector that the packets at(0) .. at(n-1) are the
@@ -38,6 +44,9 @@ type lookahead struct {
 func (d *Detector) Prefetch(n int, at func(i int) *decode.Packet) {
 	t, la := d.flows, &d.ahead
 	la.n, la.next, la.cur = 0, 0, -1
+	if t.n < la.minFlows {
+		return
+	}
 	for i := range min(n, aheadMax) {
 		p := at(i)
 		if p == nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -18,8 +19,8 @@ import (
 )
 
 // BenchmarkDetectFiles is the detector alone on the packets of the capture
-// files SCANWATCH_BENCH_FILES names (the first million of each, decoded
-// beforehand), fed in batches of 512 as a replay feeds them, with and
+// files SCANWATCH_BENCH_FILES names (the first million of each, or
+// SCANWATCH_BENCH_PACKETS, decoded beforehand), fed in batches of 512 as a replay feeds them, with and
 // without Prefetch (a look-ahead of 512 or fewer packets at a time). It
 // reports the CPU time of the detector's thread per packet, which other
 // processes on the machine inflate less than wall time.
@@ -28,9 +29,9 @@ func BenchmarkDetectFiles(b *testing.B) {
 	if len(files) == 0 {
 		b.Skip("SCANWATCH_BENCH_FILES names no capture files")
 	}
-	aheads := []int{0, 64, 512}
+	aheads := []int{0, 512}
 	for _, f := range files {
-		pkts := decodeFile(b, f, 1_000_000)
+		pkts := decodeFile(b, f, benchPackets())
 		b.Run(filepath.Base(f), func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
@@ -74,6 +75,15 @@ func detectAll(pkts []decode.Packet, ahead int) {
 func medianOf(x []float64) float64 {
 	slices.Sort(x)
 	return x[len(x)/2]
+}
+
+// benchPackets is how many packets of each file BenchmarkDetectFiles
+// runs: SCANWATCH_BENCH_PACKETS, or a million.
+func benchPackets() int {
+	if n, err := strconv.Atoi(os.Getenv("SCANWATCH_BENCH_PACKETS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
 }
 
 // decodeFile decodes the first max packets of path; their bytes alias the
