@@ -68,14 +68,11 @@ type Detector struct {
 	trackers map[netip.Addr]*tracker
 
 	packets, probes uint64
-
-	ahead lookahead // Prefetch's scratch (lookahead.go)
 }
 
 // New returns a detector that calls emit for every event, in order.
 func New(r *rules.Rules, emit func(Event)) *Detector {
 	d := &Detector{flows: newFlowTable(flowCap(r))}
-	d.ahead.cur, d.ahead.minFlows = -1, aheadMinFlows
 	d.episodes = NewEpisodes(r, func(ev Event) { d.annotate(&ev); emit(ev) })
 	d.trackers = d.episodes.trackers
 	d.SetRules(r)
@@ -109,7 +106,6 @@ func (d *Detector) OpenEpisodes() int { return d.episodes.OpenEpisodes() }
 // Process feeds one decoded packet.
 func (d *Detector) Process(p *decode.Packet) {
 	d.packets++
-	d.ahead.take(p)
 	d.Advance(p.Time)
 	switch p.Kind {
 	case decode.KindTCP:

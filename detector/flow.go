@@ -219,20 +219,15 @@ func (t *flowTable) get(k flowKey) *flow {
 // of a new flow hashes its key once.
 func (t *flowTable) lookup(k *flowKey) (*flow, uint64) {
 	h := t.hash(k)
-	return t.lookupHashed(k, h), h
-}
-
-// lookupHashed is lookup of a key whose hash is h.
-func (t *flowTable) lookupHashed(k *flowKey, h uint64) *flow {
 	tag := uint32(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		s := t.slots[i]
 		if s.id == 0 {
-			return nil
+			return nil, h
 		}
 		if s.hash == tag {
 			if f := t.slab.at(s.id); f.key.equal(k) {
-				return f
+				return f, h
 			}
 		}
 	}

@@ -10,8 +10,9 @@ import (
 )
 
 func (d *Detector) tcp(p *decode.Packet) {
-	k, srcIsA, h := d.flowKeyOf(p, 6)
-	f := d.flows.lookupHashed(&k, h)
+	var k flowKey
+	srcIsA := k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 6)
+	f, h := d.flows.lookup(&k)
 	if f == nil {
 		d.newTCP(p, k, h, srcIsA)
 		return

@@ -38,8 +38,9 @@ func discoveryPort(sport uint16) bool {
 }
 
 func (d *Detector) udp(p *decode.Packet) {
-	k, srcIsA, h := d.flowKeyOf(p, 17)
-	f := d.flows.lookupHashed(&k, h)
+	var k flowKey
+	srcIsA := k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 17)
+	f, h := d.flows.lookup(&k)
 	if f == nil {
 		f = d.newFlowHashed(k, h, srcIsA)
 		switch {
@@ -70,8 +71,8 @@ func (d *Detector) udp(p *decode.Packet) {
 }
 
 func (d *Detector) sctp(p *decode.Packet) {
-	k, srcIsA, h := d.flowKeyOf(p, 132)
-	f := d.flows.lookupHashed(&k, h)
+	k, srcIsA := makeKey(p.Src, p.Dst, p.SrcPort, p.DstPort, 132)
+	f, h := d.flows.lookup(&k)
 	if f == nil {
 		f = d.newFlowHashed(k, h, srcIsA)
 		if kind := sctpProbeKind(p.SCTPChunk); kind != KindNone && d.probeTarget(p) {

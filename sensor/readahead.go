@@ -7,7 +7,6 @@ import (
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
-	"github.com/scanwatch/scanwatch/detector"
 )
 
 // A replay of capture files runs on two goroutines, so on two cores. The
@@ -199,9 +198,6 @@ func (s *Sensor) readAhead(ctx context.Context, src capture.Source, files captur
 func (s *Sensor) detect(h *handover, at *fileCursor) {
 	for b := range h.full {
 		for i := range b.n {
-			if i%aheadChunk == 0 {
-				b.prefetch(s.det, i, min(b.n, i+aheadChunk))
-			}
 			e := &b.ents[i]
 			if at != nil {
 				at.at = e.file
@@ -221,20 +217,6 @@ func (s *Sensor) detect(h *handover, at *fileCursor) {
 		b.n, b.publish, b.arena = 0, false, b.arena[:0]
 		h.free <- b
 	}
-}
-
-// aheadChunk is how many entries the detector is told of at a time
-// (Detector.Prefetch).
-const aheadChunk = 512
-
-// prefetch tells d that the entries from..to-1 are processed next.
-func (b *batch) prefetch(d *detector.Detector, from, to int) {
-	d.Prefetch(to-from, func(i int) *decode.Packet {
-		if e := &b.ents[from+i]; e.ok {
-			return &e.pkt
-		}
-		return nil
-	})
 }
 
 // fileCursor names the capture file of the packet the detector is at, for
