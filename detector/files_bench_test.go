@@ -2,12 +2,10 @@ package detector
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -20,61 +18,34 @@ import (
 
 // BenchmarkDetectFiles is the detector alone on the packets of the capture
 // files SCANWATCH_BENCH_FILES names (the first million of each, or
-// SCANWATCH_BENCH_PACKETS, decoded beforehand), fed in batches of 512 as a replay feeds them, with and
-// without Prefetch (a look-ahead of 512 or fewer packets at a time). It
-// reports the CPU time of the detector's thread per packet, which other
-// processes on the machine inflate less than wall time.
+// SCANWATCH_BENCH_PACKETS, decoded beforehand), fed in order as a replay
+// feeds them. Besides wall time it reports the CPU time of the detector's
+// thread per packet, which other processes on the machine inflate less:
+// the replay's own benchmark (sensor) has the reader on a second core.
 func BenchmarkDetectFiles(b *testing.B) {
 	files := strings.Fields(os.Getenv("SCANWATCH_BENCH_FILES"))
 	if len(files) == 0 {
 		b.Skip("SCANWATCH_BENCH_FILES names no capture files")
 	}
-	aheads := []int{0, 512}
 	for _, f := range files {
 		pkts := decodeFile(b, f, benchPackets())
 		b.Run(filepath.Base(f), func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			cpu := make([][]float64, len(aheads))
-			round := 0
+			b.ReportAllocs()
+			cpu0 := threadCPU()
 			for b.Loop() {
-				// Each round runs every variant, in an order that rotates,
-				// so that the machine's load weighs on all alike.
-				for v := range aheads {
-					a := (v + round) % len(aheads)
-					t0 := threadCPU()
-					detectAll(pkts, aheads[a])
-					cpu[a] = append(cpu[a], float64(threadCPU()-t0)/float64(len(pkts)))
+				d := New(rules.Default(), func(Event) {})
+				for i := range pkts {
+					d.Process(&pkts[i])
 				}
-				round++
+				d.Flush()
 			}
-			for a, ahead := range aheads {
-				b.ReportMetric(medianOf(cpu[a]), fmt.Sprintf("cpu-ns/pkt-ahead%d", ahead))
-			}
+			n := float64(b.N) * float64(len(pkts))
+			b.ReportMetric(float64(threadCPU()-cpu0)/n, "cpu-ns/pkt")
+			b.ReportMetric(n/b.Elapsed().Seconds(), "packets/s")
 		})
 	}
-}
-
-// detectAll runs a detector over pkts in batches of 512, telling it of
-// ahead packets at a time (none for 0).
-func detectAll(pkts []decode.Packet, ahead int) {
-	d := New(rules.Default(), func(Event) {})
-	for i := 0; i < len(pkts); i += 512 {
-		batch := pkts[i:min(len(pkts), i+512)]
-		for j := range batch {
-			if ahead > 0 && j%ahead == 0 {
-				chunk := batch[j:min(len(batch), j+ahead)]
-				d.Prefetch(len(chunk), func(k int) *decode.Packet { return &chunk[k] })
-			}
-			d.Process(&batch[j])
-		}
-	}
-	d.Flush()
-}
-
-func medianOf(x []float64) float64 {
-	slices.Sort(x)
-	return x[len(x)/2]
 }
 
 // benchPackets is how many packets of each file BenchmarkDetectFiles
