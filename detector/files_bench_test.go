@@ -1,0 +1,101 @@
+package detector
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/scanwatch/scanwatch/capture"
+	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/rules"
+)
+
+// BenchmarkDetectFiles is the detector alone on the packets of the capture
+// files SCANWATCH_BENCH_FILES names (the first million of each, or
+// SCANWATCH_BENCH_PACKETS, decoded beforehand), fed in order as a replay
+// feeds them. Besides wall time it reports the CPU time of the detector's
+// thread per packet, which other processes on the machine inflate less:
+// the replay's own benchmark (sensor) has the reader on a second core.
+func BenchmarkDetectFiles(b *testing.B) {
+	files := strings.Fields(os.Getenv("SCANWATCH_BENCH_FILES"))
+	if len(files) == 0 {
+		b.Skip("SCANWATCH_BENCH_FILES names no capture files")
+	}
+	for _, f := range files {
+		pkts := decodeFile(b, f, benchPackets())
+		b.Run(filepath.Base(f), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			b.ReportAllocs()
+			cpu0 := threadCPU()
+			for b.Loop() {
+				d := New(rules.Default(), func(Event) {})
+				for i := range pkts {
+					d.Process(&pkts[i])
+				}
+				d.Flush()
+			}
+			n := float64(b.N) * float64(len(pkts))
+			b.ReportMetric(float64(threadCPU()-cpu0)/n, "cpu-ns/pkt")
+			b.ReportMetric(n/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
+}
+
+// benchPackets is how many packets of each file BenchmarkDetectFiles
+// runs: SCANWATCH_BENCH_PACKETS, or a million.
+func benchPackets() int {
+	if n, err := strconv.Atoi(os.Getenv("SCANWATCH_BENCH_PACKETS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+// decodeFile decodes the first max packets of path; their bytes alias the
+// mapped file, which stays open.
+func decodeFile(b *testing.B, path string, max int) []decode.Packet {
+	src, err := capture.OpenFiles(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { src.Close() })
+	dec := decode.NewDecoder(1024)
+	var pkts []decode.Packet
+	for len(pkts) < max {
+		pk, err := src.ReadPacket()
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			continue
+		}
+		var p decode.Packet
+		if ok, err := dec.Decode(pk.LinkType, pk.Data, pk.Time, &p); ok && err == nil {
+			p.Options, p.Data = clone(p.Options), clone(p.Data)
+			pkts = append(pkts, p)
+		}
+	}
+	return pkts
+}
+
+func clone(x []byte) []byte {
+	if x == nil {
+		return nil
+	}
+	return append([]byte{}, x...)
+}
+
+// threadCPU is the calling thread's CPU time, ns.
+func threadCPU() int64 {
+	var ru syscall.Rusage
+	const rusageThread = 1
+	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
+		return 0
+	}
+	return ru.Utime.Nano() + ru.Stime.Nano()
+}
