@@ -2,10 +2,9 @@ package capture
 
 import (
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/scanwatch/scanwatch/internal/benchfiles"
 )
 
 // BenchmarkReadFiles reads every packet of the capture files that
@@ -14,34 +13,28 @@ import (
 // pcap against pcapng of the same packets. Skipped when the variable is
 // unset.
 func BenchmarkReadFiles(b *testing.B) {
-	files := strings.Fields(os.Getenv("SCANWATCH_BENCH_FILES"))
-	if len(files) == 0 {
-		b.Skip("SCANWATCH_BENCH_FILES names no capture files")
-	}
-	for _, f := range files {
-		b.Run(filepath.Base(f), func(b *testing.B) {
-			var packets, bytes uint64
-			b.ReportAllocs()
-			for b.Loop() {
-				src, err := OpenFiles(f)
+	benchfiles.Each(b, func(b *testing.B, f string) {
+		var packets, bytes uint64
+		b.ReportAllocs()
+		for b.Loop() {
+			src, err := OpenFiles(f)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for {
+				p, err := src.ReadPacket()
+				if err == io.EOF {
+					break
+				}
 				if err != nil {
 					b.Fatal(err)
 				}
-				for {
-					p, err := src.ReadPacket()
-					if err == io.EOF {
-						break
-					}
-					if err != nil {
-						b.Fatal(err)
-					}
-					bytes += uint64(len(p.Data))
-				}
-				packets += src.Stats().Received
-				src.Close()
+				bytes += uint64(len(p.Data))
 			}
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(packets), "ns/packet")
-			b.ReportMetric(float64(bytes)/float64(packets), "bytes/packet")
-		})
-	}
+			packets += src.Stats().Received
+			src.Close()
+		}
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(packets), "ns/packet")
+		b.ReportMetric(float64(bytes)/float64(packets), "bytes/packet")
+	})
 }

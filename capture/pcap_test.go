@@ -2,13 +2,11 @@ package capture
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"slices"
 	"testing"
-	"testing/iotest"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -194,13 +192,7 @@ func TestPcapPathsAgree(t *testing.T) {
 	huge := bytes.Clone(noSnap)
 	le.PutUint32(huge[offs[5]+8:], MaxRecord+1)
 
-	for _, tc := range []struct {
-		name  string
-		b     []byte
-		want  []testPkt // packets read before the error or the end
-		warn  string    // a warning, "" for none
-		error string    // "" for io.EOF
-	}{
+	readEveryPath(t, ".pcap", []pathCase{
 		{"good", good, pkts, "", ""},
 		{"big-record", big, bigWant, fmt.Sprintf("packet record at byte offset %d (packet 3): longer than the maximum of 262144 bytes: capture length 3145728, the first 262144 bytes read, the rest skipped", bigOffs[2]), ""},
 		{"over-snaplen", over, overWant, "", ""},
@@ -208,58 +200,9 @@ func TestPcapPathsAgree(t *testing.T) {
 		{"cut-in-data", good[:offs[6]+17], pkts[:6], "", fmt.Sprintf("truncated packet record at byte offset %d (packet 7): unexpected EOF", offs[6])},
 		{"past-the-end", pastEnd, pkts[:7], "", fmt.Sprintf("truncated packet record at byte offset %d (packet 8): unexpected EOF", offs[7])},
 		{"huge-caplen", huge, pkts[:5], "", fmt.Sprintf("truncated packet record at byte offset %d (packet 6): unexpected EOF", offs[5])},
-	} {
-		path := writeTemp(t, tc.name+".pcap", tc.b)
-		var warns []string
-		o := Opener{Warn: func(err error) { warns = append(warns, err.Error()) }}
-		open := map[string]func() (Source, error){
-			"mapped": func() (Source, error) { return o.Open(context.Background(), path) },
-			"buffered": func() (Source, error) {
-				return withWarn(OpenReader(path, bytes.NewReader(tc.b)))(o.Warn)
-			},
-			"one-byte": func() (Source, error) {
-				return withWarn(OpenReader(path, iotest.OneByteReader(bytes.NewReader(tc.b))))(o.Warn)
-			},
+	}, func(t *testing.T, src Source, warns []string) {
+		if n := src.Stats().RecordsCut; n != uint64(len(warns)) {
+			t.Errorf("RecordsCut = %d", n)
 		}
-		for how, open := range open {
-			t.Run(tc.name+"/"+how, func(t *testing.T) {
-				warns = nil
-				src, err := open()
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer src.Close()
-				if how == "mapped" && src.(*fileSource).inputs[0].fr.mm == nil {
-					t.Fatal("the file is not memory-mapped")
-				}
-				got, err := readAll(src)
-				checkPackets(t, got, tc.want)
-				switch {
-				case tc.error == "" && err != io.EOF:
-					t.Errorf("err = %v, want io.EOF", err)
-				case tc.error != "" && (err == nil || err.Error() != path+": "+tc.error):
-					t.Errorf("err = %v\nwant %s: %s", err, path, tc.error)
-				}
-				switch {
-				case tc.warn == "" && len(warns) > 0:
-					t.Errorf("warnings %q", warns)
-				case tc.warn != "" && (len(warns) != 1 || warns[0] != path+": "+tc.warn):
-					t.Errorf("warnings %q\nwant %s: %s", warns, path, tc.warn)
-				}
-				if n := src.Stats().RecordsCut; n != uint64(len(warns)) {
-					t.Errorf("RecordsCut = %d", n)
-				}
-			})
-		}
-	}
-}
-
-// withWarn sets the warning function of a source from OpenReader.
-func withWarn(src Source, err error) func(func(error)) (Source, error) {
-	return func(warn func(error)) (Source, error) {
-		if err == nil {
-			src.(*fileSource).inputs[0].fr.warn = warn
-		}
-		return src, err
-	}
+	})
 }

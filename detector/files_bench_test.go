@@ -7,12 +7,12 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/internal/benchfiles"
 	"github.com/scanwatch/scanwatch/rules"
 )
 
@@ -23,11 +23,7 @@ import (
 // thread per packet, which other processes on the machine inflate less:
 // the replay's own benchmark (sensor) has the reader on a second core.
 func BenchmarkDetectFiles(b *testing.B) {
-	files := strings.Fields(os.Getenv("SCANWATCH_BENCH_FILES"))
-	if len(files) == 0 {
-		b.Skip("SCANWATCH_BENCH_FILES names no capture files")
-	}
-	for _, f := range files {
+	for _, f := range benchfiles.Paths(b) {
 		pkts := decodeFile(b, f, benchPackets())
 		b.Run(filepath.Base(f), func(b *testing.B) {
 			runtime.LockOSThread()

@@ -3,13 +3,11 @@ package sensor
 import (
 	"context"
 	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/internal/benchfiles"
 	"github.com/scanwatch/scanwatch/rules"
 )
 
@@ -19,27 +17,21 @@ import (
 // where it can). With -cpuprofile it shows where a replay's time goes on
 // each mix. Skipped when the variable is unset.
 func BenchmarkReplayFiles(b *testing.B) {
-	files := strings.Fields(os.Getenv("SCANWATCH_BENCH_FILES"))
-	if len(files) == 0 {
-		b.Skip("SCANWATCH_BENCH_FILES names no capture files")
-	}
-	for _, f := range files {
-		b.Run(filepath.Base(f), func(b *testing.B) {
-			var packets uint64
-			b.ReportAllocs()
-			for b.Loop() {
-				src, err := capture.OpenFiles(f)
-				if err != nil {
-					b.Fatal(err)
-				}
-				s := New(Options{Rules: rules.Default(), Sink: EVE{eve.NewWriter(io.Discard, eve.Options{})}})
-				if err := s.Replay(context.Background(), src); err != nil {
-					b.Fatal(err)
-				}
-				src.Close()
-				packets += s.Packets()
+	benchfiles.Each(b, func(b *testing.B, f string) {
+		var packets uint64
+		b.ReportAllocs()
+		for b.Loop() {
+			src, err := capture.OpenFiles(f)
+			if err != nil {
+				b.Fatal(err)
 			}
-			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
-		})
-	}
+			s := New(Options{Rules: rules.Default(), Sink: EVE{eve.NewWriter(io.Discard, eve.Options{})}})
+			if err := s.Replay(context.Background(), src); err != nil {
+				b.Fatal(err)
+			}
+			src.Close()
+			packets += s.Packets()
+		}
+		b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+	})
 }
