@@ -174,7 +174,7 @@ func (s *Episodes) Flush() {
 // suspects, their evictions and memory, and alerts.
 func (s *Episodes) Stats() Stats {
 	return Stats{Trackers: s.trackers.len(), TrackersEvicted: s.evicted, Probation: s.prob.len(), ProbationEvicted: s.prob.evicted,
-		Suspects: len(s.ev.suspects), Alerts: s.alerts, TrackerBytes: s.used,
+		Suspects: s.ev.suspects.len(), Alerts: s.alerts, TrackerBytes: s.used,
 		AlertsSuppressed: s.alertsSuppressed, Floods: s.floodCount}
 }
 

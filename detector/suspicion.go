@@ -18,7 +18,7 @@ import (
 // (suspects).
 type suspicion struct {
 	once, twice agingFilter
-	suspects    map[[16]byte]suspect
+	suspects    suspectTable
 	maxSuspects int
 }
 
@@ -48,7 +48,7 @@ func newEvidence(budget int64) suspicion {
 	return suspicion{
 		once:        newAgingFilter(int64(float64(budget)*onceShare), onceBits, onceK),
 		twice:       newAgingFilter(int64(float64(budget)*twiceShare), twiceBits, twiceK),
-		suspects:    make(map[[16]byte]suspect),
+		suspects:    newSuspectTable(),
 		maxSuspects: max(64, int(float64(budget)*(1-onceShare-twiceShare))/suspectBytes),
 	}
 }
@@ -57,8 +57,7 @@ func newEvidence(budget int64) suspicion {
 // remembers (0, 1 or 2), or its exact sequential-test state (ok true),
 // which it forgets: the caller makes a tracker of it.
 func (ev *suspicion) recall(key [16]byte, now, memory int64) (prior int, sus suspect, ok bool) {
-	if sus, ok = ev.suspects[key]; ok {
-		delete(ev.suspects, key)
+	if sus, ok = ev.suspects.take(key); ok {
 		if memory > 0 && now-sus.last > memory {
 			ok = false // past the evidence's memory
 		} else {
@@ -90,27 +89,71 @@ func (ev *suspicion) remember(key [16]byte, total int, now, memory int64) {
 }
 
 // keep stores the sequential-test state of an evicted tracker. When the
-// table is full, the weakest of a few entries sampled at random (the
-// oldest of equals) makes room, unless it is stronger than s.
+// table is full, the weakest of a few entries (the oldest of equals) makes
+// room, unless it is stronger than s. The few are sampled at a place the
+// key's fixed hash picks, not in map order: a replay decides the same way
+// every time.
 func (ev *suspicion) keep(key [16]byte, s suspect) {
-	if _, ok := ev.suspects[key]; !ok && len(ev.suspects) >= ev.maxSuspects {
-		var victim [16]byte
-		found, n := false, 0
-		for k, v := range ev.suspects {
-			if v.llr <= s.llr && (!found || v.llr < ev.suspects[victim].llr ||
-				v.llr == ev.suspects[victim].llr && v.last < ev.suspects[victim].last) {
-				victim, found = k, true
-			}
-			if n++; n == 8 {
-				break
-			}
-		}
-		if !found {
-			return
-		}
-		delete(ev.suspects, victim)
+	t := &ev.suspects
+	if i, ok := t.index[key]; ok {
+		t.vals[i] = s
+		return
 	}
-	ev.suspects[key] = s
+	if t.len() < ev.maxSuspects {
+		t.add(key, s)
+		return
+	}
+	victim := -1
+	start := int(hashKey(key) % uint64(t.len()))
+	for n := range min(8, t.len()) {
+		i := (start + n) % t.len()
+		v := t.vals[i]
+		if v.llr <= s.llr && (victim < 0 || v.llr < t.vals[victim].llr ||
+			v.llr == t.vals[victim].llr && v.last < t.vals[victim].last) {
+			victim = i
+		}
+	}
+	if victim < 0 {
+		return
+	}
+	delete(t.index, t.keys[victim])
+	t.keys[victim], t.vals[victim] = key, s
+	t.index[key] = int32(victim)
+}
+
+// suspectTable holds the suspects in two dense slices, in an order that
+// depends only on what was kept and taken, and a map from key to place.
+type suspectTable struct {
+	keys  [][16]byte
+	vals  []suspect
+	index map[[16]byte]int32
+}
+
+func newSuspectTable() suspectTable { return suspectTable{index: make(map[[16]byte]int32)} }
+
+func (t *suspectTable) len() int { return len(t.keys) }
+
+func (t *suspectTable) add(key [16]byte, s suspect) {
+	t.index[key] = int32(len(t.keys))
+	t.keys = append(t.keys, key)
+	t.vals = append(t.vals, s)
+}
+
+// take returns key's state and removes it; the last entry fills its place.
+func (t *suspectTable) take(key [16]byte) (suspect, bool) {
+	i, ok := t.index[key]
+	if !ok {
+		return suspect{}, false
+	}
+	s := t.vals[i]
+	delete(t.index, key)
+	last := int32(len(t.keys) - 1)
+	if i != last {
+		t.keys[i], t.vals[i] = t.keys[last], t.vals[last]
+		t.index[t.keys[i]] = i
+	}
+	t.keys, t.vals = t.keys[:last], t.vals[:last]
+	return s, true
 }
 
 // hashKey mixes an address into 64 bits. The constants are fixed, so a
