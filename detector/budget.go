@@ -91,9 +91,9 @@ func (s *portSet) bytes() int {
 // are counted without their ports, port sets no longer become bitmaps (a
 // port outside a full small set counts as new), and past twice the cap a
 // new target only counts as a contact.
-func (s *Episodes) addContact(t *tracker, e *episode, c Contact, counted bool) bool {
+func (s *Episodes) addContact(t *tracker, e *episode, c *Contact, counted bool) bool {
 	target, port, o := c.Target, c.Port, c.Outcome
-	t.noteIPID(c)
+	t.noteIPID(*c)
 	if e.bytes == 0 {
 		e.bytes = episodeBytes
 		s.charge(t, episodeBytes)
@@ -112,12 +112,23 @@ func (s *Episodes) addContact(t *tracker, e *episode, c Contact, counted bool) b
 			ps.frozen = true
 		}
 	}
+	if ps != nil && ps.has(port) {
+		// A contact counted before: only the port's being open can be new.
+		n := 0
+		if o.open() && !e.open.has(port) {
+			n = e.open.bytes()
+			e.open.add(port)
+			n = e.open.bytes() - n
+		}
+		s.grew(t, e, n)
+		return false
+	}
 	before := e.ports.bytes() + e.open.bytes()
 	if ps != nil {
 		before += ps.bytes()
 	}
 	nt, no := e.targets.len(), len(e.overflow)
-	isNew := e.add(target, port, o, s.now, counted)
+	isNew := e.addTo(ps, target, port, o, s.now, counted)
 	after := e.ports.bytes() + e.open.bytes()
 	switch {
 	case ps != nil:
@@ -129,12 +140,21 @@ func (s *Episodes) addContact(t *tracker, e *episode, c Contact, counted bool) b
 	case len(e.overflow) > no:
 		after += overflowBytes
 	}
-	s.charge(t, after-before)
-	e.bytes += after - before
+	s.grew(t, e, after-before)
+	return isNew
+}
+
+// grew charges t and e for n more bytes of e, and makes room if the
+// trackers are over their budget (by this or, after a recount or new
+// rules, by what was there).
+func (s *Episodes) grew(t *tracker, e *episode, n int) {
+	if n != 0 {
+		s.charge(t, n)
+		e.bytes += n
+	}
 	if s.used > s.lim.trackers {
 		s.fit(t)
 	}
-	return isNew
 }
 
 // charge adds n bytes to t's account and the total.

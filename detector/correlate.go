@@ -137,12 +137,15 @@ func (s *Episodes) liveDecoys(a netip.Addr) *decoySet {
 // leaves), or no longer in the index, counts as one when it went out while
 // the set was sending copies and with the copies' fingerprint; another
 // tool's probes right after (masscan) are another scan.
-func (s *Episodes) inDecoyScan(c Contact) bool {
+func (s *Episodes) inDecoyScan(c *Contact) bool {
+	if len(s.decoys) == 0 {
+		return false // no decoy set: no map lookup
+	}
 	ds := s.decoys[c.Scanner]
 	if ds == nil {
 		return false
 	}
-	if sig, ok := sigOf(c); ok {
+	if sig, ok := sigOf(*c); ok {
 		if seen, ok := s.sigs.get(sig); ok && seen.copied {
 			return true
 		}

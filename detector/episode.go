@@ -112,7 +112,11 @@ const maxEpisodeTargets = 1 << 14
 // to this episode; only new pairs that are counted (not an exchange the
 // peer answered) move the thresholds.
 func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, counted bool) bool {
-	ps := e.targets.get(target)
+	return e.addTo(e.targets.get(target), target, port, o, now, counted)
+}
+
+// addTo is add with target's port set already looked up (nil: none).
+func (e *episode) addTo(ps *portSet, target netip.Addr, port uint16, o Outcome, now int64, counted bool) bool {
 	if ps == nil && (e.targets.len() >= maxEpisodeTargets || e.full) {
 		if e.overflow == nil {
 			e.overflow = make(map[netip.Addr]struct{})
@@ -143,7 +147,7 @@ func (e *episode) add(target netip.Addr, port uint16, o Outcome, now int64, coun
 }
 
 // tally adds c's probes, outcome and fingerprint to the episode's report.
-func (e *episode) tally(c Contact) {
+func (e *episode) tally(c *Contact) {
 	if e.tech == technique.Custom && e.read().name == "" {
 		e.notes().name = c.Print.Flags.String()
 	}

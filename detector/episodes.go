@@ -28,7 +28,7 @@ type Episodes struct {
 	nextSweep int64
 
 	trackers   trackerIndex // trackerindex.go
-	byAge      lru[tracker, *tracker]
+	byAge      trackerLRU
 	credit     credit // successes of sources without a tracker
 	thresholds [technique.Count]rules.Threshold
 	failLLR    float64
@@ -266,5 +266,8 @@ func (s *Episodes) success(scanner netip.Addr) {
 		s.probationSuccess(scanner)
 		return
 	}
-	t.llr = max(t.llr+s.okLLR, -s.alarmLLR)
+	s.succeed(t)
 }
+
+// succeed moves t's sequential test towards benign: one success.
+func (s *Episodes) succeed(t *tracker) { t.llr = max(t.llr+s.okLLR, -s.alarmLLR) }

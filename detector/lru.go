@@ -1,23 +1,17 @@
 package detector
 
 // link is the intrusive part of an LRU list element.
-type link[T any] struct{ prev, next *T }
+type link struct{ prev, next *tracker }
 
-// linked is a pointer to an element that carries its own links.
-type linked[T any] interface {
-	*T
-	links() *link[T]
-}
+// trackerLRU is an intrusive doubly linked list of trackers, most recently
+// used at the head. Intrusive, so touching a tracker on every contact
+// allocates nothing; not generic, so that touch inlines.
+type trackerLRU struct{ head, tail *tracker }
 
-// lru is an intrusive doubly linked list, most recently used at the head.
-// Intrusive, so touching an element on every packet allocates nothing.
-type lru[T any, P linked[T]] struct{ head, tail *T }
-
-func (l *lru[T, P]) pushFront(e *T) {
-	le := P(e).links()
-	le.prev, le.next = nil, l.head
+func (l *trackerLRU) pushFront(e *tracker) {
+	e.prev, e.next = nil, l.head
 	if l.head != nil {
-		P(l.head).links().prev = e
+		l.head.prev = e
 	}
 	l.head = e
 	if l.tail == nil {
@@ -25,23 +19,22 @@ func (l *lru[T, P]) pushFront(e *T) {
 	}
 }
 
-func (l *lru[T, P]) unlink(e *T) {
-	le := P(e).links()
-	if le.prev != nil {
-		P(le.prev).links().next = le.next
+func (l *trackerLRU) unlink(e *tracker) {
+	if e.prev != nil {
+		e.prev.next = e.next
 	} else {
-		l.head = le.next
+		l.head = e.next
 	}
-	if le.next != nil {
-		P(le.next).links().prev = le.prev
+	if e.next != nil {
+		e.next.prev = e.prev
 	} else {
-		l.tail = le.prev
+		l.tail = e.prev
 	}
-	le.prev, le.next = nil, nil
+	e.prev, e.next = nil, nil
 }
 
 // touch moves e to the head.
-func (l *lru[T, P]) touch(e *T) {
+func (l *trackerLRU) touch(e *tracker) {
 	if l.head != e {
 		l.unlink(e)
 		l.pushFront(e)
@@ -49,4 +42,4 @@ func (l *lru[T, P]) touch(e *T) {
 }
 
 // older returns the element used just before e.
-func (l *lru[T, P]) older(e *T) *T { return P(e).links().prev }
+func (l *trackerLRU) older(e *tracker) *tracker { return e.prev }

@@ -27,16 +27,21 @@ func (s *Episodes) count(c Contact) {
 		t.eps[technique.Ping].tcpProbes += probes
 		return
 	}
-	e := s.episodeFor(t, c)
+	e, fresh := s.episodeFor(t, &c)
 	if e == nil {
 		return
 	}
-	e.tally(c)
+	e.tally(&c)
 	e.note(c)
 	ev := judge(c)
 	counted := ev == evFailure || ev == evNone
-	isNew := s.addContact(t, e, c, counted)
-	s.reschedule(t, e) // a new episode, or one more contact, may end sooner
+	isNew := s.addContact(t, e, &c, counted)
+	if fresh || e.alerted {
+		// A new episode, or another contact of an alerted one (its mean
+		// gap shrinks), may end sooner than t is due. A contact of an
+		// episode that has not alerted only moves its end later.
+		s.reschedule(t, e)
+	}
 	if !isNew {
 		return // not a new contact: no new evidence
 	}
@@ -50,7 +55,7 @@ func (s *Episodes) count(c Contact) {
 			e.notes().protos.add(port)
 		}
 	case evSuccess:
-		s.success(c.Scanner)
+		s.succeed(t) // t is c.Scanner's: addContact keeps it
 	}
 	if e.folded && !discoveryProbe(tech, port) {
 		// A port scan after the sweep: what was folded into the ping
@@ -75,20 +80,20 @@ func (s *Episodes) count(c Contact) {
 	s.alert(t, tech, e)
 }
 
-// episodeFor returns the episode c counts in, started if need be, or nil
-// when c is a late answer to a scan that has ended. Another scan from the
-// same source ends an alerted episode: decoy copies begin or end, or
-// another tool's fingerprint takes over.
-func (s *Episodes) episodeFor(t *tracker, c Contact) *episode {
+// episodeFor returns the episode c counts in, started if need be (then
+// fresh), or nil when c is a late answer to a scan that has ended. Another
+// scan from the same source ends an alerted episode: decoy copies begin or
+// end, or another tool's fingerprint takes over.
+func (s *Episodes) episodeFor(t *tracker, c *Contact) (e *episode, fresh bool) {
 	tech := c.Technique
-	e := t.eps[tech]
+	e = t.eps[tech]
 	decoyed := s.inDecoyScan(c)
 	switch {
 	case e == nil:
 	case decoyed && !e.decoyed && !e.alerted:
 		e.decoyed = true // the decoy copies began
 	case e.decoyed != decoyed && c.First < e.first:
-		return nil
+		return nil, false
 	case e.decoyed != decoyed && e.alerted, e.alerted && otherTool(e, c):
 		s.endEpisode(t, tech)
 		e = nil
@@ -105,13 +110,14 @@ func (s *Episodes) episodeFor(t *tracker, c Contact) *episode {
 		e = newEpisode(tech, c.First)
 		e.decoyed = decoyed
 		t.eps[tech] = e
+		fresh = true
 	}
-	return e
+	return e, fresh
 }
 
 // otherTool reports a TCP probe whose fingerprint names a tool other than
 // the one an alerted episode was made with (at least 10 of its probes).
-func otherTool(e *episode, c Contact) bool {
+func otherTool(e *episode, c *Contact) bool {
 	if !tcpProbe(c.Technique) {
 		return false
 	}

@@ -15,7 +15,7 @@ import (
 type tracker struct {
 	// What eviction reads of the 64 trackers it looks at for every one it
 	// makes (their links, llr and alerted) comes first, in one cache line.
-	link[tracker]
+	link
 	llr  float64 // log likelihood ratio of the sequential test
 	last int64
 	seq  uint64 // when it was last used, in LRU order (expiry.go)
@@ -37,7 +37,6 @@ const (
 	dirty                // charged for more than it holds: the sweep recounts it (budget.go)
 )
 
-func (t *tracker) links() *link[tracker] { return &t.link }
 
 // active reports whether t is in an alerted episode of its own (one
 // summed up in a flood does not count): eviction spares it.
