@@ -16,6 +16,12 @@ import (
 // contact until it goes idle. It counts distinct (target, port) contacts
 // exactly, keeps a sliding window of recent first contacts for the rate
 // thresholds, and the reply evidence for the report.
+//
+// The fields are in the order a contact reads them: one counted before
+// (the common case: a client's next lookup) reads and writes the first
+// 384 bytes only, six cache lines in a row, and its first target's ports
+// are among them (portSet keeps a few inline). TestEpisodeLayout holds
+// the order.
 type episode struct {
 	tech    technique.Technique
 	alerted bool
@@ -32,41 +38,42 @@ type episode struct {
 
 	first, last int64 // packet times of the first and last probe, ns
 	probes      int
-	tcpProbes   int // ping: host-discovery SYN/ACK probes folded in
+	bytes       int // memory held, as budget.go accounts it
+	contacts    int
+	failed      int // distinct failed first contacts (the sequential test's)
 
-	targets  targetMap               // every counted contact, exactly
+	targets targetMap // every counted contact, exactly
+	open    portSet
+
+	outcomes  [numOutcomes]int
+	ttl       ttlSpread
+	kinds     *kindCounts // probes by kind, for techniques with several (probekind.go)
+	via       netip.Addr  // the zombie or relay the probes went through (Contact.Via)
+	craftedSY int         // SYN probes with a crafted fingerprint
+	osSY      int         // SYN probes from an OS stack (connect())
+	tcpProbes int         // ping: host-discovery SYN/ACK probes folded in
+
+	// What a new contact reads besides.
 	overflow map[netip.Addr]struct{} // targets past maxEpisodeTargets: counted, ports not kept
 	ports    portSet                 // union of ports over targets
-	contacts int
-	failed   int // distinct failed first contacts (the sequential test's)
-	open     portSet
-
 	// Sliding window of first contacts not yet alerted, and its entries
 	// per target once it holds more than winSmall (targets.go).
 	win          []winEntry
 	winPerTarget map[netip.Addr]int
 
-	outcomes  [numOutcomes]int
-	kinds     *kindCounts // probes by kind, for techniques with several (probekind.go)
-	via       netip.Addr  // the zombie or relay the probes went through (Contact.Via)
-	tools     toolVotes
-	ttl       ttlSpread
-	craftedSY int // SYN probes with a crafted fingerprint
-	osSY      int // SYN probes from an OS stack (connect())
-
-	bytes int // memory held, as budget.go accounts it
-
-	id uint64 // set when it alerts (episodeID)
 	// flood is the flood its suppressed alert joined (floods.go), which
 	// sums it up when it ends.
 	flood *flood
 	x     *episodeNotes // made by notes(), read through read()
+
+	tools toolVotes // TCP probes only
 }
 
 // episodeNotes holds what few episodes have, out of the episode so that
-// the common one (a probe or two) is smaller: the type its alert named, a
-// custom probe's flag mix, its decoys, its distributed-scan group, the
-// protocol numbers of an IP protocol scan.
+// the common one (a probe or two) is smaller (632 bytes at most, so that
+// with its malloc header it is in the 640-byte size class): its id, the
+// type its alert named, a custom probe's flag mix, its decoys, its
+// distributed-scan group, the protocol numbers of an IP protocol scan.
 type episodeNotes struct {
 	name     string // custom probes: the flag mix
 	typ      string // the type the alert reported; the closing record keeps it
@@ -74,6 +81,7 @@ type episodeNotes struct {
 	decoyWhy string
 	group    string  // distributed scan group
 	protos   portSet // ipproto: the protocol numbers whose probes failed
+	id       uint64  // set when it alerts (episodeID)
 }
 
 // notes returns e's notes to write them, made on first use.
@@ -259,7 +267,7 @@ func (e *episode) proto(v6 bool) string {
 // report builds the Scan record as the episode stands now.
 func (e *episode) report(scanner netip.Addr) Scan {
 	s := Scan{
-		ID:          e.id,
+		ID:          e.read().id,
 		Type:        cmp.Or(e.read().typ, e.scanType()),
 		Name:        e.read().name,
 		Proto:       e.proto(scanner.Is6()),

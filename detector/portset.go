@@ -10,6 +10,13 @@ import (
 // Small sets are a slice; past smallMax it switches to a 8 KiB bitmap, so
 // a full 65535-port scan costs 8 KiB per target, and a horizontal scan of
 // one port over many hosts a few bytes per host.
+//
+// The first four values live in the set itself (inline), where the slice
+// points until it grows: the set of a target probed on a port or two is
+// read without another cache line. The slice has the capacity a first
+// append would have given (4), so it grows, and budget.go accounts it,
+// exactly as a slice made on the heap. A portSet must not be copied once
+// it holds a value.
 type portSet struct {
 	small []uint16
 	bits  *[1024]uint64
@@ -17,6 +24,7 @@ type portSet struct {
 	// frozen: its episode reached its byte cap, so a full small set does
 	// not become a bitmap; a port it lacks counts as new, unstored.
 	frozen bool
+	inline [4]uint16
 }
 
 const smallMax = 32
@@ -38,6 +46,9 @@ func (s *portSet) add(p uint16) bool {
 		}
 	}
 	if len(s.small) < smallMax {
+		if s.small == nil {
+			s.small = s.inline[:0:len(s.inline)]
+		}
 		s.small = append(s.small, p)
 		s.n++
 		return true

@@ -190,7 +190,7 @@ func (s *Episodes) alert(t *tracker, tech technique.Technique, e *episode) {
 	}
 	e.markAlerted()
 	s.reschedule(t, e) // its idle timeout may be sooner than the window
-	e.id = episodeID(t.addr, tech, e.first, s.alerts)
+	e.notes().id = episodeID(t.addr, tech, e.first, s.alerts)
 	if s.suppress(t, tech, e) {
 		return // past the alert budget: part of a flood summary (floods.go)
 	}

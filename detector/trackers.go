@@ -37,7 +37,6 @@ const (
 	dirty                // charged for more than it holds: the sweep recounts it (budget.go)
 )
 
-
 // active reports whether t is in an alerted episode of its own (one
 // summed up in a flood does not count): eviction spares it.
 func (s *Episodes) active(t *tracker) bool {
