@@ -1,6 +1,8 @@
 // An episode's targets: most episodes (a probe or two of a source seen in
-// passing) have one, so the first lives in the episode itself and a map
-// is made only for a second.
+// passing) have one, so the first lives in the episode itself; the next
+// few are a short list searched in order (a client's handful of servers:
+// comparing addresses costs less than hashing one), and a map is made
+// only past them.
 
 package detector
 
@@ -11,22 +13,48 @@ import (
 
 // targetMap maps each target of an episode to the ports probed on it.
 type targetMap struct {
-	first netip.Addr // valid once the episode has a target
-	more  map[netip.Addr]*portSet
+	first netip.Addr  // valid once the episode has a target
+	rest  *targetRest // made for a second target
 	// The port set of the first target, in the episode: one allocation
 	// fewer per episode.
 	firstPorts portSet
 }
+
+// targetRest holds the targets after the first: fewTargets in the order
+// they came, then a map.
+type targetRest struct {
+	few  [fewTargets]targetPorts
+	n    int
+	more map[netip.Addr]*portSet
+}
+
+// targetPorts is a target and its ports.
+type targetPorts struct {
+	a  netip.Addr
+	ps *portSet
+}
+
+// fewTargets is how many targets after the first are searched in order.
+const fewTargets = 8
 
 // get returns target's port set, nil when it has none.
 func (m *targetMap) get(a netip.Addr) *portSet {
 	if a == m.first && a.IsValid() {
 		return &m.firstPorts
 	}
-	if m.more == nil {
+	r := m.rest
+	if r == nil {
 		return nil
 	}
-	return m.more[a]
+	for i := range r.few[:r.n] {
+		if r.few[i].a == a {
+			return r.few[i].ps
+		}
+	}
+	if r.more == nil {
+		return nil
+	}
+	return r.more[a]
 }
 
 // put adds a target not in m and returns its (empty) port set.
@@ -35,28 +63,49 @@ func (m *targetMap) put(a netip.Addr) *portSet {
 		m.first = a
 		return &m.firstPorts
 	}
-	if m.more == nil {
-		m.more = make(map[netip.Addr]*portSet)
+	if m.rest == nil {
+		m.rest = &targetRest{}
 	}
-	ps := &portSet{}
-	m.more[a] = ps
+	r, ps := m.rest, &portSet{}
+	if r.n < fewTargets {
+		r.few[r.n] = targetPorts{a, ps}
+		r.n++
+		return ps
+	}
+	if r.more == nil {
+		r.more = make(map[netip.Addr]*portSet)
+	}
+	r.more[a] = ps
 	return ps
 }
 
 func (m *targetMap) len() int {
-	if !m.first.IsValid() {
+	switch {
+	case !m.first.IsValid():
 		return 0
+	case m.rest == nil:
+		return 1
 	}
-	return 1 + len(m.more)
+	return 1 + m.rest.n + len(m.rest.more)
 }
 
-// keys yields every target, the first first, the others in map order.
+// keys yields every target: the first, the few in order, the others in
+// map order.
 func (m *targetMap) keys() iter.Seq[netip.Addr] {
 	return func(yield func(netip.Addr) bool) {
 		if !m.first.IsValid() || !yield(m.first) {
 			return
 		}
-		for a := range m.more {
+		r := m.rest
+		if r == nil {
+			return
+		}
+		for i := range r.few[:r.n] {
+			if !yield(r.few[i].a) {
+				return
+			}
+		}
+		for a := range r.more {
 			if !yield(a) {
 				return
 			}
