@@ -52,20 +52,22 @@ type decoySet struct {
 // names, and links its source with any other source that sent the
 // identical probe just before.
 func (s *Episodes) noteProbe(sig probeSig, src netip.Addr, tl tool) {
-	if prev, ok := s.sigs.get(sig); ok && prev.scanner != src && s.now-prev.t <= decoyWindow {
-		s.linkDecoys(prev.scanner, src, prev.t)
-		if ds := s.decoys[src]; ds != nil { // nil: the set is full (maxDecoys)
-			ds.tool = prev.tool
+	prev, at := s.sigs.lookup(&sig)
+	if prev != nil {
+		if first := addrOf(prev.scanner, prev.is6); first != src && s.now-prev.t <= decoyWindow {
+			prev.copied = true
+			s.linkDecoys(first, src, prev.t)
+			if ds := s.decoys[src]; ds != nil { // nil: the set is full (maxDecoys)
+				ds.tool = prev.tool
+			}
+			return
 		}
-		if !prev.copied {
-			s.sigs.markCopied(sig)
-		}
-		return
 	}
 	if s.sigs.len() >= s.lim.sigs {
 		s.sigs.clear() // a cheap bound; decoy copies arrive together, so little is lost
+		at = sigPlace{ent: -2}
 	}
-	s.sigs.set(sig, sigSeen{scanner: src, t: s.now, tool: tl})
+	s.sigs.store(at, &sig, sigSeen{scanner: src, t: s.now, tool: tl})
 }
 
 // sigOf is the signature noteProbe indexed c's first probe under, if any.

@@ -126,7 +126,7 @@ func checkSwept(t *testing.T, s *Episodes) {
 }
 
 // TestSigTable holds the decoy-signature table to a map's answers,
-// through clears and a change of cap.
+// through clears and a change of cap, stored by set and by lookup+store.
 func TestSigTable(t *testing.T) {
 	if n := unsafe.Sizeof(sigEntry{}); n != 64 {
 		t.Errorf("a signature entry takes %d B, not one cache line", n)
@@ -153,15 +153,26 @@ func TestSigTable(t *testing.T) {
 			want.copied = true
 			ref[sig] = want
 		default:
+			// Half the stores take the place lookup found (noteProbe's
+			// one search), half search again.
+			prev, at := tab.lookup(&sig)
+			if (prev != nil) != ok {
+				t.Fatalf("step %d: lookup found %v, get %v", i, prev != nil, ok)
+			}
 			if len(ref) >= capNow {
 				clear(ref)
 				tab.clear()
+				at = sigPlace{ent: -2}
 			}
 			v := sigSeen{scanner: netip.AddrFrom4([4]byte{10, 0, 0, byte(i)}), t: int64(i), tool: tool(i % 3)}
 			if i%3 == 0 {
 				v.scanner = netip.MustParseAddr("2001:db8::1")
 			}
-			tab.set(sig, v)
+			if i%2 == 0 {
+				tab.set(sig, v)
+			} else {
+				tab.store(at, &sig, v)
+			}
 			ref[sig] = v
 		}
 		if tab.len() != len(ref) {

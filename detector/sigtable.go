@@ -80,6 +80,41 @@ func (t *sigTable) get(sig probeSig) (sigSeen, bool) {
 	return sigSeen{scanner: addrOf(en.scanner, en.is6), t: en.t, tool: en.tool, copied: en.copied}, true
 }
 
+// sigPlace is where find left off: sig's slot and entry (ent -1: absent,
+// the slot is the empty one it would take), valid until the table changes.
+type sigPlace struct {
+	slot, tag uint64
+	ent       int
+}
+
+// lookup returns sig's entry in this generation (nil when absent) and its
+// place, for store: a probe is looked up and stored with one search.
+func (t *sigTable) lookup(sig *probeSig) (*sigEntry, sigPlace) {
+	if len(t.ents) == 0 {
+		return nil, sigPlace{ent: -2} // no index yet, or emptied: store searches
+	}
+	slot, e, tag := t.find(sig)
+	if e < 0 {
+		return nil, sigPlace{slot, tag, -1}
+	}
+	return &t.ents[e], sigPlace{slot, tag, e}
+}
+
+// store stores v under sig at the place lookup gave, when the table has
+// not changed since.
+func (t *sigTable) store(at sigPlace, sig *probeSig, v sigSeen) {
+	en := sigEntry{sig: *sig, scanner: v.scanner.As16(), t: v.t, is6: v.scanner.Is6(), tool: v.tool, copied: v.copied}
+	switch {
+	case at.ent >= 0:
+		t.ents[at.ent] = en
+	case at.ent == -1:
+		t.index[at.slot] = t.gen<<48 | at.tag<<32 | uint64(len(t.ents))
+		t.ents = append(t.ents, en)
+	default:
+		t.set(*sig, v)
+	}
+}
+
 // markCopied notes that another source sent sig.
 func (t *sigTable) markCopied(sig probeSig) {
 	if _, e, _ := t.find(&sig); e >= 0 {
