@@ -79,6 +79,7 @@ func NewEpisodes(r *rules.Rules, emit func(Event)) *Episodes {
 	s := &Episodes{
 		emit:     emit,
 		trackers: newTrackerIndex(),
+		byAge:    newTrackerLRU(),
 		credit:   newCredit(),
 		sigs:     newSigTable(),
 		decoys:   make(map[netip.Addr]*decoySet),

@@ -111,11 +111,16 @@ func checkSwept(t *testing.T, s *Episodes) {
 		t.Fatalf("used %d B, the trackers hold %d B; heap %d, trackers %d", s.used, used, len(s.dueHeap), s.trackers.len())
 	}
 	var seq uint64
-	for tr := s.byAge.tail; tr != nil; tr = s.byAge.older(tr) {
-		if tr.seq <= seq {
-			t.Fatalf("LRU out of sequence order at %v", tr.addr)
+	listed := 0
+	for tr := s.byAge.oldest(); tr != nil; tr = s.byAge.newer(tr) {
+		if tr.seq <= seq || s.trackers.get(tr.addr) != tr {
+			t.Fatalf("LRU out of sequence order, or holding a forgotten tracker, at %v", tr.addr)
 		}
 		seq = tr.seq
+		listed++
+	}
+	if listed != s.trackers.len() || len(s.byAge.who)-len(s.byAge.free) != listed {
+		t.Fatalf("LRU lists %d trackers, %d nodes in use, of %d", listed, len(s.byAge.who)-len(s.byAge.free), s.trackers.len())
 	}
 	for i := s.prob.tail; i >= 0; i = s.prob.ents[i].prev {
 		p := &s.prob.ents[i]

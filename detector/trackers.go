@@ -13,21 +13,21 @@ import (
 
 // tracker is the state kept per would-be scanner.
 type tracker struct {
-	// What eviction reads of the 64 trackers it looks at for every one it
-	// makes (their links, llr and alerted) comes first, in one cache line.
-	link
+	// What a lookup, a contact's touch and the eviction scan read come
+	// first, in one cache line: the address, llr and alerted.
+	addr netip.Addr
 	llr  float64 // log likelihood ratio of the sequential test
 	last int64
 	seq  uint64 // when it was last used, in LRU order (expiry.go)
+	hidx int32  // its place in the due heap (expiry.go), noHeap when out
+	age  int32  // its node in the LRU (lru.go), noAge when out
 	// alerted counts its episodes that alerted: eviction skips their
 	// episodes when none.
 	alerted uint8
 	flags   uint8 // ipidSeen, dirty
 	// The IP ID of its first probe, for the evidence of a flood it joins.
 	ipid  uint16
-	hidx  int32 // its place in the due heap (expiry.go), noHeap when out
-	bytes int   // memory charged to it (budget.go)
-	addr  netip.Addr
+	bytes int // memory charged to it (budget.go)
 	eps   [technique.Count]*episode
 	// The targets of IP episodes it closed lately are in Episodes.ended.
 }
@@ -90,7 +90,7 @@ func (s *Episodes) fit(keep *tracker) {
 // used. Never keep; nil if there is no other.
 func (s *Episodes) victim(keep *tracker) *tracker {
 	var best, lru *tracker
-	for t, n := s.byAge.tail, 0; t != nil && n < 64; t, n = s.byAge.older(t), n+1 {
+	for t, n := s.byAge.oldest(), 0; t != nil && n < 64; t, n = s.byAge.newer(t), n+1 {
 		if t == keep {
 			continue
 		}
