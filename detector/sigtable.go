@@ -1,10 +1,11 @@
 // The decoy-signature index: every first-contact probe is looked up and
 // stored here, and almost every one is new. So the table is a small
-// open-addressing index of 8-byte slots (a generation, a 16-bit tag of
-// the hash, the entry's place) over a dense array of pointer-free entries
-// (nothing for the garbage collector to scan): a probe never seen reads
-// the index only, 16 bytes per signature at most, where a map's groups
-// hold whole keys and values. The hash has a per-table seed, so crafted
+// open-addressing index of 4-byte slots (an 8-bit generation, an 8-bit
+// tag of the hash, the entry's 16-bit place: maxSigs is 1<<16) over a
+// dense array of pointer-free entries (nothing for the garbage collector
+// to scan): a probe never seen reads the index only, 8 bytes per
+// signature at most, where a map's groups hold whole keys and values. The
+// index is what every probe misses in the cache, so it is kept small. The hash has a per-table seed, so crafted
 // probes cannot pile onto one run of slots, and a generation count
 // empties the table at once, as a map of up to cap signatures that is
 // cleared when full.
@@ -29,12 +30,15 @@ type sigEntry struct {
 }
 
 type sigTable struct {
-	index []uint64   // a power of two, at least twice cap: gen<<48 | tag<<32 | entry
-	ents  []sigEntry // the signatures of the current generation, in order stored
-	gen   uint64     // 1 to 65535; slots of other generations are empty
+	index []uint32   // a power of two, at least twice cap: gen<<24 | tag<<16 | entry
+	ents  []sigEntry // the signatures of the current generation, in order stored (at most maxSigs)
+	gen   uint32     // 1 to 255; slots of other generations are empty
 	cap   int
 	seed  uint64
 }
+
+// An entry's place fits the slot's 16 bits.
+var _ [1<<16 - maxSigs]struct{}
 
 func newSigTable() sigTable { return sigTable{gen: 1, seed: rand.Uint64() | 1} }
 
@@ -50,17 +54,17 @@ func (t *sigTable) hash(sig *probeSig) uint64 {
 
 // find returns the index slot of sig and its entry (-1 when absent: the
 // slot is the empty one it would take).
-func (t *sigTable) find(sig *probeSig) (slot uint64, ent int, tag uint64) {
+func (t *sigTable) find(sig *probeSig) (slot uint64, ent int, tag uint32) {
 	h := t.hash(sig)
-	tag = h >> 48
+	tag = uint32(h >> 56)
 	mask := uint64(len(t.index) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		v := t.index[i]
-		if v>>48 != t.gen {
+		if v>>24 != t.gen {
 			return i, -1, tag
 		}
-		if v>>32&0xffff == tag {
-			if e := int(uint32(v)); t.ents[e].sig == *sig {
+		if v>>16&0xff == tag {
+			if e := int(uint16(v)); t.ents[e].sig == *sig {
 				return i, e, tag
 			}
 		}
@@ -83,8 +87,9 @@ func (t *sigTable) get(sig probeSig) (sigSeen, bool) {
 // sigPlace is where find left off: sig's slot and entry (ent -1: absent,
 // the slot is the empty one it would take), valid until the table changes.
 type sigPlace struct {
-	slot, tag uint64
-	ent       int
+	slot uint64
+	tag  uint32
+	ent  int
 }
 
 // lookup returns sig's entry in this generation (nil when absent) and its
@@ -108,7 +113,7 @@ func (t *sigTable) store(at sigPlace, sig *probeSig, v sigSeen) {
 	case at.ent >= 0:
 		t.ents[at.ent] = en
 	case at.ent == -1:
-		t.index[at.slot] = t.gen<<48 | at.tag<<32 | uint64(len(t.ents))
+		t.index[at.slot] = t.gen<<24 | at.tag<<16 | uint32(len(t.ents))
 		t.ents = append(t.ents, en)
 	default:
 		t.set(*sig, v)
@@ -126,7 +131,7 @@ func (t *sigTable) markCopied(sig probeSig) {
 // (clear).
 func (t *sigTable) set(sig probeSig, v sigSeen) {
 	if len(t.index) == 0 {
-		t.index = make([]uint64, 1<<bits.Len(uint(max(t.cap, 1)*2-1)))
+		t.index = make([]uint32, 1<<bits.Len(uint(max(t.cap, 1)*2-1)))
 	}
 	en := sigEntry{sig: sig, scanner: v.scanner.As16(), t: v.t, is6: v.scanner.Is6(), tool: v.tool, copied: v.copied}
 	slot, e, tag := t.find(&sig)
@@ -134,7 +139,7 @@ func (t *sigTable) set(sig probeSig, v sigSeen) {
 		t.ents[e] = en
 		return
 	}
-	t.index[slot] = t.gen<<48 | tag<<32 | uint64(len(t.ents))
+	t.index[slot] = t.gen<<24 | tag<<16 | uint32(len(t.ents))
 	t.ents = append(t.ents, en)
 }
 
@@ -142,7 +147,7 @@ func (t *sigTable) set(sig probeSig, v sigSeen) {
 func (t *sigTable) clear() {
 	t.ents = t.ents[:0]
 	t.gen++
-	if t.gen == 1<<16 { // wrapped: slots of an old generation would look current
+	if t.gen == 1<<8 { // wrapped: slots of an old generation would look current
 		clear(t.index)
 		t.gen = 1
 	}
@@ -159,7 +164,7 @@ func (t *sigTable) setCap(n int) {
 	if len(held) == 0 {
 		return
 	}
-	t.index = make([]uint64, 1<<bits.Len(uint(max(n, len(held))*2-1)))
+	t.index = make([]uint32, 1<<bits.Len(uint(max(n, len(held))*2-1)))
 	for _, en := range held {
 		t.set(en.sig, sigSeen{scanner: addrOf(en.scanner, en.is6), t: en.t, tool: en.tool, copied: en.copied})
 	}

@@ -23,8 +23,8 @@ type targetMap struct {
 // targetRest holds the targets after the first: fewTargets in the order
 // they came, then a map.
 type targetRest struct {
+	n    int // in few; first, in the cache line of few[0]
 	few  [fewTargets]targetPorts
-	n    int
 	more map[netip.Addr]*portSet
 }
 

@@ -13,10 +13,36 @@ func TestZZStats(t *testing.T) {
 	if f == "" {
 		t.Skip()
 	}
-	pkts := decodeFile(&testing.B{}, f, 2000000)
+	pkts := decodeFile(&testing.B{}, f, 1000000)
 	d := New(rules.Default(), func(Event) {})
+	var pos [12]int
+	d.OnContact(func(c Contact) {
+		tr := d.episodes.trackers.get(c.Scanner)
+		if tr == nil || c.Outcome == OutBenign {
+			return
+		}
+		e := tr.eps[c.Technique]
+		if e == nil {
+			pos[11]++
+			return
+		}
+		i := 0
+		found := false
+		for a := range e.targets.keys() {
+			if a == c.Target {
+				found = true
+				break
+			}
+			i++
+		}
+		if !found {
+			pos[10]++
+			return
+		}
+		pos[min(i, 9)]++
+	})
 	for i := range pkts {
 		d.Process(&pkts[i])
 	}
-	fmt.Printf("pkts %d stats %+v sigs %d lim %+v\n", len(pkts), d.episodes.Stats(), d.episodes.sigs.len(), d.episodes.lim)
+	fmt.Println("pos", pos)
 }
