@@ -21,21 +21,18 @@ type targetMap struct {
 }
 
 // targetRest holds the targets after the first: fewTargets in the order
-// they came, then a map.
+// they came, their port sets beside them (no pointer to follow), then a
+// map.
 type targetRest struct {
-	n    int // in few; first, in the cache line of few[0]
-	few  [fewTargets]targetPorts
-	more map[netip.Addr]*portSet
+	n     int // in few; first, in the cache line of few[0]
+	few   [fewTargets]netip.Addr
+	ports [fewTargets]portSet
+	more  map[netip.Addr]*portSet
 }
 
-// targetPorts is a target and its ports.
-type targetPorts struct {
-	a  netip.Addr
-	ps *portSet
-}
-
-// fewTargets is how many targets after the first are searched in order.
-const fewTargets = 8
+// fewTargets is how many targets after the first are searched in order:
+// with them, a targetRest (320 B) takes no more than a map of two.
+const fewTargets = 4
 
 // get returns target's port set, nil when it has none.
 func (m *targetMap) get(a netip.Addr) *portSet {
@@ -47,8 +44,8 @@ func (m *targetMap) get(a netip.Addr) *portSet {
 		return nil
 	}
 	for i := range r.few[:r.n] {
-		if r.few[i].a == a {
-			return r.few[i].ps
+		if r.few[i] == a {
+			return &r.ports[i]
 		}
 	}
 	if r.more == nil {
@@ -66,15 +63,16 @@ func (m *targetMap) put(a netip.Addr) *portSet {
 	if m.rest == nil {
 		m.rest = &targetRest{}
 	}
-	r, ps := m.rest, &portSet{}
+	r := m.rest
 	if r.n < fewTargets {
-		r.few[r.n] = targetPorts{a, ps}
+		r.few[r.n] = a
 		r.n++
-		return ps
+		return &r.ports[r.n-1]
 	}
 	if r.more == nil {
 		r.more = make(map[netip.Addr]*portSet)
 	}
+	ps := &portSet{}
 	r.more[a] = ps
 	return ps
 }
@@ -100,8 +98,8 @@ func (m *targetMap) keys() iter.Seq[netip.Addr] {
 		if r == nil {
 			return
 		}
-		for i := range r.few[:r.n] {
-			if !yield(r.few[i].a) {
+		for _, a := range r.few[:r.n] {
+			if !yield(a) {
 				return
 			}
 		}
