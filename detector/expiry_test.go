@@ -112,15 +112,15 @@ func checkSwept(t *testing.T, s *Episodes) {
 	}
 	var seq uint64
 	listed := 0
-	for tr := s.byAge.oldest(); tr != nil; tr = s.byAge.newer(tr) {
+	for tr := range s.byAge.fromOldest() {
 		if tr.seq <= seq || s.trackers.get(tr.addr) != tr {
 			t.Fatalf("LRU out of sequence order, or holding a forgotten tracker, at %v", tr.addr)
 		}
 		seq = tr.seq
 		listed++
 	}
-	if listed != s.trackers.len() || len(s.byAge.who)-len(s.byAge.free) != listed {
-		t.Fatalf("LRU lists %d trackers, %d nodes in use, of %d", listed, len(s.byAge.who)-len(s.byAge.free), s.trackers.len())
+	if listed != s.trackers.len() || len(s.byAge.nodes)-len(s.byAge.free) != listed {
+		t.Fatalf("LRU lists %d trackers, %d nodes in use, of %d", listed, len(s.byAge.nodes)-len(s.byAge.free), s.trackers.len())
 	}
 	for i := s.prob.tail; i >= 0; i = s.prob.ents[i].prev {
 		p := &s.prob.ents[i]

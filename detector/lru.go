@@ -1,21 +1,25 @@
 package detector
 
+import "iter"
+
 // trackerLRU orders the trackers by last use, most recent at the head. The
-// list lives in a dense array of 8-byte nodes beside the trackers, one per
-// tracker (its age index), so that moving a tracker to the head writes
-// these few nodes and not its neighbours' cache lines, and the eviction
-// scan walks the oldest without waiting on each tracker in turn to learn
-// the next (their loads overlap). No pointers in the nodes: nothing to
-// scan, no write barriers.
+// list lives in a dense array of 16-byte nodes beside the trackers, one
+// per tracker (its age index), so that moving a tracker to the head writes
+// these few nodes and not its neighbours' cache lines (nor pointers: no
+// write barriers), and the eviction scan walks the oldest without waiting
+// on each tracker in turn to learn the next (their loads overlap).
 type trackerLRU struct {
 	nodes      []ageNode
-	who        []*tracker // the tracker of each node, nil when free
 	free       []int32
 	head, tail int32 // noAge when empty
 }
 
-// ageNode is a tracker's place in the list: the next older and newer.
-type ageNode struct{ older, newer int32 }
+// ageNode is a tracker's place in the list: the tracker (nil when the node
+// is free), the next older and the next newer.
+type ageNode struct {
+	t            *tracker
+	older, newer int32
+}
 
 // noAge marks no node: the end of the list, or a tracker not in it.
 const noAge = -1
@@ -28,19 +32,19 @@ func (l *trackerLRU) pushFront(e *tracker) {
 	if n := len(l.free); n > 0 {
 		i = l.free[n-1]
 		l.free = l.free[:n-1]
-		l.who[i] = e
 	} else {
 		i = int32(len(l.nodes))
 		l.nodes = append(l.nodes, ageNode{})
-		l.who = append(l.who, e)
 	}
+	l.nodes[i].t = e
 	e.age = i
 	l.link(i)
 }
 
 // link makes node i the head.
 func (l *trackerLRU) link(i int32) {
-	l.nodes[i] = ageNode{older: l.head, newer: noAge}
+	n := &l.nodes[i]
+	n.older, n.newer = l.head, noAge
 	if l.head != noAge {
 		l.nodes[l.head].newer = i
 	} else {
@@ -71,7 +75,7 @@ func (l *trackerLRU) unlink(e *tracker) {
 		return
 	}
 	l.cut(i)
-	l.who[i] = nil
+	l.nodes[i].t = nil
 	l.free = append(l.free, i)
 	e.age = noAge
 }
@@ -84,15 +88,17 @@ func (l *trackerLRU) touch(e *tracker) {
 	}
 }
 
-// oldest returns the least recently used tracker, nil when there is none.
-func (l *trackerLRU) oldest() *tracker { return l.at(l.tail) }
-
-// newer returns the tracker used next after e, nil when e is the head.
-func (l *trackerLRU) newer(e *tracker) *tracker { return l.at(l.nodes[e.age].newer) }
-
-func (l *trackerLRU) at(i int32) *tracker {
-	if i == noAge {
-		return nil
+// fromOldest yields the trackers from the least recently used on. The next
+// is read from the nodes, not from the tracker yielded: the caller's loads
+// of successive trackers do not wait on each other.
+func (l *trackerLRU) fromOldest() iter.Seq[*tracker] {
+	return func(yield func(*tracker) bool) {
+		for i := l.tail; i != noAge; {
+			n := &l.nodes[i]
+			i = n.newer
+			if !yield(n.t) {
+				return
+			}
+		}
 	}
-	return l.who[i]
 }

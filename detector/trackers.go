@@ -43,8 +43,8 @@ func (s *Episodes) active(t *tracker) bool {
 	if t.alerted == 0 {
 		return false
 	}
-	for _, e := range t.eps {
-		if e != nil && e.alerted && e.flood == nil {
+	for i := range t.eps { // by index: no copy of the array
+		if e := t.eps[i]; e != nil && e.alerted && e.flood == nil {
 			return true
 		}
 	}
@@ -58,8 +58,8 @@ func (s *Episodes) flooding(t *tracker) bool {
 		return false
 	}
 	in := false
-	for _, e := range t.eps {
-		if e != nil && e.alerted {
+	for i := range t.eps {
+		if e := t.eps[i]; e != nil && e.alerted {
 			if e.flood == nil {
 				return false
 			}
@@ -90,7 +90,11 @@ func (s *Episodes) fit(keep *tracker) {
 // used. Never keep; nil if there is no other.
 func (s *Episodes) victim(keep *tracker) *tracker {
 	var best, lru *tracker
-	for t, n := s.byAge.oldest(), 0; t != nil && n < 64; t, n = s.byAge.newer(t), n+1 {
+	n := 0
+	for t := range s.byAge.fromOldest() {
+		if n++; n > 64 {
+			break
+		}
 		if t == keep {
 			continue
 		}
