@@ -20,8 +20,8 @@ import (
 // The fields are in the order a contact reads them: one counted before
 // (the common case: a client's next lookup) reads and writes the first
 // 384 bytes only, six cache lines in a row, and its first target's ports
-// are among them (portSet keeps a few inline). TestEpisodeLayout holds
-// the order.
+// are among them (portSet keeps a few inline); a TCP probe's tool votes
+// follow. TestEpisodeLayout holds the order.
 type episode struct {
 	tech    technique.Technique
 	alerted bool
@@ -53,6 +53,8 @@ type episode struct {
 	osSY      int         // SYN probes from an OS stack (connect())
 	tcpProbes int         // ping: host-discovery SYN/ACK probes folded in
 
+	tools toolVotes // TCP probes only: their counts next, their total after the evidence texts
+
 	// What a new contact reads besides.
 	overflow map[netip.Addr]struct{} // targets past maxEpisodeTargets: counted, ports not kept
 	ports    portSet                 // union of ports over targets
@@ -65,8 +67,6 @@ type episode struct {
 	// sums it up when it ends.
 	flood *flood
 	x     *episodeNotes // made by notes(), read through read()
-
-	tools toolVotes // TCP probes only
 }
 
 // episodeNotes holds what few episodes have, out of the episode so that
