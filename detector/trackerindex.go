@@ -1,10 +1,12 @@
 // The tracker index: every first contact and every reply-side refinement
 // looks its source up here. An open-addressing table of 16-byte slots (the
-// key's 64-bit hash, the tracker) keeps a lookup to one run of slots, a
-// miss (a source without a tracker, the common case under a flood) to
-// reading the slots only; the tracker, which holds the address, is read
-// only when the whole hash matches. Removal shifts the run back (no
-// tombstones). The hash has a per-table seed, so crafted sources cannot
+// key's 64-bit hash, the tracker) keeps a lookup to one run of slots; the
+// tracker, which holds the address, is read only when the whole hash
+// matches. Beside the slots, one control byte each (0: empty, else 7 bits
+// of the hash) lets a miss (a source without a tracker, the common case
+// under a flood) read 1 byte per slot, not 16: a table of 28,000
+// trackers has 64 KiB of them, which the cache keeps, against 1 MiB of
+// slots. Removal shifts the run back (no tombstones). The hash has a per-table seed, so crafted sources cannot
 // pile onto one run; nothing the detector reports depends on it.
 
 package detector
@@ -23,6 +25,7 @@ type trackerSlot struct {
 
 // trackerIndex maps a source address to its tracker.
 type trackerIndex struct {
+	ctrl  []uint8       // per slot: 0 when empty, else ctrlOf its hash
 	slots []trackerSlot // a power of two, at most half full
 	n     int
 	seed  uint64
@@ -36,16 +39,21 @@ func (x *trackerIndex) hash(a netip.Addr) uint64 {
 	return fold(fold(lo^x.seed, hi^0x9e3779b97f4a7c15), x.seed^0xc2b2ae3d27d4eb4f) | 1
 }
 
+// ctrlOf is the control byte of a slot holding hash h: never 0.
+func ctrlOf(h uint64) uint8 { return uint8(h>>56) | 1 }
+
 // find returns a's slot and tracker, or the empty slot a would take and nil.
 func (x *trackerIndex) find(a netip.Addr, h uint64) (uint64, *tracker) {
 	mask := uint64(len(x.slots) - 1)
+	c := ctrlOf(h)
 	for i := h & mask; ; i = (i + 1) & mask {
-		s := &x.slots[i]
-		if s.h == 0 {
+		switch x.ctrl[i] {
+		case 0:
 			return i, nil
-		}
-		if s.h == h && s.t.addr == a {
-			return i, s.t
+		case c:
+			if s := &x.slots[i]; s.h == h && s.t.addr == a {
+				return i, s.t
+			}
 		}
 	}
 }
@@ -69,22 +77,25 @@ func (x *trackerIndex) put(t *tracker) {
 	h := x.hash(t.addr)
 	i, _ := x.find(t.addr, h)
 	x.slots[i] = trackerSlot{h, t}
+	x.ctrl[i] = ctrlOf(h)
 	x.n++
 }
 
 func (x *trackerIndex) grow() {
 	old := x.slots
 	x.slots = make([]trackerSlot, max(64, 2*len(old)))
+	x.ctrl = make([]uint8, len(x.slots))
 	mask := uint64(len(x.slots) - 1)
 	for _, s := range old {
 		if s.h == 0 {
 			continue
 		}
 		i := s.h & mask
-		for x.slots[i].h != 0 {
+		for x.ctrl[i] != 0 {
 			i = (i + 1) & mask
 		}
 		x.slots[i] = s
+		x.ctrl[i] = ctrlOf(s.h)
 	}
 }
 
@@ -98,15 +109,16 @@ func (x *trackerIndex) del(a netip.Addr) {
 		return
 	}
 	mask := uint64(len(x.slots) - 1)
-	x.slots[slot] = trackerSlot{}
+	x.slots[slot], x.ctrl[slot] = trackerSlot{}, 0
 	x.n--
-	for j := (slot + 1) & mask; x.slots[j].h != 0; j = (j + 1) & mask {
+	for j := (slot + 1) & mask; x.ctrl[j] != 0; j = (j + 1) & mask {
 		home := x.slots[j].h & mask
 		// The entry stays when its home is cyclically in (slot, j].
 		if (j-home)&mask < (j-slot)&mask {
 			continue
 		}
 		x.slots[slot], x.slots[j] = x.slots[j], trackerSlot{}
+		x.ctrl[slot], x.ctrl[j] = x.ctrl[j], 0
 		slot = j
 	}
 }
