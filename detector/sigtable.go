@@ -1,11 +1,12 @@
 // The decoy-signature index: every first-contact probe is looked up and
 // stored here, and almost every one is new. So the table is a small
-// open-addressing index of 4-byte slots (an 8-bit generation, an 8-bit
-// tag of the hash, the entry's 16-bit place: maxSigs is 1<<16) over a
-// dense array of pointer-free entries (nothing for the garbage collector
-// to scan): a probe never seen reads the index only, 8 bytes per
-// signature at most, where a map's groups hold whole keys and values. The
-// index is what every probe misses in the cache, so it is kept small. The hash has a per-table seed, so crafted
+// open-addressing index over a dense array of pointer-free entries
+// (nothing for the garbage collector to scan). Each slot has a control
+// byte (a 4-bit generation, 4 bits of the hash) and 4 bytes (16 more
+// bits of the hash, the entry's 16-bit place: maxSigs is 1<<16): a probe
+// never seen reads the control bytes only, 2 per signature at most (64
+// KiB for the default cap, which the cache keeps), where a map's groups
+// hold whole keys and values. The hash has a per-table seed, so crafted
 // probes cannot pile onto one run of slots, and a generation count
 // empties the table at once, as a map of up to cap signatures that is
 // cleared when full.
@@ -30,9 +31,10 @@ type sigEntry struct {
 }
 
 type sigTable struct {
-	index []uint32   // a power of two, at least twice cap: gen<<24 | tag<<16 | entry
+	ctrl  []uint8    // per slot: gen<<4 | tag&15; slots of other generations are empty
+	index []uint32   // as long, a power of two, at least twice cap: tag<<16 | entry
 	ents  []sigEntry // the signatures of the current generation, in order stored (at most maxSigs)
-	gen   uint32     // 1 to 255; slots of other generations are empty
+	gen   uint8      // 1 to 15
 	cap   int
 	seed  uint64
 }
@@ -56,19 +58,38 @@ func (t *sigTable) hash(sig *probeSig) uint64 {
 // slot is the empty one it would take).
 func (t *sigTable) find(sig *probeSig) (slot uint64, ent int, tag uint32) {
 	h := t.hash(sig)
-	tag = uint32(h >> 56)
+	tag = uint32(h >> 48)
+	c := t.ctrlOf(tag)
 	mask := uint64(len(t.index) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
-		v := t.index[i]
-		if v>>24 != t.gen {
-			return i, -1, tag
-		}
-		if v>>16&0xff == tag {
-			if e := int(uint16(v)); t.ents[e].sig == *sig {
-				return i, e, tag
+		switch t.ctrl[i] {
+		case c:
+			if v := t.index[i]; v>>16 == tag {
+				if e := int(uint16(v)); t.ents[e].sig == *sig {
+					return i, e, tag
+				}
+			}
+		default:
+			if t.ctrl[i]>>4 != t.gen {
+				return i, -1, tag
 			}
 		}
 	}
+}
+
+// ctrlOf is the control byte of a slot of this generation with tag.
+func (t *sigTable) ctrlOf(tag uint32) uint8 { return t.gen<<4 | uint8(tag&15) }
+
+// put fills the empty slot with entry e under tag.
+func (t *sigTable) put(slot uint64, tag uint32, e int) {
+	t.ctrl[slot] = t.ctrlOf(tag)
+	t.index[slot] = tag<<16 | uint32(e)
+}
+
+// makeIndex makes an empty index for n signatures.
+func (t *sigTable) makeIndex(n int) {
+	size := 1 << bits.Len(uint(max(n, 1)*2-1))
+	t.ctrl, t.index = make([]uint8, size), make([]uint32, size)
 }
 
 // get returns what was stored under sig in this generation.
@@ -113,7 +134,7 @@ func (t *sigTable) store(at sigPlace, sig *probeSig, v sigSeen) {
 	case at.ent >= 0:
 		t.ents[at.ent] = en
 	case at.ent == -1:
-		t.index[at.slot] = t.gen<<24 | at.tag<<16 | uint32(len(t.ents))
+		t.put(at.slot, at.tag, len(t.ents))
 		t.ents = append(t.ents, en)
 	default:
 		t.set(*sig, v)
@@ -131,7 +152,7 @@ func (t *sigTable) markCopied(sig probeSig) {
 // (clear).
 func (t *sigTable) set(sig probeSig, v sigSeen) {
 	if len(t.index) == 0 {
-		t.index = make([]uint32, 1<<bits.Len(uint(max(t.cap, 1)*2-1)))
+		t.makeIndex(t.cap)
 	}
 	en := sigEntry{sig: sig, scanner: v.scanner.As16(), t: v.t, is6: v.scanner.Is6(), tool: v.tool, copied: v.copied}
 	slot, e, tag := t.find(&sig)
@@ -139,7 +160,7 @@ func (t *sigTable) set(sig probeSig, v sigSeen) {
 		t.ents[e] = en
 		return
 	}
-	t.index[slot] = t.gen<<24 | tag<<16 | uint32(len(t.ents))
+	t.put(slot, tag, len(t.ents))
 	t.ents = append(t.ents, en)
 }
 
@@ -147,8 +168,8 @@ func (t *sigTable) set(sig probeSig, v sigSeen) {
 func (t *sigTable) clear() {
 	t.ents = t.ents[:0]
 	t.gen++
-	if t.gen == 1<<8 { // wrapped: slots of an old generation would look current
-		clear(t.index)
+	if t.gen == 1<<4 { // wrapped: slots of an old generation would look current
+		clear(t.ctrl)
 		t.gen = 1
 	}
 }
@@ -160,11 +181,11 @@ func (t *sigTable) setCap(n int) {
 		return
 	}
 	held := t.ents
-	t.cap, t.index, t.ents = n, nil, nil
+	t.cap, t.ctrl, t.index, t.ents = n, nil, nil, nil
 	if len(held) == 0 {
 		return
 	}
-	t.index = make([]uint32, 1<<bits.Len(uint(max(n, len(held))*2-1)))
+	t.makeIndex(max(n, len(held)))
 	for _, en := range held {
 		t.set(en.sig, sigSeen{scanner: addrOf(en.scanner, en.is6), t: en.t, tool: en.tool, copied: en.copied})
 	}
