@@ -19,14 +19,16 @@ const (
 	// the pending-probe queue (24 B each; the queue is compacted at twice
 	// the flow cap). Measured: 192 B per pending flow at 2.6 slots each.
 	flowBytes = 144 + 4*8 + 2*24
-	// trackerBytes: a tracker (224 B), its slot in the tracker index
-	// (16 B, a quarter to half full), its place in the due heap (303 B
+	// trackerBytes: a tracker (216 B, in the 224 B class), its slot in
+	// the tracker index (17 B with its control byte, a quarter to half
+	// full), its LRU node (16 B), its place in the due heap (about 305 B
 	// measured: a one-episode tracker less its episode).
 	trackerBytes = 310
-	// episodeBytes: an episode (616 B, in the 640 B class) holding its
-	// first target in itself, with that target's ports and its window
-	// (688 B measured: a tracker's second episode; maps are made only for
-	// a second target, targets.go; what few episodes have is in notes).
+	// episodeBytes: an episode (632 B, in the 640 B class with its malloc
+	// header) holding its first target in itself, with that target's
+	// first ports inline (portset.go) and its window (672 B measured: a
+	// tracker's second episode; a list and a map are made only for a
+	// second target, targets.go; what few episodes have is in notes).
 	episodeBytes = 690
 	// targetBytes: each further target of an episode: its port set, its
 	// entries in the target and window maps and the window (257 B

@@ -14,7 +14,7 @@ import (
 // tracker is the state kept per would-be scanner.
 type tracker struct {
 	// What a lookup, a contact's touch and the eviction scan read come
-	// first, in one cache line: the address, llr and alerted.
+	// first, in 64 bytes: the address, llr, the LRU node and alerted.
 	addr netip.Addr
 	llr  float64 // log likelihood ratio of the sequential test
 	last int64
