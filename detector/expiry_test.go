@@ -119,8 +119,8 @@ func checkSwept(t *testing.T, s *Episodes) {
 		seq = tr.seq
 		listed++
 	}
-	if listed != s.trackers.len() || len(s.byAge.nodes)-len(s.byAge.free) != listed {
-		t.Fatalf("LRU lists %d trackers, %d nodes in use, of %d", listed, len(s.byAge.nodes)-len(s.byAge.free), s.trackers.len())
+	if listed != s.trackers.len() || s.byAge.n != listed {
+		t.Fatalf("LRU lists %d trackers, counts %d, of %d", listed, s.byAge.n, s.trackers.len())
 	}
 	for i := s.prob.tail; i >= 0; i = s.prob.ents[i].prev {
 		p := &s.prob.ents[i]

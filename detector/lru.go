@@ -2,101 +2,114 @@ package detector
 
 import "iter"
 
-// trackerLRU orders the trackers by last use, most recent at the head. The
-// list lives in a dense array of 16-byte nodes beside the trackers, one
-// per tracker (its age index), so that moving a tracker to the head writes
-// these few nodes and not its neighbours' cache lines (nor pointers: no
-// write barriers), and the eviction scan walks the oldest without waiting
-// on each tracker in turn to learn the next (their loads overlap).
+// trackerLRU orders the trackers by last use. It is a queue of trackers
+// in the order of their last touch, the least recently used first: a
+// touch appends the tracker and clears the place it leaves (one store; no
+// other tracker and no neighbour is read or written), so the queue has
+// holes (nil), and the first tracker in it is the least recently used.
+// When the holes outnumber the trackers the queue is compacted, each
+// tracker's place rewritten: less than one store per touch, amortized.
+// The eviction scan reads the queue in order (oldest), so its loads of
+// the trackers do not wait on each other, and packs what it read, so that
+// the holes among the oldest are read once.
 type trackerLRU struct {
-	nodes      []ageNode
-	free       []int32
-	head, tail int32 // noAge when empty
+	q    []*tracker // from the least recently used on; nil: a place left
+	head int        // q[:head] holds no tracker
+	n    int        // trackers in q
+	buf  []*tracker // oldest's
 }
 
-// ageNode is a tracker's place in the list: the tracker (nil when the node
-// is free), the next older and the next newer.
-type ageNode struct {
-	t            *tracker
-	older, newer int32
-}
-
-// noAge marks no node: the end of the list, or a tracker not in it.
+// noAge is the place of a tracker not in the queue.
 const noAge = -1
 
-func newTrackerLRU() trackerLRU { return trackerLRU{head: noAge, tail: noAge} }
+func newTrackerLRU() trackerLRU { return trackerLRU{} }
 
-// pushFront puts e, not in the list, at the head.
+// pushFront adds e, not in the queue, as the most recently used.
 func (l *trackerLRU) pushFront(e *tracker) {
-	var i int32
-	if n := len(l.free); n > 0 {
-		i = l.free[n-1]
-		l.free = l.free[:n-1]
-	} else {
-		i = int32(len(l.nodes))
-		l.nodes = append(l.nodes, ageNode{})
-	}
-	l.nodes[i].t = e
-	e.age = i
-	l.link(i)
+	l.n++
+	l.put(e)
 }
 
-// link makes node i the head.
-func (l *trackerLRU) link(i int32) {
-	n := &l.nodes[i]
-	n.older, n.newer = l.head, noAge
-	if l.head != noAge {
-		l.nodes[l.head].newer = i
-	} else {
-		l.tail = i
+// put appends e, counted in n and not in the queue.
+func (l *trackerLRU) put(e *tracker) {
+	if len(l.q) >= 2*l.n+64 { // holes (before the head too) outnumber the trackers
+		l.compact()
 	}
-	l.head = i
+	e.age = int32(len(l.q))
+	l.q = append(l.q, e)
 }
 
-// cut takes node i out of the list; it stays e's.
-func (l *trackerLRU) cut(i int32) {
-	n := l.nodes[i]
-	if n.newer != noAge {
-		l.nodes[n.newer].older = n.older
-	} else {
-		l.head = n.older
-	}
-	if n.older != noAge {
-		l.nodes[n.older].newer = n.newer
-	} else {
-		l.tail = n.newer
+// leave clears e's place.
+func (l *trackerLRU) leave(e *tracker) {
+	l.q[e.age] = nil
+	if int(e.age) == l.head {
+		for l.head < len(l.q) && l.q[l.head] == nil {
+			l.head++
+		}
 	}
 }
 
-// unlink takes e out of the list.
+// compact moves the trackers to the front of the queue, in order.
+func (l *trackerLRU) compact() {
+	j := 0
+	for _, t := range l.q[l.head:] {
+		if t != nil {
+			l.q[j] = t
+			t.age = int32(j)
+			j++
+		}
+	}
+	clear(l.q[j:])
+	l.q, l.head = l.q[:j], 0
+}
+
+// unlink takes e out of the queue.
 func (l *trackerLRU) unlink(e *tracker) {
-	i := e.age
-	if i == noAge {
+	if e.age == noAge {
 		return
 	}
-	l.cut(i)
-	l.nodes[i].t = nil
-	l.free = append(l.free, i)
+	l.leave(e)
 	e.age = noAge
+	l.n--
 }
 
-// touch moves e to the head.
+// touch makes e, in the queue, the most recently used.
 func (l *trackerLRU) touch(e *tracker) {
-	if i := e.age; i != l.head {
-		l.cut(i)
-		l.link(i)
+	if int(e.age) != len(l.q)-1 {
+		l.leave(e)
+		l.put(e)
 	}
 }
 
-// fromOldest yields the trackers from the least recently used on. The next
-// is read from the nodes, not from the tracker yielded: the caller's loads
-// of successive trackers do not wait on each other.
+// oldest returns the k least recently used trackers (fewer when there are
+// not as many), the oldest first, valid until the next call. It moves
+// them up to the place of the last, next to the newer ones, so the holes
+// it passed are behind the head.
+func (l *trackerLRU) oldest(k int) []*tracker {
+	buf := l.buf[:0]
+	i := l.head
+	for ; i < len(l.q) && len(buf) < k; i++ {
+		if t := l.q[i]; t != nil {
+			buf = append(buf, t)
+		}
+	}
+	if start := i - len(buf); start > l.head {
+		clear(l.q[l.head:start])
+		for j, t := range buf {
+			l.q[start+j] = t
+			t.age = int32(start + j)
+		}
+		l.head = start
+	}
+	l.buf = buf
+	return buf
+}
+
+// fromOldest yields the trackers from the least recently used on.
 func (l *trackerLRU) fromOldest() iter.Seq[*tracker] {
 	return func(yield func(*tracker) bool) {
-		for i := l.tail; i != noAge; {
-			n := &l.nodes[i]
-			i = n.newer
-			if !yield(n.t) {
+		for _, t := range l.q[l.head:] {
+			if t != nil && !yield(t) {
 				return
 			}
 		}

@@ -14,13 +14,13 @@ import (
 // tracker is the state kept per would-be scanner.
 type tracker struct {
 	// What a lookup, a contact's touch and the eviction scan read come
-	// first, in 64 bytes: the address, llr, the LRU node and alerted.
+	// first, in 64 bytes: the address, llr, the LRU place and alerted.
 	addr netip.Addr
 	llr  float64 // log likelihood ratio of the sequential test
 	last int64
 	seq  uint64 // when it was last used, in LRU order (expiry.go)
 	hidx int32  // its place in the due heap (expiry.go), noHeap when out
-	age  int32  // its node in the LRU (lru.go), noAge when out
+	age  int32  // its place in the LRU queue (lru.go), noAge when out
 	// alerted counts its episodes that alerted: eviction skips their
 	// episodes when none.
 	alerted uint8
@@ -90,11 +90,7 @@ func (s *Episodes) fit(keep *tracker) {
 // used. Never keep; nil if there is no other.
 func (s *Episodes) victim(keep *tracker) *tracker {
 	var best, lru *tracker
-	n := 0
-	for t := range s.byAge.fromOldest() {
-		if n++; n > 64 {
-			break
-		}
+	for _, t := range s.byAge.oldest(64) {
 		if t == keep {
 			continue
 		}
