@@ -142,6 +142,7 @@ func (s *Episodes) admit(c Contact) *tracker {
 		return t
 	}
 	key := key16(c.Scanner)
+	s.warm(&key) // most likely a new source, of a flood: ask for what it needs at once
 	if _, i := s.prob.find(&key); i >= 0 {
 		return s.promote(s.prob.remove(i))
 	}
@@ -201,7 +202,9 @@ func (s *Episodes) probationFor(c Contact) bool {
 // and sequential-test state llr before it, evicting the least recently
 // used probe into the evidence when the space is full.
 func (s *Episodes) toProbation(c Contact, key [16]byte, prior int, llr float64) {
+	evicted := false
 	for s.prob.len() >= s.prob.max && s.prob.tail >= 0 {
+		evicted = true
 		old := s.prob.remove(s.prob.tail)
 		s.prob.evicted++
 		s.ev.remember(old.scanner, int(old.prior)+1, s.now, s.slowMemory())
@@ -215,6 +218,9 @@ func (s *Episodes) toProbation(c Contact, key [16]byte, prior int, llr float64) 
 		time: s.now, first: c.First, last: s.now, epLast: c.First, llr: llr, print: c.Print,
 		port: c.Port, probes: c.Probes, tech: c.Technique, outcome: c.Outcome, prior: uint8(prior),
 	})
+	if evicted {
+		s.warmEviction() // a flood: the next contact evicts the next probe
+	}
 }
 
 // promote makes the tracker of a source leaving probation at its second
