@@ -12,18 +12,18 @@ package detector
 
 import "unsafe"
 
-// warm asks for the places admit will read for the new source key when it
-// has no tracker. It changes nothing.
-func (s *Episodes) warm(key *[16]byte) {
+// warm asks for the places admit will read for a new source without a
+// tracker, whose probation index hash is ph and evidence hash eh. It
+// changes nothing.
+func (s *Episodes) warm(ph, eh uint64) {
 	p := &s.prob
 	if n := uint64(len(p.index.slots)); n > 0 {
-		prefetch(unsafe.Pointer(&p.index.slots[p.index.hash(key)>>32&(n-1)]))
+		prefetch(unsafe.Pointer(&p.index.slots[ph>>32&(n-1)]))
 	}
-	h := hashKey(*key)
-	s.ev.once.prefetch(h, false)
-	prefetch(unsafe.Pointer(&s.credit.inUse[h%creditSlots/64]))
-	if p.len() >= p.max {
-		s.warmEviction()
+	s.ev.once.prefetch(eh, false)
+	prefetch(unsafe.Pointer(&s.credit.inUse[eh%creditSlots/64]))
+	if p.len() >= p.max && p.tail != p.warmed {
+		s.warmEviction() // not asked for by the contact before
 	}
 }
 
@@ -36,6 +36,7 @@ func (s *Episodes) warmEviction() {
 	if t < 0 || len(p.index.slots) == 0 {
 		return
 	}
+	p.warmed = t
 	e := &p.ents[t]
 	prefetch(unsafe.Pointer(&p.index.slots[p.index.hash(&e.scanner)>>32&uint64(len(p.index.slots)-1)]))
 	s.ev.once.prefetch(hashKey(e.scanner), true)
