@@ -213,7 +213,9 @@ func (s *Episodes) toProbation(c Contact, key [16]byte, ph uint64, prior int, ll
 		old := s.prob.remove(s.prob.tail)
 		s.prob.evicted++
 		s.ev.remember(old.scanner, int(old.prior)+1, s.now, s.slowMemory())
-		s.unlinkDecoy(addrOf(old.scanner, old.scanner6))
+		if len(s.decoys) > 0 {
+			s.unlinkDecoy(addrOf(old.scanner, old.scanner6))
+		}
 	}
 	if s.alarmLLR > 0 && judge(c) == evFailure {
 		llr += s.failLLR

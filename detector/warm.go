@@ -10,7 +10,10 @@
 
 package detector
 
-import "unsafe"
+import (
+	"net/netip"
+	"unsafe"
+)
 
 // warm asks for the places admit will read for a new source without a
 // tracker, whose probation index hash is ph and evidence hash eh. It
@@ -41,9 +44,11 @@ func (s *Episodes) warmEviction() {
 	prefetch(unsafe.Pointer(&p.index.slots[p.index.hash(&e.scanner)>>32&uint64(len(p.index.slots)-1)]))
 	s.ev.once.prefetch(hashKey(e.scanner), true)
 	if e.prev >= 0 {
-		next := &p.ents[e.prev].scanner
-		prefetch(unsafe.Pointer(&next[0]))
-		prefetch(unsafe.Pointer(&next[len(next)-1])) // it may straddle two lines
+		// An entry spans three lines; eviction copies it whole.
+		next := unsafe.Pointer(&p.ents[e.prev])
+		prefetch(next)
+		prefetch(unsafe.Add(next, 64))
+		prefetch(unsafe.Add(next, unsafe.Sizeof(probe{})-1))
 	}
 }
 
@@ -54,6 +59,53 @@ func (f *agingFilter) prefetch(h uint64, cur bool) {
 		if g != nil && (!cur || i == f.cur) {
 			blk, _ := f.block(g, h)
 			prefetch(unsafe.Pointer(&blk[0]))
+		}
+	}
+}
+
+// Expect asks for what admit will read when a contact of a new source a
+// comes, which its caller knows is next (warm). The tracker index is left
+// out: a flood makes few trackers, and their index stays in the cache.
+func (s *Episodes) Expect(a netip.Addr) {
+	key := key16(a)
+	s.warm(s.prob.index.hash(&key), hashKey(key))
+}
+
+// warmAfter asks, as f leaves the flow table from its oldest end (evicted
+// for room, or swept), for what the flow after it reads when it leaves in
+// turn: its slot in the table and, for a probe that waits for a reply,
+// what admitting its source reads. It asks too for the line of the flow
+// after that, whose key the next call reads. Under a flood the flow table
+// is full, and every new flow evicts the oldest this way.
+func (d *Detector) warmAfter(f *flow) {
+	t := d.flows
+	id := t.slab.newer(f.id)
+	if id == 0 {
+		return
+	}
+	n := t.slab.at(id)
+	prefetch(unsafe.Pointer(&t.slots[t.hash(&n.key)&t.mask]))
+	if n.state == stPending || n.state == stSynAck {
+		a, _ := n.initiator()
+		d.episodes.Expect(a)
+	}
+	if id2 := t.slab.newer(id); id2 != 0 {
+		prefetch(unsafe.Pointer(t.slab.at(id2)))
+		prefetch(unsafe.Pointer(t.slab.link(id2)))
+	}
+}
+
+// warmPending asks, as a probe whose reply time ran out is resolved, for
+// what admitting the next one's source reads, and for the flow line of
+// the one after it, which the next call reads.
+func (d *Detector) warmPending() {
+	if d.pendHead+1 < len(d.pending) {
+		prefetch(unsafe.Pointer(d.flows.slab.at(d.pending[d.pendHead+1].id)))
+	}
+	if d.pendHead < len(d.pending) {
+		if f := d.flows.deref(d.pending[d.pendHead]); f != nil && (f.state == stPending || f.state == stSynAck) {
+			a, _ := f.initiator()
+			d.episodes.Expect(a)
 		}
 	}
 }
