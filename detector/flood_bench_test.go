@@ -1,16 +1,12 @@
 package detector
 
 import (
-	"path/filepath"
-	"unsafe"
-
-	"github.com/scanwatch/scanwatch/decode"
-	"github.com/scanwatch/scanwatch/internal/benchfiles"
-	"github.com/scanwatch/scanwatch/tcpflags"
 	"net/netip"
+	"path/filepath"
 	"runtime"
 	"testing"
 
+	"github.com/scanwatch/scanwatch/internal/benchfiles"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/technique"
 )
@@ -63,7 +59,7 @@ func BenchmarkDetectFilesAhead(b *testing.B) {
 				d := New(rules.Default(), func(Event) {})
 				for i := range pkts {
 					if i+ahead < len(pkts) {
-						d.prefetchPacket(&pkts[i+ahead])
+						d.Prefetch(&pkts[i+ahead])
 					}
 					d.Process(&pkts[i])
 				}
@@ -72,24 +68,5 @@ func BenchmarkDetectFilesAhead(b *testing.B) {
 			n := float64(b.N) * float64(len(pkts))
 			b.ReportMetric(float64(threadCPU()-cpu0)/n, "cpu-ns/pkt")
 		})
-	}
-}
-
-// prefetchPacket asks for the flow slot a TCP packet's lookup reads and,
-// for a SYN, the decoy-signature slot noteProbe reads.
-func (d *Detector) prefetchPacket(p *decode.Packet) {
-	if p.Kind != decode.KindTCP {
-		return
-	}
-	var k flowKey
-	k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 6)
-	t := d.flows
-	prefetch(unsafe.Pointer(&t.slots[t.hash(&k)&t.mask]))
-	if p.Flags&tcpflags.SYN != 0 {
-		st := &d.episodes.sigs
-		if len(st.index) > 0 {
-			sig := probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}
-			prefetch(unsafe.Pointer(&st.index[st.hash(&sig)&uint64(len(st.index)-1)]))
-		}
 	}
 }
