@@ -50,13 +50,10 @@ func (c *credit) add(a netip.Addr, now int64) {
 }
 
 // take returns how many successes a had, the latest no longer ago than
-// memory, and forgets them: they move into a's new tracker.
-func (c *credit) take(a netip.Addr, now, memory int64) int {
-	return c.takeAt(creditIndex(a), a, now, memory)
-}
-
-// takeAt is take of a, whose slot is i.
-func (c *credit) takeAt(i uint64, a netip.Addr, now, memory int64) int {
+// memory, and forgets them: they move into a's new tracker. h is the hash
+// of a that admit made for the evidence too (creditIndex's).
+func (c *credit) take(a netip.Addr, h uint64, now, memory int64) int {
+	i := h % creditSlots
 	if c.inUse[i/64]&(1<<(i%64)) == 0 {
 		return 0
 	}

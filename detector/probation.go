@@ -163,7 +163,7 @@ func (s *Episodes) admit(c Contact) *tracker {
 		// The successes the source had lately, before it had a tracker
 		// (a client's answered requests), credit against its failures,
 		// moved into its tracker or its probation probe.
-		if n := s.credit.takeAt(eh%creditSlots, c.Scanner, s.now, int64(s.r.Slow.Memory)); n > 0 {
+		if n := s.credit.take(c.Scanner, eh, s.now, int64(s.r.Slow.Memory)); n > 0 {
 			llr = max(llr+float64(n)*s.okLLR, -s.alarmLLR)
 		}
 	}
