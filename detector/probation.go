@@ -101,6 +101,19 @@ func (p *probation) remove(i int32) probe {
 	return e
 }
 
+// evictTail removes the least recently used probe and returns what the
+// evidence keeps of it, without copying the rest.
+func (p *probation) evictTail() (scanner [16]byte, is6 bool, prior uint8) {
+	i := p.tail
+	e := &p.ents[i]
+	scanner, is6, prior = e.scanner, e.scanner6, e.prior
+	p.unlink(i)
+	slot, _ := p.find(&scanner)
+	p.delete(slot)
+	p.free = append(p.free, i)
+	return scanner, is6, prior
+}
+
 // put stores e, whose key's index hash is ph, at the head; the caller has
 // made room.
 func (p *probation) put(e probe, ph uint64) {
@@ -210,11 +223,11 @@ func (s *Episodes) toProbation(c Contact, key [16]byte, ph uint64, prior int, ll
 	evicted := false
 	for s.prob.len() >= s.prob.max && s.prob.tail >= 0 {
 		evicted = true
-		old := s.prob.remove(s.prob.tail)
+		scanner, is6, prior := s.prob.evictTail()
 		s.prob.evicted++
-		s.ev.remember(old.scanner, int(old.prior)+1, s.now, s.slowMemory())
+		s.ev.remember(scanner, int(prior)+1, s.now, s.slowMemory())
 		if len(s.decoys) > 0 {
-			s.unlinkDecoy(addrOf(old.scanner, old.scanner6))
+			s.unlinkDecoy(addrOf(scanner, is6))
 		}
 	}
 	if s.alarmLLR > 0 && judge(c) == evFailure {
