@@ -113,20 +113,20 @@ func (d *Detector) warmPending() {
 	}
 }
 
-// Prefetch asks for the flow slot a TCP packet's lookup will read and, for
-// a SYN, the decoy-signature slot its probe will be noted in. A caller
+// Prefetch asks, for a TCP SYN, for the flow slot its lookup will read and
+// the decoy-signature slot its probe will be noted in. A caller
 // that holds a batch of decoded packets calls it for a packet a few ahead
 // of the one it processes: under a flood of new flows each is a miss on
 // a table larger than the cache. It changes nothing.
 func (d *Detector) Prefetch(p *decode.Packet) {
-	if p.Kind != decode.KindTCP {
-		return
+	if p.Kind != decode.KindTCP || p.Flags&(tcpflags.SYN|tcpflags.ACK) != tcpflags.SYN {
+		return // only first contacts: the packets of a benign mix would pay for it
 	}
 	var k flowKey
 	k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 6)
 	t := d.flows
 	prefetch(unsafe.Pointer(&t.slots[t.hash(&k)&t.mask]))
-	if st := &d.episodes.sigs; p.Flags&tcpflags.SYN != 0 && len(st.index) > 0 {
+	if st := &d.episodes.sigs; len(st.index) > 0 {
 		sig := probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}
 		prefetch(unsafe.Pointer(&st.index[st.hash(&sig)&uint64(len(st.index)-1)]))
 	}
