@@ -50,9 +50,10 @@ func (c *credit) add(a netip.Addr, now int64) {
 }
 
 // take returns how many successes a had, the latest no longer ago than
-// memory, and forgets them: they move into a's new tracker.
-func (c *credit) take(a netip.Addr, now, memory int64) int {
-	i := creditIndex(a)
+// memory, and forgets them: they move into a's new tracker. h is the hash
+// of a that admit made for the evidence too (creditIndex's).
+func (c *credit) take(a netip.Addr, h uint64, now, memory int64) int {
+	i := h % creditSlots
 	if c.inUse[i/64]&(1<<(i%64)) == 0 {
 		return 0
 	}

@@ -30,7 +30,7 @@ func TestProbeIndex(t *testing.T) {
 				}
 				delete(want, k)
 			case i < 0:
-				p.put(probe{scanner: k})
+				p.put(probe{scanner: k}, p.index.hash(&k))
 				want[k] = true
 			}
 			if p.len() != len(want) {

@@ -50,6 +50,7 @@ type probation struct {
 	head, tail int32
 	max        int
 	evicted    uint64
+	warmed     int32 // the entry whose eviction was asked for (warm.go)
 }
 
 func newProbation() probation {
@@ -100,8 +101,22 @@ func (p *probation) remove(i int32) probe {
 	return e
 }
 
-// put stores e at the head; the caller has made room.
-func (p *probation) put(e probe) {
+// evictTail removes the least recently used probe and returns what the
+// evidence keeps of it, without copying the rest.
+func (p *probation) evictTail() (scanner [16]byte, is6 bool, prior uint8) {
+	i := p.tail
+	e := &p.ents[i]
+	scanner, is6, prior = e.scanner, e.scanner6, e.prior
+	p.unlink(i)
+	slot, _ := p.find(&scanner)
+	p.delete(slot)
+	p.free = append(p.free, i)
+	return scanner, is6, prior
+}
+
+// put stores e, whose key's index hash is ph, at the head; the caller has
+// made room.
+func (p *probation) put(e probe, ph uint64) {
 	var i int32
 	if n := len(p.free); n > 0 {
 		i = p.free[n-1]
@@ -121,7 +136,7 @@ func (p *probation) put(e probe) {
 		p.tail = i
 	}
 	p.head = i
-	p.insert(&e.scanner, i)
+	p.insert(ph, i)
 }
 
 // growTo doubles s's capacity, but never past limit entries.
@@ -142,10 +157,14 @@ func (s *Episodes) admit(c Contact) *tracker {
 		return t
 	}
 	key := key16(c.Scanner)
-	if _, i := s.prob.find(&key); i >= 0 {
+	// Most likely a new source, of a flood: its hashes are made once, and
+	// what they point at asked for at once (warm.go).
+	ph, eh := s.prob.index.hash(&key), hashKey(key)
+	s.warm(ph, eh)
+	if _, i := s.prob.findHashed(&key, ph); i >= 0 {
 		return s.promote(s.prob.remove(i))
 	}
-	prior, sus, exact := s.ev.recall(key, s.now, s.slowMemory())
+	prior, sus, exact := s.ev.recallHashed(key, eh, s.now, s.slowMemory())
 	llr := sus.llr
 	if !exact {
 		llr = 0
@@ -157,7 +176,7 @@ func (s *Episodes) admit(c Contact) *tracker {
 		// The successes the source had lately, before it had a tracker
 		// (a client's answered requests), credit against its failures,
 		// moved into its tracker or its probation probe.
-		if n := s.credit.take(c.Scanner, s.now, int64(s.r.Slow.Memory)); n > 0 {
+		if n := s.credit.take(c.Scanner, eh, s.now, int64(s.r.Slow.Memory)); n > 0 {
 			llr = max(llr+float64(n)*s.okLLR, -s.alarmLLR)
 		}
 	}
@@ -172,7 +191,7 @@ func (s *Episodes) admit(c Contact) *tracker {
 			prior = 2
 		}
 	}
-	s.toProbation(c, key, prior, llr)
+	s.toProbation(c, key, ph, prior, llr)
 	return nil
 }
 
@@ -200,12 +219,16 @@ func (s *Episodes) probationFor(c Contact) bool {
 // toProbation stores c as a probe of a source with prior failed contacts
 // and sequential-test state llr before it, evicting the least recently
 // used probe into the evidence when the space is full.
-func (s *Episodes) toProbation(c Contact, key [16]byte, prior int, llr float64) {
+func (s *Episodes) toProbation(c Contact, key [16]byte, ph uint64, prior int, llr float64) {
+	evicted := false
 	for s.prob.len() >= s.prob.max && s.prob.tail >= 0 {
-		old := s.prob.remove(s.prob.tail)
+		evicted = true
+		scanner, is6, prior := s.prob.evictTail()
 		s.prob.evicted++
-		s.ev.remember(old.scanner, int(old.prior)+1, s.now, s.slowMemory())
-		s.unlinkDecoy(addrOf(old.scanner, old.scanner6))
+		s.ev.remember(scanner, int(prior)+1, s.now, s.slowMemory())
+		if len(s.decoys) > 0 {
+			s.unlinkDecoy(addrOf(scanner, is6))
+		}
 	}
 	if s.alarmLLR > 0 && judge(c) == evFailure {
 		llr += s.failLLR
@@ -214,7 +237,10 @@ func (s *Episodes) toProbation(c Contact, key [16]byte, prior int, llr float64) 
 		scanner: key, scanner6: c.Scanner.Is6(), target: key16(c.Target), target6: c.Target.Is6(),
 		time: s.now, first: c.First, last: s.now, epLast: c.First, llr: llr, print: c.Print,
 		port: c.Port, probes: c.Probes, tech: c.Technique, outcome: c.Outcome, prior: uint8(prior),
-	})
+	}, ph)
+	if evicted {
+		s.warmEviction() // a flood: the next contact evicts the next probe
+	}
 }
 
 // promote makes the tracker of a source leaving probation at its second

@@ -35,11 +35,15 @@ const slotTag = uint64(0xffffffff) << 32
 
 // find returns k's slot and entry, or the empty slot it would take and -1.
 func (p *probation) find(k *[16]byte) (slot uint64, ent int32) {
+	return p.findHashed(k, p.index.hash(k))
+}
+
+// findHashed is find of a key whose hash is h.
+func (p *probation) findHashed(k *[16]byte, h uint64) (slot uint64, ent int32) {
 	x := &p.index
 	if len(x.slots) == 0 {
 		return 0, -1
 	}
-	h := x.hash(k)
 	mask := uint64(len(x.slots) - 1)
 	for i := h >> 32 & mask; ; i = (i + 1) & mask {
 		v := x.slots[i]
@@ -54,14 +58,19 @@ func (p *probation) find(k *[16]byte) (slot uint64, ent int32) {
 	}
 }
 
-// insert adds k, not in the index, for entry ent.
-func (p *probation) insert(k *[16]byte, ent int32) {
+// insert adds the key whose hash is h, not in the index, for entry ent:
+// in the first empty slot from its home, where find would stop.
+func (p *probation) insert(h uint64, ent int32) {
 	x := &p.index
 	if 2*(x.n+1) > len(x.slots) {
 		p.growIndex()
 	}
-	slot, _ := p.find(k)
-	x.slots[slot] = x.hash(k)&slotTag | uint64(uint32(ent+1))
+	mask := uint64(len(x.slots) - 1)
+	i := h >> 32 & mask
+	for x.slots[i] != 0 {
+		i = (i + 1) & mask
+	}
+	x.slots[i] = h&slotTag | uint64(uint32(ent+1))
 	x.n++
 }
 

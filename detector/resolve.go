@@ -59,6 +59,7 @@ func (d *Detector) expirePending(cut int64) {
 		case stSynAck:
 			d.resolve(f, OutOpen)
 		}
+		d.warmPending() // warm.go
 	}
 	if d.pendHead > 1024 && d.pendHead*2 > len(d.pending) {
 		n := copy(d.pending, d.pending[d.pendHead:])
@@ -76,6 +77,7 @@ func (d *Detector) evictFlow(f *flow) {
 	case stSynAck:
 		d.resolve(f, OutOpen)
 	}
+	d.warmAfter(f) // warm.go
 }
 
 // resolve records the outcome o of f's probe: a benign exchange, or a

@@ -57,17 +57,23 @@ func newEvidence(budget int64) suspicion {
 // remembers (0, 1 or 2), or its exact sequential-test state (ok true),
 // which it forgets: the caller makes a tracker of it.
 func (ev *suspicion) recall(key [16]byte, now, memory int64) (prior int, sus suspect, ok bool) {
-	if sus, ok = ev.suspects.take(key); ok {
-		if memory > 0 && now-sus.last > memory {
-			ok = false // past the evidence's memory
-		} else {
-			return 0, sus, true
+	return ev.recallHashed(key, hashKey(key), now, memory)
+}
+
+// recallHashed is recall of a key whose hashKey is h.
+func (ev *suspicion) recallHashed(key [16]byte, h uint64, now, memory int64) (prior int, sus suspect, ok bool) {
+	if ev.suspects.len() > 0 { // a Go map's lookup hashes the key even when empty
+		if sus, ok = ev.suspects.take(key); ok {
+			if memory > 0 && now-sus.last > memory {
+				ok = false // past the evidence's memory
+			} else {
+				return 0, sus, true
+			}
 		}
 	}
 	// A source with two is in both filters (remember puts it there): a
 	// spoofed one is taken for one in both at the product of their false
 	// positive rates, and a tracker is made of it only then.
-	h := hashKey(key)
 	switch {
 	case !ev.once.has(h):
 		return 0, suspect{}, false
