@@ -128,7 +128,11 @@ func (d *Detector) Advance(t time.Time) {
 		return
 	}
 	d.now = now
-	d.expirePending(now - int64(d.r.Timeouts.Reply))
+	// Most packets find no probe due: the queue's head is compared here,
+	// without a call.
+	if cut := now - int64(d.r.Timeouts.Reply); d.pendHead < len(d.pending) && d.pending[d.pendHead].deadline <= cut {
+		d.expirePending(cut)
+	}
 	if len(d.arpPending) > 0 {
 		d.expireARP(now)
 		if len(d.arpPending) > 2*d.flows.max+1024 {

@@ -61,6 +61,14 @@ func osProbeTCP(p *decode.Packet) uint16 {
 // maxTSval reports a timestamp option whose TSval is 0xFFFFFFFF: nmap's OS
 // probes all carry it; a real stack's clock would have to sit on that value.
 func maxTSval(opts []byte) bool {
+	if ts, ok := commonTS(opts); ok {
+		return ts
+	}
+	return walkTS(opts)
+}
+
+// walkTS is maxTSval by walking the options.
+func walkTS(opts []byte) bool {
 	for i := 0; i < len(opts); {
 		switch opts[i] {
 		case 0:
@@ -81,3 +89,22 @@ func maxTSval(opts []byte) bool {
 }
 
 var osProbeNames = [...]string{"", "SEQ", "ECN", "T2", "T3", "T4/T6", "T7", "IE", "U1"}
+
+// commonTS is maxTSval, answered at once for the option layouts of most
+// segments (ok false for any other): Linux's SYN (MSS, SACK permitted,
+// timestamps, NOP, window scale), the NOP, NOP, timestamps that lead most
+// later segments, and Windows' SYN (MSS, NOP, window scale, NOP, NOP, SACK
+// permitted: no timestamps). Each is one masked compare of the layout's
+// kinds and lengths, which are what the walk would read on its way.
+func commonTS(opts []byte) (ts, ok bool) {
+	switch {
+	case len(opts) >= 16 && binary.LittleEndian.Uint64(opts)&0xFFFFFFFF0000FFFF == 0x0A0802040000_0402:
+		return binary.BigEndian.Uint32(opts[8:]) == 0xFFFFFFFF, true
+	case len(opts) >= 12 && binary.LittleEndian.Uint32(opts) == 0x0A080101:
+		return binary.BigEndian.Uint32(opts[4:]) == 0xFFFFFFFF, true
+	case len(opts) == 12 && binary.LittleEndian.Uint64(opts)&0x00FFFFFF0000FFFF == 0x0003030100000402 &&
+		binary.LittleEndian.Uint32(opts[8:]) == 0x02040101:
+		return false, true
+	}
+	return false, false
+}

@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
@@ -95,4 +96,58 @@ func TestFlagScansWithOptions(t *testing.T) {
 		},
 		want: []want{{scanner: scanner, typ: technique.OSProbe, ports: 3, tool: "nmap", toolWhy: "T2,T3,T7"}},
 	}})
+}
+
+// TestCommonTSAgrees: the layouts maxTSval answers at once give what the
+// walk gives, also when a layout is cut short, a length byte is off, or a
+// timestamp follows; and bytes of any other layout go to the walk.
+func TestCommonTSAgrees(t *testing.T) {
+	ff := []byte{0xff, 0xff, 0xff, 0xff}
+	linux := func(tsval []byte) []byte {
+		o := []byte{2, 4, 5, 0xb4, 4, 2, 8, 10}
+		o = append(append(o, tsval...), 0, 0, 0, 0, 1, 3, 3, 7)
+		return o
+	}
+	cases := [][]byte{
+		nil,
+		linux(ff),
+		linux([]byte{1, 2, 3, 4}),
+		linux(ff)[:16],
+		linux(ff)[:15],
+		linux(ff)[:12],
+		{1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0},
+		{1, 1, 8, 10, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{1, 1, 8, 11, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0},
+		{2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2},
+		{2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 3},
+		{2, 4, 5, 0xb4, 4, 3, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{3, 3, 10, 1, 2, 4, 1, 9, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 4, 2}, // nmap's SEQ probe 1
+	}
+	for _, o := range cases {
+		if got, want := maxTSval(o), walkTS(o); got != want {
+			t.Errorf("maxTSval(%x) = %v, the walk says %v", o, got, want)
+		}
+	}
+	if !maxTSval(linux(ff)) || maxTSval(linux([]byte{1, 2, 3, 4})) {
+		t.Error("Linux layout misjudged")
+	}
+	// Random bytes under each layout's prefix.
+	r := rand.New(rand.NewPCG(1, 2))
+	prefixes := [][]byte{{2, 4, 0, 0, 4, 2, 8, 10}, {1, 1, 8, 10}, {2, 4, 0, 0, 1, 3, 3, 0, 1, 1, 4, 2}}
+	for i := 0; i < 100000; i++ {
+		o := append([]byte{}, prefixes[i%3]...)
+		for n := r.IntN(24); n > 0; n-- {
+			o = append(o, byte(r.IntN(4)*0x55)|byte(r.IntN(2))*0xff)
+		}
+		for j := range o {
+			if r.IntN(16) == 0 {
+				o[j] = byte(r.Uint32())
+			}
+		}
+		if got, want := maxTSval(o), walkTS(o); got != want {
+			t.Fatalf("maxTSval(%x) = %v, the walk says %v", o, got, want)
+		}
+	}
 }
