@@ -102,7 +102,9 @@ func (d *Detector) OpenEpisodes() int { return d.episodes.OpenEpisodes() }
 // Process feeds one decoded packet.
 func (d *Detector) Process(p *decode.Packet) {
 	d.packets++
-	d.Advance(p.Time)
+	if now := p.Time.UnixNano(); now > d.now {
+		d.advance(now)
+	}
 	switch p.Kind {
 	case decode.KindTCP:
 		d.tcp(p)
@@ -123,10 +125,13 @@ func (d *Detector) Process(p *decode.Packet) {
 // reply time ran out are resolved, idle episodes end. Live capture calls it
 // when no packet arrives for a while.
 func (d *Detector) Advance(t time.Time) {
-	now := t.UnixNano()
-	if now <= d.now {
-		return
+	if now := t.UnixNano(); now > d.now {
+		d.advance(now)
 	}
+}
+
+// advance is Advance to a time after the detector's clock.
+func (d *Detector) advance(now int64) {
 	d.now = now
 	// Most packets find no probe due: the queue's head is compared here,
 	// without a call.
@@ -176,7 +181,7 @@ func (d *Detector) newFlow(k flowKey, srcIsA bool) *flow {
 
 // newFlowHashed is newFlow of a key whose hash flowTable.lookup returned.
 func (d *Detector) newFlowHashed(k flowKey, h uint64, srcIsA bool) *flow {
-	if k.proto != 0 && len(d.arpPending) > 0 { // a transport flow, not one of the flow table's other entries
+	if k.proto() != 0 && len(d.arpPending) > 0 { // a transport flow, not one of the flow table's other entries
 		a, b := k.a, k.b
 		if !srcIsA {
 			a, b = b, a
@@ -202,11 +207,13 @@ func (d *Detector) probeTarget(p *decode.Packet) bool {
 	if !p.Dst.IsValid() || p.Dst.IsMulticast() || p.Dst.IsUnspecified() || isBroadcast(p.Dst) || p.LinkGroup {
 		return false
 	}
+	// An empty list allows nothing: most rules have empty allow lists, and
+	// this runs for every new flow.
 	r := d.r
-	if !r.IsHome(p.Dst) || r.AllowedScanner(p.Src) || r.AllowedTarget(p.Dst) {
+	if !r.IsHome(p.Dst) || len(r.Allow.Scanners) > 0 && r.AllowedScanner(p.Src) || len(r.Allow.Targets) > 0 && r.AllowedTarget(p.Dst) {
 		return false
 	}
-	if p.Kind != decode.KindOther && p.Kind != decode.KindICMP && p.Kind != decode.KindARP && r.AllowedPort(p.DstPort) {
+	if len(r.Allow.Ports) > 0 && p.Kind != decode.KindOther && p.Kind != decode.KindICMP && p.Kind != decode.KindARP && r.AllowedPort(p.DstPort) {
 		return false
 	}
 	return true

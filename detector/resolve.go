@@ -111,7 +111,7 @@ func (d *Detector) contactOf(f *flow, o Outcome) Contact {
 			o = OutAlive
 		}
 	case technique.IPProto:
-		port = uint16(f.key.proto)
+		port = uint16(f.key.proto())
 	}
 	return Contact{Time: d.now, First: f.first, Scanner: scanner, Target: target, Print: f.fp,
 		Port: port, Probes: f.probes, Technique: f.tech, Kind: f.kind, Outcome: o}
