@@ -90,20 +90,39 @@ func walkTS(opts []byte) bool {
 
 var osProbeNames = [...]string{"", "SEQ", "ECN", "T2", "T3", "T4/T6", "T7", "IE", "U1"}
 
-// commonTS is maxTSval, answered at once for the option layouts of most
-// segments (ok false for any other): Linux's SYN (MSS, SACK permitted,
-// timestamps, NOP, window scale), the NOP, NOP, timestamps that lead most
-// later segments, and Windows' SYN (MSS, NOP, window scale, NOP, NOP, SACK
-// permitted: no timestamps). Each is one masked compare of the layout's
-// kinds and lengths, which are what the walk would read on its way.
-func commonTS(opts []byte) (ts, ok bool) {
+// Option layouts most segments carry, each told by one or two masked
+// compares of the kinds and lengths a walk of the options would read on
+// its way (the values in between are free).
+const (
+	layoutOther    = iota
+	layoutLinuxSYN // MSS, SACK permitted, timestamps, NOP, window scale (20 bytes)
+	layoutNopNopTS // NOP, NOP, timestamps, then anything (most later segments)
+	layoutWinSYN   // MSS, NOP, window scale, NOP, NOP, SACK permitted (12 bytes)
+)
+
+func optLayout(opts []byte) int {
 	switch {
-	case len(opts) >= 16 && binary.LittleEndian.Uint64(opts)&0xFFFFFFFF0000FFFF == 0x0A0802040000_0402:
-		return binary.BigEndian.Uint32(opts[8:]) == 0xFFFFFFFF, true
+	case len(opts) == 20 && binary.LittleEndian.Uint64(opts)&0xFFFFFFFF0000FFFF == 0x0A0802040000_0402 &&
+		binary.LittleEndian.Uint32(opts[16:])&0x00FFFFFF == 0x00030301:
+		return layoutLinuxSYN
 	case len(opts) >= 12 && binary.LittleEndian.Uint32(opts) == 0x0A080101:
-		return binary.BigEndian.Uint32(opts[4:]) == 0xFFFFFFFF, true
+		return layoutNopNopTS
 	case len(opts) == 12 && binary.LittleEndian.Uint64(opts)&0x00FFFFFF0000FFFF == 0x0003030100000402 &&
 		binary.LittleEndian.Uint32(opts[8:]) == 0x02040101:
+		return layoutWinSYN
+	}
+	return layoutOther
+}
+
+// commonTS is maxTSval, answered at once for the common layouts (ok false
+// for any other): a timestamp at a known place, or none.
+func commonTS(opts []byte) (ts, ok bool) {
+	switch optLayout(opts) {
+	case layoutLinuxSYN:
+		return binary.BigEndian.Uint32(opts[8:]) == 0xFFFFFFFF, true
+	case layoutNopNopTS:
+		return binary.BigEndian.Uint32(opts[4:]) == 0xFFFFFFFF, true
+	case layoutWinSYN:
 		return false, true
 	}
 	return false, false

@@ -98,10 +98,11 @@ func TestFlagScansWithOptions(t *testing.T) {
 	}})
 }
 
-// TestCommonTSAgrees: the layouts maxTSval answers at once give what the
-// walk gives, also when a layout is cut short, a length byte is off, or a
-// timestamp follows; and bytes of any other layout go to the walk.
-func TestCommonTSAgrees(t *testing.T) {
+// TestCommonLayoutsAgree: the layouts maxTSval and classifyOptions answer
+// at once give what their walks give, also when a layout is cut short, a
+// length byte is off, or a timestamp or another MSS follows; and bytes of
+// any other layout go to the walks.
+func TestCommonLayoutsAgree(t *testing.T) {
 	ff := []byte{0xff, 0xff, 0xff, 0xff}
 	linux := func(tsval []byte) []byte {
 		o := []byte{2, 4, 5, 0xb4, 4, 2, 8, 10}
@@ -124,21 +125,32 @@ func TestCommonTSAgrees(t *testing.T) {
 		{2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 3},
 		{2, 4, 5, 0xb4, 4, 3, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
 		{3, 3, 10, 1, 2, 4, 1, 9, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 4, 2}, // nmap's SEQ probe 1
+		{2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7, 2, 4, 1, 1},
+		{2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 4, 7},
+		{2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2, 2, 4, 1, 1},
 	}
 	for _, o := range cases {
 		if got, want := maxTSval(o), walkTS(o); got != want {
 			t.Errorf("maxTSval(%x) = %v, the walk says %v", o, got, want)
 		}
+		if c, m := classifyOptions(o); len(o) > 0 {
+			if wc, wm := walkOptions(o); c != wc || m != wm {
+				t.Errorf("classifyOptions(%x) = %v, %d; the walk says %v, %d", o, c, m, wc, wm)
+			}
+		}
+	}
+	if c, m := classifyOptions(linux(ff)); c != OptFull || m != 0x5b4 {
+		t.Errorf("Linux layout classified %v, MSS %d", c, m)
 	}
 	if !maxTSval(linux(ff)) || maxTSval(linux([]byte{1, 2, 3, 4})) {
 		t.Error("Linux layout misjudged")
 	}
 	// Random bytes under each layout's prefix.
 	r := rand.New(rand.NewPCG(1, 2))
-	prefixes := [][]byte{{2, 4, 0, 0, 4, 2, 8, 10}, {1, 1, 8, 10}, {2, 4, 0, 0, 1, 3, 3, 0, 1, 1, 4, 2}}
-	for i := 0; i < 100000; i++ {
-		o := append([]byte{}, prefixes[i%3]...)
-		for n := r.IntN(24); n > 0; n-- {
+	prefixes := [][]byte{linux(ff)[:16], {1, 1, 8, 10}, {2, 4, 0, 0, 1, 3, 3, 0, 1, 1, 4, 2}, linux(ff)}
+	for i := 0; i < 200000; i++ {
+		o := append([]byte{}, prefixes[i%len(prefixes)]...)
+		for n := r.IntN(24) - 12; n > 0; n-- {
 			o = append(o, byte(r.IntN(4)*0x55)|byte(r.IntN(2))*0xff)
 		}
 		for j := range o {
@@ -148,6 +160,11 @@ func TestCommonTSAgrees(t *testing.T) {
 		}
 		if got, want := maxTSval(o), walkTS(o); got != want {
 			t.Fatalf("maxTSval(%x) = %v, the walk says %v", o, got, want)
+		}
+		if c, m := classifyOptions(o); len(o) > 0 {
+			if wc, wm := walkOptions(o); c != wc || m != wm {
+				t.Fatalf("classifyOptions(%x) = %v, %d; the walk says %v, %d", o, c, m, wc, wm)
+			}
 		}
 	}
 }
