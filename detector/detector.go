@@ -51,6 +51,7 @@ type Detector struct {
 	flows      *flowTable
 	pending    []pendingRef
 	pendHead   int
+	pendBase   uint32 // the queue place (flow.qpos) of pending[0]
 	arpPending []pendingRef
 
 	// episodes is the only way into trackers and episodes: handlers give

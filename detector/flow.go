@@ -111,8 +111,12 @@ type flow struct {
 	kept    bool      // a sweep judged it and kept it in place (see sweepFlows)
 	tech    technique.Technique
 	flags   tcpflags.Flags // the first probe's tcp[13] (custom probes are named by it)
-	last    int64          // packet time of the last packet in either direction, ns
-	touched int64          // packet time of the last move to the LRU head
+	// Set by the technique files (appscan.go), read by packets of an
+	// established connection.
+	banner   bool  // the responder sent data before the initiator did
+	dataSeen bool  // payload from the initiator: a real client
+	last     int64 // packet time of the last packet in either direction, ns
+	touched  int64 // packet time of the last move to the LRU head
 
 	id        flowID // its place in the slab
 	gen       uint32 // counts the flows that held its place (pendingRef)
@@ -124,12 +128,11 @@ type flow struct {
 	fp        Print
 
 	// Set by the technique files (probekind.go, appscan.go, idle.go, ftp.go).
-	banner     bool // the responder sent data before the initiator did
 	ownStack   bool // a crafted SYN whose handshake the initiator completed
 	afterSYN   bool // a connection to a port the initiator had SYN-scanned
-	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
 	outcome    Outcome
+	qpos       uint32 // its reference's place in the queue of waiting probes (resolve.go)
 }
 
 func (f *flow) initiator() (netip.Addr, uint16) {
@@ -341,6 +344,9 @@ func (t *flowTable) ref(f *flow, deadline int64) pendingRef {
 
 // deref is the flow r points at, or nil when that flow has gone since.
 func (t *flowTable) deref(r pendingRef) *flow {
+	if r.id == 0 {
+		return nil // spent (see unqueue)
+	}
 	if f := t.slab.at(r.id); f.gen == r.gen {
 		return f
 	}
