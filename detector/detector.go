@@ -52,6 +52,7 @@ type Detector struct {
 	pending    []pendingRef
 	pendHead   int
 	pendBase   uint32 // the queue place (flow.qpos) of pending[0]
+	pendDue    int64  // when the queue's head is due (setPendDue)
 	arpPending []pendingRef
 
 	// episodes is the only way into trackers and episodes: handlers give
@@ -82,6 +83,7 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 // next fills.
 func (d *Detector) SetRules(r *rules.Rules) {
 	d.r = r
+	d.setPendDue() // the reply timeout may have changed
 	d.flows.max = flowCap(r)
 	d.episodes.SetRules(r)
 }
@@ -134,10 +136,9 @@ func (d *Detector) Advance(t time.Time) {
 // advance is Advance to a time after the detector's clock.
 func (d *Detector) advance(now int64) {
 	d.now = now
-	// Most packets find no probe due: the queue's head is compared here,
-	// without a call.
-	if cut := now - int64(d.r.Timeouts.Reply); d.pendHead < len(d.pending) && d.pending[d.pendHead].deadline <= cut {
-		d.expirePending(cut)
+	// Most packets find no probe due: one compare.
+	if now >= d.pendDue {
+		d.expirePending(now - int64(d.r.Timeouts.Reply))
 	}
 	if len(d.arpPending) > 0 {
 		d.expireARP(now)
@@ -164,13 +165,23 @@ func (d *Detector) Flush() {
 
 // seen notes a packet of f. The LRU position moves at most once a second
 // of packet time: a bulk flow would otherwise relink on every packet, and
-// eviction and expiry only need second precision.
+// eviction and expiry only need second precision. Most packets only set
+// last: seen is small enough to be inlined, the rest is in seenMore.
 func (d *Detector) seen(f *flow) {
 	f.last = d.now
+	if d.now-f.touched >= int64(time.Second) || f.kept {
+		d.seenMore(f)
+	}
+}
+
+// seenMore is kept out of line, so that seen is inlined.
+//
+//go:noinline
+func (d *Detector) seenMore(f *flow) {
 	if d.now-f.touched >= int64(time.Second) {
 		f.touched = d.now
 		d.flows.touch(f) // out of the sweep's kept run, if it was in it
-	} else if f.kept {
+	} else {
 		d.flows.sweep.dirty = true // in the kept run, with a new last
 	}
 }

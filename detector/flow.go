@@ -165,7 +165,7 @@ type flowTable struct {
 	mask    uint64
 	n       int
 	slab    flowSlab
-	secret  [7]uint64
+	secret  [6]uint64
 	max     int
 	evicted uint64
 	sweep   sweepState // resolve.go
@@ -201,9 +201,7 @@ func newFlowTable(max int) *flowTable {
 // scan cannot be shaped to slow the sensor down.
 func (t *flowTable) hash(k *flowKey) uint64 {
 	s := &t.secret
-	h := fold(k.a.hi^s[0], k.a.lo^s[1]) ^ fold(k.b.hi^s[2], k.b.lo^s[3]) ^
-		fold(k.ports^s[4], s[5])
-	return fold(h, s[6])
+	return fold(k.a.hi^s[0], k.a.lo^s[1]) ^ fold(k.b.hi^s[2], k.b.lo^s[3]) ^ fold(k.ports^s[4], s[5])
 }
 
 func fold(a, b uint64) uint64 {

@@ -35,6 +35,18 @@ func (d *Detector) enqueue(f *flow) {
 	}
 	f.qpos = d.pendBase + uint32(len(d.pending))
 	d.pending = append(d.pending, d.flows.ref(f, f.first+int64(d.r.Timeouts.Reply)))
+	d.setPendDue()
+}
+
+// setPendDue notes when the queue's head is due: at its deadline plus the
+// reply timeout (expirePending's cut is the time less the timeout), never
+// when the queue is empty. It follows every change of the head and of the
+// rules.
+func (d *Detector) setPendDue() {
+	d.pendDue = math.MaxInt64
+	if d.pendHead < len(d.pending) {
+		d.pendDue = d.pending[d.pendHead].deadline + int64(d.r.Timeouts.Reply)
+	}
 }
 
 // unqueue marks f's reference in the queue spent, if it is there: f no
@@ -92,6 +104,7 @@ func (d *Detector) expirePending(cut int64) {
 		d.pendBase += uint32(d.pendHead)
 		d.pendHead = 0
 	}
+	d.setPendDue()
 }
 
 // evictFlow is called before the flow table drops f to make room.
