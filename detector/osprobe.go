@@ -32,28 +32,38 @@ const (
 	osUDP300          // 300-byte UDP with IP ID 0x1042 (U1)
 )
 
-// osProbeTCP returns the OS-probe kind of a TCP segment, or osNone.
+// osProbeTCP returns the OS-probe kind of a TCP segment, or osNone. The
+// flags are checked first: a segment whose flags no probe has is told
+// without reading its options.
 func osProbeTCP(p *decode.Packet) uint16 {
 	const sfpu = tcpflags.SYN | tcpflags.FIN | tcpflags.PSH | tcpflags.URG
 	const fpu = tcpflags.FIN | tcpflags.PSH | tcpflags.URG
-	f := p.Flags & 0x3f
-	switch {
-	case f == tcpflags.SYN && p.Flags&(tcpflags.ECE|tcpflags.CWR) == tcpflags.ECE|tcpflags.CWR && p.Res != 0 && p.Urgent != 0:
-		// The reserved bit alone is AccECN's AE flag on modern stacks; an
-		// urgent pointer without URG is the probe's own tell (0xF7F5).
-		return osECN
-	case !maxTSval(p.Options):
-		return osNone
-	case p.Flags == 0:
-		return osNullOpts
-	case f == sfpu:
-		return osSFPU
-	case f == fpu:
-		return osFPUOpts
-	case f == tcpflags.SYN:
-		return osSEQ
-	case f == tcpflags.ACK:
-		return osAckTS
+	switch p.Flags & 0x3f {
+	case tcpflags.SYN:
+		if p.Flags&(tcpflags.ECE|tcpflags.CWR) == tcpflags.ECE|tcpflags.CWR && p.Res != 0 && p.Urgent != 0 {
+			// The reserved bit alone is AccECN's AE flag on modern stacks;
+			// an urgent pointer without URG is the probe's own tell (0xF7F5).
+			return osECN
+		}
+		if maxTSval(p.Options) {
+			return osSEQ
+		}
+	case 0:
+		if p.Flags == 0 && maxTSval(p.Options) {
+			return osNullOpts
+		}
+	case sfpu:
+		if maxTSval(p.Options) {
+			return osSFPU
+		}
+	case fpu:
+		if maxTSval(p.Options) {
+			return osFPUOpts
+		}
+	case tcpflags.ACK:
+		if maxTSval(p.Options) {
+			return osAckTS
+		}
 	}
 	return osNone
 }

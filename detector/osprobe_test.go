@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/tcpflags"
 	"github.com/scanwatch/scanwatch/technique"
 )
@@ -166,5 +167,55 @@ func TestCommonLayoutsAgree(t *testing.T) {
 				t.Fatalf("classifyOptions(%x) = %v, %d; the walk says %v, %d", o, c, m, wc, wm)
 			}
 		}
+	}
+}
+
+// TestOSProbeFlagsFirst: osProbeTCP, which reads the options only for
+// flags a probe has, agrees with the rules read in their plain order
+// (ECN, then the TSval, then the flags) for every tcp[13], with and
+// without the reserved bit and the urgent pointer, over option sets with
+// and without nmap's TSval.
+func TestOSProbeFlagsFirst(t *testing.T) {
+	const sfpu = tcpflags.SYN | tcpflags.FIN | tcpflags.PSH | tcpflags.URG
+	const fpu = tcpflags.FIN | tcpflags.PSH | tcpflags.URG
+	plain := func(p *decode.Packet) uint16 {
+		f := p.Flags & 0x3f
+		switch {
+		case f == tcpflags.SYN && p.Flags&(tcpflags.ECE|tcpflags.CWR) == tcpflags.ECE|tcpflags.CWR && p.Res != 0 && p.Urgent != 0:
+			return osECN
+		case !walkTS(p.Options):
+			return osNone
+		case p.Flags == 0:
+			return osNullOpts
+		case f == sfpu:
+			return osSFPU
+		case f == fpu:
+			return osFPUOpts
+		case f == tcpflags.SYN:
+			return osSEQ
+		case f == tcpflags.ACK:
+			return osAckTS
+		}
+		return osNone
+	}
+	opts := [][]byte{nil, osOpts, {1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{3, 3, 10, 1, 2, 4, 1, 9, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 4, 2}}
+	kinds := map[uint16]bool{}
+	for flags := 0; flags < 256; flags++ {
+		for _, o := range opts {
+			for _, res := range []uint8{0, 1} {
+				for _, urg := range []uint16{0, 0xF7F5} {
+					p := decode.Packet{Kind: decode.KindTCP, Flags: tcpflags.Flags(flags), Options: o, Res: res, Urgent: urg}
+					got, want := osProbeTCP(&p), plain(&p)
+					if got != want {
+						t.Fatalf("flags %#x, options %x, res %d, urgent %#x: kind %d, want %d", flags, o, res, urg, got, want)
+					}
+					kinds[got] = true
+				}
+			}
+		}
+	}
+	if len(kinds) != 7 {
+		t.Errorf("%d kinds seen, want none and the six TCP kinds", len(kinds))
 	}
 }
