@@ -51,6 +51,8 @@ type Detector struct {
 	flows      *flowTable
 	pending    []pendingRef
 	pendHead   int
+	pendBase   uint32 // the queue place (flow.qpos) of pending[0]
+	pendDue    int64  // when the queue's head is due (setPendDue)
 	arpPending []pendingRef
 
 	// episodes is the only way into trackers and episodes: handlers give
@@ -81,6 +83,7 @@ func New(r *rules.Rules, emit func(Event)) *Detector {
 // next fills.
 func (d *Detector) SetRules(r *rules.Rules) {
 	d.r = r
+	d.setPendDue() // the reply timeout may have changed
 	d.flows.max = flowCap(r)
 	d.episodes.SetRules(r)
 }
@@ -102,7 +105,9 @@ func (d *Detector) OpenEpisodes() int { return d.episodes.OpenEpisodes() }
 // Process feeds one decoded packet.
 func (d *Detector) Process(p *decode.Packet) {
 	d.packets++
-	d.Advance(p.Time)
+	if now := p.Time.UnixNano(); now > d.now {
+		d.advance(now)
+	}
 	switch p.Kind {
 	case decode.KindTCP:
 		d.tcp(p)
@@ -123,12 +128,18 @@ func (d *Detector) Process(p *decode.Packet) {
 // reply time ran out are resolved, idle episodes end. Live capture calls it
 // when no packet arrives for a while.
 func (d *Detector) Advance(t time.Time) {
-	now := t.UnixNano()
-	if now <= d.now {
-		return
+	if now := t.UnixNano(); now > d.now {
+		d.advance(now)
 	}
+}
+
+// advance is Advance to a time after the detector's clock.
+func (d *Detector) advance(now int64) {
 	d.now = now
-	d.expirePending(now - int64(d.r.Timeouts.Reply))
+	// Most packets find no probe due: one compare.
+	if now >= d.pendDue {
+		d.expirePending(now - int64(d.r.Timeouts.Reply))
+	}
 	if len(d.arpPending) > 0 {
 		d.expireARP(now)
 		if len(d.arpPending) > 2*d.flows.max+1024 {
@@ -154,13 +165,23 @@ func (d *Detector) Flush() {
 
 // seen notes a packet of f. The LRU position moves at most once a second
 // of packet time: a bulk flow would otherwise relink on every packet, and
-// eviction and expiry only need second precision.
+// eviction and expiry only need second precision. Most packets only set
+// last: seen is small enough to be inlined, the rest is in seenMore.
 func (d *Detector) seen(f *flow) {
 	f.last = d.now
+	if d.now-f.touched >= int64(time.Second) || f.kept {
+		d.seenMore(f)
+	}
+}
+
+// seenMore is kept out of line, so that seen is inlined.
+//
+//go:noinline
+func (d *Detector) seenMore(f *flow) {
 	if d.now-f.touched >= int64(time.Second) {
 		f.touched = d.now
 		d.flows.touch(f) // out of the sweep's kept run, if it was in it
-	} else if f.kept {
+	} else {
 		d.flows.sweep.dirty = true // in the kept run, with a new last
 	}
 }
@@ -172,7 +193,7 @@ func (d *Detector) newFlow(k flowKey, srcIsA bool) *flow {
 
 // newFlowHashed is newFlow of a key whose hash flowTable.lookup returned.
 func (d *Detector) newFlowHashed(k flowKey, h uint64, srcIsA bool) *flow {
-	if k.proto != 0 && len(d.arpPending) > 0 { // a transport flow, not one of the flow table's other entries
+	if k.proto() != 0 && len(d.arpPending) > 0 { // a transport flow, not one of the flow table's other entries
 		a, b := k.a, k.b
 		if !srcIsA {
 			a, b = b, a
@@ -198,11 +219,13 @@ func (d *Detector) probeTarget(p *decode.Packet) bool {
 	if !p.Dst.IsValid() || p.Dst.IsMulticast() || p.Dst.IsUnspecified() || isBroadcast(p.Dst) || p.LinkGroup {
 		return false
 	}
+	// An empty list allows nothing: most rules have empty allow lists, and
+	// this runs for every new flow.
 	r := d.r
-	if !r.IsHome(p.Dst) || r.AllowedScanner(p.Src) || r.AllowedTarget(p.Dst) {
+	if !r.IsHome(p.Dst) || len(r.Allow.Scanners) > 0 && r.AllowedScanner(p.Src) || len(r.Allow.Targets) > 0 && r.AllowedTarget(p.Dst) {
 		return false
 	}
-	if p.Kind != decode.KindOther && p.Kind != decode.KindICMP && p.Kind != decode.KindARP && r.AllowedPort(p.DstPort) {
+	if len(r.Allow.Ports) > 0 && p.Kind != decode.KindOther && p.Kind != decode.KindICMP && p.Kind != decode.KindARP && r.AllowedPort(p.DstPort) {
 		return false
 	}
 	return true

@@ -62,6 +62,16 @@ func classifyOptions(opts []byte) (OptClass, uint16) {
 	if len(opts) == 0 {
 		return OptNone, 0
 	}
+	// An OS stack's SYN, in the layouts of Linux and Windows: one MSS,
+	// first, then options of the full set and NOPs.
+	if l := optLayout(opts); l == layoutLinuxSYN || l == layoutWinSYN {
+		return OptFull, binary.BigEndian.Uint16(opts[2:])
+	}
+	return walkOptions(opts)
+}
+
+// walkOptions is classifyOptions by walking the options.
+func walkOptions(opts []byte) (OptClass, uint16) {
 	var mss uint16
 	sawMSS, sawOS, sawOther := false, false, false
 	for i := 0; i < len(opts); {

@@ -12,24 +12,31 @@ import (
 )
 
 // flowKey is a 5-tuple in canonical order, so both directions of a flow
-// share one key. Addresses are held as two 64-bit words each (ip128): the
-// ordering, the comparison and the hash of every packet work on words, and
-// the key has no padding to compare or hash.
+// share one key. Addresses are held as two 64-bit words each (ip128), and
+// the ports and protocol share a fifth word (ports): the ordering, the
+// comparison and the hash of every packet work on five words, and the key
+// has no padding to compare or hash.
 type flowKey struct {
-	a, b   ip128
-	pa, pb uint16
-	proto  uint8
+	a, b  ip128
+	ports uint64 // pa<<24 | pb<<8 | proto
 }
+
+func (k *flowKey) pa() uint16   { return uint16(k.ports >> 24) }
+func (k *flowKey) pb() uint16   { return uint16(k.ports >> 8) }
+func (k *flowKey) proto() uint8 { return uint8(k.ports) }
 
 // ip128 is an address in its 16-byte form (IPv4 mapped into IPv6), as two
 // words read in the machine's byte order. Their order is not the
 // addresses' order, but any total order serves to pick a canonical side.
 type ip128 struct{ hi, lo uint64 }
 
+// ip128Of reads As16's bytes as words: for an IPv4 address they are 10
+// zeros, 0xFFFF and the address, taken from As4 (As16's 16 bytes are
+// written as two words and read back as one 16-byte copy, which the store
+// buffer cannot forward: a stall of the order of 15 cycles per address);
+// for the zero Addr all zeros.
 func ip128Of(a netip.Addr) ip128 {
 	if a.Is4() {
-		// As16's bytes are 10 zeros, 0xFFFF and the IPv4 address; As4 is
-		// taken the way As16 is read, without copying an array of 16.
 		b := a.As4()
 		return ip128{0, 0xFFFF<<16 | uint64(binary.LittleEndian.Uint32(b[:]))<<32}
 	}
@@ -61,14 +68,14 @@ func (k *flowKey) set(s, d ip128, sport, dport uint16, proto uint8) bool {
 	if !srcIsA {
 		a, b, pa, pb = d, s, dport, sport
 	}
-	k.a, k.b, k.pa, k.pb, k.proto = a, b, pa, pb, proto
+	k.a, k.b, k.ports = a, b, uint64(pa)<<24|uint64(pb)<<8|uint64(proto)
 	return srcIsA
 }
 
 // equal compares two keys word by word: the generated == would compare
-// the padding-free struct with memequal, and this runs on every lookup.
+// the struct with memequal, and this runs on every lookup.
 func (k *flowKey) equal(o *flowKey) bool {
-	return k.a == o.a && k.b == o.b && k.pa == o.pa && k.pb == o.pb && k.proto == o.proto
+	return k.a == o.a && k.b == o.b && k.ports == o.ports
 }
 
 // less orders (address, port) pairs by the address's words, then the port
@@ -111,8 +118,12 @@ type flow struct {
 	kept    bool      // a sweep judged it and kept it in place (see sweepFlows)
 	tech    technique.Technique
 	flags   tcpflags.Flags // the first probe's tcp[13] (custom probes are named by it)
-	last    int64          // packet time of the last packet in either direction, ns
-	touched int64          // packet time of the last move to the LRU head
+	// Set by the technique files (appscan.go), read by packets of an
+	// established connection.
+	banner   bool  // the responder sent data before the initiator did
+	dataSeen bool  // payload from the initiator: a real client
+	last     int64 // packet time of the last packet in either direction, ns
+	touched  int64 // packet time of the last move to the LRU head
 
 	id        flowID // its place in the slab
 	gen       uint32 // counts the flows that held its place (pendingRef)
@@ -124,26 +135,25 @@ type flow struct {
 	fp        Print
 
 	// Set by the technique files (probekind.go, appscan.go, idle.go, ftp.go).
-	banner     bool // the responder sent data before the initiator did
 	ownStack   bool // a crafted SYN whose handshake the initiator completed
 	afterSYN   bool // a connection to a port the initiator had SYN-scanned
-	dataSeen   bool // payload from the initiator: a real client
 	synAckSeen bool
 	outcome    Outcome
+	qpos       uint32 // its reference's place in the queue of waiting probes (resolve.go)
 }
 
 func (f *flow) initiator() (netip.Addr, uint16) {
 	if f.initIsA {
-		return addrOf128(f.key.a), f.key.pa
+		return addrOf128(f.key.a), f.key.pa()
 	}
-	return addrOf128(f.key.b), f.key.pb
+	return addrOf128(f.key.b), f.key.pb()
 }
 
 func (f *flow) responder() (netip.Addr, uint16) {
 	if f.initIsA {
-		return addrOf128(f.key.b), f.key.pb
+		return addrOf128(f.key.b), f.key.pb()
 	}
-	return addrOf128(f.key.a), f.key.pa
+	return addrOf128(f.key.a), f.key.pa()
 }
 
 func addrOf128(x ip128) netip.Addr { return netip.AddrFrom16(x.as16()).Unmap() }
@@ -162,7 +172,7 @@ type flowTable struct {
 	mask    uint64
 	n       int
 	slab    flowSlab
-	secret  [7]uint64
+	secret  [6]uint64
 	max     int
 	evicted uint64
 	sweep   sweepState // resolve.go
@@ -198,9 +208,7 @@ func newFlowTable(max int) *flowTable {
 // scan cannot be shaped to slow the sensor down.
 func (t *flowTable) hash(k *flowKey) uint64 {
 	s := &t.secret
-	h := fold(k.a.hi^s[0], k.a.lo^s[1]) ^ fold(k.b.hi^s[2], k.b.lo^s[3]) ^
-		fold(uint64(k.pa)<<24|uint64(k.pb)<<8|uint64(k.proto)^s[4], s[5])
-	return fold(h, s[6])
+	return fold(k.a.hi^s[0], k.a.lo^s[1]) ^ fold(k.b.hi^s[2], k.b.lo^s[3]) ^ fold(k.ports^s[4], s[5])
 }
 
 func fold(a, b uint64) uint64 {
@@ -341,6 +349,9 @@ func (t *flowTable) ref(f *flow, deadline int64) pendingRef {
 
 // deref is the flow r points at, or nil when that flow has gone since.
 func (t *flowTable) deref(r pendingRef) *flow {
+	if r.id == 0 {
+		return nil // spent (see unqueue)
+	}
 	if f := t.slab.at(r.id); f.gen == r.gen {
 		return f
 	}

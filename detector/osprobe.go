@@ -32,28 +32,38 @@ const (
 	osUDP300          // 300-byte UDP with IP ID 0x1042 (U1)
 )
 
-// osProbeTCP returns the OS-probe kind of a TCP segment, or osNone.
+// osProbeTCP returns the OS-probe kind of a TCP segment, or osNone. The
+// flags are checked first: a segment whose flags no probe has is told
+// without reading its options.
 func osProbeTCP(p *decode.Packet) uint16 {
 	const sfpu = tcpflags.SYN | tcpflags.FIN | tcpflags.PSH | tcpflags.URG
 	const fpu = tcpflags.FIN | tcpflags.PSH | tcpflags.URG
-	f := p.Flags & 0x3f
-	switch {
-	case f == tcpflags.SYN && p.Flags&(tcpflags.ECE|tcpflags.CWR) == tcpflags.ECE|tcpflags.CWR && p.Res != 0 && p.Urgent != 0:
-		// The reserved bit alone is AccECN's AE flag on modern stacks; an
-		// urgent pointer without URG is the probe's own tell (0xF7F5).
-		return osECN
-	case !maxTSval(p.Options):
-		return osNone
-	case p.Flags == 0:
-		return osNullOpts
-	case f == sfpu:
-		return osSFPU
-	case f == fpu:
-		return osFPUOpts
-	case f == tcpflags.SYN:
-		return osSEQ
-	case f == tcpflags.ACK:
-		return osAckTS
+	switch p.Flags & 0x3f {
+	case tcpflags.SYN:
+		if p.Flags&(tcpflags.ECE|tcpflags.CWR) == tcpflags.ECE|tcpflags.CWR && p.Res != 0 && p.Urgent != 0 {
+			// The reserved bit alone is AccECN's AE flag on modern stacks;
+			// an urgent pointer without URG is the probe's own tell (0xF7F5).
+			return osECN
+		}
+		if maxTSval(p.Options) {
+			return osSEQ
+		}
+	case 0:
+		if p.Flags == 0 && maxTSval(p.Options) {
+			return osNullOpts
+		}
+	case sfpu:
+		if maxTSval(p.Options) {
+			return osSFPU
+		}
+	case fpu:
+		if maxTSval(p.Options) {
+			return osFPUOpts
+		}
+	case tcpflags.ACK:
+		if maxTSval(p.Options) {
+			return osAckTS
+		}
 	}
 	return osNone
 }
@@ -61,6 +71,14 @@ func osProbeTCP(p *decode.Packet) uint16 {
 // maxTSval reports a timestamp option whose TSval is 0xFFFFFFFF: nmap's OS
 // probes all carry it; a real stack's clock would have to sit on that value.
 func maxTSval(opts []byte) bool {
+	if ts, ok := commonTS(opts); ok {
+		return ts
+	}
+	return walkTS(opts)
+}
+
+// walkTS is maxTSval by walking the options.
+func walkTS(opts []byte) bool {
 	for i := 0; i < len(opts); {
 		switch opts[i] {
 		case 0:
@@ -81,3 +99,41 @@ func maxTSval(opts []byte) bool {
 }
 
 var osProbeNames = [...]string{"", "SEQ", "ECN", "T2", "T3", "T4/T6", "T7", "IE", "U1"}
+
+// Option layouts most segments carry, each told by one or two masked
+// compares of the kinds and lengths a walk of the options would read on
+// its way (the values in between are free).
+const (
+	layoutOther    = iota
+	layoutLinuxSYN // MSS, SACK permitted, timestamps, NOP, window scale (20 bytes)
+	layoutNopNopTS // NOP, NOP, timestamps, then anything (most later segments)
+	layoutWinSYN   // MSS, NOP, window scale, NOP, NOP, SACK permitted (12 bytes)
+)
+
+func optLayout(opts []byte) int {
+	switch {
+	case len(opts) == 20 && binary.LittleEndian.Uint64(opts)&0xFFFFFFFF0000FFFF == 0x0A0802040000_0402 &&
+		binary.LittleEndian.Uint32(opts[16:])&0x00FFFFFF == 0x00030301:
+		return layoutLinuxSYN
+	case len(opts) >= 12 && binary.LittleEndian.Uint32(opts) == 0x0A080101:
+		return layoutNopNopTS
+	case len(opts) == 12 && binary.LittleEndian.Uint64(opts)&0x00FFFFFF0000FFFF == 0x0003030100000402 &&
+		binary.LittleEndian.Uint32(opts[8:]) == 0x02040101:
+		return layoutWinSYN
+	}
+	return layoutOther
+}
+
+// commonTS is maxTSval, answered at once for the common layouts (ok false
+// for any other): a timestamp at a known place, or none.
+func commonTS(opts []byte) (ts, ok bool) {
+	switch optLayout(opts) {
+	case layoutLinuxSYN:
+		return binary.BigEndian.Uint32(opts[8:]) == 0xFFFFFFFF, true
+	case layoutNopNopTS:
+		return binary.BigEndian.Uint32(opts[4:]) == 0xFFFFFFFF, true
+	case layoutWinSYN:
+		return false, true
+	}
+	return false, false
+}

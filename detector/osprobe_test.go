@@ -1,9 +1,11 @@
 package detector
 
 import (
+	"math/rand/v2"
 	"testing"
 	"time"
 
+	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/tcpflags"
 	"github.com/scanwatch/scanwatch/technique"
 )
@@ -95,4 +97,125 @@ func TestFlagScansWithOptions(t *testing.T) {
 		},
 		want: []want{{scanner: scanner, typ: technique.OSProbe, ports: 3, tool: "nmap", toolWhy: "T2,T3,T7"}},
 	}})
+}
+
+// TestCommonLayoutsAgree: the layouts maxTSval and classifyOptions answer
+// at once give what their walks give, also when a layout is cut short, a
+// length byte is off, or a timestamp or another MSS follows; and bytes of
+// any other layout go to the walks.
+func TestCommonLayoutsAgree(t *testing.T) {
+	ff := []byte{0xff, 0xff, 0xff, 0xff}
+	linux := func(tsval []byte) []byte {
+		o := []byte{2, 4, 5, 0xb4, 4, 2, 8, 10}
+		o = append(append(o, tsval...), 0, 0, 0, 0, 1, 3, 3, 7)
+		return o
+	}
+	cases := [][]byte{
+		nil,
+		linux(ff),
+		linux([]byte{1, 2, 3, 4}),
+		linux(ff)[:16],
+		linux(ff)[:15],
+		linux(ff)[:12],
+		{1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0},
+		{1, 1, 8, 10, 0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{1, 1, 8, 11, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0},
+		{2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2},
+		{2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 3},
+		{2, 4, 5, 0xb4, 4, 3, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{3, 3, 10, 1, 2, 4, 1, 9, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 4, 2}, // nmap's SEQ probe 1
+		{2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 3, 7, 2, 4, 1, 1},
+		{2, 4, 5, 0xb4, 4, 2, 8, 10, 1, 2, 3, 4, 0, 0, 0, 0, 1, 3, 4, 7},
+		{2, 4, 5, 0xb4, 1, 3, 3, 8, 1, 1, 4, 2, 2, 4, 1, 1},
+	}
+	for _, o := range cases {
+		if got, want := maxTSval(o), walkTS(o); got != want {
+			t.Errorf("maxTSval(%x) = %v, the walk says %v", o, got, want)
+		}
+		if c, m := classifyOptions(o); len(o) > 0 {
+			if wc, wm := walkOptions(o); c != wc || m != wm {
+				t.Errorf("classifyOptions(%x) = %v, %d; the walk says %v, %d", o, c, m, wc, wm)
+			}
+		}
+	}
+	if c, m := classifyOptions(linux(ff)); c != OptFull || m != 0x5b4 {
+		t.Errorf("Linux layout classified %v, MSS %d", c, m)
+	}
+	if !maxTSval(linux(ff)) || maxTSval(linux([]byte{1, 2, 3, 4})) {
+		t.Error("Linux layout misjudged")
+	}
+	// Random bytes under each layout's prefix.
+	r := rand.New(rand.NewPCG(1, 2))
+	prefixes := [][]byte{linux(ff)[:16], {1, 1, 8, 10}, {2, 4, 0, 0, 1, 3, 3, 0, 1, 1, 4, 2}, linux(ff)}
+	for i := 0; i < 200000; i++ {
+		o := append([]byte{}, prefixes[i%len(prefixes)]...)
+		for n := r.IntN(24) - 12; n > 0; n-- {
+			o = append(o, byte(r.IntN(4)*0x55)|byte(r.IntN(2))*0xff)
+		}
+		for j := range o {
+			if r.IntN(16) == 0 {
+				o[j] = byte(r.Uint32())
+			}
+		}
+		if got, want := maxTSval(o), walkTS(o); got != want {
+			t.Fatalf("maxTSval(%x) = %v, the walk says %v", o, got, want)
+		}
+		if c, m := classifyOptions(o); len(o) > 0 {
+			if wc, wm := walkOptions(o); c != wc || m != wm {
+				t.Fatalf("classifyOptions(%x) = %v, %d; the walk says %v, %d", o, c, m, wc, wm)
+			}
+		}
+	}
+}
+
+// TestOSProbeFlagsFirst: osProbeTCP, which reads the options only for
+// flags a probe has, agrees with the rules read in their plain order
+// (ECN, then the TSval, then the flags) for every tcp[13], with and
+// without the reserved bit and the urgent pointer, over option sets with
+// and without nmap's TSval.
+func TestOSProbeFlagsFirst(t *testing.T) {
+	const sfpu = tcpflags.SYN | tcpflags.FIN | tcpflags.PSH | tcpflags.URG
+	const fpu = tcpflags.FIN | tcpflags.PSH | tcpflags.URG
+	plain := func(p *decode.Packet) uint16 {
+		f := p.Flags & 0x3f
+		switch {
+		case f == tcpflags.SYN && p.Flags&(tcpflags.ECE|tcpflags.CWR) == tcpflags.ECE|tcpflags.CWR && p.Res != 0 && p.Urgent != 0:
+			return osECN
+		case !walkTS(p.Options):
+			return osNone
+		case p.Flags == 0:
+			return osNullOpts
+		case f == sfpu:
+			return osSFPU
+		case f == fpu:
+			return osFPUOpts
+		case f == tcpflags.SYN:
+			return osSEQ
+		case f == tcpflags.ACK:
+			return osAckTS
+		}
+		return osNone
+	}
+	opts := [][]byte{nil, osOpts, {1, 1, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0},
+		{3, 3, 10, 1, 2, 4, 1, 9, 8, 10, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 4, 2}}
+	kinds := map[uint16]bool{}
+	for flags := 0; flags < 256; flags++ {
+		for _, o := range opts {
+			for _, res := range []uint8{0, 1} {
+				for _, urg := range []uint16{0, 0xF7F5} {
+					p := decode.Packet{Kind: decode.KindTCP, Flags: tcpflags.Flags(flags), Options: o, Res: res, Urgent: urg}
+					got, want := osProbeTCP(&p), plain(&p)
+					if got != want {
+						t.Fatalf("flags %#x, options %x, res %d, urgent %#x: kind %d, want %d", flags, o, res, urg, got, want)
+					}
+					kinds[got] = true
+				}
+			}
+		}
+	}
+	if len(kinds) != 7 {
+		t.Errorf("%d kinds seen, want none and the six TCP kinds", len(kinds))
+	}
 }

@@ -16,6 +16,12 @@ import (
 // faster than the reply timeout those stale references would outgrow the
 // table, so at twice the flow cap they are dropped. The probes still
 // waiting are at most the flow cap.
+//
+// A flow knows its reference's place (qpos, counted from pendBase, the
+// place of pending[0]), so that when it stops waiting (unqueue) its
+// reference is marked spent: the walk at the deadline, most often long
+// after the flow's lines left the cache, then skips it without reading
+// the flow.
 func (d *Detector) enqueue(f *flow) {
 	if limit := 2 * d.flows.max; len(d.pending)-d.pendHead >= limit {
 		d.pending = d.flows.compactRefs(d.pending, d.pendHead)
@@ -23,8 +29,36 @@ func (d *Detector) enqueue(f *flow) {
 		if cap(d.pending) > limit {
 			d.pending = append(make([]pendingRef, 0, limit), d.pending...)
 		}
+		for i, r := range d.pending {
+			d.flows.slab.at(r.id).qpos = d.pendBase + uint32(i)
+		}
 	}
+	f.qpos = d.pendBase + uint32(len(d.pending))
 	d.pending = append(d.pending, d.flows.ref(f, f.first+int64(d.r.Timeouts.Reply)))
+	d.setPendDue()
+}
+
+// setPendDue notes when the queue's head is due: at its deadline plus the
+// reply timeout (expirePending's cut is the time less the timeout), never
+// when the queue is empty. It follows every change of the head and of the
+// rules.
+func (d *Detector) setPendDue() {
+	d.pendDue = math.MaxInt64
+	if d.pendHead < len(d.pending) {
+		d.pendDue = d.pending[d.pendHead].deadline + int64(d.r.Timeouts.Reply)
+	}
+}
+
+// unqueue marks f's reference in the queue spent, if it is there: f no
+// longer waits for an answer (it resolved, or completed its handshake), and
+// never waits again. A spent reference keeps its deadline, so the queue's
+// order and its compaction stay what they were.
+func (d *Detector) unqueue(f *flow) {
+	if i := int(f.qpos - d.pendBase); i >= d.pendHead && i < len(d.pending) {
+		if r := &d.pending[i]; r.id == f.id && r.gen == f.gen {
+			r.id = 0
+		}
+	}
 }
 
 // compactRefs moves the references from refs[from:] whose flow still
@@ -49,6 +83,9 @@ func (d *Detector) expirePending(cut int64) {
 			break
 		}
 		d.pendHead++
+		if r.id == 0 {
+			continue // spent: the flow stopped waiting
+		}
 		f := d.flows.deref(r)
 		if f == nil {
 			continue
@@ -65,8 +102,10 @@ func (d *Detector) expirePending(cut int64) {
 		n := copy(d.pending, d.pending[d.pendHead:])
 		clear(d.pending[n:])
 		d.pending = d.pending[:n]
+		d.pendBase += uint32(d.pendHead)
 		d.pendHead = 0
 	}
+	d.setPendDue()
 }
 
 // evictFlow is called before the flow table drops f to make room.
@@ -86,6 +125,7 @@ func (d *Detector) resolve(f *flow, o Outcome) {
 	if f.state == stResolved || f.state == stBenign {
 		return
 	}
+	d.unqueue(f)
 	c := d.contactOf(f, o)
 	switch {
 	case o == OutBenign:
@@ -113,7 +153,7 @@ func (d *Detector) contactOf(f *flow, o Outcome) Contact {
 			o = OutAlive
 		}
 	case technique.IPProto:
-		port = uint16(f.key.proto)
+		port = uint16(f.key.proto())
 	}
 	return Contact{Time: d.now, First: f.first, Scanner: scanner, Target: target, Print: f.fp,
 		Port: port, Probes: f.probes, Technique: f.tech, Kind: f.kind, Outcome: o}

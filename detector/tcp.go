@@ -121,6 +121,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 			d.resolve(f, OutHalfOpen)
 		case handshake(f.tech) && flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab // handshake completed; SYN-ACK not captured
+			d.unqueue(f)
 			f.last = d.now
 			d.handshakeDone(f)
 		case flags&tcpflags.ACK != 0:
@@ -132,6 +133,7 @@ func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 			d.resolve(f, OutHalfOpen)
 		case flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.ACK:
 			f.state = stEstab
+			d.unqueue(f)
 			d.handshakeDone(f)
 			if flags&(tcpflags.FIN) != 0 {
 				d.teardown(f, p)
