@@ -15,7 +15,6 @@ import (
 	"os"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 
 	"github.com/scanwatch/scanwatch/tcpflags"
@@ -103,7 +102,7 @@ func LoadOptions(o Options) (*Filter, error) {
 
 	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; newer ones
 	// ignore it. A failure here shows up below as EPERM if it matters.
-	_ = rlimit.RemoveMemlock()
+	removeMemlock()
 
 	spec, err := loadFilter()
 	if err != nil {
@@ -261,4 +260,16 @@ func (f *Filter) Close() error {
 		return nil
 	}
 	return f.objs.Close()
+}
+
+// removeMemlock lifts RLIMIT_MEMLOCK, which kernels before 5.11 charge BPF
+// maps and programs to (newer ones ignore it, so lifting it costs nothing).
+// It is done here, not with cilium/ebpf's rlimit package, whose init probes
+// the kernel with a BPF map at the start of every command of the binary.
+func removeMemlock() {
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_MEMLOCK, &lim) == nil && lim.Cur == unix.RLIM_INFINITY {
+		return
+	}
+	_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY})
 }

@@ -16,6 +16,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -34,14 +35,18 @@ const (
 //go:embed page.html
 var pageHTML string
 
-var pageTmpl = template.Must(template.New("page").Funcs(template.FuncMap{
-	"f":    func(v float64) string { return fmt.Sprintf("%.1f", v) },
-	"add":  func(a, b float64) float64 { return a + b },
-	"sub":  func(a, b float64) float64 { return a - b },
-	"mod2": func(i int) int { return i % 2 },
-	"n":    thousands,
-	"css":  func(s string) template.CSS { return template.CSS(s) }, // only for the palette, which is ours
-}).Parse(pageHTML))
+// pageTmpl is parsed on first use, not at start: every other command of the
+// binary (a replay of a small file takes a few ms) would pay for it.
+var pageTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page").Funcs(template.FuncMap{
+		"f":    func(v float64) string { return fmt.Sprintf("%.1f", v) },
+		"add":  func(a, b float64) float64 { return a + b },
+		"sub":  func(a, b float64) float64 { return a - b },
+		"mod2": func(i int) int { return i % 2 },
+		"n":    thousands,
+		"css":  func(s string) template.CSS { return template.CSS(s) }, // only for the palette, which is ours
+	}).Parse(pageHTML))
+})
 
 // page is what the template renders.
 type page struct {
@@ -135,7 +140,7 @@ type scanLine struct {
 
 // WriteHTML renders the page. title heads it ("" for the default).
 func (rep *Report) WriteHTML(w io.Writer, title string) error {
-	return pageTmpl.Execute(w, rep.page(title, time.Now()))
+	return pageTmpl().Execute(w, rep.page(title, time.Now()))
 }
 
 func (rep *Report) page(title string, now time.Time) *page {

@@ -184,9 +184,11 @@ func (l *loader) errorf(n *yaml.Node, format string, a ...any) {
 	l.add(n.Line, n.Column, format, a...)
 }
 
+// The yaml package's messages, compiled on the first syntax error rather
+// than at start (every command of the binary would pay for them).
 var (
-	yamlLineRE      = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
-	unknownAnchorRE = regexp.MustCompile(`^unknown anchor '(.*)' referenced$`)
+	yamlLineRE      = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`) })
+	unknownAnchorRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^unknown anchor '(.*)' referenced$`) })
 )
 
 // decode parses data into a node tree and returns the top-level mapping, or
@@ -253,14 +255,14 @@ func (l *loader) syntaxError(data []byte, err error) {
 		msg = "yaml: " + te.Errors[0]
 	}
 	line := 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 		line, _ = strconv.Atoi(m[1])
 		msg = m[2]
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	col := 1
-	if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
+	if m := unknownAnchorRE().FindStringSubmatch(msg); m != nil {
 		// The parser gives no position; the first use of the alias is it.
 		if i := bytes.Index(data, []byte("*"+m[1])); i >= 0 {
 			line = 1 + bytes.Count(data[:i], []byte("\n"))
