@@ -97,11 +97,24 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, ts time.Time, p 
 		ok  bool
 		err error
 	)
-	if linkType == layers.LinkTypeEthernet && len(data) >= 14 && data[12] == 0x08 && data[13] == 0x00 {
+	// The common cases, calls shorter than link's walk: an Ethernet frame
+	// of IPv4 or IPv6 with at most one 802.1Q tag. Anything else is link's,
+	// from the start.
+	et, b := uint16(0), data
+	if linkType == layers.LinkTypeEthernet && len(data) >= 14 {
+		et, b = be.Uint16(data[12:]), data[14:]
+		if et == etVLAN && len(b) >= 4 {
+			et, b = be.Uint16(b[2:]), b[4:]
+		}
 		p.LinkGroup = data[0]&1 != 0
 		p.LinkUnicast = !p.LinkGroup
-		ok, err = d.ipv4(data[14:], p) // the common case, two calls shorter
-	} else {
+	}
+	switch et {
+	case etIPv4:
+		ok, err = d.ipv4(b, p)
+	case etIPv6:
+		ok, err = d.ipv6(b, p)
+	default:
 		ok, err = d.link(linkType, data, p)
 	}
 	if ok {
@@ -109,3 +122,4 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, ts time.Time, p 
 	}
 	return ok, err
 }
+

@@ -87,6 +87,10 @@ func (d *Decoder) ipv6(b []byte, p *Packet) (bool, error) {
 	p.Src = netip.AddrFrom16([16]byte(b[8:24]))
 	p.Dst = netip.AddrFrom16([16]byte(b[24:40]))
 	nh := b[6]
+	if nh == protoTCP { // the common case: no extension header
+		p.Proto = nh
+		return d.tcp(p, b[40:], tl-40)
+	}
 	off := 40
 	for range maxExt {
 		switch {
