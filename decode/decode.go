@@ -122,4 +122,3 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, ts time.Time, p 
 	}
 	return ok, err
 }
-
