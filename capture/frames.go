@@ -5,7 +5,7 @@ import (
 	"math/bits"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // Frames is the hot path of a replay of one memory-mapped file: the next
@@ -16,13 +16,13 @@ import (
 // moves nothing, and the caller reads that frame with ReadPacket. Frames
 // from both calls come in the one order of the file.
 type Frames interface {
-	NextFrame() (data []byte, t time.Time, link layers.LinkType, ok bool)
+	NextFrame() (data []byte, t time.Time, link linktype.LinkType, ok bool)
 }
 
 var _ Frames = (*fileSource)(nil)
 
 // NextFrame: see Frames. The frame counts in Stats as a ReadPacket does.
-func (s *fileSource) NextFrame() ([]byte, time.Time, layers.LinkType, bool) {
+func (s *fileSource) NextFrame() ([]byte, time.Time, linktype.LinkType, bool) {
 	fr := s.fast
 	if fr == nil || fr.ahead.ok || fr.ngErr != nil {
 		return nil, time.Time{}, 0, false
@@ -64,7 +64,7 @@ func (s *fileSource) NextFrame() ([]byte, time.Time, layers.LinkType, bool) {
 // nanoseconds with no offset, a capture length within MaxRecord. Anything
 // else, or anything they would report, is left to ReadPacket, which then
 // reads the block as it always has.
-func (s *fileSource) nextNgFrame(fr *fileReader) ([]byte, time.Time, layers.LinkType, bool) {
+func (s *fileSource) nextNgFrame(fr *fileReader) ([]byte, time.Time, linktype.LinkType, bool) {
 	pos, big := fr.pos, fr.ng.big
 	b := fr.mm[pos:]
 	if len(b) < 32 || ngU32(big, b) != ngEnhancedPacket {

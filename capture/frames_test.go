@@ -33,7 +33,7 @@ func readFrames(t *testing.T, src Source, frames bool) (out []frameRead, st Stat
 	for len(out) < 1e6 {
 		if frames {
 			if d, ts, lt, ok := fs.NextFrame(); ok {
-				out = append(out, frameRead{data: bytes.Clone(d), t: ts, link: lt})
+				out = append(out, frameRead{data: bytes.Clone(d), t: ts, link: layers.LinkType(lt)})
 				continue
 			}
 		}
@@ -45,7 +45,7 @@ func readFrames(t *testing.T, src Source, frames bool) (out []frameRead, st Stat
 			out = append(out, frameRead{err: err.Error()})
 			continue
 		}
-		out = append(out, frameRead{data: bytes.Clone(p.Data), t: p.Time, link: p.LinkType})
+		out = append(out, frameRead{data: bytes.Clone(p.Data), t: p.Time, link: layers.LinkType(p.LinkType)})
 	}
 	t.Fatal("no end")
 	return nil, Stats{}

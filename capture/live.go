@@ -14,10 +14,10 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
-	"github.com/gopacket/gopacket/layers"
 	xbpf "golang.org/x/net/bpf"
 
 	"github.com/scanwatch/scanwatch/bpf"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // ErrTimeout is returned by a live source's ReadPacket when no packet arrived
@@ -85,7 +85,7 @@ type Live struct {
 	mode     string
 	snaplen  int
 	cooked   bool
-	linkType layers.LinkType
+	linkType linktype.LinkType
 	filter   *bpf.Filter // ModeEBPF only
 	promisc  bool
 	logFn    func(format string, args ...any)
@@ -164,10 +164,10 @@ func OpenLive(iface string, opts LiveOptions) (*Live, error) {
 		bindTo = name
 	}
 
-	l := &Live{name: name, cooked: cooked, linkType: layers.LinkTypeEthernet, mode: opts.Mode, snaplen: opts.Snaplen,
+	l := &Live{name: name, cooked: cooked, linkType: linktype.Ethernet, mode: opts.Mode, snaplen: opts.Snaplen,
 		promisc: opts.Promisc, logFn: opts.Logf}
 	if cooked {
-		l.linkType = layers.LinkTypeLinuxSLL
+		l.linkType = linktype.LinuxSLL
 	}
 
 	// Load the program before opening the socket, so the socket runs
@@ -305,11 +305,11 @@ func appendSLL(b, pkt []byte) []byte {
 	var proto uint16
 	switch {
 	case len(pkt) > 0 && pkt[0]>>4 == 4:
-		proto = uint16(layers.EthernetTypeIPv4)
+		proto = 0x0800
 	case len(pkt) > 0 && pkt[0]>>4 == 6:
-		proto = uint16(layers.EthernetTypeIPv6)
+		proto = 0x86dd
 	case len(pkt) >= 4 && pkt[0] == 0 && pkt[1] == 1 && pkt[2] == 8 && pkt[3] == 0:
-		proto = uint16(layers.EthernetTypeARP) // hardware type 1, protocol IPv4
+		proto = 0x0806 // hardware type 1, protocol IPv4
 	}
 	var h [sllLen]byte
 	h[14] = byte(proto >> 8)

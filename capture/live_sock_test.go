@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/scanwatch/scanwatch/bpf"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // fakeSocket is a packetSocket in memory: it hands out its packets, then
@@ -62,7 +63,7 @@ func TestLiveOnFakeSocket(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sock := &fakeSocket{packets: [][]byte{ipv4}, passed: 7, lost: 2}
-			l := &Live{name: "fake0", mode: tc.mode, snaplen: 64, cooked: tc.cooked, linkType: tc.wantLT, sock: sock}
+			l := &Live{name: "fake0", mode: tc.mode, snaplen: 64, cooked: tc.cooked, linkType: linktype.LinkType(tc.wantLT), sock: sock}
 			if tc.mode != ModeNone {
 				l.snaplen = 256
 			}
@@ -70,7 +71,7 @@ func TestLiveOnFakeSocket(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(p.Data) != tc.wantLen || p.LinkType != tc.wantLT || !p.Time.Equal(t0) {
+			if len(p.Data) != tc.wantLen || p.LinkType != linktype.LinkType(tc.wantLT) || !p.Time.Equal(t0) {
 				t.Errorf("packet: %d bytes, %v, %v; want %d bytes, %v", len(p.Data), p.LinkType, p.Time, tc.wantLen, tc.wantLT)
 			}
 			if tc.cooked && (p.Data[14] != 0x08 || p.Data[15] != 0x00) {

@@ -19,6 +19,7 @@ import (
 	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/internal/kernelver"
 	"github.com/scanwatch/scanwatch/internal/netns"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 var livePatterns = []bpf.Pattern{
@@ -148,7 +149,7 @@ func readLive(src Source, stop <-chan struct{}, tl *tally, done chan<- struct{})
 			tl.maxLen = len(p.Data)
 		}
 		first := gopacket.LayerType(layers.LayerTypeEthernet)
-		if p.LinkType == layers.LinkTypeLinuxSLL {
+		if p.LinkType == linktype.LinuxSLL {
 			first = layers.LayerTypeLinuxSLL
 		}
 		pkt := gopacket.NewPacket(p.Data, first, gopacket.DecodeOptions{NoCopy: true, Lazy: true})
@@ -162,7 +163,7 @@ func readLive(src Source, stop <-chan struct{}, tl *tally, done chan<- struct{})
 		case tcp.DstPort == probeSrcPort && tcp.RST:
 			tl.replies++
 		}
-		if p.LinkType == layers.LinkTypeLinuxSLL && pkt.Layer(layers.LayerTypeIPv4) == nil && pkt.Layer(layers.LayerTypeIPv6) == nil && pkt.Layer(layers.LayerTypeARP) == nil {
+		if p.LinkType == linktype.LinuxSLL && pkt.Layer(layers.LayerTypeIPv4) == nil && pkt.Layer(layers.LayerTypeIPv6) == nil && pkt.Layer(layers.LayerTypeARP) == nil {
 			tl.badDecode++
 		}
 		tl.mu.Unlock()

@@ -8,7 +8,7 @@ import (
 	"math/bits"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // pcapng files are read block by block: where they lie in a memory-mapped
@@ -51,7 +51,7 @@ const maxUnixSeconds = math.MaxInt64/1_000_000_000 - 1
 // ngIface is what a packet needs of its interface, in 16 bytes: a section
 // may hold maxInterfaces of them.
 type ngIface struct {
-	linkType layers.LinkType
+	linkType linktype.LinkType
 	resol    uint8  // if_tsresol: 10^-n s, or 2^-n s with the top bit set
 	snap     uint32 // snapshot length, MaxRecord when 0 or larger
 	offset   int64  // seconds added to every timestamp (if_tsoffset)
@@ -241,7 +241,7 @@ func (fr *fileReader) ngInterface(b []byte) error {
 	if err := fr.ngOptions(b, 16); err != nil {
 		return err
 	}
-	ifc := ngIface{linkType: layers.LinkType(fr.ngUint16(b[8:])), snap: fr.ngUint32(b[12:]), resol: 6}
+	ifc := ngIface{linkType: linktype.LinkType(fr.ngUint16(b[8:])), snap: fr.ngUint32(b[12:]), resol: 6}
 	if ifc.snap == 0 || ifc.snap > MaxRecord {
 		ifc.snap = MaxRecord
 	}

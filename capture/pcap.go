@@ -7,7 +7,7 @@ import (
 	"math/bits"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // Classic pcap records are read straight out of memory: a record is a
@@ -35,7 +35,7 @@ type pcapRecords struct {
 	// MaxRecord when that is 0 or larger (libpcap's pcap_adjust_snapshot).
 	snap     uint32
 	snaplen  uint32 // as the header says
-	linkType layers.LinkType
+	linkType linktype.LinkType
 	// caplenAt and wireAt are where a record header holds the capture and
 	// wire lengths: 8 and 12, swapped in files older than version 2.3.
 	caplenAt, wireAt int
@@ -78,7 +78,7 @@ func parsePcapHeader(h []byte) (pcapRecords, error) {
 		r.snap = MaxRecord
 	}
 	// The upper 16 bits may carry the FCS length; the link type is below.
-	r.linkType = layers.LinkType(r.uint32(h[20:]) & 0xffff)
+	r.linkType = linktype.LinkType(r.uint32(h[20:]) & 0xffff)
 	return r, nil
 }
 

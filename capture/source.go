@@ -6,7 +6,7 @@ package capture
 import (
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // Packet is one captured frame. Data is only valid until the next call to
@@ -14,7 +14,7 @@ import (
 type Packet struct {
 	Data     []byte
 	Time     time.Time
-	LinkType layers.LinkType
+	LinkType linktype.LinkType
 	Length   int // length on the wire; len(Data) may be shorter (snaplen)
 }
 

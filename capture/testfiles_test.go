@@ -16,6 +16,8 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // testPkt is a packet as written to a test file, and as it must read back.
@@ -254,7 +256,7 @@ func checkPackets(t *testing.T, got []Packet, want []testPkt) {
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if !bytes.Equal(g.Data, w.data) || !g.Time.Equal(w.ts) || g.Length != w.orig || g.LinkType != w.lt {
+		if !bytes.Equal(g.Data, w.data) || !g.Time.Equal(w.ts) || g.Length != w.orig || g.LinkType != linktype.LinkType(w.lt) {
 			t.Fatalf("packet %d: got len %d time %v length %d link %v; want len %d time %v length %d link %v",
 				i, len(g.Data), g.Time, g.Length, g.LinkType, len(w.data), w.ts, w.orig, w.lt)
 		}

@@ -3,7 +3,7 @@ package decode
 import (
 	"testing"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // A client's first request (nmap -sV's GetRequest probe, testdata/issue9/nmap_sV.pcap).
@@ -50,7 +50,7 @@ func TestData(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := NewDecoder(4)
 			var p Packet
-			if ok, err := d.Decode(layers.LinkTypeEthernet, tc.frame, t0, &p); !ok || err != nil {
+			if ok, err := d.Decode(linktype.Ethernet, tc.frame, t0, &p); !ok || err != nil {
 				t.Fatalf("Decode: %v, %v", ok, err)
 			}
 			if string(p.Data) != tc.want || (tc.want == "") != (p.Data == nil) {

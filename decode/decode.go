@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // Ethertypes and IP protocol numbers Decode knows.
@@ -89,7 +89,7 @@ var (
 // reassembly buffers: it is valid until the next call to Decode.
 //
 // Decode does not allocate except when it returns an error.
-func (d *Decoder) Decode(linkType layers.LinkType, data []byte, ts time.Time, p *Packet) (bool, error) {
+func (d *Decoder) Decode(linkType linktype.LinkType, data []byte, ts time.Time, p *Packet) (bool, error) {
 	*p = Packet{Time: ts}
 	d.st.Frames++
 	d.depth = 0
@@ -101,7 +101,7 @@ func (d *Decoder) Decode(linkType layers.LinkType, data []byte, ts time.Time, p 
 	// of IPv4 or IPv6 with at most one 802.1Q tag. Anything else is link's,
 	// from the start.
 	et, b := uint16(0), data
-	if linkType == layers.LinkTypeEthernet && len(data) >= 14 {
+	if linkType == linktype.Ethernet && len(data) >= 14 {
 		et, b = be.Uint16(data[12:]), data[14:]
 		if et == etVLAN && len(b) >= 4 {
 			et, b = be.Uint16(b[2:]), b[4:]

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
@@ -232,7 +233,7 @@ func TestDecodeFrames(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			d := NewDecoder(16)
 			var p Packet
-			ok, err := d.Decode(tc.lt, tc.data, t0, &p)
+			ok, err := d.Decode(linktype.LinkType(tc.lt), tc.data, t0, &p)
 			if err != nil || !ok {
 				t.Fatalf("Decode = %v, %v", ok, err)
 			}
@@ -254,7 +255,7 @@ func TestTruncated(t *testing.T) {
 		d := NewDecoder(16)
 		var p Packet
 		for n := 0; n < len(tc.data); n++ {
-			ok, err := d.Decode(tc.lt, tc.data[:n:n], t0, &p)
+			ok, err := d.Decode(linktype.LinkType(tc.lt), tc.data[:n:n], t0, &p)
 			if n < tc.hdr {
 				if ok {
 					t.Errorf("%s: prefix %d of %d (headers %d) decoded: %+v", tc.name, n, len(tc.data), tc.hdr, p)
@@ -316,7 +317,7 @@ func TestErrors(t *testing.T) {
 	for _, tc := range tests {
 		d := NewDecoder(4)
 		var p Packet
-		ok, err := d.Decode(tc.lt, tc.data, t0, &p)
+		ok, err := d.Decode(linktype.LinkType(tc.lt), tc.data, t0, &p)
 		if ok || err == nil {
 			t.Errorf("%s: Decode = %v, %v; want error", tc.name, ok, err)
 			continue
@@ -339,7 +340,7 @@ func TestNotIP(t *testing.T) {
 	unknown := cat(ethSYN[:12], []byte{0x88, 0xe5}, ipOf(ethSYN)) // MACsec
 	llc := cat(ethSYN[:12], []byte{0x00, 0x26, 0x42, 0x42, 0x03}, make([]byte, 40))
 	for i := range 93 {
-		ok, err := d.Decode(layers.LinkTypeEthernet, unknown, t0, &p)
+		ok, err := d.Decode(linktype.Ethernet, unknown, t0, &p)
 		if ok || err != nil {
 			t.Fatalf("frame %d: %v, %v", i, ok, err)
 		}
@@ -349,9 +350,9 @@ func TestNotIP(t *testing.T) {
 		if len(f) == 48 {
 			lt = layers.LinkTypeNull
 		}
-		d.Decode(lt, f, t0, &p)
+		d.Decode(linktype.LinkType(lt), f, t0, &p)
 	}
-	d.Decode(layers.LinkTypeEthernet, withTags(unknown, 0x8100, 3), t0, &p) // behind a VLAN tag too
+	d.Decode(linktype.Ethernet, withTags(unknown, 0x8100, 3), t0, &p) // behind a VLAN tag too
 	s := d.Stats()
 	if s.Frames != 100 || s.NotIP != 95 || s.ByKind[KindTCP] != 4 || s.UnknownFamily != 1 {
 		t.Fatalf("stats %+v", s)
@@ -372,12 +373,12 @@ func TestUnsupportedLinkWarning(t *testing.T) {
 	d := NewDecoder(4)
 	var p Packet
 	for range 3 {
-		if _, err := d.Decode(layers.LinkTypePPP, ethSYN, t0, &p); !errors.Is(err, ErrUnsupportedLink) {
+		if _, err := d.Decode(linktype.LinkType(layers.LinkTypePPP), ethSYN, t0, &p); !errors.Is(err, ErrUnsupportedLink) {
 			t.Fatalf("err %v", err)
 		}
 	}
 	s := d.Stats()
-	if s.UnsupportedLink != 3 || s.LastUnsupportedLink != layers.LinkTypePPP ||
+	if s.UnsupportedLink != 3 || s.LastUnsupportedLink != linktype.LinkType(layers.LinkTypePPP) ||
 		!strings.Contains(s.Warning(0.5), "100% of frames (3 of 3) had unsupported link type 9") {
 		t.Fatalf("stats %+v warning %q", s, s.Warning(0.5))
 	}
@@ -389,7 +390,7 @@ func TestEtherTypeTableOverflow(t *testing.T) {
 	f := append([]byte(nil), ethSYN...)
 	for i := range maxEtherTypes + 5 {
 		binary.BigEndian.PutUint16(f[12:], uint16(0x9000+i))
-		d.Decode(layers.LinkTypeEthernet, f, t0, &p)
+		d.Decode(linktype.Ethernet, f, t0, &p)
 	}
 	s := d.Stats()
 	if len(s.EtherTypes) != maxEtherTypes || s.OtherEtherTypes != 5 || s.NotIP != maxEtherTypes+5 {
@@ -408,7 +409,7 @@ func TestDecodeAllocs(t *testing.T) {
 	frag := func() {
 		ts = ts.Add(time.Millisecond)
 		for _, f := range [][]byte{ethFrag1, ethFrag2, ethFrag3} {
-			d.Decode(layers.LinkTypeEthernet, f, ts, &p)
+			d.Decode(linktype.Ethernet, f, ts, &p)
 		}
 		ts = ts.Add(FragTimeout + time.Second) // let it expire, so it is created again
 	}
@@ -416,7 +417,7 @@ func TestDecodeAllocs(t *testing.T) {
 	frag()
 	n := testing.AllocsPerRun(1000, func() {
 		for _, f := range frames {
-			if ok, err := d.Decode(layers.LinkTypeEthernet, f, ts, &p); !ok || err != nil {
+			if ok, err := d.Decode(linktype.Ethernet, f, ts, &p); !ok || err != nil {
 				t.Fatalf("Decode: %v, %v", ok, err)
 			}
 		}
@@ -433,7 +434,7 @@ func BenchmarkDecode(b *testing.B) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(ethSYN)))
 	for b.Loop() {
-		if ok, _ := d.Decode(layers.LinkTypeEthernet, ethSYN, t0, &p); !ok {
+		if ok, _ := d.Decode(linktype.Ethernet, ethSYN, t0, &p); !ok {
 			b.Fatal("not decoded")
 		}
 	}
@@ -446,7 +447,7 @@ func BenchmarkDecodeIPv6VLAN(b *testing.B) {
 	f := withTags(ethIPv6SYN, 0x8100, 100)
 	b.ReportAllocs()
 	for b.Loop() {
-		d.Decode(layers.LinkTypeEthernet, f, t0, &p)
+		d.Decode(linktype.Ethernet, f, t0, &p)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "packets/s")
 }
@@ -462,7 +463,7 @@ func FuzzDecode(f *testing.F) {
 	d := NewDecoder(8) // shared, so fragments of different inputs meet
 	var p Packet
 	f.Fuzz(func(t *testing.T, lt uint16, data []byte) {
-		ok, err := d.Decode(layers.LinkType(lt), data, t0, &p)
+		ok, err := d.Decode(linktype.LinkType(layers.LinkType(lt)), data, t0, &p)
 		if ok && err != nil {
 			t.Fatalf("ok with error %v", err)
 		}
@@ -506,7 +507,7 @@ func TestLinkGroup(t *testing.T) {
 		{"raw IPv4", layers.LinkTypeRaw, ipOf(ethSYN), false, false},
 	} {
 		var p Packet
-		ok, err := NewDecoder(0).Decode(tc.lt, tc.data, t0, &p)
+		ok, err := NewDecoder(0).Decode(linktype.LinkType(tc.lt), tc.data, t0, &p)
 		if !ok || err != nil || p.LinkGroup != tc.want || p.LinkUnicast != tc.uni || p.DstPort != 22 {
 			t.Errorf("%s: ok %v err %v LinkGroup %v LinkUnicast %v, want %v %v", tc.name, ok, err, p.LinkGroup, p.LinkUnicast, tc.want, tc.uni)
 		}

@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
@@ -63,7 +62,7 @@ func TestFragments(t *testing.T) {
 			emitted := 0
 			for i, f := range tc.frames {
 				ts := t0.Add(time.Duration(i) * time.Millisecond)
-				ok, err := d.Decode(layers.LinkTypeEthernet, f, ts, &p)
+				ok, err := d.Decode(linktype.Ethernet, f, ts, &p)
 				if err != nil {
 					t.Fatalf("frame %d: %v", i, err)
 				}
@@ -103,7 +102,7 @@ func TestFragmentTableCap(t *testing.T) {
 	d := NewDecoder(4)
 	var p Packet
 	for id := range uint16(10) {
-		if ok, err := d.Decode(layers.LinkTypeEthernet, withIPID(ethFrag1, id), t0, &p); ok || err != nil {
+		if ok, err := d.Decode(linktype.Ethernet, withIPID(ethFrag1, id), t0, &p); ok || err != nil {
 			t.Fatalf("first fragment %d: %v, %v", id, ok, err)
 		}
 	}
@@ -113,12 +112,12 @@ func TestFragmentTableCap(t *testing.T) {
 	}
 	// The oldest were evicted: datagram 0 cannot complete, 9 can.
 	for _, f := range [][]byte{ethFrag2, ethFrag3} {
-		if ok, _ := d.Decode(layers.LinkTypeEthernet, withIPID(f, 0), t0, &p); ok {
+		if ok, _ := d.Decode(linktype.Ethernet, withIPID(f, 0), t0, &p); ok {
 			t.Fatal("evicted datagram 0 completed")
 		}
 	}
-	d.Decode(layers.LinkTypeEthernet, withIPID(ethFrag2, 9), t0, &p)
-	if ok, err := d.Decode(layers.LinkTypeEthernet, withIPID(ethFrag3, 9), t0, &p); !ok || err != nil || p.Flags != tcpflags.SYN {
+	d.Decode(linktype.Ethernet, withIPID(ethFrag2, 9), t0, &p)
+	if ok, err := d.Decode(linktype.Ethernet, withIPID(ethFrag3, 9), t0, &p); !ok || err != nil || p.Flags != tcpflags.SYN {
 		t.Fatalf("datagram 9: %v, %v, %+v", ok, err, p)
 	}
 	if s := d.Stats(); s.Frag.Held != 4 || s.Frag.Evicted != 7 {
@@ -127,7 +126,7 @@ func TestFragmentTableCap(t *testing.T) {
 	// Many datagrams through a small table: it never grows.
 	for id := range uint16(1000) {
 		for _, f := range [][]byte{ethFrag1, ethFrag2, ethFrag3} {
-			d.Decode(layers.LinkTypeEthernet, withIPID(f, id+100), t0, &p)
+			d.Decode(linktype.Ethernet, withIPID(f, id+100), t0, &p)
 		}
 	}
 	if s := d.Stats(); s.Frag.Held != 4 || s.Frag.Reassembled != 1001 || len(d.frags.ents) != 4 {
@@ -138,18 +137,18 @@ func TestFragmentTableCap(t *testing.T) {
 func TestFragmentExpiry(t *testing.T) {
 	d := NewDecoder(4)
 	var p Packet
-	d.Decode(layers.LinkTypeEthernet, ethFrag1, t0, &p)
-	d.Decode(layers.LinkTypeEthernet, ethFrag2, t0.Add(time.Second), &p)
+	d.Decode(linktype.Ethernet, ethFrag1, t0, &p)
+	d.Decode(linktype.Ethernet, ethFrag2, t0.Add(time.Second), &p)
 	late := t0.Add(FragTimeout + 2*time.Second)
-	if ok, _ := d.Decode(layers.LinkTypeEthernet, ethFrag3, late, &p); ok {
+	if ok, _ := d.Decode(linktype.Ethernet, ethFrag3, late, &p); ok {
 		t.Fatal("completed a datagram whose first fragments expired")
 	}
 	if s := d.Stats(); s.Frag.Expired != 1 || s.Frag.Held != 1 {
 		t.Fatalf("stats %+v", s.Frag)
 	}
 	// Within the timeout it completes.
-	d.Decode(layers.LinkTypeEthernet, ethFrag1, late.Add(FragTimeout-time.Second), &p)
-	ok, err := d.Decode(layers.LinkTypeEthernet, ethFrag2, late.Add(FragTimeout-time.Second), &p)
+	d.Decode(linktype.Ethernet, ethFrag1, late.Add(FragTimeout-time.Second), &p)
+	ok, err := d.Decode(linktype.Ethernet, ethFrag2, late.Add(FragTimeout-time.Second), &p)
 	if !ok || err != nil || p.Flags != tcpflags.SYN || !p.Fragment {
 		t.Fatalf("%v, %v, %+v", ok, err, p)
 	}
@@ -170,7 +169,7 @@ func TestFragmentsTruncated(t *testing.T) {
 			ts := t0.Add(time.Duration(i*100+n) * time.Minute)
 			for _, f := range seq {
 				f = f[:min(n, len(f))]
-				ok, err := d.Decode(layers.LinkTypeEthernet, f, ts, &p)
+				ok, err := d.Decode(linktype.Ethernet, f, ts, &p)
 				if ok && err != nil {
 					t.Fatal(err)
 				}
@@ -201,7 +200,7 @@ func TestFragmentedICMPError(t *testing.T) {
 	d := NewDecoder(4)
 	var p Packet
 	for i, f := range frames {
-		ok, err := d.Decode(layers.LinkTypeRaw, f, t0, &p)
+		ok, err := d.Decode(linktype.Raw, f, t0, &p)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -223,9 +222,9 @@ func ExampleDecoder_Stats() {
 	var p Packet
 	tagged := withTags(ethSYN, 0x88e7, 0) // 802.1ah: not decoded
 	for range 9 {
-		d.Decode(layers.LinkTypeEthernet, tagged, t0, &p)
+		d.Decode(linktype.Ethernet, tagged, t0, &p)
 	}
-	d.Decode(layers.LinkTypeEthernet, ethSYN, t0, &p)
+	d.Decode(linktype.Ethernet, ethSYN, t0, &p)
 	fmt.Println(d.Stats().Warning(0.5))
 	// Output: 90% of frames (9 of 10) had ethertype 0x88e7 that was not decoded
 }

@@ -3,15 +3,15 @@ package decode
 import (
 	"net/netip"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // Link layers: the frame header of each capture link type, Ethernet with
 // its VLAN tags, MPLS and PPPoE, down to IPv4, IPv6 or ARP.
 
-func (d *Decoder) link(lt layers.LinkType, data []byte, p *Packet) (bool, error) {
+func (d *Decoder) link(lt linktype.LinkType, data []byte, p *Packet) (bool, error) {
 	switch lt {
-	case layers.LinkTypeEthernet:
+	case linktype.Ethernet:
 		if len(data) < 14 {
 			return d.truncated(LayerEthernet, len(data), 14)
 		}
@@ -22,23 +22,23 @@ func (d *Decoder) link(lt layers.LinkType, data []byte, p *Packet) (bool, error)
 		p.LinkGroup = data[0]&1 != 0 // the destination's group bit
 		p.LinkUnicast = !p.LinkGroup
 		return d.ether(et, data[14:], p)
-	case layers.LinkTypeLinuxSLL:
+	case linktype.LinuxSLL:
 		// packet type(2) ARPHRD(2) addr len(2) addr(8) protocol(2)
 		if len(data) < 16 {
 			return d.truncated(LayerSLL, len(data), 16)
 		}
 		p.LinkGroup, p.LinkUnicast = sllGroup(be.Uint16(data)), sllUnicast(be.Uint16(data))
 		return d.ether(be.Uint16(data[14:]), data[16:], p)
-	case layers.LinkTypeLinuxSLL2:
+	case linktype.LinuxSLL2:
 		// protocol(2) reserved(2) ifindex(4) ARPHRD(2) packet type(1) addr len(1) addr(8)
 		if len(data) < 20 {
 			return d.truncated(LayerSLL2, len(data), 20)
 		}
 		p.LinkGroup, p.LinkUnicast = sllGroup(uint16(data[10])), sllUnicast(uint16(data[10]))
 		return d.ether(be.Uint16(data), data[20:], p)
-	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
+	case linktype.Raw, linktype.IPv4, linktype.IPv6, 12, 14:
 		return d.rawIP(data, p)
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
+	case linktype.Null, linktype.Loop:
 		// 4-byte address family: host byte order of the capturing machine
 		// for NULL, network order for LOOP; accept both for both.
 		if len(data) < 4 {

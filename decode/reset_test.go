@@ -11,6 +11,8 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // testFrame is one frame to decode.
@@ -113,8 +115,8 @@ func TestReset(t *testing.T) {
 	check := func(name string, f testFrame, p *Packet) {
 		t.Helper()
 		var want Packet
-		wok, werr := fresh.Decode(f.lt, f.data, f.ts, &want)
-		ok, err := reused.Decode(f.lt, f.data, f.ts, p)
+		wok, werr := fresh.Decode(linktype.LinkType(f.lt), f.data, f.ts, &want)
+		ok, err := reused.Decode(linktype.LinkType(f.lt), f.data, f.ts, p)
 		if ok != wok || (err == nil) != (werr == nil) {
 			t.Fatalf("%s %s: %v %v, from zero %v %v", name, f.name, ok, err, wok, werr)
 		}

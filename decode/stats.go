@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/gopacket/gopacket/layers"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // Stats counts what Decode did with the frames it was given, so that a
@@ -34,7 +34,7 @@ type Stats struct {
 	// UnsupportedLink counts frames of a link type Decode does not know;
 	// LastUnsupportedLink is the last such type.
 	UnsupportedLink     uint64
-	LastUnsupportedLink layers.LinkType
+	LastUnsupportedLink linktype.LinkType
 
 	// Errors counts decode errors by the Layer that failed.
 	Errors [NumLayers]uint64

@@ -5,8 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/tcpflags"
 )
 
@@ -70,7 +69,7 @@ func TestTunnels(t *testing.T) {
 	for _, c := range cases {
 		d := NewDecoder(0)
 		var p Packet
-		ok, err := d.Decode(layers.LinkTypeEthernet, c.frame, time.Unix(1, 0), &p)
+		ok, err := d.Decode(linktype.Ethernet, c.frame, time.Unix(1, 0), &p)
 		if !ok || err != nil {
 			t.Errorf("%s: Decode = %v, %v", c.name, ok, err)
 			continue
@@ -107,7 +106,7 @@ func TestNotTunnels(t *testing.T) {
 	for _, c := range cases {
 		d := NewDecoder(0)
 		var p Packet
-		ok, err := d.Decode(layers.LinkTypeEthernet, c.frame, time.Unix(1, 0), &p)
+		ok, err := d.Decode(linktype.Ethernet, c.frame, time.Unix(1, 0), &p)
 		if !ok || err != nil || p.Kind != c.kind || p.Proto != c.proto || p.Tunnel != TunnelNone || p.Dst != a("192.0.2.2") {
 			t.Errorf("%s: got ok=%v err=%v kind %v proto %d tunnel %v dst %v, want the outer packet", c.name, ok, err, p.Kind, p.Proto, p.Tunnel, p.Dst)
 		}
@@ -123,7 +122,7 @@ func TestTunnelDepth(t *testing.T) {
 	}
 	d := NewDecoder(0)
 	var p Packet
-	ok, err := d.Decode(layers.LinkTypeEthernet, cat(ethSYN[:14], frame), time.Unix(1, 0), &p)
+	ok, err := d.Decode(linktype.Ethernet, cat(ethSYN[:14], frame), time.Unix(1, 0), &p)
 	if ok || err != nil {
 		t.Fatalf("Decode = %v, %v; want a frame not for us", ok, err)
 	}
@@ -137,7 +136,7 @@ func TestTunnelAllocs(t *testing.T) {
 	d := NewDecoder(0)
 	var p Packet
 	ts := time.Unix(1, 0)
-	if n := testing.AllocsPerRun(100, func() { d.Decode(layers.LinkTypeEthernet, frame, ts, &p) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { d.Decode(linktype.Ethernet, frame, ts, &p) }); n != 0 {
 		t.Errorf("%v allocations per tunnelled frame, want 0", n)
 	}
 }

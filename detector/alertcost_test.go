@@ -14,6 +14,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/technique"
 )
@@ -43,7 +44,7 @@ func replayCapture(t *testing.T, path string) []Event {
 		if err != nil {
 			t.Fatalf("%s: %v", path, err)
 		}
-		if ok, _ := dec.Decode(r.LinkType(), data, ci.Timestamp, &p); ok {
+		if ok, _ := dec.Decode(linktype.LinkType(r.LinkType()), data, ci.Timestamp, &p); ok {
 			det.Process(&p)
 		}
 	}

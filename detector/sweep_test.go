@@ -12,6 +12,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/internal/mixgen"
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/tcpflags"
 )
@@ -62,7 +63,7 @@ func TestSweepSkipsKeptRunExactly(t *testing.T) {
 					start = ci.Timestamp
 				}
 				ts := start.Add(time.Duration(c.stretch) * ci.Timestamp.Sub(start))
-				if ok, err := dec.Decode(r.LinkType(), data, ts, &p); err != nil || !ok {
+				if ok, err := dec.Decode(linktype.LinkType(r.LinkType()), data, ts, &p); err != nil || !ok {
 					continue
 				}
 				if skip.flows.sweep.top != 0 && !skip.flows.sweep.dirty {

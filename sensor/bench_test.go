@@ -16,6 +16,7 @@ import (
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/rules"
 )
 
@@ -83,7 +84,7 @@ func mixCapture(b *testing.B) []byte {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if pk.LinkType != layers.LinkTypeEthernet {
+			if pk.LinkType != linktype.Ethernet {
 				break
 			}
 			if first.IsZero() {

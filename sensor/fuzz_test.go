@@ -7,11 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/detector"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/rules"
 )
 
@@ -103,7 +102,7 @@ func FuzzPipeline(f *testing.F) {
 			data = data[l:]
 			t0 = t0.Add(time.Duration(step) * time.Duration(1+n%1000) * time.Millisecond)
 			for _, d := range [][]byte{frame, mirror(frame)} {
-				src.pks = append(src.pks, capture.Packet{Data: d, Time: t0, LinkType: layers.LinkTypeRaw, Length: len(d)})
+				src.pks = append(src.pks, capture.Packet{Data: d, Time: t0, LinkType: linktype.Raw, Length: len(d)})
 			}
 		}
 		sink := &pairingSink{EVE: EVE{eve.NewWriter(io.Discard, eve.Options{})}, t: t}

@@ -22,6 +22,7 @@ import (
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/eve"
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/rules"
 )
 
@@ -307,7 +308,7 @@ func fromHost(addr string) func([]byte) []byte {
 	dec := decode.NewDecoder(0)
 	return func(d []byte) []byte {
 		var p decode.Packet
-		ok, _ := dec.Decode(layers.LinkTypeEthernet, d, p.Time, &p)
+		ok, _ := dec.Decode(linktype.Ethernet, d, p.Time, &p)
 		if !ok || p.Src.String() != addr {
 			return nil
 		}

@@ -8,11 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/scanwatch/scanwatch/bpf"
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/detector"
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/rules"
 )
 
@@ -39,7 +38,7 @@ func synScan(src, dst string, n int, t0 time.Time) []capture.Packet {
 	var pks []capture.Packet
 	for i := range n {
 		data := tcpFrame(src, dst, 40000, uint16(1+i), 0x02)
-		pks = append(pks, capture.Packet{Data: data, Time: t0.Add(time.Duration(i) * time.Millisecond), LinkType: layers.LinkTypeRaw, Length: len(data)})
+		pks = append(pks, capture.Packet{Data: data, Time: t0.Add(time.Duration(i) * time.Millisecond), LinkType: linktype.Raw, Length: len(data)})
 	}
 	return pks
 }

@@ -6,10 +6,9 @@ import (
 	"io"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
+	"github.com/scanwatch/scanwatch/linktype"
 )
 
 // A replay of capture files runs on two goroutines, so on two cores. The
@@ -188,7 +187,7 @@ func (s *Sensor) fill(r *frameReader, b *batch) (end bool, err error) {
 		var (
 			data []byte
 			t    time.Time
-			link layers.LinkType
+			link linktype.LinkType
 			ok   bool
 		)
 		if r.frames != nil {

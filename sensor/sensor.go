@@ -13,10 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/detector"
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/technique"
 )
@@ -173,7 +173,7 @@ func (s *Sensor) decodeFrame(pk capture.Packet, p *decode.Packet) bool {
 }
 
 // decodeData is decodeFrame of a frame's parts.
-func (s *Sensor) decodeData(link layers.LinkType, data []byte, t time.Time, p *decode.Packet) bool {
+func (s *Sensor) decodeData(link linktype.LinkType, data []byte, t time.Time, p *decode.Packet) bool {
 	s.n++
 	s.bytes += uint64(len(data))
 	ok, err := s.dec.Decode(link, data, t, p)

@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gopacket/gopacket/layers"
-
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/detector"
+	"github.com/scanwatch/scanwatch/linktype"
 	"github.com/scanwatch/scanwatch/rules"
 )
 
@@ -23,7 +22,7 @@ func run(tb testing.TB, c Config, r *rules.Rules) ([]detector.Event, detector.St
 	dec := decode.NewDecoder(decode.FragmentsFor(r.MemoryFor(rules.FragmentTable), r.State.MaxFragments))
 	var p decode.Packet
 	_, err := Generate(c, func(f Frame) error {
-		ok, err := dec.Decode(layers.LinkTypeEthernet, f.Data, f.Time, &p)
+		ok, err := dec.Decode(linktype.Ethernet, f.Data, f.Time, &p)
 		if err != nil {
 			return fmt.Errorf("decode at %v: %w", f.Time, err)
 		}
