@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/scanwatch/scanwatch/capture"
-	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/internal/benchfiles"
 	"github.com/scanwatch/scanwatch/rules"
@@ -55,9 +54,7 @@ func BenchmarkReadAhead(b *testing.B) {
 			for bt := range h.full {
 				for i := range bt.n {
 					p := &bt.ents[i].pkt
-					a, _ := decode.AddrWords(p.Src)
-					z, _ := decode.AddrWords(p.Dst)
-					sum += uint64(p.Time.UnixNano()) + a + z + uint64(p.SrcPort) + uint64(p.DstPort) + uint64(p.Flags)
+					sum += uint64(p.Time.UnixNano()) + uint64(p.Src.BitLen()) + uint64(p.Dst.BitLen()) + uint64(p.SrcPort) + uint64(p.DstPort) + uint64(p.Flags)
 				}
 				bt.n, bt.publish, bt.arena = 0, false, bt.arena[:0]
 				h.free <- bt
