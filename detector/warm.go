@@ -113,9 +113,9 @@ func (d *Detector) warmPending() {
 	}
 }
 
-// Prefetch asks, for a TCP SYN, for the flow slot its lookup will read and
-// the decoy-signature slot its probe will be noted in. A caller
-// that holds a batch of decoded packets calls it for a packet a few ahead
+// Prefetch asks, for a TCP SYN, for the flow slot its lookup will read
+// (the decoy-signature index's control bytes, which the probe reads next,
+// are small enough to stay cached). A caller that holds a batch of decoded packets calls it for a packet a few ahead
 // of the one it processes: under a flood of new flows each is a miss on
 // a table larger than the cache. It changes nothing.
 func (d *Detector) Prefetch(p *decode.Packet) {
@@ -126,8 +126,4 @@ func (d *Detector) Prefetch(p *decode.Packet) {
 	k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 6)
 	t := d.flows
 	prefetch(unsafe.Pointer(&t.slots[t.hash(&k)&t.mask]))
-	if st := &d.episodes.sigs; len(st.index) > 0 {
-		sig := probeSig{target: p.Dst.As16(), port: p.DstPort, ipid: uint16(p.IPID), sport: p.SrcPort, seq: p.Seq, proto: 6}
-		prefetch(unsafe.Pointer(&st.index[st.hash(&sig)&uint64(len(st.index)-1)]))
-	}
 }

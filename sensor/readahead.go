@@ -261,6 +261,9 @@ func (s *Sensor) detect(h *handover, at *fileCursor) {
 			if e.timeline {
 				s.newTimeline()
 			}
+			if j := i + 2; j < b.n && b.ents[j].ok {
+				s.det.Prefetch(&b.ents[j].pkt) // a first contact's flow slot: a likely miss under a flood
+			}
 			if e.ok {
 				s.det.Process(&e.pkt)
 			}
