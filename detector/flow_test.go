@@ -141,15 +141,30 @@ func TestPendingRefGeneration(t *testing.T) {
 	}
 }
 
-// ip128Of's IPv4 shortcut gives the words of As16's bytes, and addrOf128
-// gives the address back.
+// ip128Of gives the words of As16's bytes for every kind of address, and
+// addrOf128 gives the address back; it allocates nothing (AsSlice's bytes
+// stay on the stack only while it is inlined).
 func TestIP128Of(t *testing.T) {
-	for _, a := range []string{"10.1.2.3", "255.254.253.252", "0.0.0.0", "::ffff:1.2.3.4", "2001:db8::1", "::"} {
-		x := netip.MustParseAddr(a)
+	for _, a := range []string{"10.1.2.3", "255.254.253.252", "0.0.0.0", "::ffff:1.2.3.4", "2001:db8::1", "::",
+		"fe80::1%eth0", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", ""} {
+		var x netip.Addr
+		if a != "" {
+			x = netip.MustParseAddr(a)
+		}
 		b := x.As16()
 		want := ip128{binary.LittleEndian.Uint64(b[:8]), binary.LittleEndian.Uint64(b[8:])}
-		if got := ip128Of(x); got != want || addrOf128(got) != x.Unmap() {
-			t.Errorf("%s: %x, want %x", a, got, want)
+		back := x.Unmap().WithZone("")
+		if !x.IsValid() {
+			back = netip.IPv6Unspecified()
+		}
+		if got := ip128Of(x); got != want || addrOf128(got) != back {
+			t.Errorf("%q: %x, want %x (back %v)", a, got, want, addrOf128(got))
 		}
 	}
+	v6 := netip.MustParseAddr("2001:db8::1")
+	if n := testing.AllocsPerRun(100, func() { sinkWords += ip128Of(v6).lo }); n != 0 {
+		t.Errorf("ip128Of allocates %v times per IPv6 address", n)
+	}
 }
+
+var sinkWords uint64
