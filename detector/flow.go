@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"math/rand/v2"
 	"net/netip"
+	"os"
+	"unsafe"
 
 	"github.com/scanwatch/scanwatch/rules"
 	"github.com/scanwatch/scanwatch/tcpflags"
@@ -200,7 +202,7 @@ func newFlowTable(max int) *flowTable {
 	for size < 2*min(max, 1<<16) {
 		size <<= 1
 	}
-	t := &flowTable{slots: make([]slot, size), mask: uint64(size - 1), max: max}
+	t := &flowTable{slots: writable(make([]slot, size)), mask: uint64(size - 1), max: max}
 	for i := range t.secret {
 		t.secret[i] = rand.Uint64() | 1
 	}
@@ -257,13 +259,26 @@ func (t *flowTable) place(s slot) {
 // grow doubles the table when it is half full, up to twice the flow cap.
 func (t *flowTable) grow() {
 	old := t.slots
-	t.slots = make([]slot, 2*len(old))
+	t.slots = writable(make([]slot, 2*len(old)))
 	t.mask = uint64(len(t.slots) - 1)
 	for _, s := range old {
 		if s.id != 0 {
 			t.place(s)
 		}
 	}
+}
+
+// writable writes into every page of a new slot array: a lookup that
+// misses reads slots no flow was ever placed in, and a read of a page the
+// kernel never mapped maps its shared zero page, which the first insert
+// there must replace (a copy-on-write fault and a TLB flush on every core
+// the process runs on). Written first, each page faults once, for good.
+func writable(s []slot) []slot {
+	perPage := max(1, os.Getpagesize()/int(unsafe.Sizeof(slot{})))
+	for i := 0; i < len(s); i += perPage {
+		s[i] = slot{}
+	}
+	return s
 }
 
 // unplace removes f's slot, shifting later entries of its probe run back so

@@ -56,11 +56,18 @@ func (s *flowSlab) newer(id flowID) flowID { return s.link(id).newer }
 // alloc returns a zeroed flow at the head of the list, a generation on
 // from the flow that held its place before: a reference to that one
 // (pendingRef) no longer matches.
+//
+// A place never used has generation 0 and is not read: its page is fresh
+// from the kernel, and a read would map the shared zero page, which the
+// write just after must replace (a copy-on-write fault and a TLB flush on
+// every core the process runs on, an interrupt to the reader's).
 func (s *flowSlab) alloc() *flow {
 	var id flowID
+	var gen uint32
 	if n := len(s.free); n > 0 {
 		id = s.free[n-1]
 		s.free = s.free[:n-1]
+		gen = s.at(id).gen
 	} else {
 		if s.next == 0 {
 			s.next = 1
@@ -72,7 +79,7 @@ func (s *flowSlab) alloc() *flow {
 		}
 	}
 	f := s.at(id)
-	*f = flow{id: id, gen: f.gen + 1}
+	*f = flow{id: id, gen: gen + 1}
 	s.pushFront(id)
 	return f
 }

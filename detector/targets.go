@@ -60,10 +60,16 @@ func (m *targetMap) put(a netip.Addr) *portSet {
 		m.first = a
 		return &m.firstPorts
 	}
-	if m.rest == nil {
-		m.rest = &targetRest{}
-	}
 	r := m.rest
+	if r == nil {
+		// Written before it is read (flowSlab.alloc says why): a new
+		// one, often in a page the kernel never mapped, is not asked
+		// for its count.
+		r = &targetRest{n: 1}
+		r.few[0] = a
+		m.rest = r
+		return &r.ports[0]
+	}
 	if r.n < fewTargets {
 		r.few[r.n] = a
 		r.n++
