@@ -16,8 +16,10 @@ import (
 // read without another cache line. The slice has the capacity a first
 // append would have given (4), so it grows, and budget.go accounts it,
 // exactly as a slice made on the heap. A portSet must not be copied once
-// it holds a value.
+// it holds a value (the copy's slice would still point into the original):
+// noCopy makes go vet report a copy.
 type portSet struct {
+	_     noCopy
 	small []uint16
 	bits  *[1024]uint64
 	n     int32 // at most 65536
@@ -26,6 +28,13 @@ type portSet struct {
 	frozen bool
 	inline [4]uint16
 }
+
+// noCopy has the methods go vet's copylocks check looks for: a struct
+// that holds one is reported wherever it is copied.
+type noCopy struct{}
+
+func (*noCopy) Lock()   {}
+func (*noCopy) Unlock() {}
 
 const smallMax = 32
 
