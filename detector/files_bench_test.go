@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"syscall"
 	"testing"
 
 	"github.com/scanwatch/scanwatch/capture"
@@ -22,23 +21,31 @@ import (
 // feeds them. Besides wall time it reports the CPU time of the detector's
 // thread per packet, which other processes on the machine inflate less:
 // the replay's own benchmark (sensor) has the reader on a second core.
-func BenchmarkDetectFiles(b *testing.B) {
+func BenchmarkDetectFiles(b *testing.B) { benchDetectFiles(b, 0) }
+
+// benchDetectFiles runs the packets of each file through a new detector,
+// asking for (Detector.Prefetch) the packet ahead places before each
+// packet when ahead > 0, as the replay's detector side does with 2.
+func benchDetectFiles(b *testing.B, ahead int) {
 	for _, f := range benchfiles.Paths(b) {
 		pkts := decodeFile(b, f, benchPackets())
 		b.Run(filepath.Base(f), func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
 			b.ReportAllocs()
-			cpu0 := threadCPU()
+			cpu0 := benchfiles.ThreadCPU()
 			for b.Loop() {
 				d := New(rules.Default(), func(Event) {})
 				for i := range pkts {
+					if ahead > 0 && i+ahead < len(pkts) {
+						d.Prefetch(&pkts[i+ahead])
+					}
 					d.Process(&pkts[i])
 				}
 				d.Flush()
 			}
 			n := float64(b.N) * float64(len(pkts))
-			b.ReportMetric(float64(threadCPU()-cpu0)/n, "cpu-ns/pkt")
+			b.ReportMetric(float64(benchfiles.ThreadCPU()-cpu0)/n, "cpu-ns/pkt")
 			b.ReportMetric(n/b.Elapsed().Seconds(), "packets/s")
 		})
 	}
@@ -84,14 +91,4 @@ func clone(x []byte) []byte {
 		return nil
 	}
 	return append([]byte{}, x...)
-}
-
-// threadCPU is the calling thread's CPU time, ns.
-func threadCPU() int64 {
-	var ru syscall.Rusage
-	const rusageThread = 1
-	if err := syscall.Getrusage(rusageThread, &ru); err != nil {
-		return 0
-	}
-	return ru.Utime.Nano() + ru.Stime.Nano()
 }

@@ -2,7 +2,6 @@ package detector
 
 import (
 	"net/netip"
-	"path/filepath"
 	"runtime"
 	"testing"
 
@@ -32,7 +31,7 @@ func BenchmarkAdmitFlood(b *testing.B) {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	b.ReportAllocs()
-	cpu0 := threadCPU()
+	cpu0 := benchfiles.ThreadCPU()
 	for b.Loop() {
 		s := NewEpisodes(rules.Default(), func(Event) {})
 		for i := range cs {
@@ -40,33 +39,10 @@ func BenchmarkAdmitFlood(b *testing.B) {
 			s.Add(cs[i])
 		}
 	}
-	b.ReportMetric(float64(threadCPU()-cpu0)/float64(b.N*n), "cpu-ns/contact")
+	b.ReportMetric(float64(benchfiles.ThreadCPU()-cpu0)/float64(b.N*n), "cpu-ns/contact")
 }
 
-// BenchmarkDetectFilesAhead is BenchmarkDetectFiles with the flow slot and
-// the decoy-signature slot of the packet two ahead asked for (prefetch)
-// before each packet is processed: what a caller that holds a batch of
-// decoded packets (the replay's reader hands over 2048) could do.
-func BenchmarkDetectFilesAhead(b *testing.B) {
-	const ahead = 2
-	for _, f := range benchfiles.Paths(b) {
-		pkts := decodeFile(b, f, benchPackets())
-		b.Run(filepath.Base(f), func(b *testing.B) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			cpu0 := threadCPU()
-			for b.Loop() {
-				d := New(rules.Default(), func(Event) {})
-				for i := range pkts {
-					if i+ahead < len(pkts) {
-						d.Prefetch(&pkts[i+ahead])
-					}
-					d.Process(&pkts[i])
-				}
-				d.Flush()
-			}
-			n := float64(b.N) * float64(len(pkts))
-			b.ReportMetric(float64(threadCPU()-cpu0)/n, "cpu-ns/pkt")
-		})
-	}
-}
+// BenchmarkDetectFilesAhead is BenchmarkDetectFiles with the flow slot of
+// the packet two ahead asked for before each packet is processed, as the
+// replay's detector side does.
+func BenchmarkDetectFilesAhead(b *testing.B) { benchDetectFiles(b, 2) }

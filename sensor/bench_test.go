@@ -2,7 +2,6 @@ package sensor
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"io"
 	"os"
@@ -15,9 +14,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/scanwatch/scanwatch/capture"
-	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/linktype"
-	"github.com/scanwatch/scanwatch/rules"
 )
 
 // BenchmarkReplay runs the whole pipeline (capture reader, decoder,
@@ -37,22 +34,8 @@ func BenchmarkReplay(b *testing.B) {
 		{"mix", mixCapture(b)},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			var packets uint64
 			b.SetBytes(int64(len(bc.data)))
-			b.ReportAllocs()
-			for b.Loop() {
-				src, err := capture.OpenReader(bc.name, bytes.NewReader(bc.data))
-				if err != nil {
-					b.Fatal(err)
-				}
-				s := New(Options{Rules: rules.Default(), Sink: EVE{eve.NewWriter(io.Discard, eve.Options{})}})
-				if err := s.Replay(context.Background(), src); err != nil {
-					b.Fatal(err)
-				}
-				src.Close()
-				packets += s.Packets()
-			}
-			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+			benchReplay(b, func() (capture.Source, error) { return capture.OpenReader(bc.name, bytes.NewReader(bc.data)) })
 		})
 	}
 }

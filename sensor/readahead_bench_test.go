@@ -6,8 +6,6 @@ import (
 	"runtime"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/eve"
 	"github.com/scanwatch/scanwatch/internal/benchfiles"
@@ -42,15 +40,15 @@ func BenchmarkReadAhead(b *testing.B) {
 			go func() {
 				runtime.LockOSThread()
 				defer runtime.UnlockOSThread()
-				cpu0 := threadCPU()
+				cpu0 := benchfiles.ThreadCPU()
 				if err := s.readAhead(context.Background(), src, src.(capture.Files), h); err != nil {
 					b.Error(err)
 				}
-				cpu += threadCPU() - cpu0
+				cpu += benchfiles.ThreadCPU() - cpu0
 				close(h.full)
 			}()
 			var sum uint64
-			det0 := threadCPU()
+			det0 := benchfiles.ThreadCPU()
 			for bt := range h.full {
 				for i := range bt.n {
 					p := &bt.ents[i].pkt
@@ -59,7 +57,7 @@ func BenchmarkReadAhead(b *testing.B) {
 				bt.n, bt.publish, bt.arena = 0, false, bt.arena[:0]
 				h.free <- bt
 			}
-			detCPU += threadCPU() - det0
+			detCPU += benchfiles.ThreadCPU() - det0
 			src.Close()
 			packets += s.Packets()
 			benchSink += sum
@@ -71,12 +69,3 @@ func BenchmarkReadAhead(b *testing.B) {
 }
 
 var benchSink uint64
-
-// threadCPU is the CPU time of the calling thread, in ns.
-func threadCPU() int64 {
-	var ts unix.Timespec
-	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
-		return 0
-	}
-	return ts.Nano()
-}

@@ -1,7 +1,8 @@
 // Package benchfiles names the capture files that the whole-file
 // benchmarks (reader, reader and decoder, detector, replay) run on: those
 // of SCANWATCH_BENCH_FILES, space separated (make bench's mixes), so that
-// every stage is measured on the same inputs.
+// every stage is measured on the same inputs. ThreadCPU is the CPU time
+// those benchmarks report beside wall time.
 package benchfiles
 
 import (
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // Env is the variable that names the files.
@@ -29,4 +32,16 @@ func Each(b *testing.B, bench func(b *testing.B, path string)) {
 	for _, f := range Paths(b) {
 		b.Run(filepath.Base(f), func(b *testing.B) { bench(b, f) })
 	}
+}
+
+// ThreadCPU is the calling thread's CPU time in ns (0 where the clock is
+// unavailable). A benchmark that locks its goroutine to its thread reports
+// it per packet: other processes on a shared machine inflate it less than
+// wall time.
+func ThreadCPU() int64 {
+	var ts unix.Timespec
+	if unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts) != nil {
+		return 0
+	}
+	return ts.Nano()
 }
