@@ -103,16 +103,29 @@ func (d *Detector) Stats() Stats {
 func (d *Detector) OpenEpisodes() int { return d.episodes.OpenEpisodes() }
 
 // Process feeds one decoded packet.
-func (d *Detector) Process(p *decode.Packet) {
+func (d *Detector) Process(p *decode.Packet) { d.ProcessKey(p, nil) }
+
+// ProcessKey is Process of a packet whose key k (Key.Set) was computed
+// beforehand; a nil k is computed here.
+func (d *Detector) ProcessKey(p *decode.Packet, k *Key) {
 	d.packets++
 	if now := p.Time.UnixNano(); now > d.now {
 		d.advance(now)
 	}
+	var own Key
 	switch p.Kind {
 	case decode.KindTCP:
-		d.tcp(p)
+		if k == nil {
+			own.Set(p)
+			k = &own
+		}
+		d.tcp(p, k)
 	case decode.KindUDP:
-		d.udp(p)
+		if k == nil {
+			own.Set(p)
+			k = &own
+		}
+		d.udp(p, k)
 	case decode.KindICMP:
 		d.icmp(p)
 	case decode.KindSCTP:
@@ -133,10 +146,21 @@ func (d *Detector) Advance(t time.Time) {
 	}
 }
 
-// advance is Advance to a time after the detector's clock.
+// advance is Advance to a time after the detector's clock. Most packets
+// find nothing due (no probe's reply time over, no ARP probe waiting, no
+// sweep of flows or episodes, no deferred alert): a few compares, inlined
+// into Process; the rest is in advanceDue.
 func (d *Detector) advance(now int64) {
 	d.now = now
-	// Most packets find no probe due: one compare.
+	if now < d.pendDue && len(d.arpPending) == 0 && now < d.nextSweep && d.episodes.idle(now) {
+		d.episodes.now = now
+		return
+	}
+	d.advanceDue(now)
+}
+
+// advanceDue is advance when something may be due.
+func (d *Detector) advanceDue(now int64) {
 	if now >= d.pendDue {
 		d.expirePending(now - int64(d.r.Timeouts.Reply))
 	}

@@ -144,6 +144,12 @@ func (s *Episodes) Advance(now int64) {
 	}
 }
 
+// idle reports whether Advance(now) would only move the clock: no
+// deferred alert waits, and no sweep is due. The detector's clock is never
+// behind the episodes' (contacts carry its time), so now is not before
+// s.now.
+func (s *Episodes) idle(now int64) bool { return len(s.deferred) == 0 && now < s.nextSweep }
+
 // Flush closes every open episode with its summary, scanners in address
 // order, so that a replay's last records are deterministic.
 func (s *Episodes) Flush() {

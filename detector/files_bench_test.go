@@ -38,7 +38,7 @@ func benchDetectFiles(b *testing.B, ahead int) {
 				d := New(rules.Default(), func(Event) {})
 				for i := range pkts {
 					if ahead > 0 && i+ahead < len(pkts) {
-						d.Prefetch(&pkts[i+ahead])
+						d.Prefetch(&pkts[i+ahead], nil)
 					}
 					d.Process(&pkts[i])
 				}
@@ -62,7 +62,7 @@ func benchPackets() int {
 
 // decodeFile decodes the first max packets of path; their bytes alias the
 // mapped file, which stays open.
-func decodeFile(b *testing.B, path string, max int) []decode.Packet {
+func decodeFile(b testing.TB, path string, max int) []decode.Packet {
 	src, err := capture.OpenFiles(path)
 	if err != nil {
 		b.Fatal(err)

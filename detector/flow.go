@@ -179,7 +179,6 @@ type flowTable struct {
 	mask    uint64
 	n       int
 	slab    flowSlab
-	secret  [6]uint64
 	max     int
 	evicted uint64
 	sweep   sweepState // resolve.go
@@ -202,21 +201,29 @@ func newFlowTable(max int) *flowTable {
 	for size < 2*min(max, 1<<16) {
 		size <<= 1
 	}
-	t := &flowTable{slots: writable(make([]slot, size)), mask: uint64(size - 1), max: max}
-	for i := range t.secret {
-		t.secret[i] = rand.Uint64() | 1
-	}
-	return t
+	return &flowTable{slots: writable(make([]slot, size)), mask: uint64(size - 1), max: max}
 }
 
-// hash mixes the key with the table's random secrets: each step folds a
-// 128-bit product (every input bit reaches every output bit), and secrets
-// drawn at start make collisions impossible to craft from outside, so a
+// flowSecret is the flow hash's key, drawn once a process: every table
+// shares it, so that a packet's key and hash (Key) can be computed on
+// another goroutine, before the detector that uses them exists.
+var flowSecret = func() (s [6]uint64) {
+	for i := range s {
+		s[i] = rand.Uint64() | 1
+	}
+	return s
+}()
+
+// hash mixes the key with the process's random secret: each step folds a
+// 128-bit product (every input bit reaches every output bit), and a secret
+// drawn at start makes collisions impossible to craft from outside, so a
 // scan cannot be shaped to slow the sensor down.
-func (t *flowTable) hash(k *flowKey) uint64 {
-	s := &t.secret
+func (k *flowKey) hash() uint64 {
+	s := &flowSecret
 	return fold(k.a.hi^s[0], k.a.lo^s[1]) ^ fold(k.b.hi^s[2], k.b.lo^s[3]) ^ fold(k.ports^s[4], s[5])
 }
+
+func (t *flowTable) hash(k *flowKey) uint64 { return k.hash() }
 
 func fold(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
@@ -234,15 +241,20 @@ func (t *flowTable) get(k flowKey) *flow {
 // of a new flow hashes its key once.
 func (t *flowTable) lookup(k *flowKey) (*flow, uint64) {
 	h := t.hash(k)
+	return t.lookupHashed(k, h), h
+}
+
+// lookupHashed is lookup of a key whose hash h is known.
+func (t *flowTable) lookupHashed(k *flowKey, h uint64) *flow {
 	tag := uint32(h)
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		s := t.slots[i]
 		if s.id == 0 {
-			return nil, h
+			return nil
 		}
 		if s.hash == tag {
 			if f := t.slab.at(s.id); f.key.equal(k) {
-				return f, h
+				return f
 			}
 		}
 	}

@@ -9,12 +9,11 @@ import (
 	"github.com/scanwatch/scanwatch/technique"
 )
 
-func (d *Detector) tcp(p *decode.Packet) {
-	var k flowKey
-	srcIsA := k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 6)
-	f, h := d.flows.lookup(&k)
+func (d *Detector) tcp(p *decode.Packet, k *Key) {
+	srcIsA := k.srcIsA
+	f := d.flows.lookupHashed(&k.k, k.h)
 	if f == nil {
-		d.newTCP(p, k, h, srcIsA)
+		d.newTCP(p, k.k, k.h, srcIsA)
 		return
 	}
 	d.seen(f)

@@ -37,12 +37,11 @@ func discoveryPort(sport uint16) bool {
 	return false
 }
 
-func (d *Detector) udp(p *decode.Packet) {
-	var k flowKey
-	srcIsA := k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 17)
-	f, h := d.flows.lookup(&k)
+func (d *Detector) udp(p *decode.Packet, k *Key) {
+	srcIsA := k.srcIsA
+	f := d.flows.lookupHashed(&k.k, k.h)
 	if f == nil {
-		f = d.newFlowHashed(k, h, srcIsA)
+		f = d.newFlowHashed(k.k, k.h, srcIsA)
 		switch {
 		case (replyLike(p.SrcPort, p.DstPort) || discoveryPort(p.SrcPort)) && !d.episodes.scanning(p.Src, technique.UDP), !d.probeTarget(p):
 			return

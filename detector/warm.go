@@ -115,15 +115,19 @@ func (d *Detector) warmPending() {
 
 // Prefetch asks, for a TCP SYN, for the flow slot its lookup will read
 // (the decoy-signature index's control bytes, which the probe reads next,
-// are small enough to stay cached). A caller that holds a batch of decoded packets calls it for a packet a few ahead
-// of the one it processes: under a flood of new flows each is a miss on
-// a table larger than the cache. It changes nothing.
-func (d *Detector) Prefetch(p *decode.Packet) {
+// are small enough to stay cached). A caller that holds a batch of decoded
+// packets calls it for a packet a few ahead of the one it processes, with
+// the packet's key when it has it (else nil): under a flood of new flows
+// each is a miss on a table larger than the cache. It changes nothing.
+func (d *Detector) Prefetch(p *decode.Packet, k *Key) {
 	if p.Kind != decode.KindTCP || p.Flags&(tcpflags.SYN|tcpflags.ACK) != tcpflags.SYN {
 		return // only first contacts: the packets of a benign mix would pay for it
 	}
-	var k flowKey
-	k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, 6)
+	var own Key
+	if k == nil {
+		own.Set(p)
+		k = &own
+	}
 	t := d.flows
-	prefetch(unsafe.Pointer(&t.slots[t.hash(&k)&t.mask]))
+	prefetch(unsafe.Pointer(&t.slots[k.h&t.mask]))
 }

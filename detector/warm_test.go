@@ -51,7 +51,7 @@ func TestPrefetchChangesNothing(t *testing.T) {
 		d := New(r, func(e Event) { events = append(events, e) })
 		for i := range pkts {
 			if ahead && i+2 < len(pkts) {
-				d.Prefetch(&pkts[i+2])
+				d.Prefetch(&pkts[i+2], nil)
 			}
 			d.Process(&pkts[i])
 		}

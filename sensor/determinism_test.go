@@ -17,7 +17,9 @@ import (
 // credit slot, sources whose counts depend on what was evicted. A map
 // iterated in Go's random order, or a hash seeded per run, on any path
 // from packets to records shows up here as a different group id, alert
-// order or alert.
+// order or alert. Which batches come with their flow keys from the reader
+// depends on timing (readahead.go), so the runs mix keyed and unkeyed
+// batches differently, and must still agree.
 func TestReplayIsDeterministic(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays 400,000 packets four times")
