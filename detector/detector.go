@@ -103,28 +103,23 @@ func (d *Detector) Stats() Stats {
 func (d *Detector) OpenEpisodes() int { return d.episodes.OpenEpisodes() }
 
 // Process feeds one decoded packet.
-func (d *Detector) Process(p *decode.Packet) { d.ProcessKey(p, nil) }
+func (d *Detector) Process(p *decode.Packet) {
+	var k Key
+	k.Set(p)
+	d.ProcessKey(p, &k)
+}
 
-// ProcessKey is Process of a packet whose key k (Key.Set) was computed
-// beforehand; a nil k is computed here.
+// ProcessKey is Process of a packet whose key k was computed beforehand
+// (k.Set(p)).
 func (d *Detector) ProcessKey(p *decode.Packet, k *Key) {
 	d.packets++
 	if now := p.Time.UnixNano(); now > d.now {
 		d.advance(now)
 	}
-	var own Key
 	switch p.Kind {
 	case decode.KindTCP:
-		if k == nil {
-			own.Set(p)
-			k = &own
-		}
 		d.tcp(p, k)
 	case decode.KindUDP:
-		if k == nil {
-			own.Set(p)
-			k = &own
-		}
 		d.udp(p, k)
 	case decode.KindICMP:
 		d.icmp(p)
@@ -232,8 +227,13 @@ func (d *Detector) newFlowHashed(k flowKey, h uint64, srcIsA bool) *flow {
 // startProbe marks f's first packet p as a probe of technique tech that now
 // waits for the target's answer.
 func (d *Detector) startProbe(f *flow, tech technique.Technique, p *decode.Packet) {
+	d.startProbePrint(f, tech, printOf(p))
+}
+
+// startProbePrint is startProbe of a packet whose fingerprint is fp.
+func (d *Detector) startProbePrint(f *flow, tech technique.Technique, fp Print) {
 	f.state, f.tech, f.probes = stPending, tech, 1
-	f.fp = printOf(p)
+	f.fp = fp
 	d.probes++
 	d.enqueue(f)
 }

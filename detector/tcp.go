@@ -13,7 +13,7 @@ func (d *Detector) tcp(p *decode.Packet, k *Key) {
 	srcIsA := k.srcIsA
 	f := d.flows.lookupHashed(&k.k, k.h)
 	if f == nil {
-		d.newTCP(p, k.k, k.h, srcIsA)
+		d.newTCP(p, k)
 		return
 	}
 	d.seen(f)
@@ -27,12 +27,16 @@ func (d *Detector) tcp(p *decode.Packet, k *Key) {
 	}
 }
 
-func (d *Detector) newTCP(p *decode.Packet, k flowKey, h uint64, srcIsA bool) {
+func (d *Detector) newTCP(p *decode.Packet, k *Key) {
 	flags := p.Flags
-	if kind := osProbeTCP(p); kind != osNone {
+	os := k.osKind
+	if !k.syn {
+		os = osProbeTCP(p)
+	}
+	if os != osNone {
 		// Counted at once; the flow only listens for a SYN-ACK (an open port).
-		d.newFlowHashed(k, h, srcIsA).tech = technique.OSProbe
-		d.osProbe(p, kind)
+		d.newFlowHashed(k.k, k.h, k.srcIsA).tech = technique.OSProbe
+		d.osProbe(p, os)
 		return
 	}
 	tech, isProbe := technique.Custom, true
@@ -46,7 +50,7 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, h uint64, srcIsA bool) {
 	if flags&tcpflags.ACK != 0 && p.Payload > 0 {
 		isProbe = false // data on a connection that began before the capture
 	}
-	f := d.newFlowHashed(k, h, srcIsA)
+	f := d.newFlowHashed(k.k, k.h, k.srcIsA)
 	if !isProbe {
 		d.unsolicited(f, p)
 		return
@@ -58,7 +62,11 @@ func (d *Detector) newTCP(p *decode.Packet, k flowKey, h uint64, srcIsA bool) {
 	if tech == technique.Syn && d.zombieOf(p) != nil {
 		tech, kind = technique.Idle, KindIdleSpoofed
 	}
-	d.startProbe(f, tech, p)
+	if k.syn {
+		d.startProbePrint(f, tech, k.fp)
+	} else {
+		d.startProbe(f, tech, p)
+	}
 	f.kind = kind
 	f.flags, f.isn, f.ack = flags, p.Seq, p.Ack
 	if tech == technique.Syn && f.fp.osStackSYN() {
