@@ -119,10 +119,17 @@ func (d *Detector) warmPending() {
 // packets calls it for a packet a few ahead of the one it processes, with
 // the packet's key when it has it (else nil): under a flood of new flows
 // each is a miss on a table larger than the cache. It changes nothing.
+//
+// Only first contacts: the packets of a benign mix would pay for it. The
+// check is inlined into the caller, so that other packets cost no call.
 func (d *Detector) Prefetch(p *decode.Packet, k *Key) {
-	if p.Kind != decode.KindTCP || p.Flags&(tcpflags.SYN|tcpflags.ACK) != tcpflags.SYN {
-		return // only first contacts: the packets of a benign mix would pay for it
+	if p.Kind == decode.KindTCP && p.Flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN {
+		d.prefetchSYN(p, k)
 	}
+}
+
+// prefetchSYN is Prefetch of a SYN without ACK.
+func (d *Detector) prefetchSYN(p *decode.Packet, k *Key) {
 	var own Key
 	if k == nil {
 		own.Set(p)
