@@ -68,17 +68,20 @@ const (
 // frame that only ended a timeline, or both.
 type entry struct {
 	pkt      decode.Packet
-	key      detector.Key // pkt's flow key, when keyed
-	file     int32        // index in the source's Names of the file the frame came from
-	timeline bool         // packet time went back beyond MaxJump: a new detector before this packet
-	ok       bool         // pkt holds a packet for the detector
-	keyed    bool         // the reader computed key (the detector is the slower side)
+	file     int32 // index in the source's Names of the file the frame came from
+	timeline bool  // packet time went back beyond MaxJump: a new detector before this packet
+	ok       bool  // pkt holds a packet for the detector
+	keyed    bool  // the batch's keys hold pkt's flow key (the detector is the slower side)
 }
 
 // batch is a run of frames from the reader to the detector.
 type batch struct {
-	n     int // entries in use
-	ents  [batchSize]entry
+	n    int // entries in use
+	ents [batchSize]entry
+	// keys[i] is ents[i]'s flow key when ents[i].keyed: apart from the
+	// entries, so that a batch without keys does not spread its packets
+	// over more cache lines.
+	keys  [batchSize]detector.Key
 	arena []byte // copies of the entries' Options and Data
 	// publish: after this batch the detector side publishes counters,
 	// those of the reader as of its last frame (frames) with its own.
@@ -236,7 +239,7 @@ func (s *Sensor) fill(r *frameReader, b *batch) (end bool, err error) {
 				b.keep(&e.pkt)
 			}
 			if e.keyed {
-				e.key.Set(&e.pkt)
+				b.keys[b.n].Set(&e.pkt)
 			}
 			b.n++
 		}
@@ -281,14 +284,14 @@ func (s *Sensor) detect(h *handover, at *fileCursor) {
 			if j := i + 2; j < b.n && b.ents[j].ok {
 				// A first contact's flow slot: a likely miss under a flood.
 				if a := &b.ents[j]; a.keyed {
-					s.det.Prefetch(&a.pkt, &a.key)
+					s.det.Prefetch(&a.pkt, &b.keys[j])
 				} else {
 					s.det.Prefetch(&a.pkt, nil)
 				}
 			}
 			switch {
 			case e.keyed:
-				s.det.ProcessKey(&e.pkt, &e.key)
+				s.det.ProcessKey(&e.pkt, &b.keys[i])
 			case e.ok:
 				s.det.Process(&e.pkt)
 			}
