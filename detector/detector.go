@@ -240,7 +240,7 @@ func (d *Detector) startProbePrint(f *flow, tech technique.Technique, fp Print) 
 
 // probeTarget applies home networks and allow lists to a first contact.
 func (d *Detector) probeTarget(p *decode.Packet) bool {
-	if !p.Dst.IsValid() || p.Dst.IsMulticast() || p.Dst.IsUnspecified() || isBroadcast(p.Dst) || p.LinkGroup {
+	if !unicastTarget(p) {
 		return false
 	}
 	// An empty list allows nothing: most rules have empty allow lists, and
@@ -253,6 +253,12 @@ func (d *Detector) probeTarget(p *decode.Packet) bool {
 		return false
 	}
 	return true
+}
+
+// unicastTarget reports whether p goes to one host: a valid address, not
+// multicast, unspecified or broadcast, in a frame to one station.
+func unicastTarget(p *decode.Packet) bool {
+	return p.Dst.IsValid() && !p.Dst.IsMulticast() && !p.Dst.IsUnspecified() && !isBroadcast(p.Dst) && !p.LinkGroup
 }
 
 // isBroadcast is the limited broadcast; a subnet's broadcast address cannot

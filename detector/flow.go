@@ -106,6 +106,12 @@ const (
 	stEstab                     // handshake completed by the scanner
 	stResolved                  // outcome recorded; later packets only refine it
 	stBenign                    // ordinary traffic: never a probe
+	// stCredit: a connection to an address the rules do not protect
+	// (outside the home networks, or an allowed target or port): never a
+	// probe, but once its initiator sends a request it credits the
+	// initiator's sequential test as any answered first contact does, so
+	// that a client's traffic to the outside still tells it from a scanner.
+	stCredit
 )
 
 // flow follows one 5-tuple: who initiated it, how far the handshake got,

@@ -124,6 +124,50 @@ func TestSmallScans(t *testing.T) {
 			w.wait(time.Minute)
 		},
 	}, {
+		// With home networks set, the same record made with servers
+		// outside them still counts, when the refusals come from hosts
+		// inside: connections to the outside are never probes, but a
+		// client's answered requests there tell it from a scanner.
+		name:  "client with a record outside the home networks, then refusals at home",
+		rules: homeIs("10.77.0.0/24"),
+		run: func(w *wire) {
+			for i := range 30 {
+				fetch(w, netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), uint16(50000+i), 443)
+			}
+			for i := range 5 {
+				refused(w, v4(200+i), uint16(51000+i), 443)
+			}
+			w.wait(time.Minute)
+		},
+	}, {
+		// Connections to the outside that were answered but carried no
+		// request (the client closed at once) are no record.
+		name:  "connects outside the home networks without a request, then refusals at home",
+		rules: homeIs("10.77.0.0/24"),
+		run: func(w *wire) {
+			for i := range 30 {
+				srv := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+				w.tcp(scanner, srv, uint16(50000+i), 443, syn, 100, 0, 0, osOpts)
+				w.tcp(srv, scanner, 443, uint16(50000+i), synack, 900, 101, 0, osOpts)
+				w.tcp(scanner, srv, uint16(50000+i), 443, ack, 101, 901, 0, nil)
+				w.tcp(scanner, srv, uint16(50000+i), 443, finack, 101, 901, 0, nil)
+			}
+			for i := range 5 {
+				refused(w, v4(200+i), uint16(51000+i), 443)
+			}
+		},
+		want: []want{{scanner: scanner, typ: technique.Connect, shape: "horizontal", targets: 5}},
+	}, {
+		// Refusals outside the home networks are no probes at all.
+		name:  "refusals outside the home networks",
+		rules: homeIs("10.77.0.0/24"),
+		run: func(w *wire) {
+			for i := range 10 {
+				refused(w, netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), uint16(51000+i), 443)
+			}
+			w.wait(time.Minute)
+		},
+	}, {
 		// Without that record, five refusals in a row are a scan.
 		name: "refusals in a row",
 		run: func(w *wire) {
@@ -234,4 +278,14 @@ func contentTechnique(t technique.Technique) bool {
 		return true
 	}
 	return false
+}
+
+// homeIs sets the rules' home networks to prefixes.
+func homeIs(prefixes ...string) func(*rules.Rules) {
+	return func(r *rules.Rules) {
+		r.HomeNetworks = nil
+		for _, p := range prefixes {
+			r.HomeNetworks = append(r.HomeNetworks, netip.MustParsePrefix(p))
+		}
+	}
 }

@@ -55,7 +55,13 @@ func (d *Detector) newTCP(p *decode.Packet, k *Key) {
 		d.unsolicited(f, p)
 		return
 	}
-	if !d.probeTarget(p) || synLike(tech) && d.bounceConnect(p) {
+	if !d.probeTarget(p) {
+		if synLike(tech) && unicastTarget(p) {
+			f.state, f.tech = stCredit, tech
+		}
+		return
+	}
+	if synLike(tech) && d.bounceConnect(p) {
 		return
 	}
 	var kind ProbeKind
@@ -97,6 +103,13 @@ func (d *Detector) probeType(flags tcpflags.Flags) (technique.Technique, bool) {
 
 func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	flags := p.Flags
+	if f.state == stCredit {
+		if p.Payload > 0 && flags&tcpflags.ACK != 0 {
+			f.state = stBenign
+			d.add(d.contactOf(f, OutBenign))
+		}
+		return
+	}
 	if f.state == stBenign || f.state == stResolved {
 		if f.state == stResolved && flags == f.flags {
 			d.reprobe(f)
