@@ -4,8 +4,9 @@
 // first failed contact, so a host with a long record of successes would
 // start the test from nothing at its first few failures (a blocked
 // advertiser, a dead mirror). A fixed table remembers the successes of
-// sources without a tracker, by address, overwritten on collision; a
-// tracker made for one starts from that record.
+// sources without a tracker, by address, overwritten on collision, and
+// those of a tracker evicted for room (giveBack); a tracker made for one
+// starts from that record.
 
 package detector
 
@@ -47,6 +48,24 @@ func (c *credit) add(a netip.Addr, now int64) {
 	}
 	sl.n++
 	sl.last = now
+}
+
+// giveBack returns n successes of a, the latest at last, that a tracker
+// or probe held when it was evicted. Unlike a new success it does not take
+// the slot of another source: that one's record is as recent, and what
+// goes back is only a share of what was had.
+func (c *credit) giveBack(a netip.Addr, n uint32, last int64) {
+	i := creditIndex(a)
+	sl := &c.slots[i]
+	if c.inUse[i/64]&(1<<(i%64)) != 0 && sl.addr != a {
+		return
+	}
+	if c.inUse[i/64]&(1<<(i%64)) == 0 {
+		*sl = creditSlot{addr: a}
+		c.inUse[i/64] |= 1 << (i % 64)
+	}
+	sl.n += n
+	sl.last = max(sl.last, last)
 }
 
 // take returns how many successes a had, the latest no longer ago than

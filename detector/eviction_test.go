@@ -3,6 +3,7 @@ package detector
 import (
 	"net/netip"
 	"testing"
+	"time"
 
 	"github.com/scanwatch/scanwatch/decode"
 	"github.com/scanwatch/scanwatch/rules"
@@ -54,4 +55,70 @@ func TestEvictionUnderSmallCaps(t *testing.T) {
 		},
 		want: []want{{scanner: scanner, typ: technique.Syn, ports: 40}},
 	}})
+}
+
+// TestEvictionKeepsCredit: a client's record of answered requests outlives
+// the eviction of its tracker (its successes go back to the credit) or of
+// its probe in probation (the credit kept them all along), as a scanner's
+// failures do: its next refusals are weighed against it, and four of them
+// are no scan.
+func TestEvictionKeepsCredit(t *testing.T) {
+	refused := func(src netip.Addr, port uint16) Contact {
+		return Contact{Scanner: src, Target: target, Port: port, Technique: technique.Connect, Outcome: OutClosed}
+	}
+	answered := func(src netip.Addr, i int) Contact {
+		return Contact{Scanner: src, Target: host(200 + i), Port: 443, Technique: technique.Connect, Outcome: OutBenign}
+	}
+	for _, tc := range []struct {
+		name    string
+		prepare func(b *book, client netip.Addr)
+		each    int // refusals of each other source that push the client out
+	}{{
+		// Two refusals make it a tracker; its successes then outweigh them.
+		name: "tracker",
+		prepare: func(b *book, client netip.Addr) {
+			b.add(refused(client, 1))
+			b.add(refused(client, 2))
+			for i := range 7 {
+				b.add(answered(client, i))
+			}
+		},
+		each: 2,
+	}, {
+		// One refusal makes it a probe; its successes outweigh it there.
+		name: "probe",
+		prepare: func(b *book, client netip.Addr) {
+			b.add(refused(client, 1))
+			for i := range 7 {
+				b.add(answered(client, i))
+			}
+		},
+		each: 1,
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := *rules.Default()
+			r.State.MaxTrackers = 2 // two trackers, two probes
+			b := newBook(t, &r)
+			client := host(10)
+			tc.prepare(b, client)
+			// Others' refusals push the client out.
+			for i := range 4 {
+				for port := range uint16(tc.each) {
+					b.add(refused(host(20+i), 1+port))
+				}
+			}
+			if b.s.trackers.get(client) != nil || b.s.prob.get(client) != nil {
+				t.Fatalf("the client is still followed: stats %+v", b.s.Stats())
+			}
+			for port := uint16(10); port < 14; port++ {
+				b.add(refused(client, port))
+			}
+			b.wait(time.Minute)
+			for _, a := range b.kinds("alert") {
+				if a.Scan.Scanner == client {
+					t.Fatalf("four refusals after a record of seven answered requests alerted: %+v", a.Scan)
+				}
+			}
+		})
+	}
 }

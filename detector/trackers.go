@@ -5,6 +5,7 @@
 package detector
 
 import (
+	"math"
 	"net/netip"
 	"slices"
 
@@ -113,8 +114,16 @@ func (s *Episodes) victim(keep *tracker) *tracker {
 // evict drops t to make room; its episodes end (alerted ones with their
 // summary) and its sequential-test state stays in the evidence.
 func (s *Episodes) evict(t *tracker) {
-	if s.alarmLLR > 0 && t.llr > 0 {
+	switch {
+	case s.alarmLLR <= 0:
+	case t.llr > 0:
 		s.ev.keep(key16(t.addr), suspect{llr: t.llr, last: t.last})
+	case t.llr < 0:
+		// Its record of successes goes back to the credit, which a new
+		// tracker for it starts from, as the state of one leaning towards
+		// scanner goes to the suspects: evicting a benign client must not
+		// leave it with its next failures only.
+		s.credit.giveBack(t.addr, uint32(math.Ceil(t.llr/s.okLLR-1e-9)), t.last)
 	}
 	s.dropTracker(t)
 	s.evicted++
