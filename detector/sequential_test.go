@@ -140,6 +140,24 @@ func TestSmallScans(t *testing.T) {
 			w.wait(time.Minute)
 		},
 	}, {
+		// The same with the requests out of sight (live capture's kernel
+		// filter keeps data segments out): the close's sequence number
+		// says a request was sent.
+		name:  "client with a record outside the home networks seen only by its flags, then refusals at home",
+		rules: homeIs("10.77.0.0/24"),
+		run: func(w *wire) {
+			for i := range 30 {
+				srv := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
+				w.tcp(scanner, srv, uint16(50000+i), 443, syn, 100, 0, 0, osOpts)
+				w.tcp(srv, scanner, 443, uint16(50000+i), synack, 900, 101, 0, osOpts)
+				w.tcp(scanner, srv, uint16(50000+i), 443, finack, 181, 1501, 0, nil)
+			}
+			for i := range 5 {
+				refused(w, v4(200+i), uint16(51000+i), 443)
+			}
+			w.wait(time.Minute)
+		},
+	}, {
 		// Connections to the outside that were answered but carried no
 		// request (the client closed at once) are no record.
 		name:  "connects outside the home networks without a request, then refusals at home",

@@ -57,7 +57,7 @@ func (d *Detector) newTCP(p *decode.Packet, k *Key) {
 	}
 	if !d.probeTarget(p) {
 		if synLike(tech) && unicastTarget(p) {
-			f.state, f.tech = stCredit, tech
+			f.state, f.tech, f.isn = stCredit, tech, p.Seq
 		}
 		return
 	}
@@ -104,7 +104,9 @@ func (d *Detector) probeType(flags tcpflags.Flags) (technique.Technique, bool) {
 func (d *Detector) tcpFromInitiator(f *flow, p *decode.Packet) {
 	flags := p.Flags
 	if f.state == stCredit {
-		if p.Payload > 0 && flags&tcpflags.ACK != 0 {
+		// A request, or a close whose sequence number says one was sent
+		// (live capture's kernel filter keeps data segments out).
+		if flags&tcpflags.ACK != 0 && (p.Payload > 0 || flags&(tcpflags.FIN|tcpflags.RST) != 0 && p.Seq != f.isn+1) {
 			f.state = stBenign
 			d.add(d.contactOf(f, OutBenign))
 		}
