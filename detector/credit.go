@@ -51,18 +51,17 @@ func (c *credit) add(a netip.Addr, now int64) {
 }
 
 // giveBack returns n successes of a, the latest at last, that a tracker
-// or probe held when it was evicted. Unlike a new success it does not take
-// the slot of another source: that one's record is as recent, and what
-// goes back is only a share of what was had.
+// held when it was evicted. Unlike a new success it does not take the slot
+// of another source: that one's record is as recent, and what goes back
+// is only a share of what was had.
 func (c *credit) giveBack(a netip.Addr, n uint32, last int64) {
 	i := creditIndex(a)
 	sl := &c.slots[i]
-	if c.inUse[i/64]&(1<<(i%64)) != 0 && sl.addr != a {
-		return
-	}
-	if c.inUse[i/64]&(1<<(i%64)) == 0 {
+	if used := c.inUse[i/64]&(1<<(i%64)) != 0; !used {
 		*sl = creditSlot{addr: a}
 		c.inUse[i/64] |= 1 << (i % 64)
+	} else if sl.addr != a {
+		return
 	}
 	sl.n += n
 	sl.last = max(sl.last, last)

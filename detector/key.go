@@ -27,6 +27,16 @@ type Key struct {
 // Set makes k p's Key; for packets other than TCP and UDP one that is not
 // ok.
 func (k *Key) Set(p *decode.Packet) {
+	k.setFlow(p)
+	k.syn = k.ok && p.Kind == decode.KindTCP && p.Flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN
+	if k.syn {
+		k.osKind, k.fp = osProbeTCP(p), printOf(p)
+	}
+}
+
+// setFlow sets k's flow key and hash only (what Prefetch needs); k.syn is
+// left false.
+func (k *Key) setFlow(p *decode.Packet) {
 	var proto uint8
 	switch p.Kind {
 	case decode.KindTCP:
@@ -39,9 +49,5 @@ func (k *Key) Set(p *decode.Packet) {
 	}
 	k.srcIsA = k.k.set(ip128Of(p.Src), ip128Of(p.Dst), p.SrcPort, p.DstPort, proto)
 	k.h = k.k.hash()
-	k.ok = true
-	k.syn = proto == 6 && p.Flags&(tcpflags.SYN|tcpflags.ACK) == tcpflags.SYN
-	if k.syn {
-		k.osKind, k.fp = osProbeTCP(p), printOf(p)
-	}
+	k.ok, k.syn = true, false
 }

@@ -131,12 +131,7 @@ func TestSmallScans(t *testing.T) {
 		name:  "client with a record outside the home networks, then refusals at home",
 		rules: homeIs("10.77.0.0/24"),
 		run: func(w *wire) {
-			for i := range 30 {
-				fetch(w, netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), uint16(50000+i), 443)
-			}
-			for i := range 5 {
-				refused(w, v4(200+i), uint16(51000+i), 443)
-			}
+			outsideThenHome(w, fetch)
 			w.wait(time.Minute)
 		},
 	}, {
@@ -146,15 +141,11 @@ func TestSmallScans(t *testing.T) {
 		name:  "client with a record outside the home networks seen only by its flags, then refusals at home",
 		rules: homeIs("10.77.0.0/24"),
 		run: func(w *wire) {
-			for i := range 30 {
-				srv := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
-				w.tcp(scanner, srv, uint16(50000+i), 443, syn, 100, 0, 0, osOpts)
-				w.tcp(srv, scanner, 443, uint16(50000+i), synack, 900, 101, 0, osOpts)
-				w.tcp(scanner, srv, uint16(50000+i), 443, finack, 181, 1501, 0, nil)
-			}
-			for i := range 5 {
-				refused(w, v4(200+i), uint16(51000+i), 443)
-			}
+			outsideThenHome(w, func(w *wire, srv netip.Addr, sport, port uint16) {
+				w.tcp(scanner, srv, sport, port, syn, 100, 0, 0, osOpts)
+				w.tcp(srv, scanner, port, sport, synack, 900, 101, 0, osOpts)
+				w.tcp(scanner, srv, sport, port, finack, 181, 1501, 0, nil)
+			})
 			w.wait(time.Minute)
 		},
 	}, {
@@ -163,16 +154,12 @@ func TestSmallScans(t *testing.T) {
 		name:  "connects outside the home networks without a request, then refusals at home",
 		rules: homeIs("10.77.0.0/24"),
 		run: func(w *wire) {
-			for i := range 30 {
-				srv := netip.AddrFrom4([4]byte{198, 51, 100, byte(i)})
-				w.tcp(scanner, srv, uint16(50000+i), 443, syn, 100, 0, 0, osOpts)
-				w.tcp(srv, scanner, 443, uint16(50000+i), synack, 900, 101, 0, osOpts)
-				w.tcp(scanner, srv, uint16(50000+i), 443, ack, 101, 901, 0, nil)
-				w.tcp(scanner, srv, uint16(50000+i), 443, finack, 101, 901, 0, nil)
-			}
-			for i := range 5 {
-				refused(w, v4(200+i), uint16(51000+i), 443)
-			}
+			outsideThenHome(w, func(w *wire, srv netip.Addr, sport, port uint16) {
+				w.tcp(scanner, srv, sport, port, syn, 100, 0, 0, osOpts)
+				w.tcp(srv, scanner, port, sport, synack, 900, 101, 0, osOpts)
+				w.tcp(scanner, srv, sport, port, ack, 101, 901, 0, nil)
+				w.tcp(scanner, srv, sport, port, finack, 101, 901, 0, nil)
+			})
 		},
 		want: []want{{scanner: scanner, typ: technique.Connect, shape: "horizontal", targets: 5}},
 	}, {
@@ -296,6 +283,19 @@ func contentTechnique(t technique.Technique) bool {
 		return true
 	}
 	return false
+}
+
+// outsideThenHome is 30 exchanges of scanner with servers outside
+// 10.77.0.0/24 (198.51.100.0/24, port 443), each made by exchange, then
+// five connections refused by hosts inside it.
+func outsideThenHome(w *wire, exchange func(w *wire, srv netip.Addr, sport, port uint16)) {
+	for i := range 30 {
+		exchange(w, netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}), uint16(50000+i), 443)
+	}
+	for i := range 5 {
+		w.tcp(scanner, v4(200+i), uint16(51000+i), 443, syn, 100, 0, 0, osOpts)
+		w.tcp(v4(200+i), scanner, 443, uint16(51000+i), rstack, 0, 101, 0, nil)
+	}
 }
 
 // homeIs sets the rules' home networks to prefixes.

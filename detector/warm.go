@@ -132,7 +132,7 @@ func (d *Detector) Prefetch(p *decode.Packet, k *Key) {
 func (d *Detector) prefetchSYN(p *decode.Packet, k *Key) {
 	var own Key
 	if k == nil {
-		own.Set(p)
+		own.setFlow(p)
 		k = &own
 	}
 	t := d.flows
