@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/scanwatch/scanwatch/capture"
 	"github.com/scanwatch/scanwatch/decode"
@@ -27,6 +28,63 @@ func BenchmarkDetectFiles(b *testing.B) { benchDetectFiles(b, 0, false) }
 // Key computed beforehand, as a replay's reader computes them while the
 // detector is the slower side: the detector's own share of the work.
 func BenchmarkDetectFilesKeyed(b *testing.B) { benchDetectFiles(b, 2, true) }
+
+// BenchmarkDetectFilesFloor is the flow table alone on the packets of
+// BenchmarkDetectFilesKeyed, keys computed beforehand: a lookup for every
+// TCP and UDP packet, a new flow for each miss, the LRU moved once a second
+// of packet time, and flows dropped once idle for twice the reply timeout
+// (the detector keeps benign flows longer, so its table is larger). No
+// classification, no first contacts, no episodes: the floor under the
+// detector's cost per packet that following each flow sets, on the same
+// packets and machine, to set its figure against.
+func BenchmarkDetectFilesFloor(b *testing.B) {
+	for _, f := range benchfiles.Paths(b) {
+		pkts := decodeFile(b, f, benchPackets())
+		keys := make([]Key, len(pkts))
+		for i := range pkts {
+			keys[i].Set(&pkts[i])
+		}
+		b.Run(filepath.Base(f), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			r := rules.Default()
+			keep, second := 2*int64(r.Timeouts.Reply), int64(time.Second)
+			cpu0 := benchfiles.ThreadCPU()
+			for b.Loop() {
+				t := newFlowTable(flowCap(r))
+				var sweep int64
+				for i := range pkts {
+					now := pkts[i].Time.UnixNano()
+					if now >= sweep {
+						for f := t.oldest(); f != nil && f.last < now-keep; {
+							older := f
+							f = t.newer(f)
+							t.remove(older)
+						}
+						sweep = now + second
+					}
+					k := &keys[i]
+					if !k.ok {
+						continue
+					}
+					f := t.lookupHashed(&k.k, k.h)
+					if f == nil {
+						f = t.insertHashed(k.k, k.h, func(*flow) {})
+						f.touched = now
+					}
+					f.last = now
+					if now-f.touched >= second {
+						f.touched = now
+						t.touch(f)
+					}
+				}
+			}
+			n := float64(b.N) * float64(len(pkts))
+			b.ReportMetric(float64(benchfiles.ThreadCPU()-cpu0)/n, "cpu-ns/pkt")
+			b.ReportMetric(n/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
+}
 
 // benchDetectFiles runs the packets of each file through a new detector,
 // asking for (Detector.Prefetch) the packet ahead places before each
