@@ -34,6 +34,12 @@
 //     fragment); anything the program could not parse (fail open, counted).
 // Everything else is dropped.
 //
+// Tunnels: a VXLAN or Geneve datagram (UDP to 4789, 8472 or 6081 with a
+// well-formed header) and a GRE packet carrying IP, Ethernet or ERSPAN are
+// judged by the packet they carry, once unwrapped (one level, as the
+// decoder unwraps them): a scan inside an overlay passes, and its bulk is
+// dropped, as on a plain link.
+//
 // The cost that matters is that of a dropped bulk segment: see fast_path
 // (one packet read) and tcp_verdict (the checks in order, one flow lookup).
 //
@@ -59,19 +65,29 @@ typedef __u32 __wsum;
 
 enum {
 	BPF_MAP_TYPE_ARRAY = 2,
+	BPF_MAP_TYPE_PROG_ARRAY = 3,
 	BPF_MAP_TYPE_PERCPU_ARRAY = 6,
 	BPF_MAP_TYPE_LRU_HASH = 9,
 };
 
 #define BPF_NOEXIST 1
 
-// The head of struct __sk_buff (uapi/linux/bpf.h); only these fields are read.
+// The head of struct __sk_buff (uapi/linux/bpf.h), up to cb, the scratch
+// space a socket filter may write: only these fields are used.
 struct __sk_buff {
 	__u32 len;
 	__u32 pkt_type;
 	__u32 mark;
 	__u32 queue_mapping;
 	__u32 protocol;
+	__u32 vlan_present;
+	__u32 vlan_tci;
+	__u32 vlan_proto;
+	__u32 priority;
+	__u32 ingress_ifindex;
+	__u32 ifindex;
+	__u32 tc_index;
+	__u32 cb[5];
 };
 
 #define ETH_P_IP 0x0800
@@ -91,6 +107,15 @@ struct __sk_buff {
 #define IPPROTO_ICMPV6 58
 #define IPPROTO_DSTOPTS 60
 #define IPPROTO_SCTP 132
+#define IPPROTO_GRE 47
+
+#define ETH_P_TEB 0x6558     // transparent Ethernet bridging: an Ethernet frame
+#define ETH_P_ERSPAN2 0x88BE // ERSPAN type I/II over GRE
+#define ETH_P_ERSPAN3 0x22EB // ERSPAN type III over GRE
+
+#define UDP_VXLAN 4789
+#define UDP_VXLAN_LINUX 8472 // the Linux kernel's port before IANA's
+#define UDP_GENEVE 6081
 
 #define TCP_FIN 0x01
 #define TCP_SYN 0x02
@@ -197,6 +222,17 @@ struct {
 	__type(value, __u32);
 } flow_map SEC(".maps");
 
+// inner_prog holds scanwatch_inner, which the filter tail-calls with a
+// tunnel's inner packet (filled from Go). A program of its own, it is
+// verified on its own: parsing the inner packet in line would make the
+// verifier walk it once for every way the outer packet can reach it.
+struct {
+	__uint(type, BPF_MAP_TYPE_PROG_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} inner_prog SEC(".maps");
+
 struct ipv4hdr {
 	__u8 ver_ihl;
 	__u8 tos;
@@ -241,6 +277,18 @@ struct pkt {
 	__u32 saddr4, daddr4;         // IPv4 addresses as on the wire
 	const __u32 *saddr6, *daddr6; // IPv6: where the addresses lie on the stack
 };
+
+// tunnel is where a tunnel's inner packet starts, for the parse that
+// judges it. Only the outer packet is unwrapped: the parse takes a
+// constant outer, so that the inner copy has no tunnel code at all.
+struct tunnel {
+	__u32 off;   // offset of the inner packet: an Ethernet frame (ETH_P_TEB) or IP
+	__u16 proto; // ETH_P_TEB, ETH_P_IP or ETH_P_IPV6
+};
+
+// TUNNEL is what the outer parse returns for a tunnel: the inner packet,
+// at tunnel.off, decides.
+#define TUNNEL 0xfffffffe
 
 // Result of classify: a length to keep, or 0 to drop.
 #define PASS(c, field, len) ({ (c)->field++; (len); })
@@ -389,14 +437,92 @@ static __always_inline __u32 udp_verdict(struct counters *c, struct pkt *p)
 	return 0;
 }
 
-static __always_inline __u32 do_udp(struct __sk_buff *skb, struct counters *c, struct pkt *p)
+static __always_inline int tunnel_port(__be16 dport)
+{
+	return dport == bpf_htons(UDP_VXLAN) || dport == bpf_htons(UDP_VXLAN_LINUX) || dport == bpf_htons(UDP_GENEVE);
+}
+
+// udp_tunnel finds the inner packet of a VXLAN (RFC 7348) or Geneve (RFC
+// 8926) datagram: 1 when its header is well formed, else 0 (a plain
+// datagram to the port, as the decoder takes it).
+static __always_inline int udp_tunnel(struct __sk_buff *skb, struct pkt *p, struct tunnel *tun)
+{
+	__u8 h[4];
+	__u32 off = p->l4 + 8;
+	if (bpf_skb_load_bytes(skb, off, h, sizeof(h)) < 0)
+		return 0;
+	if (p->dport != bpf_htons(UDP_GENEVE)) {
+		// VXLAN: flags (only I set), reserved, VNI, reserved.
+		if (h[0] != 0x08)
+			return 0;
+		tun->off = off + 8;
+		tun->proto = ETH_P_TEB;
+		return 1;
+	}
+	// Geneve: version and option length, flags, protocol type, VNI, options.
+	__u16 pt = ((__u16)h[2] << 8) | h[3];
+	if ((h[0] >> 6) != 0 || (pt != ETH_P_TEB && pt != ETH_P_IP && pt != ETH_P_IPV6))
+		return 0;
+	tun->off = off + 8 + (__u32)(h[0] & 0x3f) * 4;
+	tun->proto = pt;
+	return 1;
+}
+
+static __always_inline __u32 do_udp(struct __sk_buff *skb, struct counters *c, struct pkt *p, struct tunnel *tun, const int outer)
 {
 	__be16 ports[2];
 	if (bpf_skb_load_bytes(skb, p->l4, ports, sizeof(ports)) < 0)
 		return ERROR(c);
 	p->sport = ports[0];
 	p->dport = ports[1];
+	if (outer && tunnel_port(p->dport) && udp_tunnel(skb, p, tun))
+		return TUNNEL;
 	return udp_verdict(c, p);
+}
+
+// gre_tunnel finds the inner packet of a GRE packet (RFC 2784/2890) that
+// carries IP, an Ethernet frame or ERSPAN: 1, else 0 (version 1, source
+// routing, other payloads: an IP-protocol-47 packet, as the decoder takes
+// it).
+static __always_inline int gre_tunnel(struct __sk_buff *skb, struct pkt *p, struct tunnel *tun)
+{
+	__u8 h[4];
+	if (bpf_skb_load_bytes(skb, p->l4, h, sizeof(h)) < 0)
+		return 0;
+	__u16 flags = ((__u16)h[0] << 8) | h[1], pt = ((__u16)h[2] << 8) | h[3];
+	if (flags & 0x4007) // source routing, or a version other than 0
+		return 0;
+	__u32 off = p->l4 + 4;
+	if (flags & 0x8000) // checksum and reserved
+		off += 4;
+	if (flags & 0x2000) // key
+		off += 4;
+	if (flags & 0x1000) // sequence number
+		off += 4;
+	switch (pt) {
+	case ETH_P_IP:
+	case ETH_P_IPV6:
+	case ETH_P_TEB:
+		break;
+	case ETH_P_ERSPAN2:
+		if (flags & 0x1000) // type II: an 8-byte header; type I has none
+			off += 8;
+		pt = ETH_P_TEB;
+		break;
+	case ETH_P_ERSPAN3: {
+		__u8 o;
+		if (bpf_skb_load_bytes(skb, off + 11, &o, 1) < 0)
+			return 0;
+		off += o & 1 ? 20 : 12; // a platform-specific subheader follows when O is set
+		pt = ETH_P_TEB;
+		break;
+	}
+	default:
+		return 0;
+	}
+	tun->off = off;
+	tun->proto = pt;
+	return 1;
 }
 
 static __always_inline __u32 do_icmp(struct __sk_buff *skb, struct counters *c, struct pkt *p)
@@ -459,13 +585,17 @@ static __always_inline __u32 do_sctp(struct __sk_buff *skb, struct counters *c, 
 	return 0;
 }
 
-static __always_inline __u32 do_transport(struct __sk_buff *skb, struct counters *c, struct pkt *p)
+static __always_inline __u32 do_transport(struct __sk_buff *skb, struct counters *c, struct pkt *p, struct tunnel *tun, const int outer)
 {
 	switch (p->proto) {
 	case IPPROTO_TCP:
 		return do_tcp(skb, c, p);
 	case IPPROTO_UDP:
-		return do_udp(skb, c, p);
+		return do_udp(skb, c, p, tun, outer);
+	case IPPROTO_GRE:
+		if (outer && gre_tunnel(skb, p, tun))
+			return TUNNEL;
+		break;
 	case IPPROTO_ICMP:
 		if (p->family == 4)
 			return do_icmp(skb, c, p);
@@ -485,7 +615,7 @@ static __always_inline __u32 do_transport(struct __sk_buff *skb, struct counters
 	return 0;
 }
 
-static __always_inline __u32 do_ipv4(struct __sk_buff *skb, struct counters *c, __u32 l3)
+static __always_inline __u32 do_ipv4(struct __sk_buff *skb, struct counters *c, __u32 l3, struct tunnel *tun, const int outer)
 {
 	struct ipv4hdr ip;
 	if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)) < 0)
@@ -505,10 +635,10 @@ static __always_inline __u32 do_ipv4(struct __sk_buff *skb, struct counters *c, 
 	p.ip_end = l3 + bpf_ntohs(ip.tot_len);
 	p.saddr4 = ip.saddr;
 	p.daddr4 = ip.daddr;
-	return do_transport(skb, c, &p);
+	return do_transport(skb, c, &p, tun, outer);
 }
 
-static __always_inline __u32 do_ipv6(struct __sk_buff *skb, struct counters *c, __u32 l3)
+static __always_inline __u32 do_ipv6(struct __sk_buff *skb, struct counters *c, __u32 l3, struct tunnel *tun, const int outer)
 {
 	struct ipv6hdr ip;
 	if (bpf_skb_load_bytes(skb, l3, &ip, sizeof(ip)) < 0)
@@ -551,47 +681,71 @@ static __always_inline __u32 do_ipv6(struct __sk_buff *skb, struct counters *c, 
 		return ERROR(c); // more extension headers than we walk
 	}
 	p.proto = nh;
-	return do_transport(skb, c, &p);
+	return do_transport(skb, c, &p, tun, outer);
 }
 
-static __always_inline __u32 classify(struct __sk_buff *skb, struct counters *c)
+// link_proto reads the ethertype of the Ethernet frame at off, past at most
+// MAX_VLAN 802.1Q/802.1ad tags, and where its network header starts (l3).
+static __always_inline int link_proto(struct __sk_buff *skb, __u32 off, __u32 *l3, __u16 *proto)
 {
-	__u32 l3;
-	__u16 proto;
-
-	if (cfg_cooked) {
-		l3 = 0;
-		proto = bpf_ntohs((__u16)skb->protocol);
-	} else {
-		__be16 et;
-		__u32 off = 12;
-		if (bpf_skb_load_bytes(skb, off, &et, sizeof(et)) < 0)
-			return ERROR(c);
-		proto = bpf_ntohs(et);
-		// In-band 802.1Q/802.1ad tags. The kernel usually strips the outer
-		// tag into skb metadata before packet sockets see a frame, so the
-		// frame then looks untagged, which is parsed the same way.
+	__be16 et;
+	off += 12;
+	if (bpf_skb_load_bytes(skb, off, &et, sizeof(et)) < 0)
+		return -1;
+	__u16 pt = bpf_ntohs(et);
+	// In-band 802.1Q/802.1ad tags. The kernel usually strips the outer
+	// tag into skb metadata before packet sockets see a frame, so the
+	// frame then looks untagged, which is parsed the same way.
 #pragma unroll
-		for (int i = 0; i < MAX_VLAN; i++) {
-			if (proto != ETH_P_8021Q && proto != ETH_P_8021AD && proto != ETH_P_QINQ1)
-				break;
-			off += 4;
-			if (bpf_skb_load_bytes(skb, off, &et, sizeof(et)) < 0)
-				return ERROR(c);
-			proto = bpf_ntohs(et);
-		}
-		l3 = off + 2;
+	for (int i = 0; i < MAX_VLAN; i++) {
+		if (pt != ETH_P_8021Q && pt != ETH_P_8021AD && pt != ETH_P_QINQ1)
+			break;
+		off += 4;
+		if (bpf_skb_load_bytes(skb, off, &et, sizeof(et)) < 0)
+			return -1;
+		pt = bpf_ntohs(et);
 	}
+	*l3 = off + 2;
+	*proto = pt;
+	return 0;
+}
 
+// network judges the packet whose network header (ethertype proto) is at l3.
+static __always_inline __u32 network(struct __sk_buff *skb, struct counters *c, __u32 l3, __u16 proto, struct tunnel *tun,
+					    const int outer)
+{
 	switch (proto) {
 	case ETH_P_IP:
-		return do_ipv4(skb, c, l3);
+		return do_ipv4(skb, c, l3, tun, outer);
 	case ETH_P_IPV6:
-		return do_ipv6(skb, c, l3);
+		return do_ipv6(skb, c, l3, tun, outer);
 	case ETH_P_ARP:
 		return PASS(c, arp, l3 + 28);
 	}
 	return 0; // other ethertypes (LLDP, STP, ...) and deeper VLAN stacks
+}
+
+static __always_inline __u32 classify(struct __sk_buff *skb, struct counters *c, struct tunnel *tun)
+{
+	__u32 l3 = 0;
+	__u16 proto;
+
+	if (cfg_cooked)
+		proto = bpf_ntohs((__u16)skb->protocol);
+	else if (link_proto(skb, 0, &l3, &proto) < 0)
+		return ERROR(c);
+	return network(skb, c, l3, proto, tun, 1);
+}
+
+// classify_inner judges a tunnel's inner packet, which classify found; it
+// unwraps no further.
+static __always_inline __u32 classify_inner(struct __sk_buff *skb, struct counters *c, struct tunnel *tun)
+{
+	__u32 l3 = tun->off;
+	__u16 proto = tun->proto;
+	if (proto == ETH_P_TEB && link_proto(skb, tun->off, &l3, &proto) < 0)
+		return ERROR(c);
+	return network(skb, c, l3, proto, tun, 0);
 }
 
 // The fast path: the frames that dominate busy links are TCP (and UDP)
@@ -682,9 +836,23 @@ static __always_inline __u32 fast_path(struct __sk_buff *skb, struct counters *c
 
 	if (p.proto == IPPROTO_TCP)
 		return tcp_verdict(c, &p, doff_res, flags);
-	if (p.proto == IPPROTO_UDP)
+	if (p.proto == IPPROTO_UDP && !tunnel_port(p.dport))
 		return udp_verdict(c, &p);
-	return FAST_MISS;
+	return FAST_MISS; // a tunnel, maybe: classify unwraps it
+}
+
+// verdict counts the frame passed (n bytes kept, at most the snaplen) or
+// dropped (n == 0) and returns what the socket keeps.
+static __always_inline __u32 verdict(struct counters *c, __u32 n)
+{
+	if (n == 0) {
+		c->dropped++;
+		return 0;
+	}
+	c->passed++;
+	if (n > cfg_snaplen)
+		n = cfg_snaplen;
+	return n;
 }
 
 SEC("socket")
@@ -697,16 +865,30 @@ int scanwatch_filter(struct __sk_buff *skb)
 
 	c->seen++;
 	__u32 n = fast_path(skb, c);
-	if (n == FAST_MISS)
-		n = classify(skb, c);
-	if (n == 0) {
-		c->dropped++;
-		return 0;
+	if (n == FAST_MISS) {
+		struct tunnel tun = {};
+		n = classify(skb, c, &tun);
+		if (n == TUNNEL) {
+			skb->cb[0] = tun.off;
+			skb->cb[1] = tun.proto;
+			bpf_tail_call(skb, &inner_prog, 0);
+			n = ERROR(c); // no inner program: fail open
+		}
 	}
-	c->passed++;
-	if (n > cfg_snaplen)
-		n = cfg_snaplen;
-	return n;
+	return verdict(c, n);
+}
+
+// scanwatch_inner judges a tunnel's inner packet, where the filter left its
+// offset and type (cb[0], cb[1]); it has counted the frame as seen.
+SEC("socket")
+int scanwatch_inner(struct __sk_buff *skb)
+{
+	__u32 zero = 0;
+	struct counters *c = bpf_map_lookup_elem(&counter_map, &zero);
+	if (!c)
+		return cfg_snaplen;
+	struct tunnel tun = {.off = skb->cb[0], .proto = (__u16)skb->cb[1]};
+	return verdict(c, classify_inner(skb, c, &tun));
 }
 
 char _license[] SEC("license") = "Dual BSD/GPL";

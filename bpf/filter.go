@@ -129,6 +129,11 @@ func LoadOptions(o Options) (*Filter, error) {
 		f.Close()
 		return nil, fmt.Errorf("bpf: fill flag table: %w", err)
 	}
+	// The program that judges a tunnel's inner packet (filter.c).
+	if err := f.objs.InnerProg.Put(uint32(0), f.objs.ScanwatchInner); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("bpf: install the tunnel program: %w", err)
+	}
 	return f, nil
 }
 

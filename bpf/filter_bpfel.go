@@ -66,7 +66,9 @@ const (
 	filterMapFlagMap          = "flag_map"
 	filterMapFlow4Map         = "flow4_map"
 	filterMapFlowMap          = "flow_map"
+	filterMapInnerProg        = "inner_prog"
 	filterProgScanwatchFilter = "scanwatch_filter"
+	filterProgScanwatchInner  = "scanwatch_inner"
 	filterVarCfgCooked        = "cfg_cooked"
 	filterVarCfgSnaplen       = "cfg_snaplen"
 )
@@ -114,6 +116,7 @@ type filterSpecs struct {
 // It can be passed ebpf.CollectionSpec.Assign.
 type filterProgramSpecs struct {
 	ScanwatchFilter *ebpf.ProgramSpec `ebpf:"scanwatch_filter"`
+	ScanwatchInner  *ebpf.ProgramSpec `ebpf:"scanwatch_inner"`
 }
 
 // filterMapSpecs contains maps before they are loaded into the kernel.
@@ -124,6 +127,7 @@ type filterMapSpecs struct {
 	FlagMap    *ebpf.MapSpec `ebpf:"flag_map"`
 	Flow4Map   *ebpf.MapSpec `ebpf:"flow4_map"`
 	FlowMap    *ebpf.MapSpec `ebpf:"flow_map"`
+	InnerProg  *ebpf.MapSpec `ebpf:"inner_prog"`
 }
 
 // filterVariableSpecs contains global variables before they are loaded into the kernel.
@@ -158,6 +162,7 @@ type filterMaps struct {
 	FlagMap    *ebpf.Map `ebpf:"flag_map"`
 	Flow4Map   *ebpf.Map `ebpf:"flow4_map"`
 	FlowMap    *ebpf.Map `ebpf:"flow_map"`
+	InnerProg  *ebpf.Map `ebpf:"inner_prog"`
 }
 
 func (m *filterMaps) Close() error {
@@ -166,6 +171,7 @@ func (m *filterMaps) Close() error {
 		m.FlagMap,
 		m.Flow4Map,
 		m.FlowMap,
+		m.InnerProg,
 	)
 }
 
@@ -182,11 +188,13 @@ type filterVariables struct {
 // It can be passed to loadFilterObjects or ebpf.CollectionSpec.LoadAndAssign.
 type filterPrograms struct {
 	ScanwatchFilter *ebpf.Program `ebpf:"scanwatch_filter"`
+	ScanwatchInner  *ebpf.Program `ebpf:"scanwatch_inner"`
 }
 
 func (p *filterPrograms) Close() error {
 	return _FilterClose(
 		p.ScanwatchFilter,
+		p.ScanwatchInner,
 	)
 }
 
