@@ -142,12 +142,17 @@ func tcpSteps(t *testing.T, hdr uint32, v6 bool) []step {
 	}
 }
 
+// filterModes are the two sockets the filter runs on: a raw one, where the
+// program sees the link header (hdr bytes), and a cooked one, where it sees
+// the network header first.
+var filterModes = []struct {
+	name   string
+	cooked bool
+	hdr    uint32
+}{{"ethernet", false, 14}, {"cooked", true, 0}}
+
 func TestTCP(t *testing.T) {
-	for _, mode := range []struct {
-		name   string
-		cooked bool
-		hdr    uint32
-	}{{"ethernet", false, 14}, {"cooked", true, 0}} {
+	for _, mode := range filterModes {
 		for _, v6 := range []bool{false, true} {
 			name := mode.name + "/ipv4"
 			if v6 {

@@ -75,11 +75,7 @@ func tunnels(t *testing.T) []tunnel {
 }
 
 func TestTunnels(t *testing.T) {
-	for _, mode := range []struct {
-		name   string
-		cooked bool
-		hdr    uint32
-	}{{"ethernet", false, 14}, {"cooked", true, 0}} {
+	for _, mode := range filterModes {
 		for i, tu := range tunnels(t) {
 			t.Run(mode.name+"/"+tu.name, func(t *testing.T) {
 				f := loadTest(t, Options{Patterns: testPatterns, Cooked: mode.cooked})
