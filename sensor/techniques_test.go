@@ -170,6 +170,8 @@ func samePorts(a, b string) bool {
 // TestTechniquesThroughKernelFilter: what the live kernel filter passes of
 // each capture (run offline on its frames, in order, with BPF_PROG_TEST_RUN)
 // gives the same scans as the whole capture: live sees what replay sees.
+// The captures of a scan carried in a tunnel (GRE, ERSPAN, VXLAN, Geneve)
+// are among them: the filter judges their inner packets.
 func TestTechniquesThroughKernelFilter(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("skipped: needs root (loads the eBPF filter)")
@@ -177,6 +179,13 @@ func TestTechniquesThroughKernelFilter(t *testing.T) {
 	kernelver.SkipOnOldKernel(t, bpf.MinKernel, "the eBPF socket filter")
 	names := slices.Sorted(maps.Keys(techniqueEvidence))
 	names = append(names, lookAlikes...)
+	tunnels, _ := filepath.Glob("../testdata/issue9/tunnel_*.pcap")
+	if len(tunnels) < 6 {
+		t.Fatalf("%d tunnel captures in testdata/issue9, want 6", len(tunnels))
+	}
+	for _, p := range tunnels {
+		names = append(names, filepath.Base(p))
+	}
 	for _, name := range names {
 		t.Run(name, func(t *testing.T) {
 			f, err := bpf.LoadOptions(bpf.Options{Patterns: bpf.PatternsFor(rules.Default())})
