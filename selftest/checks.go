@@ -43,6 +43,7 @@ const (
 	primaryHost               // the target's first address: the UDP services answer from it
 	offLink                   // a /24 of its own routed via the target, which holds `held` of its hosts
 	onLink                    // addresses on the link that nobody holds (ARP and ND sweeps)
+	overlay                   // the target's address in a VXLAN over the link, from the attacker's (overlay.go)
 )
 
 // decoyKind says where -D's decoys are.
@@ -129,6 +130,9 @@ var checks = []check{
 	// Default timing (-T4 caps the scan delay at 10 ms), no retries: one
 	// probe a second.
 	{label: "slow", args: []string{"-sS", "-Pn", "--max-retries", "0", "--scan-delay", slowDelay.String(), "-p", slowPorts}, want: "syn", verify: verifySlow},
+	// A scan inside a VXLAN overlay, the sensor on the underlay: the kernel
+	// filter and the decoder unwrap it.
+	{label: "VXLAN", args: scan(tcpPorts, "-sS"), want: "syn", open: true, on: overlay, verify: verifyOverlay},
 	// The built-in scanner refuses -sV: real nmap, with its SYN scan of
 	// the one port (too few failed contacts for a SYN scan alert of its
 	// own), then its NULL probe, which reads the greeting.

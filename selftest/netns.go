@@ -39,7 +39,7 @@ func (st *session) setupNamespaces(ctx context.Context) ([]*checkRun, error) {
 		p.Close()
 		return nil, context.Canceled
 	}
-	plans := makePlans(checks, p.A.Veth)
+	plans := makePlans(checks, p.A.Veth, p.B.Veth)
 	runs := make([]*checkRun, len(checks))
 	var attacker, target, routes []string
 	for i := range checks {
@@ -48,6 +48,9 @@ func (st *session) setupNamespaces(ctx context.Context) ([]*checkRun, error) {
 			cr.skipped = checks[i].skip(st.mode)
 		}
 		runs[i] = cr
+		if cr.skipped == "" {
+			cr.skipped = makeLinks(ctx, p, &cr.plan)
+		}
 		if cr.skipped != "" {
 			continue
 		}
@@ -62,6 +65,19 @@ func (st *session) setupNamespaces(ctx context.Context) ([]*checkRun, error) {
 		return nil, err
 	}
 	return runs, nil
+}
+
+// makeLinks makes the devices a check needs (a VXLAN: plan.links) in both
+// namespaces, and says why the check is skipped when the kernel cannot
+// make them; "" when it did.
+func makeLinks(ctx context.Context, p *netns.Pair, pl *plan) string {
+	if err := ipBatch(ctx, p.A.NS, pl.attackerLinks); err != nil {
+		return "skipped: this kernel cannot make the check's devices: " + err.Error()
+	}
+	if err := ipBatch(ctx, p.B.NS, pl.links); err != nil {
+		return "skipped: this kernel cannot make the check's devices: " + err.Error()
+	}
+	return ""
 }
 
 // ipBatch runs ip's commands in namespace ns, one process for them all.

@@ -22,6 +22,10 @@ type plan struct {
 	// is the check's first source: raw and connect scans both take their
 	// source from the routing table (ip route arguments after "route").
 	route []string
+	// links, attackerLinks are the `ip -batch` lines that make the
+	// devices the check needs in the target's and the attacker's
+	// namespaces, before any address (overlay.go).
+	links, attackerLinks []string
 }
 
 // Addresses. The attacker is 10.75.0.2 and fd75::2, the target 10.75.0.10
@@ -44,8 +48,9 @@ const (
 	offLinkFirst = "10.76.0.0" // 10.76.i.0/24 for check i
 )
 
-// makePlans gives every check its addresses.
-func makePlans(cs []check, veth string) []plan {
+// makePlans gives every check its addresses; veth and targetVeth are the
+// attacker's and the target's ends of the link.
+func makePlans(cs []check, veth, targetVeth string) []plan {
 	v4, v6 := netip.MustParsePrefix(subnet), netip.MustParsePrefix(subnet6)
 	host := func(c *check, n int) netip.Addr {
 		if c.v6 {
@@ -63,6 +68,10 @@ func makePlans(cs []check, veth string) []plan {
 	plans := make([]plan, len(cs))
 	for i := range cs {
 		c, p := &cs[i], &plans[i]
+		if c.on == overlay {
+			*p = overlayPlan(veth, targetVeth)
+			continue
+		}
 		for range max(1, len(c.split)) {
 			p.sources = append(p.sources, host(c, nextSrc))
 			nextSrc++

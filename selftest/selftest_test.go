@@ -19,7 +19,7 @@ import (
 // checkNamed returns the check labelled label and its plan.
 func checkNamed(t *testing.T, label string) (*check, plan) {
 	t.Helper()
-	plans := makePlans(checks, "veth")
+	plans := makePlans(checks, "vetha", "vethb")
 	for i := range checks {
 		if checks[i].label == label {
 			return &checks[i], plans[i]
@@ -172,7 +172,7 @@ func plansOf(t *testing.T, label string) plan {
 // Every check scans from sources of its own to targets of its own, so
 // that they can run at once and the sensor tells them apart.
 func TestPlansApart(t *testing.T) {
-	plans := makePlans(checks, "veth")
+	plans := makePlans(checks, "vetha", "vethb")
 	sources, targets := map[netip.Addr]string{}, map[netip.Addr]string{}
 	for i, p := range plans {
 		c := &checks[i]
@@ -184,7 +184,11 @@ func TestPlansApart(t *testing.T) {
 				t.Errorf("%s and %s share source %s", c.label, other, s)
 			}
 			sources[s] = c.label
-			if s.Is6() != c.v6 || !netip.MustParsePrefix(subnet).Contains(s) && !netip.MustParsePrefix(subnet6).Contains(s) {
+			in := netip.MustParsePrefix(subnet).Contains(s) || netip.MustParsePrefix(subnet6).Contains(s)
+			if c.on == overlay {
+				in = netip.MustParsePrefix(overlaySubnet).Contains(s)
+			}
+			if s.Is6() != c.v6 || !in {
 				t.Errorf("%s: source %s", c.label, s)
 			}
 		}
