@@ -6,7 +6,9 @@
 //
 // The socket filter is passive: it sees both directions of every interface the
 // socket is bound to, attaches nothing to a NIC, and is gone when the socket
-// is closed.
+// is closed. A packet in a tunnel (VXLAN, Geneve, GRE) is judged by the packet
+// inside, in a second program the filter tail-calls: a Filter loads both and
+// links them before it is attached.
 package bpf
 
 import (
