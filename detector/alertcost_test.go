@@ -1,6 +1,7 @@
 package detector
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -108,9 +109,10 @@ func TestProbesToAlert(t *testing.T) {
 const maxMedianProbes = 5
 
 // median of ns (the lower middle for an even count); 0 for none.
-func median(ns []int) int {
+func median[T cmp.Ordered](ns []T) T {
 	if len(ns) == 0 {
-		return 0
+		var zero T
+		return zero
 	}
 	s := slices.Sorted(slices.Values(ns))
 	return s[(len(s)-1)/2]

@@ -30,59 +30,117 @@ func BenchmarkDetectFiles(b *testing.B) { benchDetectFiles(b, 0, false) }
 func BenchmarkDetectFilesKeyed(b *testing.B) { benchDetectFiles(b, 2, true) }
 
 // BenchmarkDetectFilesFloor is the flow table alone on the packets of
-// BenchmarkDetectFilesKeyed, keys computed beforehand: a lookup for every
-// TCP and UDP packet, a new flow for each miss, the LRU moved once a second
-// of packet time, and flows dropped once idle for twice the reply timeout
-// (the detector keeps benign flows longer, so its table is larger). No
-// classification, no first contacts, no episodes: the floor under the
-// detector's cost per packet that following each flow sets, on the same
-// packets and machine, to set its figure against.
+// BenchmarkDetectFilesKeyed (followFlows): the floor under the detector's
+// cost per packet that following each flow sets, on the same packets and
+// machine, to set its figure against.
 func BenchmarkDetectFilesFloor(b *testing.B) {
 	for _, f := range benchfiles.Paths(b) {
-		pkts := decodeFile(b, f, benchPackets())
-		keys := make([]Key, len(pkts))
-		for i := range pkts {
-			keys[i].Set(&pkts[i])
-		}
+		pkts, keys := keyedFile(b, f)
 		b.Run(filepath.Base(f), func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			r := rules.Default()
-			keep, second := 2*int64(r.Timeouts.Reply), int64(time.Second)
 			cpu0 := benchfiles.ThreadCPU()
 			for b.Loop() {
-				t := newFlowTable(flowCap(r))
-				var sweep int64
-				for i := range pkts {
-					now := pkts[i].Time.UnixNano()
-					if now >= sweep {
-						for f := t.oldest(); f != nil && f.last < now-keep; {
-							older := f
-							f = t.newer(f)
-							t.remove(older)
-						}
-						sweep = now + second
-					}
-					k := &keys[i]
-					if !k.ok {
-						continue
-					}
-					f := t.lookupHashed(&k.k, k.h)
-					if f == nil {
-						f = t.insertHashed(k.k, k.h, func(*flow) {})
-						f.touched = now
-					}
-					f.last = now
-					if now-f.touched >= second {
-						f.touched = now
-						t.touch(f)
-					}
-				}
+				followFlows(pkts, keys)
 			}
 			n := float64(b.N) * float64(len(pkts))
 			b.ReportMetric(float64(benchfiles.ThreadCPU()-cpu0)/n, "cpu-ns/pkt")
 			b.ReportMetric(n/b.Elapsed().Seconds(), "packets/s")
 		})
+	}
+}
+
+// BenchmarkDetectVsFloor is the detector's figure of make bench: the
+// detector with keys computed beforehand (as BenchmarkDetectFilesKeyed)
+// against the flow table alone (BenchmarkDetectFilesFloor) on the same
+// packets, in alternated rounds on one thread, with the median of each and
+// of their ratios: how many times what following the flows costs the whole
+// detector costs. The rounds share the machine's state as it drifts, so
+// the ratio holds still where each figure alone moves by a third.
+func BenchmarkDetectVsFloor(b *testing.B) {
+	for _, f := range benchfiles.Paths(b) {
+		pkts, keys := keyedFile(b, f)
+		b.Run(filepath.Base(f), func(b *testing.B) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			const rounds = 7
+			var det, floor, ratio []float64
+			cpu := func(run func()) float64 {
+				c0 := benchfiles.ThreadCPU()
+				run()
+				return float64(benchfiles.ThreadCPU()-c0) / float64(len(pkts))
+			}
+			for range rounds {
+				d := cpu(func() { detectKeyed(pkts, keys) })
+				fl := cpu(func() { followFlows(pkts, keys) })
+				det, floor, ratio = append(det, d), append(floor, fl), append(ratio, d/fl)
+			}
+			for b.Loop() {
+			}
+			b.ReportMetric(median(det), "detector-ns/pkt")
+			b.ReportMetric(median(floor), "floor-ns/pkt")
+			b.ReportMetric(median(ratio), "ratio")
+		})
+	}
+}
+
+// keyedFile is the first packets of path (benchPackets) with their keys.
+func keyedFile(b testing.TB, path string) ([]decode.Packet, []Key) {
+	pkts := decodeFile(b, path, benchPackets())
+	keys := make([]Key, len(pkts))
+	for i := range pkts {
+		keys[i].Set(&pkts[i])
+	}
+	return pkts, keys
+}
+
+// detectKeyed runs the packets through a new detector as a replay's
+// detector side does with keys from the reader.
+func detectKeyed(pkts []decode.Packet, keys []Key) {
+	d := New(rules.Default(), func(Event) {})
+	for i := range pkts {
+		if j := i + 2; j < len(pkts) {
+			d.Prefetch(&pkts[j], &keys[j])
+		}
+		d.ProcessKey(&pkts[i], &keys[i])
+	}
+	d.Flush()
+}
+
+// followFlows is the flow table alone on keyed packets: a lookup for every
+// TCP and UDP packet, a new flow for each miss, the LRU moved once a
+// second of packet time, and flows dropped once idle for twice the reply
+// timeout (the detector keeps benign flows longer, so its table is
+// larger). No classification, no first contacts, no episodes.
+func followFlows(pkts []decode.Packet, keys []Key) {
+	r := rules.Default()
+	keep, second := 2*int64(r.Timeouts.Reply), int64(time.Second)
+	t := newFlowTable(flowCap(r))
+	var sweep int64
+	for i := range pkts {
+		now := pkts[i].Time.UnixNano()
+		if now >= sweep {
+			for f := t.oldest(); f != nil && f.last < now-keep; {
+				older := f
+				f = t.newer(f)
+				t.remove(older)
+			}
+			sweep = now + second
+		}
+		k := &keys[i]
+		if !k.ok {
+			continue
+		}
+		f := t.lookupHashed(&k.k, k.h)
+		if f == nil {
+			f = t.insertHashed(k.k, k.h, func(*flow) {})
+			f.touched = now
+		}
+		f.last = now
+		if now-f.touched >= second {
+			f.touched = now
+			t.touch(f)
+		}
 	}
 }
 
