@@ -34,20 +34,15 @@ func BenchmarkDetectFilesKeyed(b *testing.B) { benchDetectFiles(b, 2, true) }
 // cost per packet that following each flow sets, on the same packets and
 // machine, to set its figure against.
 func BenchmarkDetectFilesFloor(b *testing.B) {
-	for _, f := range benchfiles.Paths(b) {
-		pkts, keys := keyedFile(b, f)
-		b.Run(filepath.Base(f), func(b *testing.B) {
-			runtime.LockOSThread()
-			defer runtime.UnlockOSThread()
-			cpu0 := benchfiles.ThreadCPU()
-			for b.Loop() {
-				followFlows(pkts, keys)
-			}
-			n := float64(b.N) * float64(len(pkts))
-			b.ReportMetric(float64(benchfiles.ThreadCPU()-cpu0)/n, "cpu-ns/pkt")
-			b.ReportMetric(n/b.Elapsed().Seconds(), "packets/s")
-		})
-	}
+	eachKeyedFile(b, func(b *testing.B, pkts []decode.Packet, keys []Key) {
+		cpu0 := benchfiles.ThreadCPU()
+		for b.Loop() {
+			followFlows(pkts, keys)
+		}
+		n := float64(b.N) * float64(len(pkts))
+		b.ReportMetric(float64(benchfiles.ThreadCPU()-cpu0)/n, "cpu-ns/pkt")
+		b.ReportMetric(n/b.Elapsed().Seconds(), "packets/s")
+	})
 }
 
 // BenchmarkDetectVsFloor is the detector's figure of make bench: the
@@ -58,28 +53,36 @@ func BenchmarkDetectFilesFloor(b *testing.B) {
 // detector costs. The rounds share the machine's state as it drifts, so
 // the ratio holds still where each figure alone moves by a third.
 func BenchmarkDetectVsFloor(b *testing.B) {
+	eachKeyedFile(b, func(b *testing.B, pkts []decode.Packet, keys []Key) {
+		const rounds = 7
+		var det, floor, ratio []float64
+		cpu := func(run func()) float64 {
+			c0 := benchfiles.ThreadCPU()
+			run()
+			return float64(benchfiles.ThreadCPU()-c0) / float64(len(pkts))
+		}
+		for range rounds {
+			d := cpu(func() { detectKeyed(pkts, keys) })
+			fl := cpu(func() { followFlows(pkts, keys) })
+			det, floor, ratio = append(det, d), append(floor, fl), append(ratio, d/fl)
+		}
+		for b.Loop() {
+		}
+		b.ReportMetric(median(det), "detector-ns/pkt")
+		b.ReportMetric(median(floor), "floor-ns/pkt")
+		b.ReportMetric(median(ratio), "ratio")
+	})
+}
+
+// eachKeyedFile runs bench on the keyed packets (keyedFile) of each file
+// of SCANWATCH_BENCH_FILES, a sub-benchmark each, on a thread of its own.
+func eachKeyedFile(b *testing.B, bench func(b *testing.B, pkts []decode.Packet, keys []Key)) {
 	for _, f := range benchfiles.Paths(b) {
 		pkts, keys := keyedFile(b, f)
 		b.Run(filepath.Base(f), func(b *testing.B) {
 			runtime.LockOSThread()
 			defer runtime.UnlockOSThread()
-			const rounds = 7
-			var det, floor, ratio []float64
-			cpu := func(run func()) float64 {
-				c0 := benchfiles.ThreadCPU()
-				run()
-				return float64(benchfiles.ThreadCPU()-c0) / float64(len(pkts))
-			}
-			for range rounds {
-				d := cpu(func() { detectKeyed(pkts, keys) })
-				fl := cpu(func() { followFlows(pkts, keys) })
-				det, floor, ratio = append(det, d), append(floor, fl), append(ratio, d/fl)
-			}
-			for b.Loop() {
-			}
-			b.ReportMetric(median(det), "detector-ns/pkt")
-			b.ReportMetric(median(floor), "floor-ns/pkt")
-			b.ReportMetric(median(ratio), "ratio")
+			bench(b, pkts, keys)
 		})
 	}
 }
